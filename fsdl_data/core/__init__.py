@@ -1,0 +1,1 @@
+"""The domain core: plain Python with no Dagster import, unit-tested alone."""

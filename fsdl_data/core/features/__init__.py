@@ -1,0 +1,1 @@
+"""features: see ARCHITECTURE in README.md."""

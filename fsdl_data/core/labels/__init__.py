@@ -1,0 +1,1 @@
+"""labels: see ARCHITECTURE in README.md."""

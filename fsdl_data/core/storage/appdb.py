@@ -1,0 +1,105 @@
+"""The app database of the photo-sharing app: SQLite by default, Postgres in production.
+
+SQLAlchemy Core (already a Dagster dependency) keeps one code path for both dialects.
+Timestamps are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from fsdl_data.core.storage.urls import redact_url
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("signup_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
+)
+
+photos = sa.Table(
+    "photos",
+    metadata,
+    sa.Column("photo_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("posted_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("object_key", sa.String(256), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
+)
+
+
+class AppDatabase:
+    def __init__(self, url: str) -> None:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg2://" + url[len("postgresql://") :]
+        self.url = url
+        self.engine = sa.create_engine(url, future=True)
+
+    def __repr__(self) -> str:
+        return f"AppDatabase({redact_url(self.url)})"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def drop_schema(self) -> None:
+        metadata.drop_all(self.engine)
+
+    def insert(self, table: sa.Table, rows: Sequence[dict[str, Any]], chunk: int = 5000) -> int:
+        with self.engine.begin() as conn:
+            for i in range(0, len(rows), chunk):
+                conn.execute(table.insert(), list(rows[i : i + chunk]))
+        return len(rows)
+
+    def photos_posted_between(
+        self, start: datetime, end: datetime, batch: int = 2000
+    ) -> Iterator[dict[str, Any]]:
+        """Photos with start <= posted_at < end, read in keyset pages by (updated_at, photo_id).
+
+        Keyset paging (not OFFSET) keeps each page cheap and gives a watermark that is valid
+        even if rows are appended while we read.
+        """
+        cursor: tuple[datetime, int] | None = None
+        with self.engine.connect() as conn:
+            while True:
+                q = sa.select(photos).where(photos.c.posted_at >= start, photos.c.posted_at < end)
+                if cursor is not None:
+                    q = q.where(
+                        sa.tuple_(photos.c.updated_at, photos.c.photo_id) > sa.tuple_(*cursor)
+                    )
+                q = q.order_by(photos.c.updated_at, photos.c.photo_id).limit(batch)
+                rows = [dict(r._mapping) for r in conn.execute(q)]
+                if not rows:
+                    return
+                yield from rows
+                cursor = (rows[-1]["updated_at"], rows[-1]["photo_id"])
+
+    def users_signed_up_before(self, end: datetime) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            q = sa.select(users).where(users.c.signup_at < end).order_by(users.c.user_id)
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def count(self, table: sa.Table) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+    def max_photo_id(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(photos.c.photo_id))).scalar() or 0
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,87 @@
+"""The lake: Parquet tables over an object store, one file per table partition.
+
+Layout (Hive-style, so DuckDB and Polars read it directly):
+    tables/<table>/date=<YYYY-MM-DD>/data.parquet     daily-partitioned tables
+    tables/<table>/all/data.parquet                   unpartitioned tables
+Each file is written with one atomic `put`, so a partition is either the old one or the new one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+
+import polars as pl
+
+from fsdl_data.core.storage.objects import LocalObjectStore, ObjectNotFound, ObjectStore
+
+TABLES = "tables"
+UNPARTITIONED = "all"
+_PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+
+
+class TableNotFound(LookupError):
+    """A table partition that has not been written: materialize its asset first."""
+
+
+def table_key(table: str, partition: str | None) -> str:
+    part = f"date={partition}" if partition else UNPARTITIONED
+    return f"{TABLES}/{table}/{part}/data.parquet"
+
+
+def to_parquet_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    return buf.getvalue()
+
+
+class Lake:
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    def write(self, table: str, df: pl.DataFrame, partition: str | None = None) -> str:
+        """Publish one table partition atomically; returns its URI."""
+        key = table_key(table, partition)
+        self.store.put(key, to_parquet_bytes(df))
+        return self.store.uri(key)
+
+    def read(self, table: str, partition: str | None = None) -> pl.DataFrame:
+        key = table_key(table, partition)
+        try:
+            data = self.store.get(key)
+        except ObjectNotFound:
+            where = f"partition {partition}" if partition else "(unpartitioned)"
+            raise TableNotFound(
+                f"table {table!r} {where} is not in the lake at {self.url}: materialize it first"
+            ) from None
+        return pl.read_parquet(io.BytesIO(data))
+
+    def read_many(self, table: str, partitions: Iterable[str]) -> pl.DataFrame:
+        frames = [self.read(table, p) for p in partitions]
+        return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+    def exists(self, table: str, partition: str | None = None) -> bool:
+        return self.store.head(table_key(table, partition)) is not None
+
+    def tables(self) -> list[str]:
+        names = {o.key.split("/")[1] for o in self.store.list(f"{TABLES}/")}
+        return sorted(names)
+
+    def partitions(self, table: str) -> list[str]:
+        out = []
+        for o in self.store.list(f"{TABLES}/{table}/"):
+            m = _PARTITION_DIR.match(o.key.split("/")[2])
+            if m:
+                out.append(m.group(1))
+        return sorted(out)
+
+    def local_glob(self, table: str) -> str | None:
+        """A glob over the table's files when the lake is a local folder (for DuckDB views)."""
+        if isinstance(self.store, LocalObjectStore):
+            return str(self.store.root / TABLES / table / "*" / "data.parquet")
+        return None

@@ -1,0 +1,1 @@
+"""tables: see ARCHITECTURE in README.md."""

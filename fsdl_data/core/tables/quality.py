@@ -1,0 +1,121 @@
+"""Data-quality rules as plain functions. Each returns an Outcome the wiring turns into a
+Dagster asset-check result; the messages say what is wrong and where to look."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severe: bool = True  # False: a warning that must not block downstream assets
+
+
+def schema_matches(df: pl.DataFrame, expected: Mapping[str, pl.DataType]) -> Outcome:
+    actual = dict(df.schema)
+    missing = [c for c in expected if c not in actual]
+    extra = [c for c in actual if c not in expected]
+    wrong = [
+        f"{c}: {actual[c]} != {expected[c]}"
+        for c in expected
+        if c in actual and actual[c] != expected[c]
+    ]
+    ok = not (missing or extra or wrong)
+    desc = (
+        "schema matches"
+        if ok
+        else f"schema drift: missing={missing} extra={extra} wrong_types={wrong}"
+    )
+    return Outcome(ok, desc, {"columns": len(actual)})
+
+
+def no_nulls(df: pl.DataFrame, cols: Collection[str]) -> Outcome:
+    counts = {c: int(df[c].null_count()) for c in cols}
+    bad = {c: n for c, n in counts.items() if n}
+    return Outcome(
+        not bad,
+        "no nulls in keys" if not bad else f"nulls in key columns: {bad}",
+        {"null_counts": counts},
+    )
+
+
+def unique(df: pl.DataFrame, cols: list[str]) -> Outcome:
+    dups = df.group_by(cols).len().filter(pl.col("len") > 1)
+    examples = dups.head(MAX_EXAMPLES).select(cols).to_dicts()
+    ok = dups.is_empty()
+    desc = (
+        f"{cols} unique over {len(df)} rows"
+        if ok
+        else f"{len(dups)} duplicated {cols} values, e.g. {examples}"
+    )
+    return Outcome(ok, desc, {"duplicates": len(dups)})
+
+
+def references(
+    df: pl.DataFrame, col: str, parent: pl.DataFrame, parent_col: str, parent_name: str
+) -> Outcome:
+    keys = df.select(col).drop_nulls().unique()
+    orphans = keys.join(parent.select(pl.col(parent_col).alias(col)).unique(), on=col, how="anti")
+    rows = df.join(orphans, on=col, how="semi")
+    ok = orphans.is_empty()
+    desc = (
+        f"every {col} exists in {parent_name}"
+        if ok
+        else f"{len(rows)} rows reference {len(orphans)} {col} values missing from {parent_name}, "
+        f"e.g. {orphans[col].head(MAX_EXAMPLES).to_list()}"
+    )
+    return Outcome(ok, desc, {"orphan_rows": len(rows), "orphan_keys": len(orphans)})
+
+
+def in_range(df: pl.DataFrame, col: str, lo: Any, hi: Any) -> Outcome:
+    bad = df.filter((pl.col(col) < lo) | (pl.col(col) >= hi))
+    ok = bad.is_empty()
+    desc = (
+        f"{col} within [{lo}, {hi})"
+        if ok
+        else (
+            f"{len(bad)} rows with {col} outside [{lo}, {hi}), e.g. {bad[col].head(MAX_EXAMPLES).to_list()}"
+        )
+    )
+    return Outcome(ok, desc, {"out_of_range": len(bad)})
+
+
+def values_in(df: pl.DataFrame, col: str, allowed: Collection[Any]) -> Outcome:
+    bad = df.filter(~pl.col(col).is_in(list(allowed)) & pl.col(col).is_not_null())
+    ok = bad.is_empty()
+    desc = (
+        f"{col} in {sorted(allowed)}"
+        if ok
+        else f"{len(bad)} rows with unexpected {col}: {bad[col].unique().head(MAX_EXAMPLES).to_list()}"
+    )
+    return Outcome(ok, desc, {"unexpected": len(bad)})
+
+
+def share_below(bad: int, total: int, what: str, warn_above: float, fail_above: float) -> Outcome:
+    """Some bad rows are normal in real sources: warn on any, fail (blocking) past a share."""
+    share = bad / total if total else 0.0
+    meta = {"bad": bad, "total": total, "share": round(share, 6)}
+    if bad == 0 or share <= warn_above:
+        return Outcome(True, f"{bad} of {total} {what}", meta)
+    severe = share > fail_above
+    return Outcome(
+        False,
+        f"{bad} of {total} {what} ({share:.2%}; fails above {fail_above:.0%})",
+        meta,
+        severe=severe,
+    )
+
+
+def not_empty(df: pl.DataFrame, what: str) -> Outcome:
+    return Outcome(
+        len(df) > 0, f"{len(df)} rows" if len(df) else f"{what} is empty for this partition"
+    )

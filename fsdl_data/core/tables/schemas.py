@@ -1,0 +1,75 @@
+"""The contract of every lake table: column names and Polars types.
+
+Asset checks compare materialized tables against these; cleaning code casts to them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+EVENT_TYPES: tuple[str, ...] = ("login", "post", "view", "like")
+PHOTO_EVENT_TYPES = frozenset({"post", "view", "like"})
+UTC_TS = pl.Datetime("us", "UTC")
+
+RAW_PHOTOS = {
+    "key": pl.String,
+    "photo_id": pl.Int64,
+    "etag": pl.String,
+    "version_id": pl.String,
+    "size": pl.Int64,
+    "sha256": pl.String,
+    "width": pl.Int32,
+    "height": pl.Int32,
+    "decode_error": pl.String,
+}
+PHOTO_METADATA = {
+    "photo_id": pl.Int64,
+    "user_id": pl.Int64,
+    "title": pl.String,
+    "location": pl.String,
+    "posted_at": UTC_TS,
+    "object_key": pl.String,
+    "updated_at": UTC_TS,
+}
+USERS = {
+    "user_id": pl.Int64,
+    "username": pl.String,
+    "country": pl.String,
+    "signup_at": UTC_TS,
+    "updated_at": UTC_TS,
+}
+RAW_EVENTS = {"source_key": pl.String, "line_no": pl.Int64, "raw": pl.Binary}
+EVENTS = {
+    "event_id": pl.String,
+    "event_type": pl.String,
+    "user_id": pl.Int64,
+    "photo_id": pl.Int64,
+    "ts": UTC_TS,
+    "client": pl.String,
+    "source_key": pl.String,
+    "line_no": pl.Int64,
+}
+QUARANTINE = {
+    "source_key": pl.String,
+    "line_no": pl.Int64,
+    "reason": pl.String,
+    "detail": pl.String,
+    "raw": pl.String,
+}
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def conform(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows as a DataFrame with exactly the schema's columns, in its order and types."""
+    if not rows:
+        return empty(schema)
+    df = pl.DataFrame(rows, infer_schema_length=None)
+    return df.select(
+        [
+            (pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in schema.items()
+        ]
+    )

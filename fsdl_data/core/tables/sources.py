@@ -1,0 +1,93 @@
+"""Turning what the sources hold (objects, database rows, log files) into lake tables."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from fsdl_data.core.storage.appdb import AppDatabase
+from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.tables.events import read_log_lines
+from fsdl_data.core.tables.schemas import (
+    PHOTO_METADATA,
+    RAW_EVENTS,
+    RAW_PHOTOS,
+    USERS,
+    conform,
+    empty,
+)
+from fsdl_data.core.vision.decode import inspect_image
+
+_PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
+
+
+def day_bounds(day: str) -> tuple[datetime, datetime]:
+    """[start, end) of a day as naive UTC, the app database's convention."""
+    start = datetime.fromisoformat(day)
+    return start, start + timedelta(days=1)
+
+
+def photo_objects(store: ObjectStore, day: str) -> pl.DataFrame:
+    """One row per object under photos/date=<day>/: identity, content hash, decoded size or error."""
+    rows = []
+    for listed in store.list(f"photos/date={day}/"):
+        data, info = store.fetch(listed.key)
+        img = inspect_image(data)
+        m = _PHOTO_ID.search(info.key)
+        rows.append(
+            {
+                "key": info.key,
+                "photo_id": int(m.group(1)) if m else None,
+                "etag": info.etag,
+                "version_id": info.version_id,
+                "size": info.size,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "width": img.width,
+                "height": img.height,
+                "decode_error": img.error,
+            }
+        )
+    return conform(rows, RAW_PHOTOS)
+
+
+def _utc(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        r = dict(r)
+        for c in cols:
+            if r[c] is not None:
+                r[c] = r[c].replace(tzinfo=UTC)
+        out.append(r)
+    return out
+
+
+def photo_rows(db: AppDatabase, day: str) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The photos posted on `day`, and the database state that was read (watermark, count)."""
+    start, end = day_bounds(day)
+    rows = _utc(db.photos_posted_between(start, end), ("posted_at", "updated_at"))
+    df = conform(rows, PHOTO_METADATA) if rows else empty(PHOTO_METADATA)
+    watermark = df["updated_at"].max() if len(df) else None
+    state = {
+        "watermark": watermark.isoformat() if watermark else None,
+        "row_count": len(df),
+        "window": f"[{start.isoformat()}, {end.isoformat()})",
+    }
+    return df, state
+
+
+def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:
+    """Every user who had signed up by the end of `day`."""
+    _, end = day_bounds(day)
+    rows = _utc(db.users_signed_up_before(end), ("signup_at", "updated_at"))
+    return conform(rows, USERS)
+
+
+def log_lines(store: ObjectStore, day: str) -> pl.DataFrame:
+    """All raw lines of the day's log files, in file and line order."""
+    frames = [read_log_lines(o.key, store.get(o.key)) for o in store.list(f"events/date={day}/")]
+    return pl.concat(frames) if frames else empty(RAW_EVENTS)

@@ -1,0 +1,1 @@
+"""versioning: see ARCHITECTURE in README.md."""

@@ -1,0 +1,1 @@
+"""vision: see ARCHITECTURE in README.md."""

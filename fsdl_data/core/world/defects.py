@@ -1,0 +1,92 @@
+"""Realistic defects, injected on request: what real sources do to a pipeline.
+
+Each injection is recorded in the hidden truth so tests can prove it was caught.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HOUR_MS = 3_600_000
+
+
+@dataclass
+class DefectLog:
+    """What was injected, by kind, with the ids or keys it touched."""
+
+    items: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, ref: str) -> None:
+        self.items.setdefault(kind, []).append(ref)
+
+    def to_json(self) -> str:
+        return json.dumps(self.items, indent=1, sort_keys=True)
+
+
+def _pick(rng: np.random.Generator, n: int, share: float, at_least: int = 1) -> np.ndarray:
+    k = min(n, max(at_least, round(n * share)))
+    return rng.choice(n, size=k, replace=False) if n else np.array([], dtype=int)
+
+
+def corrupt_images(rng: np.random.Generator, blobs: dict[str, bytes], log: DefectLog) -> None:
+    """Truncate some JPEGs and empty others."""
+    keys = sorted(blobs)
+    chosen = _pick(rng, len(keys), 0.02, at_least=2)
+    for j, i in enumerate(chosen):
+        key = keys[i]
+        if j % 2 == 0:
+            blobs[key] = blobs[key][: len(blobs[key]) // 3]
+            log.add("corrupt_image", key)
+        else:
+            blobs[key] = b""
+            log.add("zero_byte_image", key)
+
+
+def corrupt_log_lines(
+    rng: np.random.Generator, lines: list[bytes], day_start_ms: int, log: DefectLog
+) -> list[bytes]:
+    """Malformed JSON, wrong types, missing fields, replays, bad bytes, far-late and future events."""
+    out = list(lines)
+    n = len(out)
+    picks = _pick(rng, n, 0.008, at_least=8)
+    kinds = (
+        "malformed_json",
+        "wrong_type",
+        "missing_field",
+        "duplicate_event",
+        "non_utf8",
+        "too_late",
+        "future_event",
+        "conflicting_duplicate",
+    )
+    extra: list[bytes] = []
+    for j, i in enumerate(picks):
+        kind = kinds[j % len(kinds)]
+        rec = json.loads(out[i])
+        ref = rec["event_id"]
+        if kind == "malformed_json":
+            out[i] = out[i][: len(out[i]) // 2]
+        elif kind == "wrong_type":
+            rec["user_id"] = "user-" + str(rec["user_id"])
+            out[i] = json.dumps(rec).encode()
+        elif kind == "missing_field":
+            del rec["event_type"]
+            out[i] = json.dumps(rec).encode()
+        elif kind == "duplicate_event":
+            extra.append(out[i])
+        elif kind == "non_utf8":
+            out[i] = out[i].replace(b'"client":"', b'"client":"\xff\xfe', 1)
+        elif kind == "too_late":
+            rec["ts"] = day_start_ms - 10 * 24 * HOUR_MS
+            out[i] = json.dumps(rec).encode()
+        elif kind == "future_event":
+            rec["ts"] = day_start_ms + 3 * 24 * HOUR_MS
+            out[i] = json.dumps(rec).encode()
+        elif kind == "conflicting_duplicate":
+            rec["event_type"] = "like" if rec.get("event_type") != "like" else "view"
+            extra.append(json.dumps(rec).encode())
+        log.add(kind, ref)
+    return out + extra
