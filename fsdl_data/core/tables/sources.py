@@ -26,9 +26,11 @@ from fsdl_data.core.vision.decode import inspect_image
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 
 
-def day_bounds(day: str) -> tuple[datetime, datetime]:
-    """[start, end) of a day as naive UTC, the app database's convention."""
+def day_bounds(day: str, utc: bool = False) -> tuple[datetime, datetime]:
+    """[start, end) of a day in UTC: naive (the app database's convention) or tz-aware."""
     start = datetime.fromisoformat(day)
+    if utc:
+        start = start.replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 

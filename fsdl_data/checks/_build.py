@@ -1,0 +1,74 @@
+"""Helpers that turn core quality Outcomes into Dagster asset checks."""
+
+from collections.abc import Callable, Mapping
+
+import dagster as dg
+import polars as pl
+
+from fsdl_data.core.tables import quality
+from fsdl_data.partitions import daily
+
+
+def result(*outcomes: quality.Outcome) -> dg.AssetCheckResult:
+    """All outcomes must pass; a failing one that is not severe is only a warning."""
+    failed = [o for o in outcomes if not o.passed]
+    severe = any(o.severe for o in failed)
+    metadata: dict = {}
+    for o in outcomes:
+        metadata.update(
+            {k: v for k, v in o.metadata.items() if isinstance(v, (int, float, str, bool))}
+        )
+    return dg.AssetCheckResult(
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.WARN
+        if failed and not severe
+        else dg.AssetCheckSeverity.ERROR,
+        description="; ".join(o.description for o in (failed or outcomes)),
+        metadata=metadata,
+    )
+
+
+def table_contract_checks(
+    asset: str, schema: Mapping[str, pl.DataType], keys: list[str]
+) -> list[dg.AssetChecksDefinition]:
+    """The two checks every table gets: its schema, and non-null unique keys. Both blocking."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_schema",
+        blocking=True,
+        partitions_def=daily,
+        description=f"Columns and types of {asset} match its contract in core.tables.schemas.",
+    )
+    def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
+        return result(quality.schema_matches(df, schema))
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_keys",
+        blocking=True,
+        partitions_def=daily,
+        description=f"{keys} of {asset} are never null and unique within the partition.",
+    )
+    def keys_check(df: pl.DataFrame) -> dg.AssetCheckResult:
+        return result(quality.no_nulls(df, keys), quality.unique(df, keys))
+
+    return [schema_check, keys_check]
+
+
+def rule_check(
+    asset: str,
+    name: str,
+    description: str,
+    rule: Callable[[pl.DataFrame], quality.Outcome],
+    blocking: bool = True,
+) -> dg.AssetChecksDefinition:
+    """A one-asset check from a rule on the partition's DataFrame."""
+
+    @dg.asset_check(
+        asset=asset, name=name, blocking=blocking, partitions_def=daily, description=description
+    )
+    def _check(df: pl.DataFrame) -> dg.AssetCheckResult:
+        return result(rule(df))
+
+    return _check

@@ -1,0 +1,67 @@
+"""Checks on the `sources` group."""
+
+import dagster as dg
+import polars as pl
+
+from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.core.tables import quality, schemas
+from fsdl_data.core.tables.sources import day_bounds
+from fsdl_data.partitions import daily
+
+MAX_UNDECODABLE_SHARE = 0.05  # more than this and downstream steps are blocked
+
+
+raw_photos_decodable = rule_check(
+    "raw_photos",
+    "raw_photos_decodable",
+    "Every photo object decodes as an image. Any failure warns (the key and error are in the "
+    f"table); more than {MAX_UNDECODABLE_SHARE:.0%} fails and blocks downstream assets.",
+    lambda df: quality.share_below(
+        int(df["decode_error"].is_not_null().sum()), len(df), "photo objects could not be decoded",
+        warn_above=0.0, fail_above=MAX_UNDECODABLE_SHARE,
+    ),
+)  # fmt: skip
+
+
+@dg.asset_check(
+    asset="photo_metadata",
+    blocking=True,
+    partitions_def=daily,
+    additional_ins={"users": dg.AssetIn("users")},
+    description="Referential integrity: every photo's user_id exists in users as of that day.",
+)
+def photo_metadata_users_exist(
+    photo_metadata: pl.DataFrame, users: pl.DataFrame
+) -> dg.AssetCheckResult:
+    return result(quality.references(photo_metadata, "user_id", users, "user_id", "users"))
+
+
+@dg.asset_check(
+    asset="photo_metadata",
+    blocking=True,
+    partitions_def=daily,
+    description="Every photo's posted_at falls inside the partition's day (UTC).",
+)
+def photo_metadata_posted_in_day(
+    context: dg.AssetCheckExecutionContext, photo_metadata: pl.DataFrame
+) -> dg.AssetCheckResult:
+    lo, hi = day_bounds(context.partition_key, utc=True)
+    return result(quality.in_range(photo_metadata, "posted_at", lo, hi))
+
+
+raw_events_not_empty = rule_check(
+    "raw_events",
+    "raw_events_not_empty",
+    "The day's event logs exist and hold lines (an empty day means the log shipper is down).",
+    lambda df: quality.not_empty(df, "raw_events"),
+)
+
+source_checks = [
+    *table_contract_checks("raw_photos", schemas.RAW_PHOTOS, ["key"]),
+    raw_photos_decodable,
+    *table_contract_checks("photo_metadata", schemas.PHOTO_METADATA, ["photo_id"]),
+    photo_metadata_users_exist,
+    photo_metadata_posted_in_day,
+    *table_contract_checks("users", schemas.USERS, ["user_id"]),
+    raw_events_not_empty,
+]

@@ -1,0 +1,72 @@
+"""Checks on the `tables` group."""
+
+import dagster as dg
+import polars as pl
+
+from fsdl_data.checks._build import result, table_contract_checks
+from fsdl_data.core.tables import quality, schemas
+from fsdl_data.core.tables.events import ALLOWED_LATENESS, FUTURE_TOLERANCE
+from fsdl_data.core.tables.sources import day_bounds
+from fsdl_data.partitions import daily
+
+MAX_QUARANTINE_SHARE = 0.05
+
+
+@dg.asset_check(
+    asset="events",
+    blocking=True,
+    partitions_def=daily,
+    additional_ins={"users": dg.AssetIn("users")},
+    description="Referential integrity: every event's user_id exists in users as of that day.",
+)
+def events_users_exist(events: pl.DataFrame, users: pl.DataFrame) -> dg.AssetCheckResult:
+    return result(quality.references(events, "user_id", users, "user_id", "users"))
+
+
+@dg.asset_check(
+    asset="events",
+    blocking=True,
+    partitions_def=daily,
+    description="Event timestamps lie in the arrival day's accepted window "
+    f"(up to {ALLOWED_LATENESS} late, {FUTURE_TOLERANCE} early), and event types are known.",
+)
+def events_values_valid(
+    context: dg.AssetCheckExecutionContext, events: pl.DataFrame
+) -> dg.AssetCheckResult:
+    lo, hi = day_bounds(context.partition_key, utc=True)
+    return result(
+        quality.in_range(events, "ts", lo - ALLOWED_LATENESS, hi + FUTURE_TOLERANCE),
+        quality.values_in(events, "event_type", schemas.EVENT_TYPES),
+    )
+
+
+@dg.asset_check(
+    asset="events_quarantine",
+    blocking=False,
+    partitions_def=daily,
+    additional_ins={"events": dg.AssetIn("events")},
+    description="Share of the day's raw lines that were quarantined: any warns (reasons are in the "
+    f"table), more than {MAX_QUARANTINE_SHARE:.0%} fails.",
+)
+def events_quarantine_rate(
+    events_quarantine: pl.DataFrame, events: pl.DataFrame
+) -> dg.AssetCheckResult:
+    total = len(events) + len(events_quarantine)
+    return result(
+        quality.share_below(
+            len(events_quarantine),
+            total,
+            "raw lines quarantined",
+            warn_above=0.0,
+            fail_above=MAX_QUARANTINE_SHARE,
+        )
+    )
+
+
+table_checks = [
+    *table_contract_checks("events", schemas.EVENTS, ["event_id"]),
+    events_users_exist,
+    events_values_valid,
+    *table_contract_checks("events_quarantine", schemas.QUARANTINE, ["source_key", "line_no"]),
+    events_quarantine_rate,
+]

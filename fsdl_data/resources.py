@@ -1,0 +1,112 @@
+"""Dagster resources around core.storage, built from Settings (the environment).
+
+Secrets (AWS keys, a database URL with a password) are passed as EnvVar so Dagster never
+stores or shows their values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster_aws.s3 import S3Resource
+
+from fsdl_data.config import Settings
+from fsdl_data.core.storage.appdb import AppDatabase
+from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+from fsdl_data.core.storage.urls import parse_location, redact_url
+from fsdl_data.core.tables.preview import markdown_preview
+
+
+class ObjectStoreResource(dg.ConfigurableResource):
+    """An object store named by URL: file://<dir> or s3://<bucket>/<prefix>."""
+
+    url: str
+    s3: S3Resource
+
+    def open(self) -> ObjectStore:
+        if parse_location(self.url).scheme == "s3":
+            return open_object_store(self.url, s3_client=self.s3.get_client())
+        return open_object_store(self.url)
+
+
+class AppDatabaseResource(dg.ConfigurableResource):
+    """The photo app's database: sqlite:///<file> or postgresql://..."""
+
+    url: str
+
+    def open(self) -> AppDatabase:
+        return AppDatabase(self.url)
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
+def table_name(key: dg.AssetKey) -> str:
+    return "__".join(key.path)
+
+
+def table_metadata(df: pl.DataFrame, uri: str) -> dict[str, Any]:
+    """What the UI shows for every table partition: rows, schema, a preview, where it lives."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in df.schema.items()])
+    return {
+        "dagster/row_count": len(df),
+        "dagster/column_schema": schema,
+        "preview": dg.MetadataValue.md(markdown_preview(df)),
+        "uri": dg.MetadataValue.path(uri),
+    }
+
+
+class LakeIOManager(dg.ConfigurableIOManager):
+    """Polars DataFrames <-> Parquet in the lake, one file per partition, published atomically."""
+
+    lake: ObjectStoreResource
+
+    def _lake(self) -> Lake:
+        return Lake(self.lake.open())
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+        if obj is None:
+            return
+        partition = context.partition_key if context.has_partition_key else None
+        uri = self._lake().write(table_name(context.asset_key), obj, partition)
+        context.add_output_metadata(table_metadata(obj, uri))
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        name = table_name(context.asset_key)
+        lake = self._lake()
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            if len(keys) == 1:
+                return lake.read(name, keys[0])
+            return lake.read_many(name, [k for k in keys if lake.exists(name, k)])
+        return lake.read(name)
+
+
+def _s3_resource() -> S3Resource:
+    kwargs: dict[str, Any] = {}
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        kwargs["endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
+    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        kwargs["region_name"] = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if os.environ.get(var):
+            kwargs[var.lower()] = dg.EnvVar(var)
+    return S3Resource(**kwargs)
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Resources for the environment `settings` describes (embedded default or S3 + Postgres)."""
+    s3 = _s3_resource()
+    db_url: Any = (
+        dg.EnvVar("FSDL_APP_DB_URL") if os.environ.get("FSDL_APP_DB_URL") else settings.app_db_url
+    )
+    return {
+        "objects": ObjectStoreResource(url=settings.object_store_url, s3=s3),
+        "app_db": AppDatabaseResource(url=db_url),
+        "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
+    }
