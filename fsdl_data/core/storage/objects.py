@@ -171,7 +171,9 @@ class S3ObjectStore:
         )
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        full_prefix = self._full(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        if prefix.startswith("/") or ".." in prefix.split("/"):
+            raise ValueError(f"invalid prefix {prefix!r}")
+        full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
             for o in page.get("Contents", []):

@@ -121,7 +121,7 @@ def generate_day(
         lines = defects.corrupt_log_lines(drng, lines, activity._epoch(spec, day_index), dlog)
     for part, i in enumerate(range(0, max(len(lines), 1), LINES_PER_LOG_FILE)):
         body = b"\n".join(lines[i : i + LINES_PER_LOG_FILE]) + b"\n"
-        store.put(log_key(day, part), gzip.compress(body, compresslevel=5))
+        store.put(log_key(day, part), gzip.compress(body, compresslevel=5, mtime=0))
 
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)

@@ -1,0 +1,53 @@
+"""Quality rules on tiny frames, passing and failing."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fsdl_data.core.storage.urls import parse_location, redact_url
+from fsdl_data.core.tables import quality
+from fsdl_data.core.tables.preview import markdown_preview
+
+
+def test_schema_drift_is_named() -> None:
+    df = pl.DataFrame({"a": [1], "b": ["x"]})
+    assert quality.schema_matches(df, {"a": pl.Int64, "b": pl.String}).passed
+    o = quality.schema_matches(df, {"a": pl.String, "c": pl.Int64})
+    assert not o.passed and "missing=['c']" in o.description and "extra=['b']" in o.description
+
+
+def test_keys_nulls_and_uniqueness() -> None:
+    df = pl.DataFrame({"k": [1, 2, 2, None]})
+    assert not quality.no_nulls(df, ["k"]).passed
+    o = quality.unique(df.drop_nulls(), ["k"])
+    assert not o.passed and o.metadata["duplicates"] == 1
+    assert quality.unique(pl.DataFrame({"k": [1, 2]}), ["k"]).passed
+
+
+def test_references_report_orphans() -> None:
+    child = pl.DataFrame({"user_id": [1, 2, 9, 9]})
+    parent = pl.DataFrame({"user_id": [1, 2]})
+    o = quality.references(child, "user_id", parent, "user_id", "users")
+    assert not o.passed and o.metadata == {"orphan_rows": 2, "orphan_keys": 1} and "[9]" in o.description
+    assert quality.references(parent, "user_id", child, "user_id", "x").passed
+
+
+def test_range_values_and_shares() -> None:
+    df = pl.DataFrame({"v": [0, 5, 10], "t": ["a", "b", "z"]})
+    assert not quality.in_range(df, "v", 0, 10).passed and quality.in_range(df, "v", 0, 11).passed
+    assert not quality.values_in(df, "t", {"a", "b"}).passed
+    warn = quality.share_below(1, 100, "bad", warn_above=0.0, fail_above=0.05)
+    assert not warn.passed and not warn.severe
+    fail = quality.share_below(10, 100, "bad", warn_above=0.0, fail_above=0.05)
+    assert not fail.passed and fail.severe
+    assert quality.share_below(0, 100, "bad", 0.0, 0.05).passed
+    assert not quality.not_empty(df.head(0), "x").passed
+
+
+def test_urls_and_preview() -> None:
+    assert parse_location("s3://b/p/q/").path == "p/q"
+    assert parse_location("file://.fsdl/objects").path == ".fsdl/objects"
+    assert parse_location("file:///abs/dir").path == "/abs/dir"
+    assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+    md = markdown_preview(pl.DataFrame({"a": [1, 2], "b": [b"\x00", None]}), rows=1)
+    assert md.startswith("| a | b |") and md.endswith("2 rows")

@@ -1,0 +1,54 @@
+"""Test helpers: seed a small world into the configured stores and materialize it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from fsdl_data.config import Settings
+from fsdl_data.core.storage.appdb import AppDatabase
+from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+from fsdl_data.core.world.generator import DayReport, seed_world
+from fsdl_data.core.world.spec import WorldSpec
+from fsdl_data.definitions import all_assets, all_checks
+from fsdl_data.resources import build_resources
+
+SMALL = WorldSpec(seed=7, start_date=date(2026, 1, 1), photos_per_day=60, users=80, events_per_day=3000)
+
+
+def stores(settings: Settings) -> tuple[ObjectStore, AppDatabase, Lake]:
+    return (
+        open_object_store(settings.object_store_url),
+        AppDatabase(settings.app_db_url),
+        Lake(open_object_store(settings.lake_url)),
+    )
+
+
+def seed(settings: Settings, spec: WorldSpec = SMALL, days: int = 2) -> list[DayReport]:
+    store, db, _ = stores(settings)
+    try:
+        return seed_world(spec, days, store, db, settings.truth_dir)
+    finally:
+        db.dispose()
+
+
+def materialize_day(
+    settings: Settings, day: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*all_assets, *all_checks],
+        partition_key=day,
+        resources=build_resources(settings),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
