@@ -112,6 +112,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
 
 
 def cmd_sql(a: argparse.Namespace) -> int:
+    import duckdb
     import polars as pl
 
     from fsdl_data.core.explore import run_sql
@@ -119,7 +120,14 @@ def cmd_sql(a: argparse.Namespace) -> int:
     from fsdl_data.core.storage.objects import open_object_store
 
     lake = Lake(open_object_store(_settings().lake_url))
-    df = run_sql(lake, a.query)
+    try:
+        df = run_sql(lake, a.query)
+    except duckdb.Error as e:
+        print(
+            f"fsdl-data sql: {e}\nlake tables: {', '.join(lake.tables()) or '(none yet)'}",
+            file=sys.stderr,
+        )
+        return 1
     with pl.Config(
         tbl_rows=a.max_rows,
         tbl_cols=-1,
@@ -216,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     # Dagster flags preview/beta APIs on every import; the CLI's users can do nothing about them.
-    warnings.filterwarnings("ignore", message=r".*(currently in beta|currently in preview|is superseded)")
+    warnings.filterwarnings(
+        "ignore", message=r".*(currently in beta|currently in preview|is superseded)"
+    )
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return args.fn(args)

@@ -43,8 +43,13 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
     try:
         yield url
     finally:
@@ -124,7 +129,11 @@ def pg_database(pg_available: bool) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def app_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppDatabase]:
     """The app-database contract runs against SQLite and Postgres."""
-    url = f"sqlite:///{tmp_path / 'app.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_database")
+    url = (
+        f"sqlite:///{tmp_path / 'app.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_database")
+    )
     db = AppDatabase(url)
     db.create_schema()
     try:

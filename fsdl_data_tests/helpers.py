@@ -15,7 +15,9 @@ from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.definitions import all_assets, all_checks
 from fsdl_data.resources import build_resources
 
-SMALL = WorldSpec(seed=7, start_date=date(2026, 1, 1), photos_per_day=60, users=80, events_per_day=3000)
+SMALL = WorldSpec(
+    seed=7, start_date=date(2026, 1, 1), photos_per_day=60, users=80, events_per_day=3000
+)
 
 
 def stores(settings: Settings) -> tuple[ObjectStore, AppDatabase, Lake]:

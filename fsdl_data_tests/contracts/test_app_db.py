@@ -16,7 +16,9 @@ def _photo(pid: int, posted: datetime, updated: datetime, user: int = 1) -> dict
 
 def test_insert_count_and_roundtrip(app_db: AppDatabase) -> None:
     t = datetime(2026, 1, 1, 12)
-    app_db.insert(users, [{"user_id": 1, "username": "a", "country": "DE", "signup_at": t, "updated_at": t}])
+    app_db.insert(
+        users, [{"user_id": 1, "username": "a", "country": "DE", "signup_at": t, "updated_at": t}]
+    )
     app_db.insert(photos, [_photo(1, t, t)])
     assert app_db.count(users) == 1 and app_db.count(photos) == 1
     (row,) = list(app_db.photos_posted_between(t, t + timedelta(seconds=1)))
@@ -44,7 +46,13 @@ def test_users_signed_up_before(app_db: AppDatabase) -> None:
     app_db.insert(
         users,
         [
-            {"user_id": i, "username": f"u{i}", "country": "US", "signup_at": t + timedelta(hours=10 * i), "updated_at": t}
+            {
+                "user_id": i,
+                "username": f"u{i}",
+                "country": "US",
+                "signup_at": t + timedelta(hours=10 * i),
+                "updated_at": t,
+            }
             for i in range(1, 6)
         ],
     )

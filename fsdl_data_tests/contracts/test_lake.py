@@ -33,5 +33,7 @@ def test_sql_views_over_the_lake(object_store: ObjectStore) -> None:
     lake = Lake(object_store)
     lake.write("events", pl.DataFrame({"event_type": ["view", "like", "view"]}), "2026-01-01")
     lake.write("events", pl.DataFrame({"event_type": ["view"]}), "2026-01-02")
-    out = run_sql(lake, "SELECT CAST(date AS VARCHAR) d, count(*) n FROM events GROUP BY 1 ORDER BY 1")
+    out = run_sql(
+        lake, "SELECT CAST(date AS VARCHAR) d, count(*) n FROM events GROUP BY 1 ORDER BY 1"
+    )
     assert out.rows() == [("2026-01-01", 3), ("2026-01-02", 1)]

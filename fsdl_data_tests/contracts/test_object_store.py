@@ -32,7 +32,12 @@ def test_missing_key(object_store: ObjectStore) -> None:
 
 
 def test_list_by_prefix_sorted_and_head(object_store: ObjectStore) -> None:
-    for key in ["events/date=2026-01-02/p1", "events/date=2026-01-01/p2", "events/date=2026-01-01/p1", "x/y"]:
+    for key in [
+        "events/date=2026-01-02/p1",
+        "events/date=2026-01-01/p2",
+        "events/date=2026-01-01/p1",
+        "x/y",
+    ]:
         object_store.put(key, key.encode())
     keys = [o.key for o in object_store.list("events/date=2026-01-01/")]
     assert keys == ["events/date=2026-01-01/p1", "events/date=2026-01-01/p2"]

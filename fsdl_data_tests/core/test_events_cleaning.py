@@ -13,7 +13,12 @@ import pytest
 
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.objects import LocalObjectStore
-from fsdl_data.core.tables.events import ALLOWED_LATENESS, FUTURE_TOLERANCE, clean_events, read_log_lines
+from fsdl_data.core.tables.events import (
+    ALLOWED_LATENESS,
+    FUTURE_TOLERANCE,
+    clean_events,
+    read_log_lines,
+)
 from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE
 from fsdl_data.core.tables.sources import log_lines
 from fsdl_data.core.world.generator import seed_world
@@ -48,7 +53,11 @@ def reference_clean(lines: list[bytes], day: str) -> tuple[dict[int, dict], dict
             bad[n] = "schema_violation"
             continue
         ts = rec["ts"]
-        t = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int) else datetime.fromisoformat(ts).astimezone(UTC)
+        t = (
+            datetime.fromtimestamp(ts / 1000, UTC)
+            if isinstance(ts, int)
+            else datetime.fromisoformat(ts).astimezone(UTC)
+        )
         if t < lo:
             bad[n] = "too_late"
         elif t >= hi:
@@ -62,13 +71,21 @@ def reference_clean(lines: list[bytes], day: str) -> tuple[dict[int, dict], dict
 
 
 def _lines_frame(lines: list[bytes]) -> pl.DataFrame:
-    return read_log_lines("events/date=2026-01-02/part-00000.jsonl.gz", gzip.compress(b"\n".join(lines) + b"\n"))
+    return read_log_lines(
+        "events/date=2026-01-02/part-00000.jsonl.gz", gzip.compress(b"\n".join(lines) + b"\n")
+    )
 
 
 @pytest.mark.parametrize("defects", [False, True])
 def test_matches_reference_on_a_generated_day(tmp_path: Path, defects: bool) -> None:
     store = LocalObjectStore(tmp_path / "obj")
-    seed_world(replace(SMALL, defects=defects), 2, store, AppDatabase(f"sqlite:///{tmp_path}/a.db"), tmp_path / "t")
+    seed_world(
+        replace(SMALL, defects=defects),
+        2,
+        store,
+        AppDatabase(f"sqlite:///{tmp_path}/a.db"),
+        tmp_path / "t",
+    )
     raw = log_lines(store, "2026-01-02")
     out = clean_events(raw, "2026-01-02")
     kept, bad = reference_clean(raw["raw"].to_list(), "2026-01-02")
@@ -111,7 +128,10 @@ def test_edge_cases() -> None:
         12: "future_timestamp", 14: "too_late",
     }  # fmt: skip
     details = dict(zip(out.quarantine["line_no"], out.quarantine["detail"], strict=True))
-    assert details[3] == "exact replay of an earlier line" and details[4] == "same event_id, different payload"
+    assert (
+        details[3] == "exact replay of an earlier line"
+        and details[4] == "same event_id, different payload"
+    )
     assert out.events["event_id"].to_list() == ["a", "b", "g", "i"]
     # +09:00 local time is normalised to UTC
     assert out.events["ts"][0] == datetime(2026, 1, 1, 16, tzinfo=UTC)

@@ -28,7 +28,11 @@ def test_references_report_orphans() -> None:
     child = pl.DataFrame({"user_id": [1, 2, 9, 9]})
     parent = pl.DataFrame({"user_id": [1, 2]})
     o = quality.references(child, "user_id", parent, "user_id", "users")
-    assert not o.passed and o.metadata == {"orphan_rows": 2, "orphan_keys": 1} and "[9]" in o.description
+    assert (
+        not o.passed
+        and o.metadata == {"orphan_rows": 2, "orphan_keys": 1}
+        and "[9]" in o.description
+    )
     assert quality.references(parent, "user_id", child, "user_id", "x").passed
 
 

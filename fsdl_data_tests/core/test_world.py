@@ -85,7 +85,9 @@ def test_seed_labels_are_label_studio_tasks_with_disagreement(tmp_path: Path) ->
     for o in store.list("labels/seed/"):
         tasks += json.loads(store.get(o.key))
     assert len(tasks) == 2 * round(SMALL.photos_per_day * SMALL.seed_label_fraction)
-    truth = pl.concat([pl.read_parquet(p) for p in (tmp_path / "truth" / "photos").glob("*.parquet")])
+    truth = pl.concat(
+        [pl.read_parquet(p) for p in (tmp_path / "truth" / "photos").glob("*.parquet")]
+    )
     content = dict(zip(truth["photo_id"], truth["content"], strict=True))
     agree = total = 0
     for t in tasks:
