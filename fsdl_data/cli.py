@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
-    m.add_argument("--job", default="ingest")
+    m.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
     m.set_defaults(fn=cmd_materialize)
 
     q = sub.add_parser("sql", help="run DuckDB SQL over the lake (one view per table)")
@@ -211,10 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="seed a small world (if none) and materialize all of it")
     d.add_argument("--days", type=int, default=3)
-    d.add_argument("--photos-per-day", type=int, default=200)
+    d.add_argument("--photos-per-day", type=int, default=400)
     d.add_argument("--users", type=int, default=500)
     d.add_argument("--events-per-day", type=int, default=20_000)
-    d.add_argument("--job", default="ingest")
+    d.add_argument("--job", default="nightly")
     d.set_defaults(fn=cmd_demo)
     return p
 

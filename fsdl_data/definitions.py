@@ -2,19 +2,36 @@
 
 import dagster as dg
 
-from fsdl_data.assets import sources, tables
+from fsdl_data.assets import datasets, features, labels, models, sources, tables, vision
+from fsdl_data.checks.datasets import dataset_checks
+from fsdl_data.checks.features import feature_checks
+from fsdl_data.checks.labels import label_checks
 from fsdl_data.checks.sources import source_checks
 from fsdl_data.checks.tables import table_checks
+from fsdl_data.checks.vision import vision_checks
 from fsdl_data.config import Settings
-from fsdl_data.jobs import ingest_job
+from fsdl_data.executors import gpu_aware_executor
+from fsdl_data.jobs import ingest_job, nightly_job
 from fsdl_data.resources import build_resources
+from fsdl_data.schedules import nightly
 
-all_assets = dg.load_assets_from_modules([sources, tables])
-all_checks = [*source_checks, *table_checks]
+all_assets = dg.load_assets_from_modules(
+    [sources, tables, features, labels, vision, datasets, models]
+)
+all_checks = [
+    *source_checks,
+    *table_checks,
+    *feature_checks,
+    *label_checks,
+    *vision_checks,
+    *dataset_checks,
+]
 
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
-    jobs=[ingest_job],
+    jobs=[ingest_job, nightly_job],
+    schedules=[nightly],
+    executor=gpu_aware_executor,
     resources=build_resources(Settings.from_env()),
 )

@@ -10,3 +10,11 @@ ingest_job = dg.define_asset_job(
     partitions_def=daily,
     description="Source the day's photos, app-database rows and event logs; clean them into tables.",
 )
+
+nightly_job = dg.define_asset_job(
+    "nightly",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily,
+    description="Everything for one finished day: ingest, features, classifier and its outputs, the labels "
+    "that became known that day, the training set, a new snapshot and a retrained, gated model.",
+)

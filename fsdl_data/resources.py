@@ -18,6 +18,7 @@ from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
 from fsdl_data.core.storage.urls import parse_location, redact_url
+from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 
 
@@ -72,7 +73,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
         if obj is None:
             return
-        partition = context.partition_key if context.has_partition_key else None
+        partition = context.asset_partition_key if context.has_asset_partitions else None
         uri = self._lake().write(table_name(context.asset_key), obj, partition)
         context.add_output_metadata(table_metadata(obj, uri))
 
@@ -81,9 +82,14 @@ class LakeIOManager(dg.ConfigurableIOManager):
         lake = self._lake()
         if context.has_asset_partitions:
             keys = context.asset_partition_keys
-            if len(keys) == 1:
+            if len(keys) == 1:  # one partition: it must exist (the error says to materialize it)
                 return lake.read(name, keys[0])
-            return lake.read_many(name, [k for k in keys if lake.exists(name, k)])
+            # a window (e.g. the trailing 7 days): the days that exist; none, an empty table
+            present = set(lake.partitions(name)) if keys else set()
+            found = [k for k in keys if k in present]
+            if found:
+                return lake.read_many(name, found)
+            return schemas.empty(schemas.TABLE_SCHEMAS.get(name, {}))
         return lake.read(name)
 
 
@@ -108,5 +114,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     return {
         "objects": ObjectStoreResource(url=settings.object_store_url, s3=s3),
         "app_db": AppDatabaseResource(url=db_url),
+        "lake": ObjectStoreResource(url=settings.lake_url, s3=s3),
         "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
     }

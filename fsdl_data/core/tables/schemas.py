@@ -73,3 +73,55 @@ def conform(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
             for c, t in schema.items()
         ]
     )
+
+
+# --- features, vision, labels, datasets -------------------------------------------------------
+CONTENT_CLASSES: tuple[str, ...] = (
+    "landscape",
+    "food",
+    "portrait",
+    "city",
+    "pattern",
+)  # the label taxonomy
+USER_FEATURES = {
+    "user_id": pl.Int64,
+    "feature_date": pl.Date,
+    "as_of": UTC_TS,
+    "logins_1d": pl.Int64,
+    "views_7d": pl.Int64,
+    "likes_7d": pl.Int64,
+    "posts_1d": pl.Int64,
+    "max_event_ts": UTC_TS,
+}
+PHOTO_FEATURES = {
+    "photo_id": pl.Int64,
+    "user_id": pl.Int64,
+    "posted_at": UTC_TS,
+    "post_hour": pl.Int32,
+    "post_weekday": pl.Int32,
+    "title_length": pl.Int32,
+    "location": pl.String,
+}
+PHOTO_CLASSIFICATIONS = {
+    "photo_id": pl.Int64,
+    "key": pl.String,
+    **{f"p_{c}": pl.Float32 for c in CONTENT_CLASSES},
+    "predicted_class": pl.String,
+    "style_score": pl.Float32,
+    "classifier_version": pl.String,
+}
+POPULARITY_LABELS = {"photo_id": pl.Int64, "posted_at": UTC_TS, "likes_24h": pl.Int64}
+
+# Tables whose empty partitions must still carry their columns (inputs mapped to no partition).
+TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "raw_photos": RAW_PHOTOS,
+    "photo_metadata": PHOTO_METADATA,
+    "users": USERS,
+    "raw_events": RAW_EVENTS,
+    "events": EVENTS,
+    "events_quarantine": QUARANTINE,
+    "user_features": USER_FEATURES,
+    "photo_features": PHOTO_FEATURES,
+    "photo_classifications": PHOTO_CLASSIFICATIONS,
+    "popularity_labels": POPULARITY_LABELS,
+}

@@ -6,7 +6,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-CONTENT_CLASSES: tuple[str, ...] = ("landscape", "food", "portrait", "city", "pattern")
+from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+
+__all__ = ["CONTENT_CLASSES", "COUNTRIES", "WorldSpec"]
+
 
 CLIENTS: tuple[str, ...] = ("ios", "android", "web")
 

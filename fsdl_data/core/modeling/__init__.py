@@ -1,0 +1,1 @@
+"""modeling: the popularity model and its metrics."""

@@ -1,0 +1,139 @@
+"""The nightly popularity model: predicts log(1 + likes in 24 h) from the training set."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import torch
+from torch import nn
+
+from fsdl_data.core.features.definitions import USER_FEATURES
+from fsdl_data.core.modeling.metrics import auc, spearman
+
+CODE_VERSION = "popmlp-1"
+
+
+def feature_matrix(df: pl.DataFrame, classes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Numeric features; missing classifier outputs become uniform, missing user features 0 + a flag."""
+    n = len(classes)
+    cols: dict[str, pl.Expr] = {f"p_{c}": pl.col(f"p_{c}").fill_null(1.0 / n) for c in classes}
+    cols["style_score"] = pl.col("style_score").fill_null(0.5)
+    hour = pl.col("post_hour").cast(pl.Float64) * (2 * np.pi / 24)
+    cols["hour_sin"], cols["hour_cos"] = hour.sin(), hour.cos()
+    cols["title_length"] = pl.col("title_length").cast(pl.Float64) / 40
+    for f in USER_FEATURES:
+        cols[f] = pl.col(f).fill_null(0).cast(pl.Float64).log1p()
+    cols["no_user_features"] = pl.col(USER_FEATURES[0]).is_null().cast(pl.Float64)
+    x = df.select(**cols).to_numpy().astype(np.float32)
+    return x, list(cols)
+
+
+def target(df: pl.DataFrame) -> np.ndarray:
+    return np.log1p(df["likes_24h"].to_numpy().astype(np.float32))
+
+
+@dataclass
+class PopularityModel:
+    net: nn.Module
+    mean: np.ndarray
+    std: np.ndarray
+    features: list[str]
+    classes: list[str]
+    version: str
+
+    def predict(self, df: pl.DataFrame) -> np.ndarray:
+        x, _ = feature_matrix(df, self.classes)
+        with torch.no_grad():
+            return self.net(torch.from_numpy((x - self.mean) / self.std)).squeeze(1).numpy()
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        torch.save(
+            {
+                "state_dict": self.net.state_dict(),
+                "mean": torch.from_numpy(self.mean),
+                "std": torch.from_numpy(self.std),
+                "features": self.features,
+                "classes": self.classes,
+                "version": self.version,
+            },
+            buf,
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PopularityModel:
+        obj = torch.load(io.BytesIO(data), weights_only=True)
+        net = _mlp(len(obj["features"]))
+        net.load_state_dict(obj["state_dict"])
+        return cls(
+            net.eval(),
+            obj["mean"].numpy(),
+            obj["std"].numpy(),
+            obj["features"],
+            obj["classes"],
+            obj["version"],
+        )
+
+
+def _mlp(n_in: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(n_in, 32), nn.ReLU(), nn.Linear(32, 1))
+
+
+def model_version(snapshot_version: str, epochs: int, seed: int) -> str:
+    return hashlib.sha256(
+        f"{CODE_VERSION}|{snapshot_version}|{epochs}|{seed}".encode()
+    ).hexdigest()[:12]
+
+
+def train(
+    df: pl.DataFrame, classes: list[str], version: str, epochs: int = 400, seed: int = 0
+) -> PopularityModel:
+    if len(df) < 10:
+        raise ValueError(f"only {len(df)} labeled rows to train on: materialize more days first")
+    torch.manual_seed(seed)
+    x, names = feature_matrix(df, classes)
+    y = torch.from_numpy(target(df))
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    xt = torch.from_numpy((x - mean) / std)
+    net = _mlp(x.shape[1])
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-3)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(net(xt).squeeze(1), y)
+        loss.backward()
+        opt.step()
+    return PopularityModel(net.eval(), mean, std, names, classes, version)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    rows: int
+    spearman: float
+    auc_above_median: float
+    baseline_spearman: float
+    baseline_auc: float
+
+    @property
+    def beats_baseline(self) -> bool:
+        return (
+            self.auc_above_median >= self.baseline_auc + 0.05
+            and self.spearman > self.baseline_spearman + 0.1
+        )
+
+
+def evaluate(predictions: np.ndarray, likes: np.ndarray, baseline: np.ndarray) -> Evaluation:
+    """Rank correlation with likes and AUC of "above the median", for the model and a baseline."""
+    likes = np.asarray(likes, dtype=float)
+    positive = likes > np.median(likes)
+    return Evaluation(
+        rows=len(likes),
+        spearman=spearman(predictions, likes),
+        auc_above_median=auc(predictions, positive),
+        baseline_spearman=spearman(baseline, likes),
+        baseline_auc=auc(baseline, positive),
+    )

@@ -1,0 +1,48 @@
+"""Decoding and batching photos for torch: decoding runs in DataLoader workers so it overlaps
+the forward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from fsdl_data.core.vision.decode import decode_rgb
+from fsdl_data.core.vision.model import IMAGE_SIZE
+
+_MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
+_STD = np.array([0.25, 0.25, 0.25], dtype=np.float32)
+
+
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    x = (pixels.astype(np.float32) / 255.0 - _MEAN) / _STD
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
+class PhotoDataset(Dataset):
+    """Photos by key, fetched through `fetch` (object-store bytes) and decoded to IMAGE_SIZE."""
+
+    def __init__(self, keys: Sequence[str], fetch: Callable[[str], bytes]) -> None:
+        self.keys = list(keys)
+        self.fetch = fetch
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor]:
+        return i, to_tensor(decode_rgb(self.fetch(self.keys[i]), IMAGE_SIZE))
+
+
+def photo_loader(dataset: Dataset, batch_size: int, num_workers: int, device: str) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=device == "cuda",
+        prefetch_factor=4 if num_workers else None,
+        persistent_workers=False,
+        multiprocessing_context="fork" if num_workers else None,
+    )
