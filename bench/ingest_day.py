@@ -55,7 +55,9 @@ def main() -> int:
         return 1
     print(f"world day: {report.photos} photos, {report.events} log lines, {report.users} new users")
     print(f"world generation:              {gen_s:6.2f} s")
-    print(f"ingest materialization (day):  {mat_s:6.2f} s  ({len(run.materialized)} assets, 17 checks)")
+    print(
+        f"ingest materialization (day):  {mat_s:6.2f} s  ({len(run.materialized)} assets, 17 checks)"
+    )
     print(f"  = {report.events / mat_s:,.0f} log lines/s end to end")
     return 0
 

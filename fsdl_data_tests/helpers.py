@@ -36,14 +36,22 @@ def seed(settings: Settings, spec: WorldSpec = SMALL, days: int = 2) -> list[Day
         db.dispose()
 
 
+INGEST = dg.AssetSelection.groups("sources", "tables")
+
+
 def materialize_day(
-    settings: Settings, day: str, instance: dg.DagsterInstance | None = None
+    settings: Settings,
+    day: str,
+    instance: dg.DagsterInstance | None = None,
+    selection: dg.AssetSelection | None = INGEST,
 ) -> dg.ExecuteInProcessResult:
+    """One day partition of `selection` (default: ingest; None: the whole nightly graph)."""
     return dg.materialize(
         [*all_assets, *all_checks],
         partition_key=day,
         resources=build_resources(settings),
         instance=instance,
+        selection=selection,
         raise_on_error=False,
     )
 

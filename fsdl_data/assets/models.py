@@ -18,14 +18,29 @@ class PopularityTraining(dg.Config):
     seed: int = 0
 
 
-@dg.asset(
-    group_name="models",
-    owners=OWNERS,
-    kinds={"pytorch"},
-    output_required=False,
-    description="Predicts log(1 + likes in 24 h), trained on the snapshot's days but the last, evaluated "
-    "on the last (held out). Records the snapshot version it was trained on; promoted (models/"
-    "popularity_model/promoted.json) only when it beats the baseline.",
+@dg.multi_asset(
+    outs={
+        "popularity_model": dg.AssetOut(
+            group_name="models",
+            owners=OWNERS,
+            kinds={"pytorch"},
+            is_required=False,
+            description="Predicts log(1 + likes in 24 h), trained on the snapshot's days but the last, "
+            "evaluated on the last (held out). Records the snapshot version it was trained on; promoted "
+            "(models/popularity_model/promoted.json) only when it beats the baseline.",
+        )
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "popularity_model_beats_baseline",
+            asset="popularity_model",
+            blocking=True,
+            description="On the held-out day the model beats a constant predictor: AUC of 'above-median "
+            "likes' by at least 0.05 and rank correlation by at least 0.1. Only then is it promoted.",
+        )
+    ],
+    ins={"training_snapshot": dg.AssetIn()},
+    can_subset=True,  # with too little data the model and its check are skipped, not failed
 )
 def popularity_model(
     context: dg.AssetExecutionContext,
@@ -72,6 +87,7 @@ def popularity_model(
     )
     yield dg.Output(
         row,
+        output_name="popularity_model",
         data_version=dg.DataVersion(version),
         metadata={
             "snapshot_version": snap.version,
@@ -81,4 +97,11 @@ def popularity_model(
             "baseline_auc": ev.baseline_auc,
             "promoted": ev.beats_baseline,
         },
+    )
+    yield dg.AssetCheckResult(
+        check_name="popularity_model_beats_baseline",
+        passed=ev.beats_baseline,
+        description=f"held-out {held_out_day}: AUC {ev.auc_above_median:.3f} vs baseline {ev.baseline_auc:.3f}, "
+        f"rank correlation {ev.spearman:.3f} vs {ev.baseline_spearman:.3f}",
+        metadata={"auc": ev.auc_above_median, "spearman": ev.spearman, "test_rows": ev.rows},
     )
