@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test dev lint bench clean
+.PHONY: install demo test dev lint bench bench-ingest bench-nightly clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 dev: $(STAMP)
+	mkdir -p .fsdl/dagster
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster instance concurrency set gpu 1  # one GPU step across runs
 	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)
@@ -29,6 +31,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
+	$(BIN)/python bench/nightly_day.py
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest_day.py
 
 clean:
 	rm -rf .fsdl .tmp_dagster_home_*
+
+bench-nightly: $(STAMP)
+	$(BIN)/python bench/nightly_day.py

@@ -1,0 +1,120 @@
+"""Benchmark: the whole graph for one demo day (1,000 photos, ~200,000 events) on this machine.
+
+Seeds a world of --days days, runs the nightly graph for each (in process, as `make demo` does),
+and prints:
+  1. wall time of the last night (steady state: ingest, features, classifier retrain on all labels
+     so far, inference, labels, training set, snapshot, model);
+  2. photo_classifications throughput against the forward pass alone on random tensors of the
+     same shape (the bound), as a ratio;
+  3. the model's held-out figures, against the labels and against the world's hidden truth.
+Run: `make bench-nightly`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--days", type=int, default=5)
+    p.add_argument("--photos", type=int, default=1000)
+    p.add_argument("--events", type=int, default=200_000)
+    p.add_argument("--users", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--num-workers", type=int, default=2)
+    a = p.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="fsdl-bench-"))
+    os.environ["FSDL_HOME"] = str(home)
+    for var in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
+        os.environ.pop(var, None)
+
+    import dagster as dg
+    import polars as pl
+    import torch
+
+    from fsdl_data.config import Settings
+    from fsdl_data.core.modeling.metrics import spearman
+    from fsdl_data.core.modeling.popularity import PopularityModel
+    from fsdl_data.core.storage.appdb import AppDatabase
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.storage.objects import open_object_store
+    from fsdl_data.core.versioning.snapshot import load_snapshot, read_manifest
+    from fsdl_data.core.vision.infer import classify
+    from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier
+    from fsdl_data.core.world.generator import seed_world
+    from fsdl_data.core.world.spec import WorldSpec
+    from fsdl_data.definitions import defs
+    from fsdl_data.runner import materialize_days
+
+    settings = Settings.from_env()
+    spec = WorldSpec(photos_per_day=a.photos, users=a.users, events_per_day=a.events)
+    store, db = open_object_store(settings.object_store_url), AppDatabase(settings.app_db_url)
+    t0 = time.perf_counter()
+    reports = seed_world(spec, a.days, store, db, settings.truth_dir)
+    print(f"world: {a.days} days x {a.photos} photos, last day {reports[-1].events:,} log lines "
+          f"(generated in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+
+    instance = dg.DagsterInstance.ephemeral()
+    days = [r.day for r in reports]
+    for day in days[:-1]:
+        t0 = time.perf_counter()
+        (run,) = materialize_days(defs, "nightly", [day], instance)
+        print(f"  night {day}: {time.perf_counter() - t0:5.1f} s {'ok' if run.success else 'FAILED'}")
+    t0 = time.perf_counter()
+    (run,) = materialize_days(defs, "nightly", [days[-1]], instance)
+    night_s = time.perf_counter() - t0
+    if not run.success:
+        print("the last night failed:", run.failed_checks, file=sys.stderr)
+        return 1
+    print(f"1. whole graph, one day ({days[-1]}, {torch.get_num_threads()} torch threads): {night_s:.1f} s wall")
+
+    lake = Lake(open_object_store(settings.lake_url))
+    raw = lake.read("raw_photos", days[-1]).filter(pl.col("decode_error").is_null())
+    clf = Classifier.from_bytes(lake.store.get(lake.read("photo_classifier")["model_key"][0]))
+    ids, keys = raw["photo_id"].to_list(), raw["key"].to_list()
+    classify(clf, ids[:64], keys[:64], store.get, a.batch_size, a.num_workers)  # warm-up
+    t0 = time.perf_counter()
+    classify(clf, ids, keys, store.get, a.batch_size, a.num_workers)
+    pipeline = len(ids) / (time.perf_counter() - t0)
+    x = torch.randn(a.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.inference_mode():
+        clf.net(x)
+        t0 = time.perf_counter()
+        n = 0
+        while n < len(ids):
+            clf.net(x)
+            n += a.batch_size
+    bound = n / (time.perf_counter() - t0)
+    print(f"2. photo_classifications: {pipeline:,.0f} images/s (fetch + decode + forward, batch {a.batch_size}, "
+          f"{a.num_workers} workers) vs forward alone {bound:,.0f} images/s: ratio {pipeline / bound:.2f}")  # fmt: skip
+
+    m = lake.read("popularity_model").row(0, named=True)
+    model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
+    rows = load_snapshot(lake.store, read_manifest(lake.store, "training_set", m["snapshot_version"]))
+    held = rows.filter(pl.col("snapshot_part") == m["held_out_day"])
+    truth = pl.concat([pl.read_parquet(f) for f in (settings.truth_dir / "photos").glob("*.parquet")])
+    j = held.join(truth, on="photo_id")
+    vs_truth = spearman(model.predict(j), j["log_popularity"].to_numpy())
+    ceiling = spearman(j["log_popularity"].to_numpy(), j["likes_24h"].to_numpy())
+    print(f"3. popularity_model on held-out {m['held_out_day']} ({m['test_rows']} photos, trained on "
+          f"{m['train_rows']}): rank corr {m['spearman']:.3f} (baseline {m['baseline_spearman']:.3f}), "
+          f"AUC above-median {m['auc_above_median']:.3f} (baseline {m['baseline_auc']:.3f}); "
+          f"rank corr with hidden popularity {vs_truth:.3f} (hidden popularity itself vs likes: {ceiling:.3f}); "
+          f"promoted={m['promoted']}")  # fmt: skip
+    cls = lake.read("photo_classifications", days[-1]).join(truth, on="photo_id")
+    acc = float((cls["predicted_class"] == cls["content"]).mean())
+    info = lake.read("photo_classifier").row(0, named=True)
+    print(f"   photo_classifier {clf.version}: trained on {info['labeled_photos']} human-labeled photos; "
+          f"accuracy on the day's {len(cls)} photos against hidden content {acc:.3f} (chance 0.2)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
