@@ -156,20 +156,28 @@ def cmd_demo(a: argparse.Namespace) -> int:
         print(f"using the existing world at {store.url}")
     print("materializing every asset of every world day ...")
     code = cmd_materialize(argparse.Namespace(day=None, job=a.job))
-    print("\nlake tables:")
-    cmd_sql(
-        argparse.Namespace(
-            query="SELECT 'events' AS table_name, count(*) AS rows FROM events UNION ALL "
-            "SELECT 'events_quarantine', count(*) FROM events_quarantine UNION ALL "
-            "SELECT 'photo_metadata', count(*) FROM photo_metadata UNION ALL "
-            "SELECT 'raw_photos', count(*) FROM raw_photos ORDER BY 1",
-            max_rows=20,
-        )
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.storage.objects import open_object_store
+
+    tables = Lake(open_object_store(s.lake_url)).tables()
+    print("\nlake tables (rows over all partitions):")
+    counts = " UNION ALL ".join(
+        f"SELECT '{t}' AS table_name, count(*) AS rows FROM \"{t}\"" for t in tables
     )
+    cmd_sql(argparse.Namespace(query=counts + " ORDER BY 1", max_rows=50))
+    if "popularity_model" in tables:
+        print("\nthe nightly model (held-out day vs a constant baseline):")
+        cmd_sql(
+            argparse.Namespace(
+                query="SELECT version, held_out_day, train_rows, test_rows, round(spearman, 3) AS rank_corr, "
+                "round(auc_above_median, 3) AS auc, promoted FROM popularity_model",
+                max_rows=5,
+            )
+        )
     print(
         "\nNext:\n  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000\n"
         '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"\n'
-        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day <new day>"
+        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day <the new day>"
     )
     return code
 
