@@ -66,14 +66,18 @@ def main() -> int:
     for day in days[:-1]:
         t0 = time.perf_counter()
         (run,) = materialize_days(defs, "nightly", [day], instance)
-        print(f"  night {day}: {time.perf_counter() - t0:5.1f} s {'ok' if run.success else 'FAILED'}")
+        print(
+            f"  night {day}: {time.perf_counter() - t0:5.1f} s {'ok' if run.success else 'FAILED'}"
+        )
     t0 = time.perf_counter()
     (run,) = materialize_days(defs, "nightly", [days[-1]], instance)
     night_s = time.perf_counter() - t0
     if not run.success:
         print("the last night failed:", run.failed_checks, file=sys.stderr)
         return 1
-    print(f"1. whole graph, one day ({days[-1]}, {torch.get_num_threads()} torch threads): {night_s:.1f} s wall")
+    print(
+        f"1. whole graph, one day ({days[-1]}, {torch.get_num_threads()} torch threads): {night_s:.1f} s wall"
+    )
 
     lake = Lake(open_object_store(settings.lake_url))
     raw = lake.read("raw_photos", days[-1]).filter(pl.col("decode_error").is_null())
@@ -97,9 +101,13 @@ def main() -> int:
 
     m = lake.read("popularity_model").row(0, named=True)
     model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
-    rows = load_snapshot(lake.store, read_manifest(lake.store, "training_set", m["snapshot_version"]))
+    rows = load_snapshot(
+        lake.store, read_manifest(lake.store, "training_set", m["snapshot_version"])
+    )
     held = rows.filter(pl.col("snapshot_part") == m["held_out_day"])
-    truth = pl.concat([pl.read_parquet(f) for f in (settings.truth_dir / "photos").glob("*.parquet")])
+    truth = pl.concat(
+        [pl.read_parquet(f) for f in (settings.truth_dir / "photos").glob("*.parquet")]
+    )
     j = held.join(truth, on="photo_id")
     vs_truth = spearman(model.predict(j), j["log_popularity"].to_numpy())
     ceiling = spearman(j["log_popularity"].to_numpy(), j["likes_24h"].to_numpy())

@@ -14,6 +14,7 @@ from fsdl_data.executors import gpu_aware_executor
 from fsdl_data.jobs import ingest_job, nightly_job
 from fsdl_data.resources import build_resources
 from fsdl_data.schedules import nightly
+from fsdl_data.sensors import new_day_sensor
 
 all_assets = dg.load_assets_from_modules(
     [sources, tables, features, labels, vision, datasets, models]
@@ -32,6 +33,7 @@ defs = dg.Definitions(
     asset_checks=all_checks,
     jobs=[ingest_job, nightly_job],
     schedules=[nightly],
+    sensors=[new_day_sensor],
     executor=gpu_aware_executor,
     resources=build_resources(Settings.from_env()),
 )

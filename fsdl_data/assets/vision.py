@@ -1,5 +1,8 @@
 """Group `vision`: the photo classifier (trained on human labels) and its outputs, on the GPU."""
 
+import json
+from dataclasses import asdict
+
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -11,7 +14,7 @@ from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.vision.decode import decode_rgb
 from fsdl_data.core.vision.infer import classify
 from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier, pick_device
-from fsdl_data.core.vision.train import TrainConfig, model_version, train_classifier
+from fsdl_data.core.vision.train import TrainConfig, TrainReport, model_version, train_classifier
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource
@@ -54,17 +57,27 @@ def photo_classifier(
     usable = labels.join(
         raw_photos.filter(pl.col("decode_error").is_null()).select("photo_id", "key"), on="photo_id"
     )
-    store = objects.open()
-    images = [decode_rgb(store.get(k), IMAGE_SIZE) for k in usable["key"]]
     cfg = TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed
     )
     version = model_version(frame_digest(usable.select("photo_id", "label")), cfg)
-    classifier, report = train_classifier(
-        images, usable["label"].to_list(), CONTENT_CLASSES, version, cfg
-    )
     key = f"{MODEL_PREFIX}/{version}.pt"
-    lake.open().put(key, classifier.to_bytes())
+    models = lake.open()
+    card_key = f"{MODEL_PREFIX}/{version}.json"
+    if models.head(key) is not None and models.head(card_key) is not None:
+        # same labels, code and config: the weights already exist (re-runs and backfills are free)
+        report = TrainReport(**json.loads(models.get(card_key)))
+        context.log.info(f"classifier {version} already trained on these labels: reusing it")
+    else:
+        store = objects.open()
+        images = [decode_rgb(store.get(k), IMAGE_SIZE) for k in usable["key"]]
+        classifier, report = train_classifier(
+            images, usable["label"].to_list(), CONTENT_CLASSES, version, cfg
+        )
+        models.put(key, classifier.to_bytes())
+        models.put(
+            card_key, json.dumps(asdict(report)).encode()
+        )  # after the weights: a card means both exist
     row = pl.DataFrame(
         {
             "version": [version],

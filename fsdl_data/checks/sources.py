@@ -1,5 +1,7 @@
 """Checks on the `sources` group."""
 
+from datetime import timedelta
+
 import dagster as dg
 import polars as pl
 
@@ -49,6 +51,22 @@ def photo_metadata_posted_in_day(
     return result(quality.in_range(photo_metadata, "posted_at", lo, hi))
 
 
+@dg.asset_check(
+    asset="photo_metadata",
+    blocking=False,
+    partitions_def=daily,
+    description="Freshness: the app database holds photos posted within 6 hours of the day's end "
+    "(a stale read replica warns here).",
+)
+def photo_metadata_fresh(
+    context: dg.AssetCheckExecutionContext, photo_metadata: pl.DataFrame
+) -> dg.AssetCheckResult:
+    _, end = day_bounds(context.partition_key, utc=True)
+    return result(
+        quality.covers_until(photo_metadata, "posted_at", end - timedelta(hours=6), "photo")
+    )
+
+
 raw_events_not_empty = rule_check(
     "raw_events",
     "raw_events_not_empty",
@@ -62,6 +80,7 @@ source_checks = [
     *table_contract_checks("photo_metadata", schemas.PHOTO_METADATA, ["photo_id"]),
     photo_metadata_users_exist,
     photo_metadata_posted_in_day,
+    photo_metadata_fresh,
     *table_contract_checks("users", schemas.USERS, ["user_id"]),
     raw_events_not_empty,
 ]

@@ -1,5 +1,7 @@
 """Checks on the `tables` group."""
 
+from datetime import timedelta
+
 import dagster as dg
 import polars as pl
 
@@ -63,10 +65,28 @@ def events_quarantine_rate(
     )
 
 
+FRESHNESS_SLACK = timedelta(hours=2)
+
+
+@dg.asset_check(
+    asset="events",
+    blocking=False,
+    partitions_def=daily,
+    description=f"Freshness: the day's events reach to within {FRESHNESS_SLACK} of its end "
+    "(a log shipper that stopped mid-day warns here).",
+)
+def events_fresh(
+    context: dg.AssetCheckExecutionContext, events: pl.DataFrame
+) -> dg.AssetCheckResult:
+    _, end = day_bounds(context.partition_key, utc=True)
+    return result(quality.covers_until(events, "ts", end - FRESHNESS_SLACK, "event"))
+
+
 table_checks = [
     *table_contract_checks("events", schemas.EVENTS, ["event_id"]),
     events_users_exist,
     events_values_valid,
+    events_fresh,
     *table_contract_checks("events_quarantine", schemas.QUARANTINE, ["source_key", "line_no"]),
     events_quarantine_rate,
 ]

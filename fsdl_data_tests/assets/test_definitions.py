@@ -12,10 +12,10 @@ WORKED_EXAMPLE = {
 CHECKS = {
     "raw_photos": {"raw_photos_schema", "raw_photos_keys", "raw_photos_decodable"},
     "photo_metadata": {"photo_metadata_schema", "photo_metadata_keys", "photo_metadata_users_exist",
-                       "photo_metadata_posted_in_day"},
+                       "photo_metadata_posted_in_day", "photo_metadata_fresh"},
     "users": {"users_schema", "users_keys"},
     "raw_events": {"raw_events_not_empty"},
-    "events": {"events_schema", "events_keys", "events_users_exist", "events_values_valid"},
+    "events": {"events_schema", "events_keys", "events_users_exist", "events_values_valid", "events_fresh"},
     "events_quarantine": {"events_quarantine_schema", "events_quarantine_keys", "events_quarantine_rate"},
     "user_features": {"user_features_schema", "user_features_keys", "user_features_no_future_events"},
     "photo_features": {"photo_features_schema", "photo_features_keys", "photo_features_cover_photos"},

@@ -103,3 +103,16 @@ def test_s3_versioned_bucket_reports_version_ids(s3_env: str, s3_bucket: str) ->
     assert v1 and v2 and v1 != v2
     _, info = store.fetch("k")
     assert info.version_id == v2
+
+
+def test_list_start_after(object_store: ObjectStore) -> None:
+    for key in [
+        "e/date=2026-01-01/a",
+        "e/date=2026-01-01/_SUCCESS",
+        "e/date=2026-01-02/a",
+        "e/date=2026-01-03/a",
+    ]:
+        object_store.put(key, b"1")
+    keys = [o.key for o in object_store.list("e/", start_after="e/date=2026-01-01/~")]
+    assert keys == ["e/date=2026-01-02/a", "e/date=2026-01-03/a"]
+    assert len(list(object_store.list("e/", start_after=None))) == 4

@@ -55,3 +55,13 @@ def test_urls_and_preview() -> None:
     assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
     md = markdown_preview(pl.DataFrame({"a": [1, 2], "b": [b"\x00", None]}), rows=1)
     assert md.startswith("| a | b |") and md.endswith("2 rows")
+
+
+def test_freshness_of_a_partition() -> None:
+    from datetime import datetime
+
+    df = pl.DataFrame({"ts": [datetime(2026, 1, 1, 3), datetime(2026, 1, 1, 23)]})
+    assert quality.covers_until(df, "ts", datetime(2026, 1, 1, 22), "event").passed
+    stale = quality.covers_until(df.head(1), "ts", datetime(2026, 1, 1, 22), "event")
+    assert not stale.passed and not stale.severe and "stale" in stale.description
+    assert not quality.covers_until(df.head(0), "ts", datetime(2026, 1, 1, 22), "event").passed

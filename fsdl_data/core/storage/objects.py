@@ -40,7 +40,7 @@ class ObjectStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def fetch(self, key: str) -> tuple[bytes, ObjectInfo]: ...
     def head(self, key: str) -> ObjectInfo | None: ...
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
     def delete(self, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
 
@@ -99,7 +99,8 @@ class LocalObjectStore:
         path = self._path(key)
         return self._info(key, path) if path.is_file() else None
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects under `prefix` in key order; only keys after `start_after` if given."""
         base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         if not base.is_dir():
             return
@@ -110,7 +111,7 @@ class LocalObjectStore:
                     continue
                 full = Path(dirpath) / name
                 key = full.relative_to(self.root).as_posix()
-                if key.startswith(prefix):
+                if key.startswith(prefix) and (start_after is None or key > start_after):
                     found.append((key, full))
         for key, full in sorted(found):
             yield self._info(key, full)
@@ -170,12 +171,16 @@ class S3ObjectStore:
             key, r["ContentLength"], r["ETag"].strip('"'), r.get("VersionId"), r.get("LastModified")
         )
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects under `prefix` in key order; with `start_after`, S3 lists only later keys."""
         if prefix.startswith("/") or ".." in prefix.split("/"):
             raise ValueError(f"invalid prefix {prefix!r}")
         full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+        kwargs = {"Bucket": self.bucket, "Prefix": full_prefix}
+        if start_after:
+            kwargs["StartAfter"] = f"{self.prefix}/{start_after}" if self.prefix else start_after
+        for page in paginator.paginate(**kwargs):
             for o in page.get("Contents", []):
                 yield ObjectInfo(
                     self._strip(o["Key"]), o["Size"], o["ETag"].strip('"'), None, o["LastModified"]

@@ -119,3 +119,16 @@ def not_empty(df: pl.DataFrame, what: str) -> Outcome:
     return Outcome(
         len(df) > 0, f"{len(df)} rows" if len(df) else f"{what} is empty for this partition"
     )
+
+
+def covers_until(df: pl.DataFrame, col: str, deadline: Any, what: str) -> Outcome:
+    """Freshness of a partition's content: its newest `col` reaches `deadline`. A source that
+    stopped mid-day (a stuck log shipper, a lagging replica) fails here, though rows exist."""
+    newest = df[col].max() if len(df) else None
+    ok = newest is not None and newest >= deadline
+    desc = (
+        f"newest {what} at {newest}, not before {deadline}"
+        if ok
+        else f"stale: newest {what} at {newest}, expected data up to at least {deadline}"
+    )
+    return Outcome(ok, desc, {"newest": str(newest)}, severe=False)

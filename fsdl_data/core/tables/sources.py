@@ -91,5 +91,27 @@ def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:
 
 def log_lines(store: ObjectStore, day: str) -> pl.DataFrame:
     """All raw lines of the day's log files, in file and line order."""
-    frames = [read_log_lines(o.key, store.get(o.key)) for o in store.list(f"events/date={day}/")]
+    frames = [
+        read_log_lines(o.key, store.get(o.key))
+        for o in store.list(f"events/date={day}/")
+        if o.key.endswith(".jsonl.gz")
+    ]
     return pl.concat(frames) if frames else empty(RAW_EVENTS)
+
+
+_LANDED = re.compile(r"^events/date=(\d{4}-\d{2}-\d{2})/_SUCCESS$")
+
+
+def days_landed(store: ObjectStore, after: str | None = None) -> list[str]:
+    """Days whose event logs are complete (their `_SUCCESS` marker exists), after `after`.
+
+    Lists only keys past the cursor's day, so a sensor's tick costs the new objects, not the bucket.
+    """
+    start = f"events/date={after}/~" if after else None  # '~' sorts after every key of that day
+    return sorted(
+        {
+            m.group(1)
+            for o in store.list("events/", start_after=start)
+            if (m := _LANDED.match(o.key))
+        }
+    )

@@ -27,6 +27,7 @@ from fsdl_data.core.world.spec import WorldSpec
 
 MANIFEST_KEY = "world/manifest.json"
 LINES_PER_LOG_FILE = 50_000
+SUCCESS_MARKER = "_SUCCESS"  # written last into a day's log prefix, as Hadoop and Spark jobs do
 ORPHAN_USER_BASE = 10**9  # user ids no real user has: the orphan-photo defect
 
 
@@ -122,6 +123,7 @@ def generate_day(
     for part, i in enumerate(range(0, max(len(lines), 1), LINES_PER_LOG_FILE)):
         body = b"\n".join(lines[i : i + LINES_PER_LOG_FILE]) + b"\n"
         store.put(log_key(day, part), gzip.compress(body, compresslevel=5, mtime=0))
+    store.put(f"events/date={day}/{SUCCESS_MARKER}", b"")  # the day's logs are complete
 
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)
