@@ -70,8 +70,8 @@ def test_photos_are_real_jpegs_and_rows_match(tmp_path: Path) -> None:
 
 def test_logs_are_gzipped_json_lines_with_offsets(tmp_path: Path) -> None:
     store, _, reports = _world(tmp_path, 1)
-    log, marker = list(store.list("events/date=2026-01-01/"))
-    assert marker.key.endswith("/_SUCCESS") and log.key.endswith(".jsonl.gz")  # the marker comes last
+    marker, log = list(store.list("events/date=2026-01-01/"))  # '_' sorts before 'p'
+    assert marker.key.endswith("/_SUCCESS") and log.key.endswith(".jsonl.gz")
     lines = gzip.decompress(store.get(log.key)).splitlines()
     assert len(lines) == reports[0].events > 1000
     recs = [json.loads(x) for x in lines]
