@@ -9,11 +9,10 @@ so only the second is a steady-state day of ~200,000 events.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from _common import fresh_embedded_home
 
 
 def main() -> int:
@@ -23,10 +22,7 @@ def main() -> int:
     p.add_argument("--users", type=int, default=2000)
     a = p.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="fsdl-bench-"))
-    os.environ["FSDL_HOME"] = str(home)
-    for var in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
-        os.environ.pop(var, None)
+    fresh_embedded_home()
 
     from fsdl_data.config import Settings
     from fsdl_data.core.storage.appdb import AppDatabase
@@ -56,7 +52,7 @@ def main() -> int:
     print(f"world day: {report.photos} photos, {report.events} log lines, {report.users} new users")
     print(f"world generation:              {gen_s:6.2f} s")
     print(
-        f"ingest materialization (day):  {mat_s:6.2f} s  ({len(run.materialized)} assets, 17 checks)"
+        f"ingest materialization (day):  {mat_s:6.2f} s  ({len(run.materialized)} assets, {run.checks} checks)"
     )
     print(f"  = {report.events / mat_s:,.0f} log lines/s end to end")
     return 0

@@ -13,11 +13,10 @@ Run: `make bench-nightly`.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from _common import fresh_embedded_home
 
 
 def main() -> int:
@@ -30,10 +29,7 @@ def main() -> int:
     p.add_argument("--num-workers", type=int, default=2)
     a = p.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="fsdl-bench-"))
-    os.environ["FSDL_HOME"] = str(home)
-    for var in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
-        os.environ.pop(var, None)
+    fresh_embedded_home()
 
     import dagster as dg
     import polars as pl

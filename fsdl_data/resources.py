@@ -7,6 +7,8 @@ stores or shows their values.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -41,6 +43,15 @@ class AppDatabaseResource(dg.ConfigurableResource):
 
     def open(self) -> AppDatabase:
         return AppDatabase(self.url)
+
+    @contextmanager
+    def connect(self) -> Iterator[AppDatabase]:
+        """The database for one step; its connections are closed when the step is done."""
+        db = AppDatabase(self.url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
     @property
     def display_url(self) -> str:

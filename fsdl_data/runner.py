@@ -24,6 +24,7 @@ class DayRun:
     run_id: str
     failed_checks: list[str]
     materialized: list[str]
+    checks: int
 
 
 def materialize_days(
@@ -56,6 +57,7 @@ def materialize_days(
                 materialized=sorted(
                     {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
                 ),
+                checks=len(r.get_asset_check_evaluations()),
             )
         )
     return out

@@ -10,6 +10,12 @@ from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
 
 OWNERS = ["team:data-platform"]
+DAILY_SOURCE = {
+    "partitions_def": daily,
+    "freshness_policy": DAILY_FRESHNESS,
+    "group_name": "sources",
+    "owners": OWNERS,
+}
 
 
 def _version(*parts: object) -> dg.DataVersion:
@@ -17,10 +23,7 @@ def _version(*parts: object) -> dg.DataVersion:
 
 
 @dg.asset(
-    partitions_def=daily,
-    freshness_policy=DAILY_FRESHNESS,
-    group_name="sources",
-    owners=OWNERS,
+    **DAILY_SOURCE,
     kinds={"s3", "parquet"},
     description="One row per photo object uploaded that day: key, ETag, VersionId, size, "
     "SHA-256, decoded width/height, or why it could not be decoded.",
@@ -38,10 +41,7 @@ def raw_photos(
 
 
 @dg.asset(
-    partitions_def=daily,
-    freshness_policy=DAILY_FRESHNESS,
-    group_name="sources",
-    owners=OWNERS,
+    **DAILY_SOURCE,
     kinds={"postgres", "parquet"},
     description="The photos posted that day, read from the app database in keyset pages; "
     "metadata records the watermark and row count that were read.",
@@ -49,11 +49,8 @@ def raw_photos(
 def photo_metadata(
     context: dg.AssetExecutionContext, app_db: AppDatabaseResource
 ) -> dg.Output[pl.DataFrame]:
-    db = app_db.open()
-    try:
+    with app_db.connect() as db:
         df, state = core.photo_rows(db, context.partition_key)
-    finally:
-        db.dispose()
     return dg.Output(
         df,
         data_version=_version(state["watermark"], state["row_count"]),
@@ -66,21 +63,15 @@ def photo_metadata(
 
 
 @dg.asset(
-    partitions_def=daily,
-    freshness_policy=DAILY_FRESHNESS,
-    group_name="sources",
-    owners=OWNERS,
+    **DAILY_SOURCE,
     kinds={"postgres", "parquet"},
     description="The users table as of the end of that day.",
 )
 def users(
     context: dg.AssetExecutionContext, app_db: AppDatabaseResource
 ) -> dg.Output[pl.DataFrame]:
-    db = app_db.open()
-    try:
+    with app_db.connect() as db:
         df = core.users_as_of(db, context.partition_key)
-    finally:
-        db.dispose()
     newest = df["updated_at"].max() if len(df) else None
     return dg.Output(
         df, data_version=_version(len(df), newest), metadata={"database": app_db.display_url}
@@ -88,10 +79,7 @@ def users(
 
 
 @dg.asset(
-    partitions_def=daily,
-    freshness_policy=DAILY_FRESHNESS,
-    group_name="sources",
-    owners=OWNERS,
+    **DAILY_SOURCE,
     kinds={"s3", "parquet"},
     description="Every line of that day's gzipped JSON event logs, bytes kept as delivered "
     "(the lake's raw zone: transform later, never lose the original).",
