@@ -116,3 +116,14 @@ def test_list_start_after(object_store: ObjectStore) -> None:
     keys = [o.key for o in object_store.list("e/", start_after="e/date=2026-01-01/~")]
     assert keys == ["e/date=2026-01-02/a", "e/date=2026-01-03/a"]
     assert len(list(object_store.list("e/", start_after=None))) == 4
+
+
+def test_keys_match_list(object_store: ObjectStore) -> None:
+    for key in ["k/2", "k/1", "j/1", "k/sub/3"]:
+        object_store.put(key, b"x")
+    assert (
+        list(object_store.keys("k/"))
+        == [o.key for o in object_store.list("k/")]
+        == ["k/1", "k/2", "k/sub/3"]
+    )
+    assert list(object_store.keys("k/", start_after="k/1")) == ["k/2", "k/sub/3"]

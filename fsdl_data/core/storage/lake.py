@@ -69,13 +69,13 @@ class Lake:
         return self.store.head(table_key(table, partition)) is not None
 
     def tables(self) -> list[str]:
-        names = {o.key.split("/")[1] for o in self.store.list(f"{TABLES}/")}
+        names = {k.split("/")[1] for k in self.store.keys(f"{TABLES}/")}
         return sorted(names)
 
     def partitions(self, table: str) -> list[str]:
         out = []
-        for o in self.store.list(f"{TABLES}/{table}/"):
-            m = _PARTITION_DIR.match(o.key.split("/")[2])
+        for key in self.store.keys(f"{TABLES}/{table}/"):
+            m = _PARTITION_DIR.match(key.split("/")[2])
             if m:
                 out.append(m.group(1))
         return sorted(out)

@@ -41,6 +41,7 @@ class ObjectStore(Protocol):
     def fetch(self, key: str) -> tuple[bytes, ObjectInfo]: ...
     def head(self, key: str) -> ObjectInfo | None: ...
     def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
+    def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]: ...
     def delete(self, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
 
@@ -99,8 +100,8 @@ class LocalObjectStore:
         path = self._path(key)
         return self._info(key, path) if path.is_file() else None
 
-    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
-        """Objects under `prefix` in key order; only keys after `start_after` if given."""
+    def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]:
+        """Keys under `prefix` in order (after `start_after` if given), without reading any file."""
         base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         if not base.is_dir():
             return
@@ -109,12 +110,15 @@ class LocalObjectStore:
             for name in files:
                 if name.startswith(TMP_PREFIX):
                     continue
-                full = Path(dirpath) / name
-                key = full.relative_to(self.root).as_posix()
+                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
                 if key.startswith(prefix) and (start_after is None or key > start_after):
-                    found.append((key, full))
-        for key, full in sorted(found):
-            yield self._info(key, full)
+                    found.append(key)
+        yield from sorted(found)
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects with size and ETag (MD5, so each file is read: use `keys` for names only)."""
+        for key in self.keys(prefix, start_after):
+            yield self._info(key, self.root / key)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -185,6 +189,10 @@ class S3ObjectStore:
                 yield ObjectInfo(
                     self._strip(o["Key"]), o["Size"], o["ETag"].strip('"'), None, o["LastModified"]
                 )
+
+    def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]:
+        for info in self.list(prefix, start_after):
+            yield info.key
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._full(key))

@@ -37,8 +37,8 @@ def day_bounds(day: str, utc: bool = False) -> tuple[datetime, datetime]:
 def photo_objects(store: ObjectStore, day: str) -> pl.DataFrame:
     """One row per object under photos/date=<day>/: identity, content hash, decoded size or error."""
     rows = []
-    for listed in store.list(f"photos/date={day}/"):
-        data, info = store.fetch(listed.key)
+    for key in store.keys(f"photos/date={day}/"):
+        data, info = store.fetch(key)
         img = inspect_image(data)
         m = _PHOTO_ID.search(info.key)
         rows.append(
@@ -92,9 +92,9 @@ def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:
 def log_lines(store: ObjectStore, day: str) -> pl.DataFrame:
     """All raw lines of the day's log files, in file and line order."""
     frames = [
-        read_log_lines(o.key, store.get(o.key))
-        for o in store.list(f"events/date={day}/")
-        if o.key.endswith(".jsonl.gz")
+        read_log_lines(key, store.get(key))
+        for key in store.keys(f"events/date={day}/")
+        if key.endswith(".jsonl.gz")
     ]
     return pl.concat(frames) if frames else empty(RAW_EVENTS)
 
@@ -111,7 +111,7 @@ def days_landed(store: ObjectStore, after: str | None = None) -> list[str]:
     return sorted(
         {
             m.group(1)
-            for o in store.list("events/", start_after=start)
-            if (m := _LANDED.match(o.key))
+            for key in store.keys("events/", start_after=start)
+            if (m := _LANDED.match(key))
         }
     )
