@@ -11,15 +11,7 @@ user_features_no_future_events = rule_check(
     "user_features",
     "user_features_no_future_events",
     "No user feature was computed from an event at or after its `as_of` time.",
-    lambda df: quality.Outcome(
-        passed=bool(
-            (
-                df["max_event_ts"].drop_nulls()
-                < df["as_of"].filter(df["max_event_ts"].is_not_null())
-            ).all()
-        ),
-        description="every feature row uses only events before its as_of",
-    ),
+    lambda df: quality.strictly_before(df, "max_event_ts", "as_of"),
 )
 
 

@@ -65,3 +65,15 @@ def test_freshness_of_a_partition() -> None:
     stale = quality.covers_until(df.head(1), "ts", datetime(2026, 1, 1, 22), "event")
     assert not stale.passed and not stale.severe and "stale" in stale.description
     assert not quality.covers_until(df.head(0), "ts", datetime(2026, 1, 1, 22), "event").passed
+
+
+def test_strictly_before() -> None:
+    from datetime import datetime
+
+    df = pl.DataFrame(
+        {"a": [datetime(2026, 1, 1), None], "b": [datetime(2026, 1, 2), datetime(2026, 1, 1)]}
+    )
+    assert quality.strictly_before(df, "a", "b").passed
+    equal = pl.DataFrame({"a": [datetime(2026, 1, 2)], "b": [datetime(2026, 1, 2)]})
+    o = quality.strictly_before(equal, "a", "b")
+    assert not o.passed and o.metadata["violations"] == 1

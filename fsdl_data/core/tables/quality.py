@@ -132,3 +132,11 @@ def covers_until(df: pl.DataFrame, col: str, deadline: Any, what: str) -> Outcom
         else f"stale: newest {what} at {newest}, expected data up to at least {deadline}"
     )
     return Outcome(ok, desc, {"newest": str(newest)}, severe=False)
+
+
+def strictly_before(df: pl.DataFrame, col: str, limit_col: str) -> Outcome:
+    """Every non-null `col` is earlier than `limit_col` on the same row."""
+    bad = df.filter(pl.col(col) >= pl.col(limit_col))
+    ok = bad.is_empty()
+    desc = f"every {col} < {limit_col}" if ok else f"{len(bad)} rows with {col} >= {limit_col}"
+    return Outcome(ok, desc, {"violations": len(bad)})

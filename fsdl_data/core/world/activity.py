@@ -52,7 +52,8 @@ class Events:
         )
 
 
-def _epoch(spec: WorldSpec, day_index: int) -> int:
+def day_start_ms(spec: WorldSpec, day_index: int) -> int:
+    """Midnight UTC of a world day, in epoch milliseconds."""
     d = spec.day(day_index)
     return int(np.datetime64(d.isoformat(), "ms").astype(np.int64))
 
@@ -80,7 +81,7 @@ def photo_activity(spec: WorldSpec, day_index: int) -> Events:
     n_views = rng.poisson(VIEW_SHARE * spec.events_per_day / k * w)
     like_p = np.clip(0.12 * np.sqrt(w), 0.005, 0.8)
     start = day_start(spec, day_index)
-    posted_ms = _epoch(spec, day_index) + np.array(
+    posted_ms = day_start_ms(spec, day_index) + np.array(
         [int((t - start).total_seconds()) * 1000 for t in photos.posted_at], dtype=np.int64
     )
 
@@ -117,7 +118,7 @@ def logins(spec: WorldSpec, day_index: int) -> Events:
     base = users_joined_on(spec, 0).activity.sum()
     counts = rng.poisson(users.activity * LOGIN_SHARE * spec.events_per_day / base)
     idx = np.repeat(np.arange(len(users)), counts)
-    start = _epoch(spec, day_index)
+    start = day_start_ms(spec, day_index)
     signup_ms = np.array(
         [int((t - day_start(spec, day_index)).total_seconds() * 1000) for t in users.signup_at]
     )
@@ -139,7 +140,7 @@ def events_arriving_on(spec: WorldSpec, day_index: int) -> Events:
     parts = [photo_activity(spec, p) for p in range(max(0, day_index - 3), day_index + 1)]
     parts += [logins(spec, d) for d in range(max(0, day_index - 1), day_index + 1)]
     ev = Events.concat(parts)
-    lo = _epoch(spec, day_index)
+    lo = day_start_ms(spec, day_index)
     ev = ev.take((ev.arrival_ms >= lo) & (ev.arrival_ms < lo + DAY_MS))
     return ev.take(np.argsort(ev.arrival_ms, kind="stable"))
 

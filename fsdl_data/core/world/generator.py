@@ -119,7 +119,7 @@ def generate_day(
     ev = activity.events_arriving_on(spec, day_index)
     lines = activity.render_lines(spec, day_index, ev)
     if spec.defects:
-        lines = defects.corrupt_log_lines(drng, lines, activity._epoch(spec, day_index), dlog)
+        lines = defects.corrupt_log_lines(drng, lines, activity.day_start_ms(spec, day_index), dlog)
     for part, i in enumerate(range(0, max(len(lines), 1), LINES_PER_LOG_FILE)):
         body = b"\n".join(lines[i : i + LINES_PER_LOG_FILE]) + b"\n"
         store.put(log_key(day, part), gzip.compress(body, compresslevel=5, mtime=0))
