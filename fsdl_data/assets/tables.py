@@ -21,6 +21,7 @@ OWNERS = ["team:data-platform"]
             description="Raw event lines that could not be cleaned, each with a reason and detail.",
             owners=OWNERS,
             kinds={"polars", "parquet"},
+            freshness_policy=DAILY_FRESHNESS,
         ),
     },
     partitions_def=daily,
