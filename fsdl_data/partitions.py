@@ -15,3 +15,8 @@ daily = dg.DailyPartitionsDefinition(
 DAILY_FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24)
 )
+
+# Partition D reads partition D-1 of its input (labels and training rows mature a day later).
+PREVIOUS_DAY = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)

@@ -41,9 +41,6 @@ class AppDatabaseResource(dg.ConfigurableResource):
 
     url: str
 
-    def open(self) -> AppDatabase:
-        return AppDatabase(self.url)
-
     @contextmanager
     def connect(self) -> Iterator[AppDatabase]:
         """The database for one step; its connections are closed when the step is done."""

@@ -9,13 +9,10 @@ from fsdl_data.core.features.training_set import build_training_set
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.versioning.snapshot import write_snapshot
-from fsdl_data.partitions import daily
+from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import ObjectStoreResource
 
 OWNERS = ["team:ml-platform"]
-POSTING_DAY = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
-)
 FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
     start_offset=-(USER_FEATURE_WINDOW_DAYS + 1),
     end_offset=-1,
@@ -30,8 +27,8 @@ SNAPSHOT_NAME = "training_set"
     owners=OWNERS,
     kinds={"polars", "parquet"},
     ins={
-        "photo_features": dg.AssetIn(partition_mapping=POSTING_DAY),
-        "photo_classifications": dg.AssetIn(partition_mapping=POSTING_DAY),
+        "photo_features": dg.AssetIn(partition_mapping=PREVIOUS_DAY),
+        "photo_classifications": dg.AssetIn(partition_mapping=PREVIOUS_DAY),
         "user_features": dg.AssetIn(partition_mapping=FEATURES_BEFORE_POSTING),
         "popularity_labels": dg.AssetIn(),
     },

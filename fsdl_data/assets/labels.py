@@ -12,13 +12,10 @@ from fsdl_data.core.labels.popularity import likes_within_24h
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.storage.objects import ObjectNotFound
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.partitions import daily
+from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import ObjectStoreResource, table_name
 
 OWNERS = ["team:labeling"]
-PREVIOUS_DAY = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
-)
 PREVIOUS_AND_THIS_DAY = dg.TimeWindowPartitionMapping(
     start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
 )

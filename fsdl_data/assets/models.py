@@ -1,7 +1,6 @@
 """Group `models`: the nightly photo-popularity model, evaluated and gated."""
 
 import dagster as dg
-import numpy as np
 import polars as pl
 
 from fsdl_data.core.modeling import popularity as pop
@@ -51,18 +50,14 @@ def popularity_model(
     store = lake.open()
     snap = read_manifest(store, "training_set", training_snapshot["version"][0])
     rows = load_snapshot(store, snap)
-    held_out_day = max(rows["snapshot_part"].unique().to_list())
-    train_rows = rows.filter(pl.col("snapshot_part") != held_out_day)
-    test_rows = rows.filter(pl.col("snapshot_part") == held_out_day)
-    if train_rows.is_empty():
-        context.log.warning(
-            f"the snapshot has one day ({held_out_day}): two are needed (train, hold out): skipped"
-        )
-        return
     version = pop.model_version(snap.version, config.epochs, config.seed)
-    model = pop.train(train_rows, list(CONTENT_CLASSES), version, config.epochs, config.seed)
-    baseline = np.full(len(test_rows), float(pop.target(train_rows).mean()))
-    ev = pop.evaluate(model.predict(test_rows), test_rows["likes_24h"].to_numpy(), baseline)
+    fit = pop.fit_with_held_out_day(
+        rows, list(CONTENT_CLASSES), version, config.epochs, config.seed
+    )
+    if fit is None:
+        context.log.warning("the snapshot has one day: two are needed (train, hold out): skipped")
+        return
+    model, ev, held_out_day = fit.model, fit.evaluation, fit.held_out_day
     key = f"{MODEL_PREFIX}/{version}.pt"
     store.put(key, model.to_bytes())
     if ev.beats_baseline:
@@ -76,8 +71,8 @@ def popularity_model(
             "model_key": [key],
             "snapshot_version": [snap.version],
             "held_out_day": [held_out_day],
-            "train_rows": [len(train_rows)],
-            "test_rows": [len(test_rows)],
+            "train_rows": [fit.train_rows],
+            "test_rows": [ev.rows],
             "spearman": [ev.spearman],
             "auc_above_median": [ev.auc_above_median],
             "baseline_spearman": [ev.baseline_spearman],

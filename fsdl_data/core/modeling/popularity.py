@@ -137,3 +137,29 @@ def evaluate(predictions: np.ndarray, likes: np.ndarray, baseline: np.ndarray) -
         baseline_spearman=spearman(baseline, likes),
         baseline_auc=auc(baseline, positive),
     )
+
+
+@dataclass
+class HeldOutFit:
+    """A model trained on every snapshot day but the last, and its evaluation on that last day."""
+
+    model: PopularityModel
+    evaluation: Evaluation
+    held_out_day: str
+    train_rows: int
+
+
+def fit_with_held_out_day(
+    rows: pl.DataFrame, classes: list[str], version: str, epochs: int = 400, seed: int = 0
+) -> HeldOutFit | None:
+    """`rows` carry `snapshot_part`; None when there is only one day (nothing to hold out).
+    The baseline is a constant: the training mean, which ranks nothing."""
+    held_out_day = max(rows["snapshot_part"].unique().to_list())
+    train_rows = rows.filter(pl.col("snapshot_part") != held_out_day)
+    test_rows = rows.filter(pl.col("snapshot_part") == held_out_day)
+    if train_rows.is_empty():
+        return None
+    model = train(train_rows, classes, version, epochs, seed)
+    baseline = np.full(len(test_rows), float(target(train_rows).mean()))
+    ev = evaluate(model.predict(test_rows), test_rows["likes_24h"].to_numpy(), baseline)
+    return HeldOutFit(model, ev, held_out_day, len(train_rows))

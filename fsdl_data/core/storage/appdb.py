@@ -49,15 +49,8 @@ class AppDatabase:
     def __repr__(self) -> str:
         return f"AppDatabase({redact_url(self.url)})"
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
-
-    def drop_schema(self) -> None:
-        metadata.drop_all(self.engine)
 
     def insert(self, table: sa.Table, rows: Sequence[dict[str, Any]], chunk: int = 5000) -> int:
         with self.engine.begin() as conn:
@@ -96,10 +89,6 @@ class AppDatabase:
     def count(self, table: sa.Table) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-
-    def max_photo_id(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(photos.c.photo_id))).scalar() or 0
 
     def dispose(self) -> None:
         self.engine.dispose()

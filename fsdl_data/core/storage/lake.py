@@ -65,9 +65,6 @@ class Lake:
         frames = [self.read(table, p) for p in partitions]
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
-    def exists(self, table: str, partition: str | None = None) -> bool:
-        return self.store.head(table_key(table, partition)) is not None
-
     def tables(self) -> list[str]:
         names = {k.split("/")[1] for k in self.store.keys(f"{TABLES}/")}
         return sorted(names)
