@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test dev lint bench bench-ingest bench-nightly clean
+.PHONY: install demo test dev lint bench bench-ingest bench-nightly bench-labels clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
 	$(BIN)/python bench/nightly_day.py
+	$(BIN)/python bench/label_model.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
@@ -41,3 +42,6 @@ clean:
 
 bench-nightly: $(STAMP)
 	$(BIN)/python bench/nightly_day.py
+
+bench-labels: $(STAMP)
+	$(BIN)/python bench/label_model.py

@@ -2,7 +2,11 @@
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
+
+# Dagster flags beta and preview APIs on every use; a benchmark's output is its figures.
+warnings.filterwarnings("ignore")
 
 
 def fresh_embedded_home() -> Path:

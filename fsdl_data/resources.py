@@ -16,6 +16,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 
 from fsdl_data.config import Settings
+from fsdl_data.core.catalog import TABLE_SCHEMAS
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
@@ -55,6 +56,9 @@ class AppDatabaseResource(dg.ConfigurableResource):
         return redact_url(self.url)
 
 
+PARTITION_COLUMN = "fsdl/partition_column"
+
+
 def table_name(key: dg.AssetKey) -> str:
     return "__".join(key.path)
 
@@ -86,19 +90,31 @@ class LakeIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(table_metadata(obj, uri))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        """One partition (it must exist: the error says to materialize it), or the partitions of
+        a window that exist (none: an empty table with the table's columns). An input declared
+        with `AssetIn(metadata={PARTITION_COLUMN: "day"})` gets each row's partition as a Date
+        column of that name, so a window's rows can be told apart."""
         name = table_name(context.asset_key)
         lake = self._lake()
-        if context.has_asset_partitions:
-            keys = context.asset_partition_keys
-            if len(keys) == 1:  # one partition: it must exist (the error says to materialize it)
-                return lake.read(name, keys[0])
-            # a window (e.g. the trailing 7 days): the days that exist; none, an empty table
+        day_column = (context.definition_metadata or {}).get(PARTITION_COLUMN)
+        if not context.has_asset_partitions:
+            return lake.read(name)
+        keys = context.asset_partition_keys
+        if len(keys) == 1:
+            found = keys
+        else:
             present = set(lake.partitions(name)) if keys else set()
             found = [k for k in keys if k in present]
-            if found:
-                return lake.read_many(name, found)
-            return schemas.empty(schemas.TABLE_SCHEMAS.get(name, {}))
-        return lake.read(name)
+        frames = [lake.read(name, k) for k in found]
+        if day_column:
+            frames = [
+                f.with_columns(pl.lit(k).str.to_date().alias(day_column))
+                for f, k in zip(frames, found, strict=True)
+            ]
+        if frames:
+            return pl.concat(frames, how="vertical_relaxed")
+        empty = schemas.empty(TABLE_SCHEMAS.get(name, {}))
+        return empty.with_columns(pl.lit(None, pl.Date).alias(day_column)) if day_column else empty
 
 
 def _s3_resource() -> S3Resource:

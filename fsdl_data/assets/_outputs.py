@@ -1,6 +1,7 @@
 """Outputs whose Dagster data version is the content of the table, so lineage and snapshots are
 reproducible: the same rows give the same version, whichever run wrote them."""
 
+import base64
 from typing import Any
 
 import dagster as dg
@@ -11,3 +12,8 @@ from fsdl_data.core.versioning.hashing import frame_digest
 
 def table(df: pl.DataFrame, **metadata: Any) -> dg.Output:
     return dg.Output(df, data_version=dg.DataVersion(frame_digest(df)[:16]), metadata=metadata)
+
+
+def picture(png: bytes) -> dg.MarkdownMetadataValue:
+    """A PNG shown inline on the asset's page (Markdown with a data URI)."""
+    return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode()})")

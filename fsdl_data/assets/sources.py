@@ -22,22 +22,38 @@ def _version(*parts: object) -> dg.DataVersion:
     return dg.DataVersion(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])
 
 
-@dg.asset(
-    **DAILY_SOURCE,
-    kinds={"s3", "parquet"},
-    description="One row per photo object uploaded that day: key, ETag, VersionId, size, "
-    "SHA-256, decoded width/height, or why it could not be decoded.",
+@dg.multi_asset(
+    outs={
+        "raw_photos": dg.AssetOut(
+            kinds={"s3", "parquet"},
+            owners=OWNERS,
+            freshness_policy=DAILY_FRESHNESS,
+            description="One row per photo object uploaded that day: key, ETag, VersionId, size, "
+            "SHA-256, decoded width/height, or why it could not be decoded.",
+        ),
+        "photo_pixels": dg.AssetOut(
+            kinds={"numpy", "parquet"},
+            owners=OWNERS,
+            freshness_policy=DAILY_FRESHNESS,
+            description="Per decodable photo of the day: a model-sized RGB thumbnail (what the "
+            "classifier sees) and pixel statistics for labeling functions. Made in the same "
+            "read and decode as raw_photos, so nothing downstream decodes a JPEG again.",
+        ),
+    },
+    partitions_def=daily,
+    group_name="sources",
 )
-def raw_photos(
-    context: dg.AssetExecutionContext, objects: ObjectStoreResource
-) -> dg.Output[pl.DataFrame]:
-    df = core.photo_objects(objects.open(), context.partition_key)
-    errors = int(df["decode_error"].is_not_null().sum())
-    return dg.Output(
-        df,
-        data_version=_version(*df.sort("key")["etag"].to_list()),
-        metadata={"decode_errors": errors, "total_bytes": int(df["size"].sum() or 0)},
+def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
+    raw, pixels = core.photo_objects(objects.open(), context.partition_key)
+    version = _version(*raw.sort("key")["etag"].to_list())
+    errors = int(raw["decode_error"].is_not_null().sum())
+    yield dg.Output(
+        raw,
+        output_name="raw_photos",
+        data_version=version,
+        metadata={"decode_errors": errors, "total_bytes": int(raw["size"].sum() or 0)},
     )
+    yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
 
 
 @dg.asset(

@@ -1,11 +1,17 @@
 """Checks on the `labels` group."""
 
+import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import rule_check, table_contract_checks
+from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.core import catalog
+from fsdl_data.core.labels.analysis import drifted
 from fsdl_data.core.tables import quality, schemas
+from fsdl_data.partitions import daily
 
 MAX_REJECTED_SHARE = 0.2
+LF_COVERAGE_DRIFT = 0.1  # absolute change in coverage from the trailing mean that warns
+LF_ACCURACY_DRIFT = 0.15  # absolute change in accuracy against the human consensus that warns
 
 human_labels_rejections = rule_check(
     "human_labels",
@@ -28,8 +34,75 @@ popularity_labels_non_negative = rule_check(
     ),
 )
 
+
+@dg.asset_check(
+    asset="lf_analysis",
+    blocking=False,
+    partitions_def=daily,
+    description="Drift: warns, naming the labeling function, when its coverage moves more than "
+    f"{LF_COVERAGE_DRIFT} or its accuracy against the human consensus more than {LF_ACCURACY_DRIFT} "
+    "from its trailing 7-day mean.",
+)
+def lf_analysis_drift(lf_analysis: pl.DataFrame) -> dg.AssetCheckResult:
+    found = drifted(
+        lf_analysis, coverage_change=LF_COVERAGE_DRIFT, accuracy_change=LF_ACCURACY_DRIFT
+    )
+    description = (
+        "; ".join(
+            f"{d.labeling_function}: {d.what} {d.today:.3f} vs trailing mean {d.trailing_mean:.3f}"
+            for d in found
+        )
+        if found
+        else f"no drift over {len(lf_analysis)} labeling functions"
+    )
+    return result(
+        quality.Outcome(
+            not found,
+            description,
+            {
+                "drifted": len(found),
+                "functions": ", ".join(sorted({d.labeling_function for d in found})),
+            },
+            severe=False,
+        )
+    )
+
+
+@dg.asset_check(
+    asset="labeled_set",
+    blocking=True,
+    partitions_def=daily,
+    description="Every labeled row names a known class, a source in (gold, human, weak) and a "
+    "confidence in (0, 1]; a row without a label has no source.",
+)
+def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
+    labeled = labeled_set.filter(pl.col("label").is_not_null())
+    unlabeled_with_source = labeled_set.filter(
+        pl.col("label").is_null() & pl.col("source").is_not_null()
+    )
+    return result(
+        quality.values_in(labeled, "label", schemas.CONTENT_CLASSES),
+        quality.values_in(labeled, "source", ("gold", "human", "weak")),
+        quality.in_range(labeled, "confidence", 1e-9, 1.0 + 1e-9),
+        quality.Outcome(
+            unlabeled_with_source.is_empty(),
+            f"{len(unlabeled_with_source)} rows have a source but no label",
+        ),
+    )
+
+
 label_checks = [
     human_labels_rejections,
     *table_contract_checks("popularity_labels", schemas.POPULARITY_LABELS, ["photo_id"]),
     popularity_labels_non_negative,
+    *table_contract_checks(
+        "human_consensus", catalog.TABLE_SCHEMAS["human_consensus"], ["photo_id"]
+    ),
+    *table_contract_checks("label_matrix", catalog.LABEL_MATRIX, ["photo_id"]),
+    *table_contract_checks(
+        "lf_analysis", catalog.TABLE_SCHEMAS["lf_analysis"], ["labeling_function"]
+    ),
+    lf_analysis_drift,
+    *table_contract_checks("labeled_set", catalog.TABLE_SCHEMAS["labeled_set"], ["photo_id"]),
+    labeled_set_valid,
 ]

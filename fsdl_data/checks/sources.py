@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.tables import quality, schemas
-from fsdl_data.core.tables.sources import day_bounds
 from fsdl_data.partitions import daily
 
 MAX_UNDECODABLE_SHARE = 0.05  # more than this and downstream steps are blocked
@@ -47,7 +47,7 @@ def photo_metadata_users_exist(
 def photo_metadata_posted_in_day(
     context: dg.AssetCheckExecutionContext, photo_metadata: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    lo, hi = day_bounds(context.partition_key, utc=True)
+    lo, hi = day_bounds(context.partition_key)
     return result(quality.in_range(photo_metadata, "posted_at", lo, hi))
 
 
@@ -61,7 +61,7 @@ def photo_metadata_posted_in_day(
 def photo_metadata_fresh(
     context: dg.AssetCheckExecutionContext, photo_metadata: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    _, end = day_bounds(context.partition_key, utc=True)
+    _, end = day_bounds(context.partition_key)
     return result(
         quality.covers_until(photo_metadata, "posted_at", end - timedelta(hours=6), "photo")
     )
@@ -77,6 +77,7 @@ raw_events_not_empty = rule_check(
 source_checks = [
     *table_contract_checks("raw_photos", schemas.RAW_PHOTOS, ["key"]),
     raw_photos_decodable,
+    *table_contract_checks("photo_pixels", schemas.PHOTO_PIXELS, ["photo_id"]),
     *table_contract_checks("photo_metadata", schemas.PHOTO_METADATA, ["photo_id"]),
     photo_metadata_users_exist,
     photo_metadata_posted_in_day,

@@ -6,9 +6,9 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.checks._build import result, table_contract_checks
+from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.tables import quality, schemas
 from fsdl_data.core.tables.events import ALLOWED_LATENESS, FUTURE_TOLERANCE
-from fsdl_data.core.tables.sources import day_bounds
 from fsdl_data.partitions import daily
 
 MAX_QUARANTINE_SHARE = 0.05
@@ -35,7 +35,7 @@ def events_users_exist(events: pl.DataFrame, users: pl.DataFrame) -> dg.AssetChe
 def events_values_valid(
     context: dg.AssetCheckExecutionContext, events: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    lo, hi = day_bounds(context.partition_key, utc=True)
+    lo, hi = day_bounds(context.partition_key)
     return result(
         quality.in_range(events, "ts", lo - ALLOWED_LATENESS, hi + FUTURE_TOLERANCE),
         quality.values_in(events, "event_type", schemas.EVENT_TYPES),
@@ -78,7 +78,7 @@ FRESHNESS_SLACK = timedelta(hours=2)
 def events_fresh(
     context: dg.AssetCheckExecutionContext, events: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    _, end = day_bounds(context.partition_key, utc=True)
+    _, end = day_bounds(context.partition_key)
     return result(quality.covers_until(events, "ts", end - FRESHNESS_SLACK, "event"))
 
 

@@ -26,7 +26,7 @@ def _ingest_and_verify(settings: Settings) -> None:
         assert result.success, report.day
         assert materialized(result) == ASSETS
         checks = check_results(result)
-        assert len(checks) == 19
+        assert len(checks) == 21
         failed = {n: e.description for n, e in checks.items() if not e.passed}
         assert failed == {}, failed
 

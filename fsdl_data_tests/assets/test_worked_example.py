@@ -143,3 +143,40 @@ def test_leaky_join_fails_the_leakage_check(nights) -> None:
     )
     result = training_set_no_leakage(training_set=leaky)
     assert not result.passed and "use features from after posting" in result.description
+
+
+def test_labeled_set_sources_provenance_and_the_classifier_loop(nights) -> None:
+    settings, _, results = nights
+    _, _, lake = stores(settings)
+    truth = pl.concat(
+        [pl.read_parquet(p) for p in (settings.truth_dir / "photos").glob("*.parquet")]
+    )
+    last = lake.read("labeled_set", DAYS[-1])
+    assert len(last) == WORLD.photos_per_day  # a row for every photo of the day
+    by_source = dict(last.group_by("source").len().iter_rows())
+    assert by_source.get("gold", 0) >= 1 and by_source["human"] >= 10 and by_source["weak"] > 100
+    every_day = pl.concat([lake.read("labeled_set", d) for d in DAYS])
+    right = (
+        every_day.join(truth, on="photo_id")
+        .group_by("source")
+        .agg((pl.col("label") == pl.col("content")).mean().alias("accuracy"))
+    )
+    accuracy = dict(right.iter_rows())
+    assert accuracy["gold"] == 1.0 and accuracy["human"] > 0.85 and accuracy["weak"] > 0.75
+    weak = last.filter(pl.col("source") == "weak")
+    assert (weak["labeling_functions"].list.len() > 0).all()
+    assert (
+        weak["label_model_version"].n_unique() == 1
+        and weak["labeling_functions_version"].n_unique() == 1
+    )
+    # the classifier votes as a labeling function from the second day, with the classifier
+    # trained the night before (as known before the day), never the one trained on that day
+    versions = {d: lake.read("label_matrix", d)["classifier_version"][0] for d in DAYS}
+    assert versions[DAYS[0]] is None and versions[DAYS[1]] is not None
+    classifier = lake.read("photo_classifier").row(0, named=True)
+    assert classifier["labels_through"] == DAYS[-1] and versions[DAYS[-1]] != classifier["version"]
+    assert classifier["labeled_photos"] > 500  # gold + human + confident weak labels
+    meta = results[DAYS[-1]].asset_materializations_for_node("labeled_set")[0].metadata
+    assert meta["label_sources"].value.startswith("![plot](data:image/png;base64,")
+    lf_meta = results[DAYS[-1]].asset_materializations_for_node("lf_analysis")[0].metadata
+    assert lf_meta["per_function"].value.records and "plot" in lf_meta

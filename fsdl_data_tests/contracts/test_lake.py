@@ -20,7 +20,6 @@ def test_partitioned_roundtrip_and_listing(object_store: ObjectStore) -> None:
     assert lake.read("t", "2026-01-01").equals(a)
     assert lake.partitions("t") == ["2026-01-01", "2026-01-02"]
     assert lake.tables() == ["t", "u"]
-    assert lake.read_many("t", ["2026-01-01", "2026-01-02"])["x"].to_list() == [1, 2, 3]
     assert lake.read("u").equals(a)
 
 

@@ -117,3 +117,16 @@ def test_metrics_match_pairwise_definitions(seed: int) -> None:
     assert (
         spearman(np.ones(5), np.arange(5)) == 0.0 and auc(np.ones(3), np.array([True] * 3)) == 0.5
     )
+
+
+def test_label_cutoff_is_the_end_of_the_newest_events_day() -> None:
+    from datetime import date
+
+    from fsdl_data.core.labels.popularity import label_cutoff
+
+    assert label_cutoff([date(2026, 1, 1), date(2026, 1, 2)], "2026-01-02") == datetime(
+        2026, 1, 3, tzinfo=UTC
+    )
+    # the day's own events are missing: labels are known only to the end of the day before
+    assert label_cutoff([date(2026, 1, 1)], "2026-01-02") == datetime(2026, 1, 2, tzinfo=UTC)
+    assert label_cutoff([], "2026-01-02") == datetime(2026, 1, 2, tzinfo=UTC)

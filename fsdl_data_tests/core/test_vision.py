@@ -55,7 +55,7 @@ def trained(world):
     }
     images = [decode_rgb(store.get(keys[p]), IMAGE_SIZE) for p in maj["photo_id"]]
     clf, report = train_classifier(
-        images, maj["label"].to_list(), CONTENT_CLASSES, "test-v1", TrainConfig(epochs=40)
+        images, maj["label"].to_list(), CONTENT_CLASSES, "test-v1", TrainConfig(steps=150)
     )
     return clf, report, keys
 

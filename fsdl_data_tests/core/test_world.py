@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from fsdl_data.core.storage.appdb import AppDatabase, photos, users
 from fsdl_data.core.storage.objects import LocalObjectStore
 from fsdl_data.core.vision.decode import inspect_image
 from fsdl_data.core.world.generator import append_days, read_manifest, seed_world
-from fsdl_data.core.world.spec import CONTENT_CLASSES
+from fsdl_data.core.world.spec import CONTENT_CLASSES, COUNTRIES
 from fsdl_data_tests.helpers import SMALL
 
 
@@ -119,3 +120,52 @@ def test_defects_are_injected_and_recorded(tmp_path: Path) -> None:
     assert reports[0].defects == {k: len(v) for k, v in log.items()}
     zero = log["zero_byte_image"][0]
     assert store.get(zero) == b""
+
+
+def test_gold_set_is_an_expert_share_of_the_seed_set(tmp_path: Path) -> None:
+    spec = replace(SMALL, photos_per_day=1000, events_per_day=500)
+    store, _, reports = _world(tmp_path, 2, spec)
+    truth = pl.concat(
+        [pl.read_parquet(p) for p in (tmp_path / "truth" / "photos").glob("*.parquet")]
+    )
+    content = dict(zip(truth["photo_id"], truth["content"], strict=True))
+    gold, seeded = [], set()
+    for key in store.keys("labels/gold/"):
+        gold += json.loads(store.get(key))
+    for key in store.keys("labels/seed/"):
+        seeded |= {t["data"]["photo_id"] for t in json.loads(store.get(key))}
+    assert len(gold) == sum(r.gold_tasks for r in reports) == 2 * 10  # 1% of 1,000 a day
+    right = 0
+    for task in gold:
+        (annotation,) = task["annotations"]
+        assert annotation["ground_truth"] is True and annotation["completed_by"] == "expert"
+        (choice,) = annotation["result"][0]["value"]["choices"]
+        right += choice == content[task["data"]["photo_id"]]
+    assert {t["data"]["photo_id"] for t in gold} <= seeded  # gold tasks are mixed into the seed set
+    assert right / len(gold) >= 0.99 - 1 / len(gold)  # the expert errs about once in 200
+
+
+def test_captions_hint_at_content_without_giving_it_away(tmp_path: Path) -> None:
+    from fsdl_data.core.world.captions import TITLE_NOUNS
+
+    _world(tmp_path, 1, replace(SMALL, photos_per_day=1000, events_per_day=500))
+    truth = pl.read_parquet(tmp_path / "truth" / "photos" / "2026-01-01.parquet")
+    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    rows = db.photos_posted_between(datetime(2026, 1, 1), datetime(2026, 1, 2))
+    titles = {r["photo_id"]: (r["title"], r["location"]) for r in rows}
+    names_own = names_other = generic = tagged = 0
+    for pid, content in zip(truth["photo_id"], truth["content"], strict=True):
+        title, _ = titles[pid]
+        head = title.split(" #")[0].lower()
+        own = any(n in head for n in TITLE_NOUNS[content])
+        other = any(n in head for c, nouns in TITLE_NOUNS.items() if c != content for n in nouns)
+        names_own += own
+        names_other += other and not own
+        generic += not own and not other
+        tagged += "#" in title
+    n = len(truth)
+    assert 0.4 < names_own / n < 0.7  # informative ...
+    assert 0.1 < names_other / n < 0.3  # ... but misleading now and then
+    assert 0.25 < generic / n < 0.45 and 0.5 < tagged / n < 0.85
+    places = {loc for _, loc in titles.values()} - {c for _, cs in COUNTRIES.values() for c in cs}
+    assert len(places) >= 10  # named places, not only the poster's city

@@ -53,7 +53,7 @@ def test_seed_append_materialize_sql(tmp_path: Path, env: dict[str, str]) -> Non
     assert r.returncode == 0 and "80" in r.stdout and "(1 rows)" in r.stdout
     r = fsdl(["sql", "SELECT * FROM no_such_table"], tmp_path, env)
     assert r.returncode == 1 and "no_such_table" in r.stderr and "Traceback" not in r.stderr
-    assert "lake tables: events, events_quarantine" in r.stderr
+    assert "lake tables: annotator_quality, events, events_quarantine" in r.stderr
 
 
 def test_cli_imports_lazily(tmp_path: Path, env: dict[str, str]) -> None:

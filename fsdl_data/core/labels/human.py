@@ -8,14 +8,38 @@ from typing import Any
 
 import polars as pl
 
+from fsdl_data.core.storage.objects import ObjectStore
+
 HUMAN_LABELS = {
     "task_id": pl.Int64,
+    "annotation_id": pl.Int64,
     "photo_id": pl.Int64,
     "annotator": pl.String,
     "label": pl.String,
+    "ground_truth": pl.Boolean,
     "created_at": pl.String,
     "rejected_reason": pl.String,
 }
+
+
+EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # + f"/date={day}/"
+
+
+def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
+    """The day's Label Studio exports: the seed set's and the expert's gold set's."""
+    return [
+        key
+        for prefix in EXPORT_PREFIXES
+        for key in store.keys(f"{prefix}/date={day}/")
+        if key.endswith(".json")
+    ]
+
+
+def read_label_studio(
+    store: ObjectStore, keys: list[str], known_photo_ids: set[int], classes: tuple[str, ...]
+) -> pl.DataFrame:
+    frames = [parse_label_studio(store.get(k), known_photo_ids, classes) for k in keys]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
 
 
 def parse_label_studio(
@@ -50,9 +74,11 @@ def parse_label_studio(
             rows.append(
                 {
                     "task_id": task.get("id"),
+                    "annotation_id": ann.get("id"),
                     "photo_id": pid if isinstance(pid, int) else None,
                     "annotator": str(ann.get("completed_by")),
                     "label": label if label is None else str(label),
+                    "ground_truth": bool(ann.get("ground_truth", False)),
                     "created_at": ann.get("created_at"),
                     "rejected_reason": reason,
                 }

@@ -7,7 +7,7 @@ Timestamps are stored as naive UTC.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +39,11 @@ photos = sa.Table(
 )
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """The database's convention: naive datetimes in UTC (aware ones are converted)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 class AppDatabase:
     def __init__(self, url: str) -> None:
         if url.startswith("postgresql://"):
@@ -67,6 +72,7 @@ class AppDatabase:
         even if rows are appended while we read.
         """
         cursor: tuple[datetime, int] | None = None
+        start, end = naive_utc(start), naive_utc(end)
         with self.engine.connect() as conn:
             while True:
                 q = sa.select(photos).where(photos.c.posted_at >= start, photos.c.posted_at < end)
@@ -82,6 +88,7 @@ class AppDatabase:
                 cursor = (rows[-1]["updated_at"], rows[-1]["photo_id"])
 
     def users_signed_up_before(self, end: datetime) -> list[dict[str, Any]]:
+        end = naive_utc(end)
         with self.engine.connect() as conn:
             q = sa.select(users).where(users.c.signup_at < end).order_by(users.c.user_id)
             return [dict(r._mapping) for r in conn.execute(q)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
 
 import polars as pl
 
@@ -60,10 +59,6 @@ class Lake:
                 f"table {table!r} {where} is not in the lake at {self.url}: materialize it first"
             ) from None
         return pl.read_parquet(io.BytesIO(data))
-
-    def read_many(self, table: str, partitions: Iterable[str]) -> pl.DataFrame:
-        frames = [self.read(table, p) for p in partitions]
-        return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
     def tables(self) -> list[str]:
         names = {k.split("/")[1] for k in self.store.keys(f"{TABLES}/")}

@@ -22,6 +22,17 @@ RAW_PHOTOS = {
     "height": pl.Int32,
     "decode_error": pl.String,
 }
+PHOTO_PIXELS = {
+    "photo_id": pl.Int64,
+    "key": pl.String,
+    "thumbnail": pl.Binary,  # IMAGE_SIZE x IMAGE_SIZE x 3 uint8, row-major RGB
+    "brightness": pl.Float64,
+    "dark_share": pl.Float64,
+    "top_blue": pl.Float64,
+    "center_skin": pl.Float64,
+    "center_white": pl.Float64,
+    "colors": pl.Int64,
+}
 PHOTO_METADATA = {
     "photo_id": pl.Int64,
     "user_id": pl.Int64,
@@ -115,6 +126,7 @@ POPULARITY_LABELS = {"photo_id": pl.Int64, "posted_at": UTC_TS, "likes_24h": pl.
 # Tables whose empty partitions must still carry their columns (inputs mapped to no partition).
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "raw_photos": RAW_PHOTOS,
+    "photo_pixels": PHOTO_PIXELS,
     "photo_metadata": PHOTO_METADATA,
     "users": USERS,
     "raw_events": RAW_EVENTS,

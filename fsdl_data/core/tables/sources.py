@@ -5,46 +5,45 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables.events import read_log_lines
 from fsdl_data.core.tables.schemas import (
     PHOTO_METADATA,
+    PHOTO_PIXELS,
     RAW_EVENTS,
     RAW_PHOTOS,
     USERS,
     conform,
     empty,
 )
-from fsdl_data.core.vision.decode import inspect_image
+from fsdl_data.core.vision.decode import decode_photo
+from fsdl_data.core.vision.model import IMAGE_SIZE
+from fsdl_data.core.vision.pixels import pixel_stats, thumbnail_bytes
 
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 
 
-def day_bounds(day: str, utc: bool = False) -> tuple[datetime, datetime]:
-    """[start, end) of a day in UTC: naive (the app database's convention) or tz-aware."""
-    start = datetime.fromisoformat(day)
-    if utc:
-        start = start.replace(tzinfo=UTC)
-    return start, start + timedelta(days=1)
-
-
-def photo_objects(store: ObjectStore, day: str) -> pl.DataFrame:
-    """One row per object under photos/date=<day>/: identity, content hash, decoded size or error."""
-    rows = []
+def photo_objects(store: ObjectStore, day: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two tables from one read and one full decode of every object under photos/date=<day>/:
+    `raw_photos` (identity, content hash, decoded size or error) and `photo_pixels` (a model-sized
+    thumbnail and pixel statistics of each decodable photo)."""
+    rows, pixels = [], []
     for key in store.keys(f"photos/date={day}/"):
         data, info = store.fetch(key)
-        img = inspect_image(data)
+        img, thumb = decode_photo(data, IMAGE_SIZE)
         m = _PHOTO_ID.search(info.key)
+        photo_id = int(m.group(1)) if m else None
         rows.append(
             {
                 "key": info.key,
-                "photo_id": int(m.group(1)) if m else None,
+                "photo_id": photo_id,
                 "etag": info.etag,
                 "version_id": info.version_id,
                 "size": info.size,
@@ -54,7 +53,17 @@ def photo_objects(store: ObjectStore, day: str) -> pl.DataFrame:
                 "decode_error": img.error,
             }
         )
-    return conform(rows, RAW_PHOTOS)
+        if thumb is not None and photo_id is not None:
+            stats = pixel_stats(thumb).as_dict()
+            pixels.append(
+                {
+                    "photo_id": photo_id,
+                    "key": info.key,
+                    "thumbnail": thumbnail_bytes(thumb),
+                    **stats,
+                }
+            )
+    return conform(rows, RAW_PHOTOS), conform(pixels, PHOTO_PIXELS)
 
 
 def _utc(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -12,13 +12,21 @@ from torch.utils.data import DataLoader, Dataset
 from fsdl_data.core.vision.decode import decode_rgb
 from fsdl_data.core.vision.model import IMAGE_SIZE
 
-_MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
-_STD = np.array([0.25, 0.25, 0.25], dtype=np.float32)
+NORMALIZE_MEAN, NORMALIZE_STD = 0.5, 0.25  # pixels in [0, 1] -> (p - mean) / std, every channel
+_MEAN = np.full(3, NORMALIZE_MEAN, dtype=np.float32)
+_STD = np.full(3, NORMALIZE_STD, dtype=np.float32)
 
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """H x W x 3 uint8 -> 3 x H x W normalised float32."""
     x = (pixels.astype(np.float32) / 255.0 - _MEAN) / _STD
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
+def to_batch(pixels: np.ndarray) -> torch.Tensor:
+    """N x H x W x 3 uint8 -> N x 3 x H x W normalised float32, as to_tensor on each image."""
+    x = (pixels.astype(np.float32) / 255.0 - _MEAN) / _STD
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
 class PhotoDataset(Dataset):

@@ -16,22 +16,33 @@ class ImageInfo:
     error: str | None
 
 
-def inspect_image(data: bytes) -> ImageInfo:
-    """Width and height of a fully decoded image, or why it could not be decoded."""
+def decode_photo(data: bytes, size: int | None = None) -> tuple[ImageInfo, np.ndarray | None]:
+    """One full decode: the image's size (or why it cannot be decoded) and, when it decodes,
+    its RGB pixels (resized to size x size if given)."""
     if not data:
-        return ImageInfo(None, None, "empty object (0 bytes)")
+        return ImageInfo(None, None, "empty object (0 bytes)"), None
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # a full decode: truncated files fail here, not at open()
-            return ImageInfo(img.width, img.height, None)
+            info = ImageInfo(img.width, img.height, None)
+            return info, _rgb(img, size)
     except Exception as e:  # PIL raises several unrelated types for bad files
-        return ImageInfo(None, None, f"{type(e).__name__}: {e}")
+        return ImageInfo(None, None, f"{type(e).__name__}: {e}"), None
+
+
+def inspect_image(data: bytes) -> ImageInfo:
+    """Width and height of a fully decoded image, or why it could not be decoded."""
+    return decode_photo(data)[0]
+
+
+def _rgb(img: Image.Image, size: int | None) -> np.ndarray:
+    img = img.convert("RGB")
+    if size is not None:
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
 
 
 def decode_rgb(data: bytes, size: int | None = None) -> np.ndarray:
     """HxWx3 uint8 pixels, optionally resized to size x size."""
     with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        if size is not None:
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+        return _rgb(img, size)

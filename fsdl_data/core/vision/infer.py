@@ -1,14 +1,60 @@
-"""Batched inference: decode in workers, forward on the best device, one row per photo."""
+"""Batched inference: one row per photo, the classifier version on every row.
+
+Two entry points over the same forward pass: `classify` fetches and decodes JPEGs in DataLoader
+workers (for photos without a stored thumbnail), `classify_pixels` runs on model-sized pixels
+already decoded at ingestion (photo_pixels), which is what the graph uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 import polars as pl
 import torch
 
-from fsdl_data.core.vision.data import PhotoDataset, photo_loader
+from fsdl_data.core.vision.data import PhotoDataset, photo_loader, to_batch
 from fsdl_data.core.vision.model import Classifier
+
+
+def _forward(
+    classifier: Classifier, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities and style scores, in the order of the batches' indices."""
+    net = classifier.net.to(device).eval()
+    probs, styles, index = [], [], []
+    with torch.inference_mode():
+        for idx, xb in batches:
+            logits, style = net(xb.to(device, non_blocking=True))
+            probs.append(torch.softmax(logits, 1).cpu())
+            styles.append(style.cpu())
+            index.append(idx)
+    if not probs:
+        return torch.zeros((0, len(classifier.classes))), torch.zeros(0)
+    order = torch.cat(index).argsort()
+    return torch.cat(probs)[order], torch.cat(styles)[order]
+
+
+def _table(
+    classifier: Classifier,
+    photo_ids: Sequence[int],
+    keys: Sequence[str],
+    p: torch.Tensor,
+    style: torch.Tensor,
+) -> pl.DataFrame:
+    cols = {f"p_{c}": p[:, i].numpy() for i, c in enumerate(classifier.classes)}
+    return pl.DataFrame(
+        {
+            "photo_id": pl.Series(list(photo_ids), dtype=pl.Int64),
+            "key": pl.Series(list(keys), dtype=pl.String),
+            **{k: pl.Series(v, dtype=pl.Float32) for k, v in cols.items()},
+            "predicted_class": pl.Series(
+                [classifier.classes[i] for i in p.argmax(1).tolist()], dtype=pl.String
+            ),
+            "style_score": pl.Series(style.numpy(), dtype=pl.Float32),
+            "classifier_version": pl.Series([classifier.version] * len(keys), dtype=pl.String),
+        }
+    )
 
 
 def classify(
@@ -20,32 +66,29 @@ def classify(
     num_workers: int = 2,
     device: str = "cpu",
 ) -> pl.DataFrame:
-    """Content-class probabilities, predicted class and style score per photo, with the
-    classifier version on every row."""
-    net = classifier.net.to(device).eval()
+    """Fetch, decode (in `num_workers` processes) and classify photos by object key."""
     loader = photo_loader(PhotoDataset(keys, fetch), batch_size, num_workers, device)
-    probs, styles, index = [], [], []
-    with torch.inference_mode():
-        for idx, xb in loader:
-            logits, style = net(xb.to(device, non_blocking=True))
-            probs.append(torch.softmax(logits, 1).cpu())
-            styles.append(style.cpu())
-            index.append(idx)
-    n = len(classifier.classes)
-    p = torch.cat(probs) if probs else torch.zeros((0, n))
-    order = torch.cat(index).argsort() if index else torch.zeros(0, dtype=torch.long)
-    p = p[order]
-    st = (torch.cat(styles) if styles else torch.zeros(0))[order]
-    cols = {f"p_{c}": p[:, i].numpy() for i, c in enumerate(classifier.classes)}
-    return pl.DataFrame(
-        {
-            "photo_id": pl.Series(list(photo_ids), dtype=pl.Int64),
-            "key": pl.Series(list(keys), dtype=pl.String),
-            **{k: pl.Series(v, dtype=pl.Float32) for k, v in cols.items()},
-            "predicted_class": pl.Series(
-                [classifier.classes[i] for i in p.argmax(1).tolist()], dtype=pl.String
-            ),
-            "style_score": pl.Series(st.numpy(), dtype=pl.Float32),
-            "classifier_version": pl.Series([classifier.version] * len(keys), dtype=pl.String),
-        }
-    )
+    p, style = _forward(classifier, iter(loader), device)
+    return _table(classifier, photo_ids, keys, p, style)
+
+
+def classify_pixels(
+    classifier: Classifier,
+    photo_ids: Sequence[int],
+    keys: Sequence[str],
+    pixels: np.ndarray,
+    batch_size: int = 256,
+    device: str = "cpu",
+) -> pl.DataFrame:
+    """Classify model-sized N x H x W x 3 uint8 pixels: no fetching, no decoding."""
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, len(pixels), batch_size):
+            stop = min(start + batch_size, len(pixels))
+            batch = to_batch(pixels[start:stop])
+            if device == "cuda":
+                batch = batch.pin_memory()
+            yield torch.arange(start, stop), batch
+
+    p, style = _forward(classifier, batches(), device)
+    return _table(classifier, photo_ids, keys, p, style)

@@ -7,12 +7,28 @@ style head learns this measure, so it can score photos it has never seen measure
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from fsdl_data.core.vision.data import NORMALIZE_MEAN, NORMALIZE_STD, to_batch
+
+LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(pixels: torch.Tensor) -> torch.Tensor:
+    """N x 3 x H x W pixels in [0, 1] -> N x H x W luma."""
+    weights = torch.tensor(LUMA, dtype=pixels.dtype)[None, :, None, None]
+    return (pixels * weights).sum(dim=1)
+
+
+def vividness_batch(x: torch.Tensor) -> torch.Tensor:
+    """Per normalised image (N x 3 x H x W), in [0, 1]: half mean chroma (saturation), half
+    luminance spread (contrast)."""
+    pixels = (x * NORMALIZE_STD + NORMALIZE_MEAN).clamp(0.0, 1.0)
+    chroma = (pixels.max(dim=1).values - pixels.min(dim=1).values).mean(dim=(1, 2))
+    contrast = (luma(pixels).flatten(1).std(dim=1, correction=0) / 0.35).clamp(max=1.0)
+    return (0.5 * chroma / 0.6 + 0.5 * contrast).clamp(0.0, 1.0)
 
 
 def vividness(pixels: np.ndarray) -> float:
-    """In [0, 1]: half mean chroma (saturation), half luminance spread (contrast)."""
-    px = pixels.astype(np.float32) / 255.0
-    chroma = (px.max(axis=2) - px.min(axis=2)).mean()
-    luma = px @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    contrast = min(1.0, float(luma.std()) / 0.35)
-    return float(np.clip(0.5 * chroma / 0.6 + 0.5 * contrast, 0.0, 1.0))
+    """Of one H x W x 3 uint8 image."""
+    return float(vividness_batch(to_batch(pixels[None]))[0])

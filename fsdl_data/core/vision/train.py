@@ -1,29 +1,34 @@
-"""Training the photo classifier on the human-labeled seed set."""
+"""Training the photo classifier on the labeled set."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from fsdl_data.core.vision.data import to_tensor
+from fsdl_data.core.vision.augment import Augmentation
+from fsdl_data.core.vision.data import to_batch
 from fsdl_data.core.vision.model import Classifier, PhotoNet
-from fsdl_data.core.vision.style import vividness
+from fsdl_data.core.vision.style import vividness_batch
 
-CODE_VERSION = "photonet-1"
+CODE_VERSION = "photonet-2"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 60
+    """Training costs `steps` minibatch updates whatever the number of labels, so a night's
+    training does not grow with the labeled set; more labels mean fewer passes over each."""
+
+    steps: int = 300
     batch_size: int = 32
     lr: float = 3e-3
     val_share: float = 0.2
     seed: int = 0
+    augmentation: Augmentation = field(default_factory=Augmentation)
 
 
 @dataclass(frozen=True)
@@ -34,59 +39,83 @@ class TrainReport:
     style_mae: float | None
 
 
-def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    if torch.rand(1, generator=g).item() < 0.5:
-        x = x.flip(2)
-    pad = nn.functional.pad(x, (4, 4, 4, 4), mode="reflect")
-    i, j = torch.randint(0, 9, (2,), generator=g).tolist()
-    return pad[:, i : i + x.shape[1], j : j + x.shape[2]]
-
-
 def model_version(label_digest: str, config: TrainConfig) -> str:
-    return hashlib.sha256(f"{CODE_VERSION}|{config}|{label_digest}".encode()).hexdigest()[:12]
+    """The config's repr holds every hyperparameter, the augmentation policy and the seed."""
+    return hashlib.sha256(f"{CODE_VERSION}|{config!r}|{label_digest}".encode()).hexdigest()[:12]
+
+
+def _split(
+    n: int, eligible: torch.Tensor, share: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) indices; validation drawn from the eligible rows only."""
+    order = torch.randperm(n, generator=generator)
+    candidates = order[eligible[order]]
+    n_val = int(len(candidates) * share) if len(candidates) >= 10 else 0
+    is_val = torch.zeros(n, dtype=torch.bool)
+    is_val[candidates[:n_val]] = True
+    return order[~is_val[order]], candidates[:n_val]
+
+
+def _batches(rows: torch.Tensor, size: int, steps: int, generator: torch.Generator):
+    """`steps` minibatches, reshuffling `rows` at every pass."""
+    done = 0
+    while done < steps:
+        perm = rows[torch.randperm(len(rows), generator=generator)]
+        for start in range(0, len(perm), size):
+            batch = perm[start : start + size]
+            if len(batch) < 2:
+                continue
+            yield batch
+            done += 1
+            if done == steps:
+                return
 
 
 def train_classifier(
-    images: Sequence[np.ndarray],
+    images: Sequence[np.ndarray] | np.ndarray,
     labels: Sequence[str],
     classes: tuple[str, ...],
     version: str,
     config: TrainConfig,
+    holdout_eligible: Sequence[bool] | None = None,
 ) -> tuple[Classifier, TrainReport]:
-    """Deterministic for a seed: the same labels and config give the same weights."""
+    """Deterministic for a seed: the same labels and config give the same weights.
+
+    The validation share is drawn from the rows `holdout_eligible` marks (default: all), so
+    accuracy is measured on trusted labels only when weak labels are in the training set.
+    """
     if len(images) < 2:
         raise ValueError(
             f"need at least 2 labeled photos to train, got {len(images)}: label more photos first"
         )
     torch.manual_seed(config.seed)
-    g = torch.Generator().manual_seed(config.seed)
-    x = torch.stack([to_tensor(p) for p in images])
+    generator = torch.Generator().manual_seed(config.seed)
+    pixels = np.stack(list(images)) if not isinstance(images, np.ndarray) else images
+    x = to_batch(pixels)
     y = torch.tensor([classes.index(label) for label in labels])
-    s = torch.tensor([vividness(p) for p in images], dtype=torch.float32)
-    order = torch.randperm(len(x), generator=g)
-    n_val = int(len(x) * config.val_share) if len(x) >= 10 else 0
-    val, tr = order[:n_val], order[n_val:]
+    eligible = (
+        torch.ones(len(x), dtype=torch.bool)
+        if holdout_eligible is None
+        else torch.tensor(list(holdout_eligible), dtype=torch.bool)
+    )
+    train_rows, val = _split(len(x), eligible, config.val_share, generator)
     net = PhotoNet(len(classes))
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    ce, l1 = nn.CrossEntropyLoss(), nn.L1Loss()
-    for _ in range(config.epochs):
-        net.train()
-        perm = tr[torch.randperm(len(tr), generator=g)]
-        for i in range(0, len(perm), config.batch_size):
-            b = perm[i : i + config.batch_size]
-            if len(b) < 2:
-                continue
-            xb = torch.stack([_augment(x[k], g) for k in b])
-            logits, style = net(xb)
-            loss = ce(logits, y[b]) + l1(style, s[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    cross_entropy, l1 = nn.CrossEntropyLoss(), nn.L1Loss()
+    net.train()
+    for batch in _batches(train_rows, config.batch_size, config.steps, generator):
+        xb = config.augmentation(x[batch], generator)
+        logits, style = net(xb)
+        loss = cross_entropy(logits, y[batch]) + l1(style, vividness_batch(xb))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
     net.eval()
-    acc = mae = None
-    if n_val:
+    accuracy = mae = None
+    if len(val):
         with torch.no_grad():
             logits, style = net(x[val])
-        acc = float((logits.argmax(1) == y[val]).float().mean())
-        mae = float((style - s[val]).abs().mean())
-    return Classifier(net, classes, version), TrainReport(len(tr), n_val, acc, mae)
+        accuracy = float((logits.argmax(1) == y[val]).float().mean())
+        mae = float((style - vividness_batch(x[val])).abs().mean())
+    report = TrainReport(len(train_rows), len(val), accuracy, mae)
+    return Classifier(net, classes, version), report

@@ -20,7 +20,7 @@ import polars as pl
 from fsdl_data.core.storage.appdb import AppDatabase, photos, users
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.world import activity, defects
-from fsdl_data.core.world.annotations import photo_key, seed_label_tasks
+from fsdl_data.core.world.annotations import gold_label_tasks, photo_key, seed_label_tasks
 from fsdl_data.core.world.images import encode_jpeg, render_photo
 from fsdl_data.core.world.population import photos_posted_on, rng_for, users_joined_on
 from fsdl_data.core.world.spec import WorldSpec
@@ -38,6 +38,7 @@ class DayReport:
     photos: int
     events: int
     seed_tasks: int
+    gold_tasks: int
     defects: dict[str, int]
 
 
@@ -128,6 +129,8 @@ def generate_day(
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)
     store.put(f"labels/seed/date={day}/tasks.json", json.dumps(tasks, indent=1).encode())
+    gold = gold_label_tasks(spec, day_index, store.uri)
+    store.put(f"labels/gold/date={day}/tasks.json", json.dumps(gold, indent=1).encode())
 
     _write_truth(spec, day_index, truth_dir, dlog)
     return DayReport(
@@ -136,6 +139,7 @@ def generate_day(
         photos=len(ph),
         events=len(lines),
         seed_tasks=len(tasks),
+        gold_tasks=len(gold),
         defects={k: len(v) for k, v in dlog.items.items()},
     )
 

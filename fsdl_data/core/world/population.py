@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from fsdl_data.core.world import captions
 from fsdl_data.core.world.spec import (
     ACTIVITY_EFFECT,
     CONTENT_CLASSES,
@@ -28,17 +29,11 @@ _STREAMS = {
     "logins": 5,
     "labels": 6,
     "defects": 7,
+    "captions": 8,
+    "gold": 9,
 }
 NEW_USER_RATE = 0.02  # new users a day, as a share of the initial population
 _CONTENT_PROBS = np.array([0.24, 0.2, 0.2, 0.18, 0.18])
-_ADJ = ("Lovely", "Quiet", "Epic", "My", "Golden", "Rainy", "Perfect", "Late", "Sunday", "Old")
-_NOUNS = {
-    "landscape": ("hills", "lake view", "valley", "sunset", "hike", "coastline"),
-    "food": ("brunch", "pasta", "dinner", "breakfast", "dessert", "street food"),
-    "portrait": ("selfie", "portrait", "me", "friend", "headshot", "look"),
-    "city": ("skyline", "downtown", "night lights", "streets", "rooftops", "towers"),
-    "pattern": ("tiles", "stripes", "texture", "design", "wallpaper", "fabric"),
-}
 # Hour-of-day (UTC) weights for posting: evenings are busy, nights are quiet.
 _HOUR_W = np.array([2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 5, 6, 5, 5, 5, 6, 8, 9, 9, 8, 7, 5, 3], float)
 
@@ -135,15 +130,11 @@ def photos_posted_on(spec: WorldSpec, day_index: int) -> Photos:
         + np.where(hours < 6, NIGHT_EFFECT, 0.0)
         + rng.normal(0, NOISE_SD, k)
     )
+    words = rng_for(spec, day_index, "captions")  # own stream: captions never shift hidden factors
     titles, locations = [], []
-    for c, cc in zip(content, existing.country[poster_idx], strict=True):
-        noun = _NOUNS[c][rng.integers(len(_NOUNS[c]))]
-        titles.append(
-            f"{_ADJ[rng.integers(len(_ADJ))]} {noun}"
-            + (f" #{rng.integers(1, 99)}" if rng.uniform() < 0.3 else "")
-        )
-        cities = COUNTRIES[cc][1]
-        locations.append(cities[rng.integers(len(cities))])
+    for c, country in zip(content, existing.country[poster_idx], strict=True):
+        titles.append(captions.caption(words, str(c)))
+        locations.append(captions.location(words, str(c), str(country)))
     start = day_start(spec, day_index)
     return Photos(
         photo_id=np.arange(day_index * k + 1, day_index * k + k + 1, dtype=np.int64),

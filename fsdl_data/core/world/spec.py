@@ -40,6 +40,7 @@ class WorldSpec:
     users: int = 500
     events_per_day: int = 20_000
     seed_label_fraction: float = 0.05  # share of photos in the human-labeled seed set
+    gold_fraction: float = 0.01  # share of photos an expert labels (drawn from the seed set)
     annotators_per_task: int = 3
     defects: bool = False
 

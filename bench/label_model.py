@@ -1,0 +1,155 @@
+"""Benchmark: the label model against majority vote and an oracle, and weak labels on the world.
+
+Part 1 (synthetic, Snorkel's setting): 100,000 items x 10 labeling functions, class prior
+0.3/0.7, coverages 0.1-0.6, accuracies 0.55-0.9; then the same with the last 3 functions
+replaced by 95%-identical copies of the weakest. Prints accuracy on covered items of our label
+model, majority vote and the oracle (the Bayes posterior under the true parameters and copy
+structure), the label model's largest error in estimated accuracies, and fit time (best of 3).
+
+Part 2 (the world): seeds a world, runs the nightly graph for --days days, then trains the photo
+classifier (same code and config as the asset) on (a) the seed set's majority vote, (b) the
+labeled set's gold + human rows, (c) (b) plus weak labels at or above each confidence threshold,
+and prints each one's accuracy against the hidden content of the photos of one more day that no
+classifier has seen. Run: `make bench-labels`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import fresh_embedded_home
+
+
+def synthetic(seed: int) -> None:
+    from fsdl_data.core.labels.label_model import LabelModel, majority_vote
+    from fsdl_data_tests.label_matrices import covered_accuracy, generate, oracle_proba
+
+    rng = np.random.default_rng(seed)
+    accuracies = rng.uniform(0.55, 0.9, 10)
+    coverages = rng.uniform(0.1, 0.6, 10)
+    print("1. synthetic: 100,000 items, prior 0.3/0.7, accuracies 0.55-0.9, coverages 0.1-0.6")
+    for copies in (0, 3):
+        independent = 10 - copies
+        data = generate(
+            100_000,
+            [0.3, 0.7],
+            accuracies[:independent],
+            coverages[:independent],
+            copies_of_weakest=copies,
+            seed=seed,
+        )
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            model = LabelModel(cardinality=2, seed=0).fit(data.L)
+            times.append(time.perf_counter() - t0)
+        ours = covered_accuracy(model.predict(data.L), data)
+        majority = covered_accuracy(majority_vote(data.L, 2), data)
+        oracle = covered_accuracy(oracle_proba(data).argmax(axis=1), data)
+        error = float(np.abs(model.lf_accuracies() - data.accuracies).max())
+        what = "independent" if not copies else f"last {copies} = 95% copies of the weakest"
+        print(f"   {what:38s} label model {ours:.4f}  majority {majority:.4f}  oracle {oracle:.4f}  "
+              f"(gap to oracle {100 * (oracle - ours):+.2f} pt)  max accuracy error {error:.3f}  "
+              f"class balance {model.class_balance().round(3).tolist()}  fit {min(times):.2f} s")  # fmt: skip
+
+
+def world(days: int, photos: int, thresholds: list[float]) -> None:
+    fresh_embedded_home()
+    import dagster as dg
+    import polars as pl
+
+    from fsdl_data.config import Settings
+    from fsdl_data.core.labels.human import majority_labels
+    from fsdl_data.core.labels.labeled_set import training_labels
+    from fsdl_data.core.storage.appdb import AppDatabase
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.storage.objects import open_object_store
+    from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+    from fsdl_data.core.vision.infer import classify_pixels
+    from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+    from fsdl_data.core.vision.train import TrainConfig, train_classifier
+    from fsdl_data.core.world.generator import seed_world
+    from fsdl_data.core.world.spec import WorldSpec
+    from fsdl_data.definitions import defs
+    from fsdl_data.runner import materialize_days
+
+    settings = Settings.from_env()
+    spec = WorldSpec(photos_per_day=photos, users=1000, events_per_day=20_000)
+    store = open_object_store(settings.object_store_url)
+    reports = seed_world(
+        spec, days + 1, store, AppDatabase(settings.app_db_url), settings.truth_dir
+    )
+    day_keys = [r.day for r in reports]
+    instance = dg.DagsterInstance.ephemeral()
+    t0 = time.perf_counter()
+    for run in materialize_days(defs, "nightly", day_keys, instance):
+        if not run.success:
+            print("night failed:", run.day, run.failed_checks, file=sys.stderr)
+    print(f"2. world: {days} + 1 days x {photos} photos through the nightly graph "
+          f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip
+    lake = Lake(open_object_store(settings.lake_url))
+    train_days, test_day = day_keys[:-1], day_keys[-1]
+    labeled = pl.concat([lake.read("labeled_set", d) for d in train_days])
+    pixels = pl.concat([lake.read("photo_pixels", d) for d in train_days])
+    human = pl.concat([lake.read("human_labels", d) for d in train_days])
+    truth = pl.concat(
+        [pl.read_parquet(settings.truth_dir / "photos" / f"{d}.parquet") for d in day_keys]
+    )
+    test = lake.read("photo_pixels", test_day).join(truth, on="photo_id")
+    config = TrainConfig()
+
+    def score(rows: pl.DataFrame, name: str) -> None:
+        rows = rows.join(pixels.select("photo_id", "thumbnail"), on="photo_id").sort("photo_id")
+        classifier, report = train_classifier(
+            thumbnails_from_bytes(rows["thumbnail"].to_list()), rows["label"].to_list(),
+            CONTENT_CLASSES, name, config, holdout_eligible=rows["trusted"].to_list(),
+        )  # fmt: skip
+        out = classify_pixels(classifier, test["photo_id"].to_list(), test["key"].to_list(),
+                              thumbnails_from_bytes(test["thumbnail"].to_list()))  # fmt: skip
+        accuracy = float((out["predicted_class"] == test["content"]).mean())
+        label_accuracy = float(
+            (
+                rows.join(truth, on="photo_id")["label"]
+                == rows.join(truth, on="photo_id")["content"]
+            ).mean()
+        )
+        print(f"   {name:44s} {len(rows):5d} labels ({label_accuracy:.3f} right): accuracy on "
+              f"{test_day}'s {len(test)} unseen photos {accuracy:.3f} (validation {report.val_accuracy:.3f})")  # fmt: skip
+
+    seed_votes = human.filter(~pl.col("ground_truth") & pl.col("rejected_reason").is_null())
+    majority = (
+        majority_labels(seed_votes).select("photo_id", "label").with_columns(trusted=pl.lit(True))
+    )
+    score(majority, "seed set, majority vote (before)")
+    score(
+        training_labels(labeled, use_weak=False, weak_min_confidence=1.0),
+        "labeled_set: gold + human consensus",
+    )
+    for threshold in thresholds:
+        rows = training_labels(labeled, use_weak=True, weak_min_confidence=threshold)
+        score(rows, f"labeled_set + weak labels >= {threshold:.2f}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--photos", type=int, default=1000)
+    p.add_argument("--thresholds", type=float, nargs="*", default=[0.5, 0.8, 0.9, 0.95])
+    p.add_argument("--skip-world", action="store_true")
+    a = p.parse_args()
+    synthetic(a.seed)
+    if not a.skip_world:
+        world(a.days, a.photos, a.thresholds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

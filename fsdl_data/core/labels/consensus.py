@@ -1,0 +1,198 @@
+"""Consensus of human annotations that knows annotators differ (Dawid and Skene, 1979).
+
+Each annotator has a confusion matrix P(their label | true class), estimated by EM together
+with the class balance and each photo's posterior over classes. Ground-truth (gold)
+annotations by an expert are not votes: they fix their photo's class, which anchors every
+annotator's matrix on the photos they share with gold. Which photos an annotator was given
+says nothing about the class, so unlike a labeling function's abstentions it is not modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+CONSENSUS = {
+    "photo_id": pl.Int64,
+    "label": pl.String,
+    "confidence": pl.Float64,
+    "annotations": pl.Int64,
+    "annotators": pl.List(pl.String),
+    "agreement": pl.Float64,  # share of annotations that gave the consensus label
+    "gold_label": pl.String,
+}
+ANNOTATORS = {
+    "annotator": pl.String,
+    "annotations": pl.Int64,
+    "estimated_accuracy": pl.Float64,
+    "gold_annotations": pl.Int64,
+    "gold_correct": pl.Int64,
+    "gold_accuracy": pl.Float64,
+    "excluded": pl.Boolean,
+    "excluded_reason": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Consensus:
+    photos: pl.DataFrame  # CONSENSUS
+    annotators: pl.DataFrame  # ANNOTATORS
+
+
+def annotator_consensus(
+    annotations: pl.DataFrame,
+    classes: tuple[str, ...],
+    *,
+    excluded: dict[str, str] | None = None,
+    max_iter: int = 200,
+    tolerance: float = 1e-8,
+    smoothing: float = 1.0,
+) -> Consensus:
+    """`annotations`: accepted human labels with photo_id, annotator, label and ground_truth.
+
+    `excluded` maps annotators to the reason their labels are left out of the consensus (they
+    are still listed, with the reason). Photos labeled only by excluded annotators and no gold
+    get no consensus row.
+    """
+    excluded = excluded or {}
+    k = len(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    rows = annotations.filter(pl.col("label").is_in(list(classes)))
+    gold_rows = rows.filter(pl.col("ground_truth"))
+    votes = rows.filter(~pl.col("ground_truth"))
+    used = votes.filter(~pl.col("annotator").is_in(list(excluded)))
+
+    gold = _gold_labels(gold_rows)
+    photo_ids = sorted(set(used["photo_id"].to_list()) | set(gold))
+    item = {p: i for i, p in enumerate(photo_ids)}
+    people = sorted(set(votes["annotator"].to_list()))
+    person = {a: i for i, a in enumerate(people)}
+
+    item_of = np.array([item[p] for p in used["photo_id"]], dtype=np.int64)
+    person_of = np.array([person[a] for a in used["annotator"]], dtype=np.int64)
+    label_of = np.array([index[c] for c in used["label"]], dtype=np.int64)
+    clamp = np.full(len(photo_ids), -1, dtype=np.int64)
+    for p, label in gold.items():
+        clamp[item[p]] = index[label]
+
+    posterior = _majority(item_of, label_of, len(photo_ids), k, clamp)
+    confusion = np.full((len(people), k, k), 1.0 / k)
+    prior = np.full(k, 1.0 / k)
+    previous = -np.inf
+    for _ in range(max_iter):
+        prior = (posterior.sum(axis=0) + 1.0) / (len(photo_ids) + k)
+        counts = np.zeros((len(people), k, k))
+        np.add.at(counts, (person_of, slice(None), label_of), posterior[item_of])
+        counts += smoothing * (np.eye(k) * (k - 1) + 1) / k  # a mild pull towards being right
+        confusion = counts / counts.sum(axis=2, keepdims=True)
+        log_joint = np.tile(np.log(prior), (len(photo_ids), 1))
+        np.add.at(log_joint, item_of, np.log(confusion[person_of, :, label_of]))
+        top = log_joint.max(axis=1, keepdims=True)
+        evidence = float((top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))).sum())
+        posterior = np.exp(log_joint - top)
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        posterior[clamp >= 0] = np.eye(k)[clamp[clamp >= 0]]
+        if abs(evidence - previous) < tolerance * max(1.0, abs(evidence)):
+            break
+        previous = evidence
+
+    best = posterior.argmax(axis=1)
+    photos = _photo_rows(photo_ids, used, posterior, best, classes, gold)
+    people_table = _annotator_rows(votes, gold, people, person, confusion, prior, posterior,
+                                   item, index, excluded)  # fmt: skip
+    return Consensus(photos=photos, annotators=people_table)
+
+
+def _gold_labels(gold_rows: pl.DataFrame) -> dict[int, str]:
+    """photo -> gold class; where experts disagree, the most frequent, ties alphabetically."""
+    out: dict[int, str] = {}
+    for (photo_id,), group in gold_rows.group_by(["photo_id"]):
+        counts = group["label"].value_counts().sort(["count", "label"], descending=[True, False])
+        out[int(photo_id)] = counts["label"][0]
+    return out
+
+
+def _majority(
+    item_of: np.ndarray, label_of: np.ndarray, n: int, k: int, clamp: np.ndarray
+) -> np.ndarray:
+    votes = np.full((n, k), 1e-3)
+    np.add.at(votes, (item_of, label_of), 1.0)
+    posterior = votes / votes.sum(axis=1, keepdims=True)
+    posterior[clamp >= 0] = np.eye(k)[clamp[clamp >= 0]]
+    return posterior
+
+
+def _photo_rows(
+    photo_ids: list[int],
+    used: pl.DataFrame,
+    posterior: np.ndarray,
+    best: np.ndarray,
+    classes: tuple[str, ...],
+    gold: dict[int, str],
+) -> pl.DataFrame:
+    by_photo = {
+        int(p): (group["annotator"].to_list(), group["label"].to_list())
+        for (p,), group in used.group_by(["photo_id"])
+    }
+    records = []
+    for i, p in enumerate(photo_ids):
+        annotators, labels = by_photo.get(p, ([], []))
+        label = classes[int(best[i])]
+        records.append(
+            {
+                "photo_id": p,
+                "label": label,
+                "confidence": float(posterior[i].max()),
+                "annotations": len(labels),
+                "annotators": sorted(set(annotators)),
+                "agreement": (sum(x == label for x in labels) / len(labels)) if labels else None,
+                "gold_label": gold.get(p),
+            }
+        )
+    return pl.DataFrame(records, schema=CONSENSUS)
+
+
+def _annotator_rows(
+    votes: pl.DataFrame,
+    gold: dict[int, str],
+    people: list[str],
+    person: dict[str, int],
+    confusion: np.ndarray,
+    prior: np.ndarray,
+    posterior: np.ndarray,
+    item: dict[int, int],
+    index: dict[str, int],
+    excluded: dict[str, str],
+) -> pl.DataFrame:
+    records = []
+    for name in people:
+        mine = votes.filter(pl.col("annotator") == name)
+        on_gold = [
+            (p, label) for p, label in mine.select("photo_id", "label").iter_rows() if p in gold
+        ]
+        correct = sum(label == gold[p] for p, label in on_gold)
+        if name in excluded:  # not in the fit: how often the consensus agrees with them
+            hits = [
+                posterior[item[p], index[label]]
+                for p, label in mine.select("photo_id", "label").iter_rows()
+                if p in item
+            ]
+            estimated = float(np.mean(hits)) if hits else None
+        else:
+            matrix = confusion[person[name]]
+            estimated = float((prior * np.diag(matrix)).sum())
+        records.append(
+            {
+                "annotator": name,
+                "annotations": len(mine),
+                "estimated_accuracy": estimated,
+                "gold_annotations": len(on_gold),
+                "gold_correct": correct,
+                "gold_accuracy": correct / len(on_gold) if on_gold else None,
+                "excluded": name in excluded,
+                "excluded_reason": excluded.get(name),
+            }
+        )  # fmt: skip
+    return pl.DataFrame(records, schema=ANNOTATORS)

@@ -1,0 +1,169 @@
+"""The labeled set: one label per photo from the best source there is, with its provenance.
+
+Precedence: gold (an expert's ground truth) > human consensus (annotators, weighed by how good
+each is) > weak (the label model over the labeling functions). Every photo of the day has a row;
+one with no label from any source has a null label and source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import polars as pl
+
+from fsdl_data.core.labels.functions import vote_matrix
+from fsdl_data.core.labels.label_model import LabelModel
+from fsdl_data.core.versioning.hashing import frame_digest
+
+LABEL_MODEL_CODE = "dawid-skene-lm-1"
+SOURCES = ("gold", "human", "weak")
+GOLD_CONFIDENCE = 0.995  # the expert's measured accuracy on the world's gold set
+
+LABELED_SET = {
+    "photo_id": pl.Int64,
+    "label": pl.String,
+    "confidence": pl.Float64,
+    "source": pl.String,
+    "gold_label": pl.String,
+    "human_label": pl.String,
+    "human_confidence": pl.Float64,
+    "annotators": pl.List(pl.String),
+    "weak_label": pl.String,
+    "weak_confidence": pl.Float64,
+    "labeling_functions": pl.List(pl.String),  # the functions that voted
+    "label_model_version": pl.String,
+    "labeling_functions_version": pl.String,
+    "classifier_version": pl.String,  # the classifier behind the classifier_* votes, if any
+}
+WEAK_LABELS = {
+    "photo_id": pl.Int64,
+    "weak_label": pl.String,
+    "weak_confidence": pl.Float64,
+    "labeling_functions": pl.List(pl.String),
+}
+
+
+def label_model_version(
+    matrix: pl.DataFrame, function_names: list[str], functions_version: str, seed: int
+) -> str:
+    """Changes with the label model's code, the functions' code and the votes it was fitted on."""
+    digest = frame_digest(matrix.select("photo_id", *function_names))
+    text = f"{LABEL_MODEL_CODE}|{functions_version}|{seed}|{digest}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def weak_labels(
+    fit_on: pl.DataFrame,
+    label: pl.DataFrame,
+    function_names: list[str],
+    classes: tuple[str, ...],
+    seed: int = 0,
+) -> tuple[pl.DataFrame, LabelModel | None]:
+    """Fits the label model on the votes of `fit_on` (e.g. a trailing week of label matrices: more
+    items, better estimates) and labels the rows of `label`. A photo no function voted on gets no
+    weak label. Returns the labels and the fitted model (None when nothing was fitted)."""
+    votes = vote_matrix(label, function_names)
+    if len(fit_on) == 0 or len(label) == 0 or not function_names:
+        return _no_weak_labels(label), None
+    model = LabelModel(cardinality=len(classes), seed=seed).fit(vote_matrix(fit_on, function_names))
+    proba = model.predict_proba(votes)
+    best = model.predict(votes)
+    voted = votes >= 0
+    names = np.array(function_names)
+    table = pl.DataFrame(
+        {
+            "photo_id": label["photo_id"],
+            "weak_label": [
+                classes[b] if v.any() else None for b, v in zip(best, voted, strict=True)
+            ],
+            "weak_confidence": [
+                float(p.max()) if v.any() else None for p, v in zip(proba, voted, strict=True)
+            ],
+            "labeling_functions": [names[v].tolist() for v in voted],
+        },
+        schema=WEAK_LABELS,
+    )
+    return table, model
+
+
+def _no_weak_labels(label: pl.DataFrame) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "photo_id": label["photo_id"],
+            "weak_label": [None] * len(label),
+            "weak_confidence": [None] * len(label),
+            "labeling_functions": [[] for _ in range(len(label))],
+        },
+        schema=WEAK_LABELS,
+    )
+
+
+def build_labeled_set(
+    weak: pl.DataFrame,
+    consensus: pl.DataFrame,
+    *,
+    label_model_version: str | None,
+    functions_version: str,
+    classifier_version: str | None,
+) -> pl.DataFrame:
+    """One row per photo of `weak` (every photo of the day), by source precedence."""
+    human = consensus.select(
+        "photo_id",
+        "gold_label",
+        pl.col("label").alias("human_label"),
+        pl.col("confidence").alias("human_confidence"),
+        "annotators",
+    )
+    joined = weak.join(human, on="photo_id", how="left", maintain_order="left")
+    has_gold = pl.col("gold_label").is_not_null()
+    has_human = pl.col("human_label").is_not_null() & (pl.col("annotators").list.len() > 0)
+    has_weak = pl.col("weak_label").is_not_null()
+    return (
+        joined.with_columns(
+            pl.when(has_gold)
+            .then(pl.lit("gold"))
+            .when(has_human)
+            .then(pl.lit("human"))
+            .when(has_weak)
+            .then(pl.lit("weak"))
+            .alias("source"),
+            pl.when(has_gold)
+            .then("gold_label")
+            .when(has_human)
+            .then("human_label")
+            .otherwise("weak_label")
+            .alias("label"),
+            pl.when(has_gold)
+            .then(pl.lit(GOLD_CONFIDENCE))
+            .when(has_human)
+            .then("human_confidence")
+            .otherwise("weak_confidence")
+            .alias("confidence"),
+            pl.col("annotators").fill_null([]),
+            # a gold photo's human label is its annotators' consensus (gold overrides it)
+            pl.when(has_human).then("human_label").alias("human_label"),
+            pl.when(has_human).then("human_confidence").alias("human_confidence"),
+            pl.lit(label_model_version, dtype=pl.String).alias("label_model_version"),
+            pl.lit(functions_version).alias("labeling_functions_version"),
+            pl.lit(classifier_version, dtype=pl.String).alias("classifier_version"),
+        )
+        .select(list(LABELED_SET))
+        .cast(LABELED_SET)
+        .sort("photo_id")
+    )
+
+
+def training_labels(
+    labeled_set: pl.DataFrame, *, use_weak: bool, weak_min_confidence: float
+) -> pl.DataFrame:
+    """The rows a classifier trains on: every gold and human label, and weak labels at least
+    `weak_min_confidence` sure when `use_weak`. `trusted` marks rows fit to validate on."""
+    trusted = pl.col("source").is_in(["gold", "human"])
+    weak_ok = (pl.col("source") == "weak") & (pl.col("confidence") >= weak_min_confidence)
+    keep = trusted | weak_ok if use_weak else trusted
+    return (
+        labeled_set.filter(keep & pl.col("label").is_not_null())
+        .select("photo_id", "label", "source", trusted.alias("trusted"))
+        .sort("photo_id")
+    )
