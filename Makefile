@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test dev lint bench bench-ingest bench-nightly bench-labels clean
+.PHONY: install demo test dev lint bench bench-ingest bench-nightly bench-labels bench-pit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
 	$(BIN)/python bench/nightly_day.py
 	$(BIN)/python bench/label_model.py
+	$(BIN)/python bench/pit_join.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
@@ -45,3 +46,6 @@ bench-nightly: $(STAMP)
 
 bench-labels: $(STAMP)
 	$(BIN)/python bench/label_model.py
+
+bench-pit: $(STAMP)
+	$(BIN)/python bench/pit_join.py

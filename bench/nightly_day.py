@@ -41,7 +41,8 @@ def main() -> int:
     from fsdl_data.core.storage.appdb import AppDatabase
     from fsdl_data.core.storage.lake import Lake
     from fsdl_data.core.storage.objects import open_object_store
-    from fsdl_data.core.versioning.snapshot import load_snapshot, read_manifest
+    from fsdl_data.core.versioning.snapshots import load_table
+    from fsdl_data.core.versioning.store import SnapshotStore
     from fsdl_data.core.vision.infer import classify
     from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier
     from fsdl_data.core.world.generator import seed_world
@@ -97,9 +98,8 @@ def main() -> int:
 
     m = lake.read("popularity_model").row(0, named=True)
     model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
-    rows = load_snapshot(
-        lake.store, read_manifest(lake.store, "training_set", m["snapshot_version"])
-    )
+    snapshots = SnapshotStore(lake.store)
+    rows = load_table(snapshots, snapshots.read(m["snapshot_version"], "training_set"))
     held = rows.filter(pl.col("snapshot_part") == m["held_out_day"])
     truth = pl.concat(
         [pl.read_parquet(f) for f in (settings.truth_dir / "photos").glob("*.parquet")]

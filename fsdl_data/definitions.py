@@ -15,9 +15,10 @@ from fsdl_data.jobs import ingest_job, nightly_job
 from fsdl_data.resources import build_resources
 from fsdl_data.schedules import nightly
 from fsdl_data.sensors import new_day_sensor
+from fsdl_data.versions import with_code_versions
 
-all_assets = dg.load_assets_from_modules(
-    [sources, tables, features, labels, vision, datasets, models]
+all_assets = with_code_versions(
+    dg.load_assets_from_modules([sources, tables, features, labels, vision, datasets, models])
 )
 all_checks = [
     *source_checks,

@@ -17,12 +17,15 @@ from dagster_aws.s3 import S3Resource
 
 from fsdl_data.config import Settings
 from fsdl_data.core.catalog import TABLE_SCHEMAS
+from fsdl_data.core.features.definitions import KNOWN_AT
+from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.storage.lake import Lake, TableNotFound
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
 from fsdl_data.core.storage.urls import parse_location, redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
+from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
 
 
 class ObjectStoreResource(dg.ConfigurableResource):
@@ -57,6 +60,7 @@ class AppDatabaseResource(dg.ConfigurableResource):
 
 
 PARTITION_COLUMN = "fsdl/partition_column"
+VERSIONED = "fsdl/versioned_by"  # asset metadata: the key columns versions are merged on
 
 
 def table_name(key: dg.AssetKey) -> str:
@@ -83,10 +87,21 @@ class LakeIOManager(dg.ConfigurableIOManager):
         return Lake(self.lake.open())
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+        """Writes the partition. A table declared with `metadata={VERSIONED: [key columns]}`
+        keeps every version: the new rows are merged into the stored ones, appending only rows
+        whose values changed (core.features.versions.merge_versions)."""
         if obj is None:
             return
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        uri = self._lake().write(table_name(context.asset_key), obj, partition)
+        name, lake = table_name(context.asset_key), self._lake()
+        key = (context.definition_metadata or {}).get(VERSIONED)
+        if key:
+            try:
+                existing = lake.read(name, partition)
+            except TableNotFound:
+                existing = None
+            obj = merge_versions(existing, obj, key=list(key), known_at=KNOWN_AT)
+        uri = lake.write(name, obj, partition)
         context.add_output_metadata(table_metadata(obj, uri))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
@@ -117,6 +132,31 @@ class LakeIOManager(dg.ConfigurableIOManager):
         return empty.with_columns(pl.lit(None, pl.Date).alias(day_column)) if day_column else empty
 
 
+class LakeFilesInput(dg.ConfigurableIOManager):
+    """Loads a lake table as its listed files (core.versioning.snapshots.TableFiles), not its
+    rows: what a snapshot asset declares as its input, so lineage is in the graph while only the
+    files that changed are ever read. Writes nothing."""
+
+    lake: ObjectStoreResource
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        raise NotImplementedError("lake_files only loads inputs")
+
+    def load_input(self, context: dg.InputContext) -> TableFiles:
+        name, lake = table_name(context.asset_key), Lake(self.lake.open())
+        wanted = set(context.asset_partition_keys) if context.has_asset_partitions else None
+        instance, key = context.instance, context.asset_key
+
+        def data_version(source: SourceFile) -> str | None:
+            record = instance.get_latest_data_version_record(key, partition_key=source.partition)
+            tags = (
+                record.asset_materialization.tags if record and record.asset_materialization else {}
+            )
+            return (tags or {}).get("dagster/data_version")
+
+        return TableFiles(name, lake.store, tuple(table_files(lake, name, wanted)), data_version)
+
+
 def _s3_resource() -> S3Resource:
     kwargs: dict[str, Any] = {}
     if os.environ.get("AWS_ENDPOINT_URL"):
@@ -140,4 +180,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "app_db": AppDatabaseResource(url=db_url),
         "lake": ObjectStoreResource(url=settings.lake_url, s3=s3),
         "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
+        "lake_files": LakeFilesInput(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
     }

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.publishing import nightly_tags
+
 
 def cli_instance() -> dg.DagsterInstance:
     """$DAGSTER_HOME's instance if set, else ./dagster.yaml's (the embedded default), else ephemeral."""
@@ -34,7 +36,11 @@ def materialize_days(
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
 ) -> list[DayRun]:
-    """One run of `job_name` per day partition, in order; failed blocking checks stop that day only."""
+    """One run of `job_name` per day partition, in order; failed blocking checks stop that day only.
+
+    The runs replay the world's nights: what they publish is stamped with the time the nightly
+    schedule would have published it (publishing.nightly_tags), so features are known in the
+    order they would have been."""
     job = defs.resolve_job_def(job_name)
     out = []
     for day in days:
@@ -43,6 +49,7 @@ def materialize_days(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags=nightly_tags(day),
         )
         out.append(
             DayRun(

@@ -11,7 +11,10 @@ from fsdl_data.core.versioning.hashing import frame_digest
 
 
 def table(df: pl.DataFrame, **metadata: Any) -> dg.Output:
-    return dg.Output(df, data_version=dg.DataVersion(frame_digest(df)[:16]), metadata=metadata)
+    """The data version is the content, less `known_at` (when it was published is not what it
+    is: a recompute that changes no value keeps its version)."""
+    content = df.drop("known_at", strict=False)
+    return dg.Output(df, data_version=dg.DataVersion(frame_digest(content)[:16]), metadata=metadata)
 
 
 def picture(png: bytes) -> dg.MarkdownMetadataValue:

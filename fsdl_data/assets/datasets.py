@@ -1,24 +1,30 @@
 """Group `datasets`: the leakage-free training set and its content-addressed snapshots."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
-from fsdl_data.core.features.definitions import USER_FEATURE_WINDOW_DAYS
+from fsdl_data.core.features.definitions import USER_TTL_DAYS
 from fsdl_data.core.features.training_set import build_training_set
-from fsdl_data.core.storage.lake import Lake
-from fsdl_data.core.versioning.hashing import frame_digest
-from fsdl_data.core.versioning.snapshot import write_snapshot
+from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
+from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
 from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import ObjectStoreResource
+from fsdl_data.versions import code_versions
 
 OWNERS = ["team:ml-platform"]
 FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
-    start_offset=-(USER_FEATURE_WINDOW_DAYS + 1),
+    start_offset=-(USER_TTL_DAYS + 1),
     end_offset=-1,
     allow_nonexistent_upstream_partitions=True,
 )
 SNAPSHOT_NAME = "training_set"
+
+
+class TrainingSetConfig(dg.Config):
+    as_known_at: str | None = None  # ISO 8601; unset: features as serving had them at posting
 
 
 @dg.asset(
@@ -33,70 +39,137 @@ SNAPSHOT_NAME = "training_set"
         "popularity_labels": dg.AssetIn(),
     },
     description="Partition D: the photos posted on D-1 that have a label, with photo features, the "
-    "poster's user features as known at posting time (point-in-time join), classifier outputs and "
-    "likes in 24 h.",
+    "poster's user features exactly as serving had them at posting time (bitemporal point-in-time "
+    "join: described and published before posting, within TTL), classifier outputs and likes in "
+    "24 h. Config `as_known_at` rebuilds it as the data was known at that moment instead.",
 )
 def training_set(
+    config: TrainingSetConfig,
     photo_features: pl.DataFrame,
     user_features: pl.DataFrame,
     photo_classifications: pl.DataFrame,
     popularity_labels: pl.DataFrame,
 ) -> dg.Output:
-    df = build_training_set(photo_features, user_features, photo_classifications, popularity_labels)
-    return table(df, without_user_features=int(df["features_as_of"].null_count()))
+    knowledge = datetime.fromisoformat(config.as_known_at) if config.as_known_at else None
+    if knowledge is not None and knowledge.tzinfo is None:
+        knowledge = knowledge.replace(tzinfo=UTC)
+    df = build_training_set(
+        photo_features, user_features, photo_classifications, popularity_labels,
+        as_known_at=knowledge,
+    )  # fmt: skip
+    return table(
+        df,
+        without_user_features=int(df["features_as_of"].null_count()),
+        knowledge="as at each photo's posting"
+        if knowledge is None
+        else f"as known at {knowledge.isoformat()}",
+    )
+
+
+def _snapshot(
+    context: dg.AssetExecutionContext,
+    lake: ObjectStoreResource,
+    table: TableFiles,
+    name: str,
+    key: tuple[str, ...],
+    label_column: str | None,
+    skip_empty: bool = False,
+):
+    """One snapshot of a lake table through the snapshot store: only files whose fingerprint
+    changed since the last snapshot of `name` are read and hashed."""
+    template = Manifest(
+        name=name,
+        kind="table",
+        files=(),
+        source=table.table,
+        key=key,
+        code=code_versions(),
+        extra={"label_column": label_column} if label_column else {},
+    )
+    taken = snapshot_table(SnapshotStore(lake.open()), template, table, skip_empty=skip_empty)
+    if taken is None:
+        context.log.warning(
+            f"no {'non-empty ' if skip_empty else ''}{table.table} partition yet: skipped"
+        )
+        return
+    manifest, parts = taken.manifest, [f.partition for f in taken.manifest.files if f.partition]
+    row = pl.DataFrame(
+        {
+            "version": [taken.snapshot_id],
+            "name": [name],
+            "manifest_key": [manifest_key(name, taken.snapshot_id)],
+            "row_count": [manifest.row_count],
+            "parts": [len(manifest.files)],
+            "first_part": [min(parts) if parts else None],
+            "last_part": [max(parts) if parts else None],
+            "files_read": [taken.read],
+            "files_reused": [taken.reused],
+        }
+    )
+    yield dg.Output(
+        row,
+        data_version=dg.DataVersion(taken.snapshot_id),
+        metadata={
+            "version": taken.snapshot_id,
+            "dagster/row_count": manifest.row_count,
+            "files": len(manifest.files),
+            "files_read": taken.read,
+            "files_reused": taken.reused,
+            "days": f"{min(parts)} .. {max(parts)}" if parts else "",
+            "bytes": manifest.total_bytes,
+            "show": dg.MetadataValue.md(f"`fsdl-data snapshot show {taken.snapshot_id[:12]}`"),
+        },
+    )
+
+
+SNAPSHOT_INPUT = {"input_manager_key": "lake_files"}
 
 
 @dg.asset(
     group_name="datasets",
     owners=OWNERS,
     kinds={"parquet"},
-    deps=["training_set"],
+    ins={"training_set": dg.AssetIn(**SNAPSHOT_INPUT)},
     output_required=False,
-    description="Every non-empty training_set partition, written as Parquet files named by their SHA-256 "
-    "plus a manifest (rows, schema, file hashes, upstream data versions). The manifest's hash is the "
-    "snapshot version and the Dagster data version: the same inputs give the same snapshot.",
+    description="A content-addressed snapshot of every non-empty training_set partition in the "
+    "snapshot store (blobs by SHA-256 plus a manifest of files, rows, schema, upstream data "
+    "versions and code versions). Incremental: only partitions whose files changed are read. The "
+    "manifest's hash is the snapshot id and the data version: the same inputs give the same id.",
 )
-def training_snapshot(context: dg.AssetExecutionContext, lake: ObjectStoreResource):
-    the_lake = Lake(lake.open())
-    parts = {}
-    for day in the_lake.partitions("training_set"):
-        df = the_lake.read("training_set", day)
-        if len(df):
-            parts[day] = df
-    if not parts:
-        context.log.warning(
-            "no labeled rows in any training_set partition yet (labels mature a day later): skipped"
-        )
-        return
-    upstream = {f"training_set[{day}]": frame_digest(df)[:16] for day, df in parts.items()}
-    classifier_versions = sorted(
-        {
-            v
-            for df in parts.values()
-            for v in df["classifier_version"].drop_nulls().unique().to_list()
-        }
+def training_snapshot(
+    context: dg.AssetExecutionContext, lake: ObjectStoreResource, training_set: TableFiles
+):
+    yield from _snapshot(
+        context, lake, training_set, "training_set", ("photo_id",), "likes_24h", skip_empty=True
     )
-    snap = write_snapshot(
-        the_lake.store, SNAPSHOT_NAME, parts, upstream, {"classifier_versions": classifier_versions}
-    )
-    row = pl.DataFrame(
-        {
-            "version": [snap.version],
-            "manifest_key": [f"snapshots/{SNAPSHOT_NAME}/manifests/{snap.version}.json"],
-            "row_count": [snap.row_count],
-            "parts": [len(parts)],
-            "first_part": [min(parts)],
-            "last_part": [max(parts)],
-        }
-    )
-    yield dg.Output(
-        row,
-        data_version=dg.DataVersion(snap.version),
-        metadata={
-            "version": snap.version,
-            "dagster/row_count": snap.row_count,
-            "files": len(parts),
-            "days": f"{min(parts)} .. {max(parts)}",
-            "manifest": dg.MetadataValue.json(snap.manifest),
-        },
-    )
+
+
+@dg.asset(
+    group_name="datasets",
+    owners=OWNERS,
+    kinds={"parquet"},
+    ins={"labeled_set": dg.AssetIn(**SNAPSHOT_INPUT)},
+    output_required=False,
+    description="A content-addressed snapshot of every labeled_set partition (labels, sources and "
+    "provenance), incremental like training_snapshot; `fsdl-data snapshot diff` counts label flips.",
+)
+def labeled_set_snapshot(
+    context: dg.AssetExecutionContext, lake: ObjectStoreResource, labeled_set: TableFiles
+):
+    yield from _snapshot(context, lake, labeled_set, "labeled_set", ("photo_id",), "label")
+
+
+@dg.asset(
+    group_name="datasets",
+    owners=OWNERS,
+    kinds={"parquet", "s3"},
+    ins={"raw_photos": dg.AssetIn(**SNAPSHOT_INPUT)},
+    output_required=False,
+    description="A content-addressed snapshot of every raw_photos partition: each photo object's "
+    "key, ETag, S3 VersionId (on versioned buckets) and SHA-256, so a dataset can be traced to "
+    "the exact bytes it was built from; each file's manifest entry counts its objects.",
+)
+def raw_photos_snapshot(
+    context: dg.AssetExecutionContext, lake: ObjectStoreResource, raw_photos: TableFiles
+):
+    yield from _snapshot(context, lake, raw_photos, "raw_photos", ("key",), None)

@@ -1,11 +1,16 @@
-"""Group `features`: point-in-time-correct features, computed by core.features.definitions."""
+"""Group `features`: point-in-time-correct features from core.features.definitions, versioned by
+when they were published, and their online copy in the app database."""
 
 import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
 from fsdl_data.core.features import definitions as f
+from fsdl_data.core.features import online
+from fsdl_data.core.features.versions import as_known_at, stamp
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
+from fsdl_data.publishing import published_at
+from fsdl_data.resources import VERSIONED, AppDatabaseResource
 
 OWNERS = ["team:ml-features"]
 TRAILING_WEEK = dg.TimeWindowPartitionMapping(
@@ -15,6 +20,23 @@ TRAILING_WEEK = dg.TimeWindowPartitionMapping(
 )
 
 
+def _definitions_markdown(entity: str) -> dg.MarkdownMetadataValue:
+    lines = [
+        "| feature | aggregation | window | TTL | owner | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in f.features_of(entity):
+        how = (
+            f"count of `{d.aggregation.event_type}` events"
+            if isinstance(d.aggregation, f.CountEvents)
+            else "from the row"
+        )
+        lines.append(
+            f"| {d.name} | {how} | {d.window or '-'} | {d.ttl or '-'} | {d.owner} | {d.description} |"
+        )
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 @dg.asset(
     partitions_def=daily,
     group_name="features",
@@ -22,14 +44,22 @@ TRAILING_WEEK = dg.TimeWindowPartitionMapping(
     kinds={"polars", "parquet"},
     freshness_policy=DAILY_FRESHNESS,
     ins={"events": dg.AssetIn(partition_mapping=TRAILING_WEEK), "users": dg.AssetIn()},
-    description="Per user, as known at the end of the day (`as_of`): logins and posts that day, views and "
-    "likes over the trailing 7 days, from the events that arrived in those 7 days.",
+    metadata={VERSIONED: f.VERSION_KEYS["user_features"]},
+    description="Per user, as known at the end of the day (`as_of`): the user features of "
+    "core/features/definitions.py, from the events that arrived in the trailing 7 days. Every "
+    "value carries `known_at`, when it was published; a recompute that changes a value adds a "
+    "version, the old one stays.",
 )
 def user_features(
     context: dg.AssetExecutionContext, events: pl.DataFrame, users: pl.DataFrame
 ) -> dg.Output:
-    df = f.user_features(events, users, context.partition_key)
-    return table(df, active_users=int((df["views_7d"] + df["logins_1d"] > 0).sum()))
+    df = stamp(f.user_features(events, users, context.partition_key), published_at(context))
+    return table(
+        df,
+        active_users=int((df["views_7d"] + df["logins_1d"] > 0).sum()),
+        known_at=df["known_at"][0].isoformat() if len(df) else "",
+        definitions=_definitions_markdown("user"),
+    )
 
 
 @dg.asset(
@@ -38,7 +68,40 @@ def user_features(
     owners=OWNERS,
     kinds={"polars", "parquet"},
     freshness_policy=DAILY_FRESHNESS,
-    description="Per photo posted that day: posting hour and weekday (UTC), title length, location.",
+    metadata={VERSIONED: f.VERSION_KEYS["photo_features"]},
+    description="Per photo posted that day: the photo features of core/features/definitions.py "
+    "(posting hour and weekday, title length, location), versioned by `known_at` like "
+    "user_features.",
 )
-def photo_features(photo_metadata: pl.DataFrame) -> dg.Output:
-    return table(f.photo_features(photo_metadata))
+def photo_features(context: dg.AssetExecutionContext, photo_metadata: pl.DataFrame) -> dg.Output:
+    df = stamp(f.photo_features(photo_metadata), published_at(context))
+    return table(df, definitions=_definitions_markdown("photo"))
+
+
+@dg.asset(
+    partitions_def=daily,
+    group_name="features",
+    owners=OWNERS,
+    kinds={"sqlite", "postgres", "parquet"},
+    description="The online store: the day's newest feature versions upserted into the app "
+    "database's `online_features` table (one row per entity, feature), where a row is replaced "
+    "only by a newer one; TTL is applied when read (`fsdl-data features get user:123`). The lake "
+    "partition keeps what was pushed.",
+)
+def online_features(
+    app_db: AppDatabaseResource, user_features: pl.DataFrame, photo_features: pl.DataFrame
+) -> dg.Output:
+    rows = pl.concat(
+        [
+            online.online_rows(as_known_at(user_features, key=["user_id", "as_of"], known_at=f.KNOWN_AT), "user"),
+            online.online_rows(as_known_at(photo_features, key=["photo_id"], known_at=f.KNOWN_AT), "photo"),
+        ]
+    )  # fmt: skip
+    with app_db.connect() as db:
+        online.upsert(db, rows)
+    return table(
+        rows,
+        users=int((rows["entity"] == "user").sum() // max(len(f.USER_FEATURES), 1)),
+        photos=int((rows["entity"] == "photo").sum() // max(len(f.PHOTO_FEATURES), 1)),
+        database=app_db.display_url,
+    )

@@ -5,11 +5,11 @@ import polars as pl
 
 from fsdl_data.core.modeling import popularity as pop
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.core.versioning.snapshot import load_snapshot, read_manifest
+from fsdl_data.core.versioning.snapshots import load_table
+from fsdl_data.core.versioning.store import SnapshotStore
 from fsdl_data.resources import ObjectStoreResource
 
 OWNERS = ["team:ml-platform"]
-MODEL_PREFIX = "models/popularity_model"
 
 
 class PopularityTraining(dg.Config):
@@ -39,6 +39,8 @@ class PopularityTraining(dg.Config):
         )
     ],
     ins={"training_snapshot": dg.AssetIn()},
+    # the online store's parity check is blocking: no retraining while serving disagrees
+    deps=["online_features"],
     can_subset=True,  # with too little data the model and its check are skipped, not failed
 )
 def popularity_model(
@@ -48,9 +50,9 @@ def popularity_model(
     training_snapshot: pl.DataFrame,
 ):
     store = lake.open()
-    snap = read_manifest(store, "training_set", training_snapshot["version"][0])
-    rows = load_snapshot(store, snap)
-    version = pop.model_version(snap.version, config.epochs, config.seed)
+    snapshot_id = training_snapshot["version"][0]
+    rows = load_table(SnapshotStore(store), SnapshotStore(store).read(snapshot_id, "training_set"))
+    version = pop.model_version(snapshot_id, config.epochs, config.seed)
     fit = pop.fit_with_held_out_day(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed
     )
@@ -58,18 +60,22 @@ def popularity_model(
         context.log.warning("the snapshot has one day: two are needed (train, hold out): skipped")
         return
     model, ev, held_out_day = fit.model, fit.evaluation, fit.held_out_day
-    key = f"{MODEL_PREFIX}/{version}.pt"
-    store.put(key, model.to_bytes())
-    if ev.beats_baseline:
-        store.put(
-            f"{MODEL_PREFIX}/promoted.json",
-            f'{{"version": "{version}", "snapshot": "{snap.version}"}}'.encode(),
-        )
+    card = {
+        "version": version,
+        "snapshot": snapshot_id,
+        "held_out_day": held_out_day,
+        "train_rows": fit.train_rows,
+        "test_rows": ev.rows,
+        "spearman": ev.spearman,
+        "auc_above_median": ev.auc_above_median,
+        "promoted": ev.beats_baseline,
+    }
+    key = pop.save_model(store, model, card)
     row = pl.DataFrame(
         {
             "version": [version],
             "model_key": [key],
-            "snapshot_version": [snap.version],
+            "snapshot_version": [snapshot_id],
             "held_out_day": [held_out_day],
             "train_rows": [fit.train_rows],
             "test_rows": [ev.rows],
@@ -85,7 +91,7 @@ def popularity_model(
         output_name="popularity_model",
         data_version=dg.DataVersion(version),
         metadata={
-            "snapshot_version": snap.version,
+            "snapshot_version": snapshot_id,
             "held_out_day": held_out_day,
             "spearman": ev.spearman,
             "auc_above_median": ev.auc_above_median,

@@ -13,8 +13,10 @@ from fsdl_data.partitions import daily
     asset="training_set",
     blocking=True,
     partitions_def=daily,
-    description="No leakage: for every row, the user features were known before the photo was posted "
-    "(as_of <= posted_at) and computed only from events before it (max event ts < posted_at).",
+    description="No leakage: for every row, the user features describe a moment before the photo was "
+    "posted (as_of <= posted_at), were computed only from events before it (max event ts < "
+    "posted_at) and, for a set built as at posting, were published before it (known_at <= "
+    "posted_at).",
 )
 def training_set_no_leakage(training_set: pl.DataFrame) -> dg.AssetCheckResult:
     bad = leaky_rows(training_set)

@@ -4,8 +4,16 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
-from fsdl_data.core.tables import quality, schemas
+from fsdl_data.core import catalog
+from fsdl_data.core.features import definitions as f
+from fsdl_data.core.features.parity import check_parity, sample_ids
+from fsdl_data.core.features.versions import as_known_at
+from fsdl_data.core.tables import quality
 from fsdl_data.partitions import daily
+from fsdl_data.publishing import published_at
+from fsdl_data.resources import AppDatabaseResource
+
+PARITY_SAMPLE = 50  # entities of each kind looked up online and offline per partition
 
 user_features_no_future_events = rule_check(
     "user_features",
@@ -20,22 +28,73 @@ user_features_no_future_events = rule_check(
     blocking=True,
     partitions_def=daily,
     additional_ins={"photo_metadata": dg.AssetIn("photo_metadata")},
-    description="Every photo of the day has exactly one feature row.",
+    description="Every photo of the day has exactly one feature row (in its newest version).",
 )
 def photo_features_cover_photos(
     photo_features: pl.DataFrame, photo_metadata: pl.DataFrame
 ) -> dg.AssetCheckResult:
+    newest = as_known_at(photo_features, key=["photo_id"], known_at=f.KNOWN_AT)
     return result(
-        quality.references(
-            photo_metadata, "photo_id", photo_features, "photo_id", "photo_features"
-        ),
-        quality.unique(photo_features, ["photo_id"]),
+        quality.references(photo_metadata, "photo_id", newest, "photo_id", "photo_features"),
+        quality.unique(newest, ["photo_id"]),
     )
 
 
+WITHIN_TTL = dg.TimeWindowPartitionMapping(
+    start_offset=-f.USER_TTL_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
+
+
+@dg.asset_check(
+    asset="online_features",
+    blocking=True,
+    partitions_def=daily,
+    additional_ins={
+        "user_features": dg.AssetIn("user_features", partition_mapping=WITHIN_TTL),
+        "photo_features": dg.AssetIn("photo_features"),
+    },
+    description=f"Offline/online parity: up to {PARITY_SAMPLE} users and photos of the day are "
+    "looked up in the online store and by point-in-time retrieval from the offline versions at "
+    "the run's publication time; any difference fails, naming the entity and feature. Blocking: "
+    "the popularity model is not retrained or promoted while serving disagrees with training.",
+)
+def online_features_parity(
+    context: dg.AssetCheckExecutionContext,
+    app_db: AppDatabaseResource,
+    online_features: pl.DataFrame,
+    user_features: pl.DataFrame,
+    photo_features: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    seed = int(context.partition_key.replace("-", ""))
+    ids = {
+        entity: sample_ids(online_features, entity, PARITY_SAMPLE, seed)
+        for entity in ("user", "photo")
+    }
+    with app_db.connect() as db:
+        parity = check_parity(
+            db, {"user": user_features, "photo": photo_features}, ids, published_at(context)
+        )
+    shown = "; ".join(str(m) for m in parity.mismatches[:10])
+    return result(
+        quality.Outcome(
+            not parity.mismatches,
+            f"{len(parity.mismatches)} of {parity.compared} values differ: {shown}"
+            if parity.mismatches
+            else f"{parity.compared} values agree ({parity.skipped} newer online values skipped)",
+            {"compared": parity.compared, "mismatches": len(parity.mismatches), "skipped": parity.skipped},
+        )
+    )  # fmt: skip
+
+
 feature_checks = [
-    *table_contract_checks("user_features", schemas.USER_FEATURES, ["user_id"]),
+    *table_contract_checks("user_features", f.USER_FEATURE_TABLE, ["user_id", "known_at"]),
     user_features_no_future_events,
-    *table_contract_checks("photo_features", schemas.PHOTO_FEATURES, ["photo_id"]),
+    *table_contract_checks("photo_features", f.PHOTO_FEATURE_TABLE, ["photo_id", "known_at"]),
     photo_features_cover_photos,
+    *table_contract_checks(
+        "online_features",
+        catalog.TABLE_SCHEMAS["online_features"],
+        ["entity", "entity_id", "feature"],
+    ),
+    online_features_parity,
 ]

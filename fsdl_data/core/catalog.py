@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from fsdl_data.core.features.definitions import PHOTO_FEATURE_TABLE, USER_FEATURE_TABLE
+from fsdl_data.core.features.online import ONLINE_ROWS
 from fsdl_data.core.labels.analysis import LF_ANALYSIS
 from fsdl_data.core.labels.consensus import ANNOTATORS, CONSENSUS
 from fsdl_data.core.labels.functions import LABELING_FUNCTIONS
@@ -23,6 +25,9 @@ LABEL_MATRIX: dict[str, pl.DataType] = {
 
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     **schemas.TABLE_SCHEMAS,
+    "user_features": USER_FEATURE_TABLE,
+    "photo_features": PHOTO_FEATURE_TABLE,
+    "online_features": ONLINE_ROWS,
     "human_labels": HUMAN_LABELS,
     "human_consensus": CONSENSUS,
     "annotator_quality": ANNOTATORS,

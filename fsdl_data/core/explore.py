@@ -39,8 +39,18 @@ def lake_connection(lake: Lake) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_sql(lake: Lake, query: str) -> pl.DataFrame:
-    con = lake_connection(lake)
+def snapshot_connection(tables: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a view per table of a snapshot (time travel: the data as it
+    was when the snapshot was taken)."""
+    con = duckdb.connect()
+    for name, df in tables.items():
+        con.register(name, df.to_arrow())
+    return con
+
+
+def run_sql(lake: Lake, query: str, tables: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """`query` over the lake's tables, or over `tables` (a snapshot's) when given."""
+    con = lake_connection(lake) if tables is None else snapshot_connection(tables)
     try:
         return con.sql(query).pl()
     finally:

@@ -14,7 +14,8 @@ from fsdl_data.config import Settings
 from fsdl_data.core.features.definitions import user_features
 from fsdl_data.core.modeling.metrics import spearman
 from fsdl_data.core.modeling.popularity import PopularityModel
-from fsdl_data.core.versioning.snapshot import load_snapshot, read_manifest
+from fsdl_data.core.versioning.snapshots import load_table
+from fsdl_data.core.versioning.store import SnapshotStore
 from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.definitions import all_assets, all_checks
 from fsdl_data.resources import build_resources
@@ -102,11 +103,21 @@ def test_snapshot_is_reproducible_and_content_addressed(nights) -> None:
     assert lake.read("training_snapshot")["version"][0] == first
     mat = again.get_asset_materialization_events()[0].materialization
     assert mat.tags["dagster/data_version"] == first
-    snap = read_manifest(lake.store, "training_set", first)
-    assert [f["part"] for f in snap.manifest["files"]] == DAYS[1:]
-    assert set(snap.manifest["upstream"]) == {f"training_set[{d}]" for d in DAYS[1:]}
-    rows = load_snapshot(lake.store, snap)
-    assert len(rows) == snap.row_count > 500
+    assert mat.metadata["files_read"].value == 0  # nothing changed: nothing read again
+    snapshots = SnapshotStore(lake.store)
+    manifest = snapshots.read(first, "training_set")
+    assert [f.partition for f in manifest.files] == DAYS[1:]  # the first day has no labels yet
+    versions = {d: lake_version(instance, "training_set", d) for d in DAYS[1:]}
+    assert {f.partition: f.data_version for f in manifest.files} == versions
+    assert manifest.code["git_commit"] and manifest.code["training_set"]
+    rows = load_table(snapshots, manifest)
+    assert len(rows) == manifest.row_count > 500
+    assert snapshots.verify([first]) == []
+
+
+def lake_version(instance: dg.DagsterInstance, asset: str, day: str) -> str:
+    record = instance.get_latest_data_version_record(dg.AssetKey(asset), partition_key=day)
+    return record.asset_materialization.tags["dagster/data_version"]
 
 
 def test_model_learns_popularity(nights) -> None:
@@ -115,8 +126,9 @@ def test_model_learns_popularity(nights) -> None:
     m = lake.read("popularity_model").row(0, named=True)
     assert m["held_out_day"] == DAYS[-1] and m["auc_above_median"] > 0.6 and m["spearman"] > 0.2
     model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
-    snap = read_manifest(lake.store, "training_set", m["snapshot_version"])
-    held = load_snapshot(lake.store, snap).filter(pl.col("snapshot_part") == DAYS[-1])
+    snapshots = SnapshotStore(lake.store)
+    rows = load_table(snapshots, snapshots.read(m["snapshot_version"], "training_set"))
+    held = rows.filter(pl.col("snapshot_part") == DAYS[-1])
     truth = pl.read_parquet(settings.truth_dir / "photos" / "2026-01-03.parquet")
     j = held.join(truth, on="photo_id")
     against_truth = spearman(model.predict(j), j["log_popularity"].to_numpy())

@@ -28,3 +28,4 @@ def test_three_nights_on_s3_and_postgres(production_settings: Settings) -> None:
     assert len(cls) == 120 and cls["classifier_version"].n_unique() == 1
     snap = lake.read("training_snapshot").row(0, named=True)
     assert snap["parts"] == 2 and lake.store.head(snap["manifest_key"]) is not None
+    assert lake.read("labeled_set_snapshot")["parts"][0] == 3  # a day of labels a night

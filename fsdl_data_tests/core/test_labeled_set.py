@@ -185,7 +185,7 @@ def test_a_new_classifier_is_a_new_baseline_for_rules_that_read_it() -> None:
                 "classifier_version": pl.String,
                 "day": pl.Date,
             },
-        )  # fmt: skip
+        )
         for i, (day, version) in enumerate(zip(days, ["a", "a", "b"], strict=True))
     ]
     human = consensus([]).with_columns(pl.lit(None, pl.Date).alias("day"))

@@ -1,4 +1,5 @@
-"""The point-in-time join and feature definitions against naive references."""
+"""Feature definitions against naive references, feature versions, and the training set's two
+ways of asking "as known when" (the join itself is tested in test_pit.py)."""
 
 from __future__ import annotations
 
@@ -6,68 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
-import pytest
 
-from fsdl_data.core.features.definitions import USER_FEATURES, photo_features, user_features
-from fsdl_data.core.features.pit import point_in_time_join
+from fsdl_data.core.features import definitions
+from fsdl_data.core.features.definitions import (
+    FEATURES,
+    PHOTO_FEATURE_TABLE,
+    USER_FEATURE_TABLE,
+    USER_FEATURES,
+    photo_features,
+    user_features,
+)
 from fsdl_data.core.features.training_set import build_training_set, leaky_rows
+from fsdl_data.core.features.versions import as_known_at, merge_versions, stamp
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def naive_pit(left: list[dict], right: list[dict]) -> list[int | None]:
-    """For each left row, the value of the right row with the same key and the largest time <= t
-    (the last such row in input order on ties)."""
-    out = []
-    for lrow in left:
-        best = None
-        for r in right:
-            if (
-                r["k"] == lrow["k"]
-                and r["rt"] <= lrow["t"]
-                and (best is None or r["rt"] >= best["rt"])
-            ):
-                best = r
-        out.append(None if best is None else best["v"])
-    return out
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_pit_matches_naive_reference(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    # coarse times so equal timestamps (edge: right_time == left_time) happen often
-    left = [
-        {"k": int(rng.integers(0, 6)), "t": T0 + timedelta(hours=int(rng.integers(0, 30)))}
-        for _ in range(200)
-    ]
-    right, seen = [], set()
-    for i in range(120):
-        k, rt = int(rng.integers(0, 7)), T0 + timedelta(hours=int(rng.integers(0, 30)))
-        if (k, rt) in seen:
-            continue  # one feature row per (key, time), as feature tables have
-        seen.add((k, rt))
-        right.append({"k": k, "rt": rt, "v": i})
-    got = point_in_time_join(
-        pl.DataFrame(left), pl.DataFrame(right), by="k", left_time="t", right_time="rt"
-    )
-    assert got["v"].to_list() == naive_pit(left, right)
-    assert got.select("k", "t").equals(pl.DataFrame(left))  # all left rows, order kept
-
-
-def test_pit_edge_cases() -> None:
-    left = pl.DataFrame({"k": [1, 1, 2, 3], "t": [T0, T0 + timedelta(hours=1), T0, T0]})
-    right = pl.DataFrame(
-        {
-            "k": [1, 1, 2],
-            "rt": [T0, T0 + timedelta(hours=2), T0 + timedelta(seconds=1)],
-            "v": [10, 20, 30],
-        }
-    )
-    got = point_in_time_join(left, right, by="k", left_time="t", right_time="rt")
-    # equal time is known; a later row is not; a row one second later is not; no rows at all -> null
-    assert got["v"].to_list() == [10, 10, None, None]
-    empty = point_in_time_join(left, right.head(0), by="k", left_time="t", right_time="rt")
-    assert empty["v"].null_count() == 4
 
 
 def _events(rows: list[tuple[int, str, datetime]]) -> pl.DataFrame:
@@ -133,13 +86,103 @@ def test_training_set_is_leak_free_and_a_leaky_join_is_caught() -> None:
     )
     users = pl.DataFrame({"user_id": [7]})
     uf = pl.concat(
-        [user_features(events, users, "2026-01-01"), user_features(events, users, "2026-01-02")]
+        [
+            stamp(user_features(events, users, day), at(day, 26))
+            for day in ("2026-01-01", "2026-01-02")
+        ]
     )
+    pf = stamp(pf, posted)
     labels = pl.DataFrame({"photo_id": [1], "likes_24h": [3]})
     cls = pl.DataFrame({"photo_id": [1], "p_food": [1.0]})
     ts = build_training_set(pf, uf, cls, labels)
     assert ts["views_7d"].to_list() == [1] and leaky_rows(ts).is_empty()
     # the classic bug: join the features of the posting day itself (computed at its end)
     leaky = pf.join(uf.filter(pl.col("feature_date") == posted.date()).rename({"as_of": "features_as_of",
-                    "max_event_ts": "features_max_event_ts"}), on="user_id")  # fmt: skip
+                    "max_event_ts": "features_max_event_ts", "known_at": "features_known_at"}),
+                    on="user_id").with_columns(knowledge_time=pl.lit(None))  # fmt: skip
     assert len(leaky_rows(leaky)) == 1
+
+
+def at(day: str, hours: float) -> datetime:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(hours=hours)
+
+
+def test_every_feature_is_defined_as_data_and_in_its_table() -> None:
+    names = [f.name for f in FEATURES]
+    assert len(names) == len(set(names))
+    for feature in FEATURES:
+        assert feature.entity in ("user", "photo") and feature.owner.startswith("team:")
+        assert feature.description and feature.source in ("events", "photo_metadata")
+        table = USER_FEATURE_TABLE if feature.entity == "user" else PHOTO_FEATURE_TABLE
+        assert table[feature.name] == feature.dtype
+        if feature.entity == "user":
+            assert feature.window is not None and feature.ttl == definitions.USER_TTL
+    assert definitions.definition("views_7d").window == timedelta(days=7)
+
+
+def test_versions_append_only_what_changed() -> None:
+    key = ["user_id", "as_of"]
+    first = stamp(
+        pl.DataFrame({"user_id": [1, 2], "as_of": [T0, T0], "views": [5, 7]}), at("2026-01-02", 2)
+    )
+    merged = merge_versions(None, first, key=key, known_at="known_at")
+    assert merged.equals(first.sort(key))
+    rerun = stamp(first.drop("known_at"), at("2026-01-02", 3))  # the same values, an hour later
+    assert merge_versions(merged, rerun, key=key, known_at="known_at").equals(merged)
+    backfill = stamp(pl.DataFrame({"user_id": [1, 2, 3], "as_of": [T0] * 3, "views": [5, 8, None]},
+                                  schema_overrides={"views": pl.Int64}), at("2026-01-09", 0))  # fmt: skip
+    merged = merge_versions(merged, backfill, key=key, known_at="known_at")
+    assert merged.select("user_id", "views").rows() == [(1, 5), (2, 7), (2, 8), (3, None)]
+    newest = as_known_at(merged, key=key, known_at="known_at")
+    assert newest.select("user_id", "views").rows() == [(1, 5), (2, 8), (3, None)]
+    then = as_known_at(merged, key=key, known_at="known_at", moment=at("2026-01-05", 0))
+    assert then.select("user_id", "views").rows() == [(1, 5), (2, 7)]
+
+
+def test_training_set_at_posting_ignores_backfills_and_as_known_at_reproduces_a_build() -> None:
+    events = _events([(7, "view", datetime(2026, 1, 1, 10, tzinfo=UTC))])
+    users = pl.DataFrame({"user_id": [7]})
+    day1 = stamp(user_features(events, users, "2026-01-01"), at("2026-01-01", 26))  # 01-02 02:00
+    posted = [at("2026-01-02", 1), at("2026-01-02", 9)]  # before and after the nightly publish
+    pf = stamp(
+        pl.DataFrame({"photo_id": [1, 2], "user_id": [7, 7], "posted_at": posted}), posted[1]
+    )
+    labels = pl.DataFrame({"photo_id": [1, 2], "likes_24h": [3, 4]})
+    cls = pl.DataFrame({"photo_id": [1, 2], "p_food": [1.0, 1.0]})
+    built = build_training_set(pf, day1, cls, labels)
+    # photo 1 was posted before the day's features were published: serving had none for it
+    assert built["views_7d"].to_list() == [None, 1] and leaky_rows(built).is_empty()
+    # a backfill corrects day 1 a week later (late events): a new version, the old one stays
+    late = _events(
+        [
+            (7, "view", datetime(2026, 1, 1, 10, tzinfo=UTC)),
+            (7, "view", datetime(2026, 1, 1, 11, tzinfo=UTC)),
+        ]
+    )
+    corrected = stamp(user_features(late, users, "2026-01-01"), at("2026-01-09", 0))
+    versions = merge_versions(day1, corrected, key=["user_id", "as_of"], known_at="known_at")
+    assert build_training_set(pf, versions, cls, labels).equals(built)  # at posting: unchanged
+    then = build_training_set(pf, versions, cls, labels, as_known_at=at("2026-01-03", 2))
+    again = build_training_set(pf, versions, cls, labels, as_known_at=at("2026-01-03", 2))
+    now = build_training_set(pf, versions, cls, labels, as_known_at=at("2026-01-10", 0))
+    assert then.equals(again) and then["views_7d"].to_list() == [1, 1]
+    assert now["views_7d"].to_list() == [2, 2]  # as known now: the corrected value
+    assert leaky_rows(now).is_empty()  # published late on purpose: not leakage when asked for
+
+
+def test_ttl_gives_nulls_not_dropped_rows() -> None:
+    events = _events([(7, "view", datetime(2026, 1, 1, 10, tzinfo=UTC))])
+    stale = stamp(
+        user_features(events, pl.DataFrame({"user_id": [7]}), "2026-01-01"), at("2026-01-01", 26)
+    )
+    posted = [at("2026-01-03", 23), at("2026-01-04", 1)]  # as_of 01-02 00:00 + 2 days TTL
+    pf = stamp(
+        pl.DataFrame({"photo_id": [1, 2], "user_id": [7, 7], "posted_at": posted}), posted[1]
+    )
+    built = build_training_set(
+        pf,
+        stale,
+        pl.DataFrame({"photo_id": [1, 2]}),
+        pl.DataFrame({"photo_id": [1, 2], "likes_24h": [0, 0]}),
+    )
+    assert built["views_7d"].to_list() == [1, None] and len(built) == 2

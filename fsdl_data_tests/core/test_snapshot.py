@@ -1,58 +1,214 @@
-"""Content-addressed snapshots: identity from content, dedup, corruption detected, diffs."""
+"""The snapshot store, on a local folder and an S3 server: content addressing, incremental
+snapshots, folder status, integrity (verify, repair), gc (a property test), diffs, export."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fsdl_data.core.storage.objects import LocalObjectStore
-from fsdl_data.core.versioning.hashing import frame_digest
-from fsdl_data.core.versioning.snapshot import (
-    diff_manifests,
-    load_snapshot,
-    read_manifest,
-    write_snapshot,
+from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
+from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
+from fsdl_data.core.versioning import snapshots as snap
+from fsdl_data.core.versioning.diff import diff_files, diff_tables
+from fsdl_data.core.versioning.store import (
+    CorruptSnapshot,
+    Manifest,
+    SnapshotNotFound,
+    SnapshotStore,
+    blob_key,
 )
 
-A = pl.DataFrame({"x": [1, 2], "y": ["a", "b"]})
-B = pl.DataFrame({"x": [3], "y": ["c"]})
+A = pl.DataFrame({"photo_id": [1, 2], "label": ["cat", "dog"], "x": [0.5, 1.5]})
+B = pl.DataFrame({"photo_id": [3], "label": ["dog"], "x": [2.5]})
+TABLE = Manifest(
+    name="t", kind="table", files=(), source="t", key=("photo_id",), extra={"label_column": "label"}
+)
 
 
-def test_same_content_same_version_and_files_are_shared(tmp_path: Path) -> None:
-    store = LocalObjectStore(tmp_path)
-    s1 = write_snapshot(store, "ts", {"d1": A, "d2": B}, {"up[d1]": "v1"})
-    s2 = write_snapshot(store, "ts", {"d2": B, "d1": A.clone()}, {"up[d1]": "v1"})
-    assert s1.version == s2.version and s1.row_count == 3
-    s3 = write_snapshot(
-        store,
-        "ts",
-        {"d1": A, "d2": B.with_columns(pl.lit(4, dtype=pl.Int64).alias("x"))},
-        {"up[d1]": "v1"},
-    )
-    assert s3.version != s1.version
-    assert diff_manifests(s1, s3) == {"added": [], "removed": [], "changed": ["d2"]}
-    assert len(list(store.list("snapshots/ts/files/"))) == 3  # d1's file stored once
-    back = load_snapshot(store, read_manifest(store, "ts", s1.version))
+def lake_with(store: ObjectStore, parts: dict[str, pl.DataFrame]) -> Lake:
+    lake = Lake(store)
+    for day, df in parts.items():
+        lake.write("t", df, day)
+    return lake
+
+
+def table(lake: Lake) -> snap.TableFiles:
+    return snap.TableFiles("t", lake.store, tuple(snap.table_files(lake, "t")))
+
+
+def test_same_content_same_id_and_blobs_are_shared(object_store: ObjectStore) -> None:
+    store = SnapshotStore(object_store)
+    lake = lake_with(object_store, {"2026-01-01": A, "2026-01-02": B})
+    first = snap.snapshot_table(store, TABLE, table(lake))
+    assert first.read == 2 and first.reused == 0 and first.manifest.row_count == 3
+    lake.write("t", A.clone(), "2026-01-01")  # rewritten with the same bytes: a new fingerprint
+    again = snap.snapshot_table(store, TABLE, table(lake))
+    assert again.snapshot_id == first.snapshot_id  # identity is content, not where files sat
+    lake.write("t", A.with_columns(pl.lit("cat").alias("label")), "2026-01-02")
+    changed = snap.snapshot_table(store, TABLE, table(lake))
+    assert changed.snapshot_id != first.snapshot_id and changed.read == 1 and changed.reused == 1
+    assert len(store.blob_sizes()) == 3  # the unchanged partition is stored once
+    back = snap.load_table(store, store.read(first.snapshot_id))
     assert back.drop("snapshot_part").equals(pl.concat([A, B]))
-    assert (
-        write_snapshot(store, "ts", {"d1": A, "d2": B}, {"up[d1]": "v2"}).version != s1.version
-    )  # lineage counts
+    assert back["snapshot_part"].to_list() == ["2026-01-01", "2026-01-01", "2026-01-02"]
 
 
-def test_corruption_and_schema_mismatch_are_refused(tmp_path: Path) -> None:
-    store = LocalObjectStore(tmp_path)
-    snap = write_snapshot(store, "ts", {"d1": A}, {})
-    path = snap.manifest["files"][0]["path"]
-    store.put(path, b"garbage")
-    with pytest.raises(ValueError, match="does not match its hash"):
-        load_snapshot(store, snap)
-    with pytest.raises(ValueError, match="schema"):
-        write_snapshot(store, "ts", {"d1": A, "d2": A.cast({"x": pl.Float64})}, {})
+def test_an_unchanged_partition_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = LocalObjectStore(tmp_path / "lake")
+    store, lake = SnapshotStore(local), lake_with(local, {"2026-01-01": A, "2026-01-02": B})
+    snap.snapshot_table(store, TABLE, table(lake))
+    lake.write("t", B.with_columns(pl.lit(9.5).alias("x")), "2026-01-03")
+    reads: list[str] = []
+    files = table(lake)
+    monkeypatch.setattr(
+        snap.TableFiles, "read", lambda self, s: reads.append(s.path) or local.get(s.location)
+    )
+    taken = snap.snapshot_table(store, TABLE, files)
+    assert reads == ["date=2026-01-03/data.parquet"] and taken.reused == 2
 
 
-def test_frame_digest_ignores_chunking_not_content() -> None:
-    chunked = pl.concat([A.head(1), A.tail(1)], rechunk=False)
-    assert frame_digest(chunked) == frame_digest(A)
-    assert frame_digest(A) != frame_digest(A.reverse())
+def test_ids_prefixes_and_clear_errors(tmp_path: Path) -> None:
+    store = SnapshotStore(LocalObjectStore(tmp_path))
+    taken = snap.snapshot_table(store, TABLE, table(lake_with(store.store, {"2026-01-01": A})))
+    assert store.resolve(taken.snapshot_id[:6]) == ("t", taken.snapshot_id)
+    with pytest.raises(SnapshotNotFound, match="snapshot list"):
+        store.read("abcdef0")
+    with pytest.raises(SnapshotNotFound, match="at least 4 hex"):
+        store.read("xyz")
+    with pytest.raises(ValueError, match="invalid snapshot name"):
+        store.commit(Manifest(name="../up", kind="folder", files=()))
+
+
+def test_tampered_blob_is_caught_on_read_verify_and_write_and_repaired(
+    object_store: ObjectStore,
+) -> None:
+    store = SnapshotStore(object_store)
+    lake = lake_with(object_store, {"2026-01-01": A})
+    taken = snap.snapshot_table(store, TABLE, table(lake))
+    digest = taken.manifest.files[0].sha256
+    good = object_store.get(blob_key(digest))
+    object_store.put(blob_key(digest), good[:-1] + bytes([good[-1] ^ 1]))  # same size, one bit off
+    with pytest.raises(CorruptSnapshot, match="does not match its hash"):
+        snap.load_table(store, store.read(taken.snapshot_id))
+    (problem,) = store.verify()
+    assert (problem.what, problem.blob) == ("corrupt", digest)
+    store.put_blob(good)  # writing the same content again detects and repairs it
+    assert store.verify() == []
+    object_store.delete(blob_key(digest))
+    assert [p.what for p in store.verify([taken.snapshot_id])] == ["missing"]
+    again = snap.snapshot_table(store, TABLE, table(lake))  # a re-run repairs a missing blob
+    assert again.snapshot_id == taken.snapshot_id and again.read == 1 and store.verify() == []
+
+
+def test_folder_snapshot_status_and_checkout_byte_identical(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    for i in range(12):
+        (folder / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (folder / f"d{i % 3}" / f"{i}.jpg").write_bytes(os.urandom(100 + i))
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    read = lambda s: Path(s.location).read_bytes()  # noqa: E731
+    first = snap.take(
+        store, Manifest(name="photos", kind="folder", files=()), snap.local_files(folder), read
+    )
+    assert first.read == 12 and len(first.manifest.files) == 12
+    assert snap.status(store.cached_files("photos"), snap.local_files(folder), read).clean
+    touched = folder / "d0" / "0.jpg"
+    os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched, not changed
+    (folder / "d1" / "1.jpg").write_bytes(b"changed")
+    (folder / "d2" / "new.jpg").write_bytes(b"new")
+    (folder / "d0" / "3.jpg").unlink()
+    found = snap.status(store.cached_files("photos"), snap.local_files(folder), read)
+    assert (found.added, found.removed, found.modified) == (
+        ["d2/new.jpg"],
+        ["d0/3.jpg"],
+        ["d1/1.jpg"],
+    )
+    second = snap.take(
+        store, Manifest(name="photos", kind="folder", files=()), snap.local_files(folder), read
+    )
+    assert second.read == 3 and second.reused == 9  # the touched file is re-read, once
+    files = diff_files(first.manifest, second.manifest)
+    assert (files.added, files.removed, files.changed) == (
+        ["d2/new.jpg"],
+        ["d0/3.jpg"],
+        ["d1/1.jpg"],
+    )
+    out = tmp_path / "out"
+    for f in first.manifest.files:
+        (out / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (out / f.path).write_bytes(store.get_blob(f.sha256))
+    assert (out / "d0" / "3.jpg").read_bytes() == first_bytes(first, store, "d0/3.jpg")
+
+
+def first_bytes(taken: snap.Taken, store: SnapshotStore, path: str) -> bytes:
+    (entry,) = [f for f in taken.manifest.files if f.path == path]
+    return store.get_blob(entry.sha256)
+
+
+def test_row_level_diff_with_schema_changes_and_label_flips() -> None:
+    old = pl.DataFrame({"photo_id": [1, 2, 3], "label": ["a", "b", "c"], "x": [1, 2, 3]})
+    new = pl.DataFrame(
+        {"photo_id": [2, 3, 4], "label": ["b", "z", "d"], "x": [2.0, 3.0, 9.0], "y": [0, 0, 0]}
+    )
+    d = diff_tables(old, new, ["photo_id"], "label")
+    assert (d.added_rows, d.removed_rows, d.changed_rows, d.unchanged_rows) == (1, 1, 1, 1)
+    assert d.added_columns == ["y"] and d.retyped_columns == {"x": ("Int64", "Float64")}
+    assert d.changed_by_column == {"label": 1} and d.label_flips == 1
+    assert d.examples["changed"] == [(3,)]
+    with pytest.raises(ValueError, match="key columns"):
+        diff_tables(old, new.drop("photo_id"), ["photo_id"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    contents=st.lists(
+        st.lists(st.binary(min_size=1, max_size=6), min_size=1, max_size=4), min_size=1, max_size=6
+    ),
+    names=st.lists(st.sampled_from(["a", "b"]), min_size=6, max_size=6),
+    keep=st.integers(1, 3),
+)
+def test_gc_never_deletes_a_blob_a_kept_snapshot_names(
+    contents, names, keep, tmp_path_factory
+) -> None:
+    store = SnapshotStore(LocalObjectStore(tmp_path_factory.mktemp("gc")))
+    for i, files in enumerate(contents):
+        sources = [snap.SourceFile(path=f"f{j}", location=data.hex(), fingerprint=data.hex(), size=len(data))
+                   for j, data in enumerate(files)]  # fmt: skip
+        template = Manifest(name=names[i], kind="folder", files=(), extra={"n": i})
+        snap.take(store, template, sources, lambda s: bytes.fromhex(s.location))
+        time.sleep(0.002)  # distinct write times order the history
+    kept_ids = {ref.id for name in ("a", "b") for ref in store.history(name)[-keep:]}
+    dropped, _ = store.gc(keep)
+    assert {ref.id for ref in store.history()} == kept_ids and not (set(dropped) & kept_ids)
+    assert store.verify() == []  # every blob a kept manifest names is still there, intact
+    needed = {f.sha256 for i in kept_ids for f in store.read(i).files}
+    assert set(store.blob_sizes()) == needed  # and nothing else is
+
+
+def test_export_loads_and_streams_with_datasets(tmp_path: Path) -> None:
+    import datasets
+
+    from fsdl_data.core.versioning.export import export_snapshot
+
+    local = LocalObjectStore(tmp_path / "lake")
+    store = SnapshotStore(local)
+    taken = snap.snapshot_table(
+        store, TABLE, table(lake_with(local, {"2026-01-01": A, "2026-01-02": B}))
+    )
+    shards = export_snapshot(store, taken.snapshot_id, taken.manifest, tmp_path / "hf", "cc-by-4.0")
+    assert [p.read_bytes() for p in shards] == [to_parquet_bytes(A), to_parquet_bytes(B)]
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "license: cc-by-4.0" in card and taken.snapshot_id in card and "num_examples: 3" in card
+    files = str(tmp_path / "hf" / "data" / "*.parquet")
+    loaded = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert loaded.num_rows == 3 and sorted(loaded["photo_id"]) == [1, 2, 3]
+    streamed = datasets.load_dataset("parquet", data_files=files, split="train", streaming=True)
+    assert sorted(row["photo_id"] for row in streamed) == [1, 2, 3]

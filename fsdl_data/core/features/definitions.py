@@ -1,49 +1,170 @@
-"""Feature definitions: the same code computes features for training and for serving.
+"""Feature definitions as data: the same definitions compute features for training and serving.
 
-User features for day D are "as known at the end of D" (`as_of` = D+1 00:00 UTC) and use only
-events with ts < as_of. A photo posted at t may use only rows with as_of <= t (see pit.py).
+Each feature names its entity, the asset it is computed from, how (an aggregation), over which
+window, how long a value stays usable (TTL), its owner and what it means. `user_features` and
+`photo_features` are built from these definitions alone; adding a feature is one definition here
+plus a test (fsdl_data_tests/core/test_pit_and_features.py).
+
+Every value carries two times: its event time (the moment it describes: `as_of` for a user, the
+end of the day whose events it counts; `posted_at` for a photo) and its known-at time (when the
+pipeline published it, stamped on materialization; a recompute is a new version with a later
+known-at time, and the old version stays readable). A user feature for day D uses only events
+with ts < as_of = D+1 00:00 UTC; retrieval (pit.py) picks, for a moment t, the newest value with
+as_of <= t and known_at <= t, or null when older than its TTL.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
-USER_FEATURE_WINDOW_DAYS = 7
-USER_FEATURES = ("logins_1d", "views_7d", "likes_7d", "posts_1d")
-PHOTO_FEATURES = ("post_hour", "post_weekday", "title_length", "location")
+from fsdl_data.core.calendar import DAY, day_start
+
+OWNER = "team:ml-features"
+USER_TTL = timedelta(days=2)  # a day's user features, and a day's grace when a night is missed
 
 
-def day_start(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class CountEvents:
+    """How many events of one type the entity caused in the window before the event time."""
+
+    event_type: str
+
+
+@dataclass(frozen=True, eq=False)
+class FromRow:
+    """A value computed from the entity's own row of the source table."""
+
+    expression: Callable[[], pl.Expr]
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureDefinition:
+    name: str
+    entity: str  # "user" or "photo"
+    source: str  # the asset it is computed from
+    aggregation: CountEvents | FromRow
+    window: timedelta | None  # how far back the aggregation looks; None: the row itself
+    ttl: timedelta | None  # how long a value stays usable after its event time; None: forever
+    owner: str
+    description: str
+    dtype: pl.DataType
+
+
+FEATURES: tuple[FeatureDefinition, ...] = (
+    FeatureDefinition(
+        "logins_1d", "user", "events", CountEvents("login"), DAY, USER_TTL, OWNER,
+        "Logins in the day before as_of.", pl.Int64(),
+    ),
+    FeatureDefinition(
+        "views_7d", "user", "events", CountEvents("view"), 7 * DAY, USER_TTL, OWNER,
+        "Photos the user viewed in the 7 days before as_of.", pl.Int64(),
+    ),
+    FeatureDefinition(
+        "likes_7d", "user", "events", CountEvents("like"), 7 * DAY, USER_TTL, OWNER,
+        "Likes the user gave in the 7 days before as_of.", pl.Int64(),
+    ),
+    FeatureDefinition(
+        "posts_1d", "user", "events", CountEvents("post"), DAY, USER_TTL, OWNER,
+        "Photos the user posted in the day before as_of.", pl.Int64(),
+    ),
+    FeatureDefinition(
+        "post_hour", "photo", "photo_metadata",
+        FromRow(lambda: pl.col("posted_at").dt.hour().cast(pl.Int32)), None, None, OWNER,
+        "Hour of posting, UTC (0-23).", pl.Int32(),
+    ),
+    FeatureDefinition(
+        "post_weekday", "photo", "photo_metadata",
+        FromRow(lambda: pl.col("posted_at").dt.weekday().cast(pl.Int32)), None, None, OWNER,
+        "Weekday of posting, UTC (1 = Monday).", pl.Int32(),
+    ),
+    FeatureDefinition(
+        "title_length", "photo", "photo_metadata",
+        FromRow(lambda: pl.col("title").str.len_chars().cast(pl.Int32)), None, None, OWNER,
+        "Characters in the title, hashtags included.", pl.Int32(),
+    ),
+    FeatureDefinition(
+        "location", "photo", "photo_metadata", FromRow(lambda: pl.col("location")), None, None,
+        OWNER, "Where the photo says it was taken.", pl.String(),
+    ),
+)  # fmt: skip
+
+ENTITY_KEY = {"user": "user_id", "photo": "photo_id"}
+EVENT_TIME = {"user": "as_of", "photo": "posted_at"}
+KNOWN_AT = "known_at"
+
+
+def features_of(entity: str) -> tuple[FeatureDefinition, ...]:
+    return tuple(f for f in FEATURES if f.entity == entity)
+
+
+def definition(name: str) -> FeatureDefinition:
+    for feature in FEATURES:
+        if feature.name == name:
+            return feature
+    raise LookupError(f"no feature named {name!r}: see fsdl_data/core/features/definitions.py")
+
+
+USER_FEATURES = tuple(f.name for f in features_of("user"))
+PHOTO_FEATURES = tuple(f.name for f in features_of("photo"))
+UTC_TS = pl.Datetime("us", "UTC")
+
+# The tables' contracts, built from the definitions.
+USER_FEATURE_TABLE: dict[str, pl.DataType] = {
+    "user_id": pl.Int64(),
+    "feature_date": pl.Date(),
+    "as_of": UTC_TS,
+    **{f.name: f.dtype for f in features_of("user")},
+    "max_event_ts": UTC_TS,
+    KNOWN_AT: UTC_TS,
+}
+PHOTO_FEATURE_TABLE: dict[str, pl.DataType] = {
+    "photo_id": pl.Int64(),
+    "user_id": pl.Int64(),
+    "posted_at": UTC_TS,
+    **{f.name: f.dtype for f in features_of("photo")},
+    KNOWN_AT: UTC_TS,
+}
+# How each table's versions are told apart: the key (entity and event time) and known_at.
+VERSION_KEYS = {"user_features": ["user_id", "as_of"], "photo_features": ["photo_id"]}
+USER_FEATURE_WINDOW_DAYS = max(f.window for f in features_of("user")).days  # type: ignore[type-var]
+USER_TTL_DAYS = USER_TTL.days
+
+
+def _count(feature: FeatureDefinition, as_of: datetime) -> pl.Expr:
+    assert isinstance(feature.aggregation, CountEvents) and feature.window is not None
+    in_window = pl.col("ts") >= as_of - feature.window
+    return (
+        ((pl.col("event_type") == feature.aggregation.event_type) & in_window)
+        .sum()
+        .alias(feature.name)
+    )
 
 
 def user_features(events: pl.DataFrame, users: pl.DataFrame, day: str) -> pl.DataFrame:
-    """Per user known by the end of `day`: logins and posts that day, views and likes over 7 days.
+    """Per user known by the end of `day`: every user feature, as of D+1 00:00 UTC.
 
-    `events` may span any arrival partitions; only events with ts in the window count.
-    `max_event_ts` is the newest event that fed the row, kept so leakage can be proven absent.
+    `events` may span any arrival partitions; only events with ts in each feature's window
+    count. `max_event_ts` is the newest event that fed the row, kept so leakage can be proven
+    absent.
     """
-    as_of = day_start(day) + timedelta(days=1)
-    day_lo = as_of - timedelta(days=1)
-    win_lo = as_of - timedelta(days=USER_FEATURE_WINDOW_DAYS)
-    ev = events.filter((pl.col("ts") >= win_lo) & (pl.col("ts") < as_of))
-    today = pl.col("ts") >= day_lo
-    agg = ev.group_by("user_id").agg(
-        ((pl.col("event_type") == "login") & today).sum().alias("logins_1d"),
-        (pl.col("event_type") == "view").sum().alias("views_7d"),
-        (pl.col("event_type") == "like").sum().alias("likes_7d"),
-        ((pl.col("event_type") == "post") & today).sum().alias("posts_1d"),
+    as_of = day_start(day) + DAY
+    widest = as_of - USER_FEATURE_WINDOW_DAYS * DAY
+    recent = events.filter((pl.col("ts") >= widest) & (pl.col("ts") < as_of))
+    counts = recent.group_by("user_id").agg(
+        *[_count(f, as_of) for f in features_of("user")],
         pl.col("ts").max().alias("max_event_ts"),
     )
     return (
         users.select("user_id")
         .unique()
-        .join(agg, on="user_id", how="left")
+        .join(counts, on="user_id", how="left")
         .with_columns(
-            *[pl.col(c).fill_null(0).cast(pl.Int64) for c in USER_FEATURES],
-            pl.lit(datetime.fromisoformat(day).date()).alias("feature_date"),
+            *[pl.col(f.name).fill_null(0).cast(f.dtype) for f in features_of("user")],
+            pl.lit(date.fromisoformat(day)).alias("feature_date"),
             pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
         )
         .select("user_id", "feature_date", "as_of", *USER_FEATURES, "max_event_ts")
@@ -52,13 +173,9 @@ def user_features(events: pl.DataFrame, users: pl.DataFrame, day: str) -> pl.Dat
 
 
 def photo_features(photo_metadata: pl.DataFrame) -> pl.DataFrame:
-    """Per photo: posting hour and weekday (UTC), title length, location."""
-    return photo_metadata.select(
-        "photo_id",
-        "user_id",
-        "posted_at",
-        pl.col("posted_at").dt.hour().cast(pl.Int32).alias("post_hour"),
-        pl.col("posted_at").dt.weekday().cast(pl.Int32).alias("post_weekday"),
-        pl.col("title").str.len_chars().cast(pl.Int32).alias("title_length"),
-        "location",
-    ).sort("photo_id")
+    """Per photo: every photo feature, its event time the moment it was posted."""
+    rows = []
+    for feature in features_of("photo"):
+        assert isinstance(feature.aggregation, FromRow)
+        rows.append(feature.aggregation.expression().cast(feature.dtype).alias(feature.name))
+    return photo_metadata.select("photo_id", "user_id", "posted_at", *rows).sort("photo_id")

@@ -25,6 +25,7 @@ _ROW = "__pit_left_row"
 _USABLE_FROM = "__pit_usable_from"
 _RANK = "__pit_rank"
 _BEST = "__pit_best"
+_AT = "__pit_at"
 
 
 def point_in_time_join(
@@ -41,65 +42,89 @@ def point_in_time_join(
     module docstring); right's `by` column is not repeated."""
     values = [c for c in right.columns if c != by]
     versions = _versions(right, by, right_time, known_at)
-    # A version becomes usable once both its event and its publication have happened. Walking
-    # versions in that order, the best so far (newest right_time, then newest known_at) is the
-    # answer for every t from that point on; an as-of join on "usable from" then finds it.
     time_type = versions.schema[right_time]
-    usable_from = (
-        pl.max_horizontal(pl.col(right_time), pl.col(known_at).cast(time_type))
-        if known_at
-        else pl.col(right_time)
+    lhs = left.with_row_index(_ROW)
+    keyed = lhs.select(_ROW, by, pl.col(left_time).cast(time_type).alias(_AT)).filter(
+        pl.col(by).is_not_null() & pl.col(_AT).is_not_null()
+    )
+    if known_at:
+        found = _usable_with_publication(keyed, versions, by, right_time, known_at, values)
+    else:  # usable from its event time: a plain as-of join finds the newest
+        found = keyed.sort(_AT).join_asof(
+            versions.sort(right_time), left_on=_AT, right_on=right_time, by=by,
+            strategy="backward", check_sortedness=False, suffix="_pit",
+        )  # fmt: skip
+        found = found.select(_ROW, _AT, *[_renamed(c, keyed) for c in values]).sort(_ROW)
+    chosen = found.select(values)
+    if ttl is not None:
+        expired = found[right_time] <= found[_AT] - ttl
+        chosen = chosen.select(
+            pl.when(expired).then(None).otherwise(pl.col(c)).alias(c) for c in values
+        )
+    chosen = chosen.rename({c: f"{c}_right" for c in values if c in left.columns})
+    if len(found) == len(lhs):  # no null keys or times: rows line up
+        return left.hstack(chosen)
+    placed = chosen.with_columns(found[_ROW])
+    return lhs.join(placed, on=_ROW, how="left", maintain_order="left").drop(_ROW)
+
+
+def _renamed(column: str, keyed: pl.DataFrame) -> pl.Expr:
+    """A value column after the as-of join (suffixed there if it clashed with a key column)."""
+    return pl.col(f"{column}_pit" if column in keyed.columns else column).alias(column)
+
+
+def _usable_with_publication(
+    keyed: pl.DataFrame,
+    versions: pl.DataFrame,
+    by: str,
+    right_time: str,
+    known_at: str,
+    values: list[str],
+) -> pl.DataFrame:
+    """A version becomes usable once both its event and its publication have happened. Walking
+    versions in that order, the best so far (the highest rank in (by, right_time, known_at)
+    order) is the answer for every t from there on. Ranks grow with `by`, so one running maximum
+    over the whole frame never crosses into another key's ranks."""
+    ranked = versions.sort(by, right_time, known_at).with_row_index(_RANK)
+    usable_from = pl.max_horizontal(
+        pl.col(right_time), pl.col(known_at).cast(ranked.schema[right_time])
     )
     probe = (
-        versions.select(by, _RANK, usable_from.alias(_USABLE_FROM))
+        ranked.select(by, usable_from.alias(_USABLE_FROM), _RANK)
         .sort(by, _USABLE_FROM, _RANK)
-        .with_columns(pl.col(_RANK).cum_max().over(by).alias(_BEST))
-        # one row per (key, moment): the best once everything usable at that moment is in
-        .group_by(by, _USABLE_FROM)
-        .agg(pl.col(_BEST).max())
-        .sort(_USABLE_FROM)
-    )
-    lhs = left.with_row_index(_ROW)
-    keyed = lhs.filter(pl.col(by).is_not_null() & pl.col(left_time).is_not_null())
+        .select(by, _USABLE_FROM, pl.col(_RANK).cum_max().alias(_BEST))
+    )  # sorted within each key, as join_asof needs; it takes the last of equal times
     found = (
-        keyed.select(_ROW, by, left_time)
-        .with_columns(pl.col(left_time).cast(time_type))
-        .sort(left_time)
+        keyed.sort(by, _AT)
         .join_asof(
             probe,
-            left_on=left_time,
+            left_on=_AT,
             right_on=_USABLE_FROM,
             by=by,
             strategy="backward",
             check_sortedness=False,
         )
-        .select(_ROW, _BEST, pl.col(left_time).alias("__pit_t"))
+        .sort(_ROW)
     )
-    chosen = found.join(versions.select(_RANK, *values), left_on=_BEST, right_on=_RANK, how="left")
-    if ttl is not None:
-        expired = pl.col(right_time) <= pl.col("__pit_t") - ttl
-        chosen = chosen.with_columns(
-            [pl.when(expired).then(None).otherwise(pl.col(c)).alias(c) for c in values]
-        )
-    return lhs.join(
-        chosen.select(_ROW, *values), on=_ROW, how="left", suffix="_right", maintain_order="left"
-    ).drop(_ROW)
+    return found.select(_ROW, _AT).hstack(ranked.select(pl.col(values).gather(found[_BEST])))
 
 
 def _versions(right: pl.DataFrame, by: str, right_time: str, known_at: str | None) -> pl.DataFrame:
-    """Right rows with a key and times (others are never usable), deduplicated, ranked by
-    (by, right_time, known_at)."""
+    """Right rows with a key and times (others are never usable), one per identity."""
     identity = [by, right_time] + ([known_at] if known_at else [])
-    rows = right.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in identity)).unique(
-        maintain_order=False
-    )
-    clashes = rows.group_by(identity).len().filter(pl.col("len") > 1)
+    rows = right.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in identity))
+    repeated = rows.select(identity).is_duplicated()
+    if not repeated.any():
+        return rows
+    distinct = rows.filter(repeated).unique(maintain_order=True)
+    clashes = distinct.filter(distinct.select(identity).is_duplicated())
     if not clashes.is_empty():
-        example = clashes.row(0, named=True)
+        example = clashes.sort(identity).row(0, named=True)
         what = ", ".join(f"{c}={example[c]}" for c in identity)
         hint = "" if known_at else "; pass known_at to tell versions apart"
         raise ValueError(
-            f"{len(clashes)} right-hand keys have rows with different values for the same "
-            f"{' and '.join(identity)} (e.g. {what}): which one is meant is ambiguous{hint}"
+            f"{clashes.select(identity).n_unique()} right-hand keys have rows with different "
+            f"values for the same {' and '.join(identity)} (e.g. {what}): which one is meant is "
+            f"ambiguous{hint}"
         )
-    return rows.sort(identity).with_row_index(_RANK)
+    return pl.concat([rows.filter(~repeated), distinct])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ from torch import nn
 
 from fsdl_data.core.features.definitions import USER_FEATURES
 from fsdl_data.core.modeling.metrics import auc, spearman
+from fsdl_data.core.storage.objects import ObjectStore
 
 CODE_VERSION = "popmlp-1"
 
@@ -163,3 +165,28 @@ def fit_with_held_out_day(
     baseline = np.full(len(test_rows), float(target(train_rows).mean()))
     ev = evaluate(model.predict(test_rows), test_rows["likes_24h"].to_numpy(), baseline)
     return HeldOutFit(model, ev, held_out_day, len(train_rows))
+
+
+MODEL_PREFIX = "models/popularity_model"
+
+
+def model_key(version: str) -> str:
+    return f"{MODEL_PREFIX}/{version}.pt"
+
+
+def card_key(version: str) -> str:
+    return f"{MODEL_PREFIX}/{version}.json"
+
+
+def save_model(store: ObjectStore, model: PopularityModel, card: dict) -> str:
+    """Weights, then the card (what it was trained on, how it scored: lineage starts here),
+    then, if it beat the baseline, the promotion pointer. Returns the weights' key."""
+    version = card["version"]
+    store.put(model_key(version), model.to_bytes())
+    store.put(card_key(version), json.dumps(card, sort_keys=True, indent=1).encode())
+    if card["promoted"]:
+        store.put(
+            f"{MODEL_PREFIX}/promoted.json",
+            json.dumps({"version": version, "snapshot": card["snapshot"]}).encode(),
+        )
+    return model_key(version)

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 
 import polars as pl
 
-from fsdl_data.core.storage.objects import LocalObjectStore, ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import (
+    LocalObjectStore,
+    ObjectNotFound,
+    ObjectStat,
+    ObjectStore,
+)
 
 TABLES = "tables"
 UNPARTITIONED = "all"
@@ -71,6 +77,14 @@ class Lake:
             if m:
                 out.append(m.group(1))
         return sorted(out)
+
+    def files(self, table: str) -> Iterator[tuple[str | None, ObjectStat]]:
+        """(partition or None, listing) of every file of a table, without reading any."""
+        for stat in self.store.stat(f"{TABLES}/{table}/"):
+            folder = stat.key.split("/")[2]
+            m = _PARTITION_DIR.match(folder)
+            if m or folder == UNPARTITIONED:
+                yield (m.group(1) if m else None), stat
 
     def local_glob(self, table: str) -> str | None:
         """A glob over the table's files when the lake is a local folder (for DuckDB views)."""

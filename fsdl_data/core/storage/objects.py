@@ -33,6 +33,18 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ObjectStat:
+    """What listing tells without reading: the key, its size, when it was last written, and a
+    fingerprint that changes whenever its content may have (the ETag on S3; size, mtime and
+    inode on a local folder)."""
+
+    key: str
+    size: int
+    last_modified: datetime | None
+    fingerprint: str
+
+
 class ObjectStore(Protocol):
     url: str
 
@@ -42,6 +54,8 @@ class ObjectStore(Protocol):
     def head(self, key: str) -> ObjectInfo | None: ...
     def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
     def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]: ...
+    def stat(self, prefix: str = "") -> Iterator[ObjectStat]: ...
+    def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
 
@@ -120,6 +134,21 @@ class LocalObjectStore:
         for key in self.keys(prefix, start_after):
             yield self._info(key, self.root / key)
 
+    def stat(self, prefix: str = "") -> Iterator[ObjectStat]:
+        """Keys under `prefix` with size and modification time, from the file system alone."""
+        for key in self.keys(prefix):
+            info = (self.root / key).stat()
+            yield ObjectStat(
+                key,
+                info.st_size,
+                datetime.fromtimestamp(info.st_mtime, UTC),
+                f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}",
+            )
+
+    def size(self, key: str) -> int | None:
+        path = self._path(key)
+        return path.stat().st_size if path.is_file() else None
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -193,6 +222,14 @@ class S3ObjectStore:
     def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]:
         for info in self.list(prefix, start_after):
             yield info.key
+
+    def stat(self, prefix: str = "") -> Iterator[ObjectStat]:
+        for info in self.list(prefix):
+            yield ObjectStat(info.key, info.size, info.last_modified, info.etag)
+
+    def size(self, key: str) -> int | None:
+        info = self.head(key)
+        return info.size if info else None
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._full(key))

@@ -94,25 +94,6 @@ CONTENT_CLASSES: tuple[str, ...] = (
     "city",
     "pattern",
 )  # the label taxonomy
-USER_FEATURES = {
-    "user_id": pl.Int64,
-    "feature_date": pl.Date,
-    "as_of": UTC_TS,
-    "logins_1d": pl.Int64,
-    "views_7d": pl.Int64,
-    "likes_7d": pl.Int64,
-    "posts_1d": pl.Int64,
-    "max_event_ts": UTC_TS,
-}
-PHOTO_FEATURES = {
-    "photo_id": pl.Int64,
-    "user_id": pl.Int64,
-    "posted_at": UTC_TS,
-    "post_hour": pl.Int32,
-    "post_weekday": pl.Int32,
-    "title_length": pl.Int32,
-    "location": pl.String,
-}
 PHOTO_CLASSIFICATIONS = {
     "photo_id": pl.Int64,
     "key": pl.String,
@@ -132,8 +113,6 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "raw_events": RAW_EVENTS,
     "events": EVENTS,
     "events_quarantine": QUARANTINE,
-    "user_features": USER_FEATURES,
-    "photo_features": PHOTO_FEATURES,
     "photo_classifications": PHOTO_CLASSIFICATIONS,
     "popularity_labels": POPULARITY_LABELS,
 }

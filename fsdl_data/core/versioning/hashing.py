@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-from typing import Any
 
 import polars as pl
 
 from fsdl_data.core.storage.lake import to_parquet_bytes
+from fsdl_data.core.versioning.digests import canonical_json, sha256
 
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+__all__ = ["canonical_json", "frame_digest", "parquet_and_digest", "sha256"]
 
 
 def frame_digest(df: pl.DataFrame) -> str:

@@ -1,0 +1,5 @@
+import sys
+
+from fsdl_data.cli import main
+
+sys.exit(main())

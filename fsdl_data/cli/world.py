@@ -1,0 +1,108 @@
+"""`fsdl-data world seed|append|info`: the synthetic photo-app world."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+from fsdl_data.cli import _common
+
+
+def print_days(reports: list[Any]) -> None:
+    for r in reports:
+        defects = f", defects {r.defects}" if r.defects else ""
+        print(
+            f"  {r.day}: {r.users} new users, {r.photos} photos, {r.events} log lines, "
+            f"{r.seed_tasks} labeled tasks, {r.gold_tasks} gold{defects}"
+        )
+
+
+def seed(
+    days: int = 3,
+    photos_per_day: int = 200,
+    users: int = 500,
+    events_per_day: int = 20_000,
+    seed: int = 0,
+    start_date: str | None = None,
+    defects: bool = False,
+) -> list[Any]:
+    from tqdm import tqdm
+
+    from fsdl_data.core.world.generator import seed_world
+    from fsdl_data.core.world.spec import WorldSpec
+
+    s = _common.settings()
+    spec = WorldSpec(
+        seed=seed,
+        start_date=date.fromisoformat(start_date) if start_date else s.start_date,
+        photos_per_day=photos_per_day,
+        users=users,
+        events_per_day=events_per_day,
+        defects=defects,
+    )
+    store, db = _common.object_store(s), _common.app_db(s)
+    try:
+        reports = seed_world(spec, days, store, db, s.truth_dir,
+                             progress=lambda it: tqdm(it, desc="world days", unit="day"))  # fmt: skip
+    finally:
+        db.dispose()
+    print(f"world seeded at {store.url} (app db {db!r}):")
+    print_days(reports)
+    return reports
+
+
+def append(days: int = 1) -> list[Any]:
+    from fsdl_data.core.world.generator import append_days
+
+    s = _common.settings()
+    db = _common.app_db(s)
+    try:
+        reports = append_days(_common.object_store(s), db, s.truth_dir, days)
+    finally:
+        db.dispose()
+    print("appended:")
+    print_days(reports)
+    return reports
+
+
+def info() -> int:
+    from fsdl_data.core.world.generator import read_manifest, world_days
+
+    store = _common.object_store()
+    found = read_manifest(store)
+    if found is None:
+        print(f"no world at {store.url}: run `fsdl-data world seed`", file=sys.stderr)
+        return 1
+    print(found[0].to_json())
+    print("days:", ", ".join(world_days(store)))
+    return 0
+
+
+def _seed(a: argparse.Namespace) -> int:
+    return _done(
+        seed(a.days, a.photos_per_day, a.users, a.events_per_day, a.seed, a.start_date, a.defects)
+    )
+
+
+def _done(_: object) -> int:
+    return 0
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    group = verbs.add_parser("world", help="generate the synthetic photo-app world")
+    sub = group.add_subparsers(dest="world_verb", required=True)
+    p = sub.add_parser("seed", help="generate a fresh world")
+    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--photos-per-day", type=int, default=200)
+    p.add_argument("--users", type=int, default=500)
+    p.add_argument("--events-per-day", type=int, default=20_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start-date", default=None, help="first day (default: FSDL_START_DATE)")
+    p.add_argument("--defects", action="store_true", help="inject realistic defects")
+    p.set_defaults(handler=_seed)
+    p = sub.add_parser("append", help="generate the next day(s) of an existing world")
+    p.add_argument("--days", type=int, default=1)
+    p.set_defaults(handler=lambda a: _done(append(a.days)))
+    sub.add_parser("info", help="describe the world").set_defaults(handler=lambda a: info())

@@ -1,0 +1,132 @@
+"""Dataset versioning as a user drives it: `snapshot` verbs on a folder, time-travel SQL, lineage
+from a model to its sources, rebuilding a snapshot to the same hash, a Hugging Face export."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fsdl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fsdl_data.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """Three nights of a small world, materialized through the CLI on a persistent instance."""
+    root = tmp_path_factory.mktemp("versioning")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
+    env["FSDL_HOME"] = str(root / "fsdl")
+    (root / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    small = ["--photos-per-day", "120", "--users", "80", "--events-per-day", "3000"]
+    assert fsdl(["world", "seed", "--days", "3", *small], root, env).returncode == 0
+    r = fsdl(["materialize"], root, env)
+    assert r.stdout.count(": ok run") >= 2, (
+        r.stdout + r.stderr
+    )  # a tiny world's model may fail its gate
+    return root, env
+
+
+def ids(output: str) -> list[str]:
+    return re.findall(r"^([0-9a-f]{12}) ", output, flags=re.MULTILINE)
+
+
+def test_folder_snapshots_status_diff_checkout_verify_gc(tmp_path: Path, world) -> None:
+    root, env = world
+    folder = tmp_path / "audio"
+    for i in range(6):
+        (folder / f"part{i % 2}").mkdir(parents=True, exist_ok=True)
+        (folder / f"part{i % 2}" / f"{i}.wav").write_bytes(os.urandom(200 + i))
+    r = fsdl(["snapshot", "add", str(folder), "--name", "audio"], root, env)
+    assert r.returncode == 0 and "6 files" in r.stdout and "6 read" in r.stdout, r.stderr
+    first = ids(r.stdout)[0]
+    r = fsdl(["snapshot", "status", "audio", str(folder)], root, env)
+    assert r.returncode == 0 and "up to date" in r.stdout
+    (folder / "part0" / "0.wav").write_bytes(b"new take")
+    (folder / "part1" / "9.wav").write_bytes(b"added")
+    r = fsdl(["snapshot", "status", "audio", str(folder)], root, env)
+    assert "modified  part0/0.wav" in r.stdout and "added     part1/9.wav" in r.stdout
+    r = fsdl(["snapshot", "add", str(folder), "--name", "audio"], root, env)
+    assert "2 read, 5 unchanged" in r.stdout
+    second = ids(r.stdout)[0]
+    r = fsdl(["snapshot", "diff", first, second], root, env)
+    assert "1 added, 0 removed, 1 changed" in r.stdout
+    r = fsdl(["snapshot", "checkout", first, str(tmp_path / "back")], root, env)
+    assert r.returncode == 0
+    for i in range(6):
+        path = Path(f"part{i % 2}") / f"{i}.wav"
+        if i != 0:
+            assert (tmp_path / "back" / path).read_bytes() == (folder / path).read_bytes()
+    assert fsdl(["snapshot", "checkout", first, str(tmp_path / "back")], root, env).returncode == 1
+    assert "all blobs intact" in fsdl(["snapshot", "verify"], root, env).stdout
+    r = fsdl(["snapshot", "gc", "--keep", "1"], root, env)
+    assert r.returncode == 0 and "removed 1 snapshots" in r.stdout
+    assert fsdl(["snapshot", "verify", second], root, env).returncode == 0
+    r = fsdl(["snapshot", "show", first], root, env)
+    assert r.returncode == 1 and "no snapshot" in r.stderr and "Traceback" not in r.stderr
+    for verb in ("add", "status", "list", "show", "diff", "checkout", "verify", "gc"):
+        assert fsdl(["snapshot", verb, "--help"], root, env).returncode == 0
+
+
+def test_table_snapshots_time_travel_diff_and_export(tmp_path: Path, world) -> None:
+    root, env = world
+    r = fsdl(["snapshot", "list"], root, env)
+    assert r.returncode == 0
+    names = {line.split()[1]: line.split()[0] for line in r.stdout.splitlines()[1:] if line.strip()}
+    assert {"training_set", "labeled_set", "raw_photos"} <= set(names)
+    labeled = names["labeled_set"]
+    r = fsdl(
+        [
+            "sql",
+            "--snapshot",
+            labeled,
+            "SELECT source, count(*) AS n FROM labeled_set GROUP BY 1 ORDER BY 1",
+        ],
+        root,
+        env,
+    )
+    assert r.returncode == 0 and "weak" in r.stdout and "human" in r.stdout, r.stderr
+    r = fsdl(["snapshot", "show", names["raw_photos"]], root, env)
+    assert "objects" in r.stdout and "key key" in r.stdout
+    history = [
+        line.split()[0]
+        for line in fsdl(
+            ["snapshot", "list", "--name", "labeled_set"], root, env
+        ).stdout.splitlines()[1:]
+    ]
+    r = fsdl(["snapshot", "diff", history[0], history[-1]], root, env)
+    assert (
+        "rows by photo_id" in r.stdout and "added" in r.stdout and "label flips (label)" in r.stdout
+    )
+    r = fsdl(
+        ["export", names["training_set"], str(tmp_path / "hf"), "--license", "cc-by-4.0"], root, env
+    )
+    assert r.returncode == 0 and (tmp_path / "hf" / "README.md").is_file()
+    assert list((tmp_path / "hf" / "data").glob("train-*.parquet"))
+
+
+def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
+    root, env = world
+    r = fsdl(["sql", "SELECT version, snapshot_version FROM popularity_model"], root, env)
+    version = re.search(r"│ ([0-9a-f]{12}) ", r.stdout).group(1)
+    r = fsdl(["lineage", version], root, env)
+    assert r.returncode == 0, r.stderr
+    for step in ("popularity_model", "training_snapshot", "training_set[", "user_features[",
+                 "photo_classifier", "labeled_set[", "label_matrix[", "raw_photos[", "objects",
+                 "photo_metadata[", "watermark", "events[", "raw_events["):  # fmt: skip
+        assert step in r.stdout, step
+    assert fsdl(["lineage", "nope"], root, env).returncode == 1
+    snapshot = json.loads(
+        (root / "fsdl" / "lake" / "models" / "popularity_model" / f"{version}.json").read_text()
+    )["snapshot"]
+    r = fsdl(["rebuild", snapshot[:12]], root, env)
+    assert r.returncode == 0 and "== identical to" in r.stdout, r.stdout + r.stderr
