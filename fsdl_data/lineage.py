@@ -104,8 +104,9 @@ class Tracer:
         return sorted(subset.partitions_subset.get_partition_keys())
 
     def source_facts(self, key: dg.AssetKey, partitions: list[str | None]) -> dict[str, Any]:
-        """What a source partition was read from: S3 object versions, for raw photos."""
-        if key.to_user_string() != "raw_photos":
+        """What a source partition was read from: the S3 object versions behind raw photos (and
+        photo_pixels, made in the same read)."""
+        if key.to_user_string() not in ("raw_photos", "photo_pixels"):
             return {}
         objects = versions = 0
         for partition in partitions:

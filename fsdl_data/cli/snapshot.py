@@ -198,8 +198,8 @@ def verify(snapshot_id: str | None = None) -> int:
     return 0 if not problems else 2
 
 
-def gc(keep: int) -> int:
-    dropped, blobs = _store().gc(keep)
+def gc(keep: int, name: str | None = None) -> int:
+    dropped, blobs = _store().gc(keep, name)
     print(f"removed {len(dropped)} snapshots and {len(blobs)} blobs no kept snapshot names")
     return 0
 
@@ -238,4 +238,5 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=lambda a: verify(a.id))
     p = sub.add_parser("gc", help="delete old snapshots and the blobs only they name")
     p.add_argument("--keep", type=int, required=True, help="snapshots of each name to keep")
-    p.set_defaults(handler=lambda a: gc(a.keep))
+    p.add_argument("--name", default=None, help="collect only this name's old snapshots")
+    p.set_defaults(handler=lambda a: gc(a.keep, a.name))

@@ -7,17 +7,18 @@ from dataclasses import replace
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
 from fsdl_data.config import Settings
+from fsdl_data.core.features import definitions
 from fsdl_data.definitions import all_assets, all_checks
 from fsdl_data.resources import build_resources
 from fsdl_data_tests.helpers import SMALL, materialize_day, seed
 
 DAYS = ["2026-01-01", "2026-01-02"]
 FAST = {"ops": {"photo_classifier": {"config": {"steps": 10}}}}
-DOWNSTREAM_OF_FEATURES = ["online_features", "training_set"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
 def statuses(
     instance: dg.DagsterInstance, assets: list, keys: list[str], day: str
 ) -> dict[str, StaleStatus]:
-    graph = dg.Definitions(assets=assets).resolve_asset_graph()
+    graph = AssetGraph.from_assets(assets)
     resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
     return {
         k: resolver.get_status(
@@ -61,22 +62,49 @@ def with_code_version(key: str, version: str) -> list:
     ]
 
 
-def test_changing_feature_code_marks_everything_downstream_stale(world) -> None:
+def test_new_feature_code_is_stale_and_its_new_values_make_downstream_stale(
+    world, monkeypatch
+) -> None:
     settings, instance = world
-    day = DAYS[-1]
-    now = statuses(instance, all_assets, ["user_features", *DOWNSTREAM_OF_FEATURES], day)
-    assert set(now.values()) == {StaleStatus.FRESH}
-    changed = statuses(instance, with_code_version("user_features", "new-definitions"),
-                       ["user_features", *DOWNSTREAM_OF_FEATURES, "photo_features"], day)  # fmt: skip
-    assert changed["user_features"] == StaleStatus.STALE
-    assert all(changed[k] == StaleStatus.STALE for k in DOWNSTREAM_OF_FEATURES), changed
-    assert changed["photo_features"] == StaleStatus.FRESH  # not downstream: untouched
+    day, next_day = DAYS
+    assert set(
+        statuses(instance, all_assets, ["user_features", "online_features"], day).values()
+    ) == {StaleStatus.FRESH}
+    assert (
+        statuses(instance, all_assets, ["training_set"], next_day)["training_set"]
+        == StaleStatus.FRESH
+    )
+    # a feature's code changes (a bug fix: views_7d counted the wrong events): a new code version
+    changed_code = with_code_version("user_features", "views-fixed")
+    assert (
+        statuses(instance, changed_code, ["user_features"], day)["user_features"]
+        == StaleStatus.STALE
+    )
+    changed = tuple(
+        replace(f, aggregation=definitions.CountEvents("like")) if f.name == "views_7d" else f
+        for f in definitions.FEATURES
+    )
+    monkeypatch.setattr(definitions, "FEATURES", changed)
+    result = dg.materialize([*changed_code, *all_checks], partition_key=day, instance=instance,
+                            resources=build_resources(settings), selection=["user_features"])  # fmt: skip
+    assert result.success
+    # its values changed, so its data version did: everything downstream is out of date
+    after = statuses(instance, changed_code, ["user_features", "online_features"], day)
+    assert after == {"user_features": StaleStatus.FRESH, "online_features": StaleStatus.STALE}
+    assert (
+        statuses(instance, changed_code, ["training_set"], next_day)["training_set"]
+        == StaleStatus.STALE
+    )
+    assert (
+        statuses(instance, changed_code, ["photo_features"], day)["photo_features"]
+        == StaleStatus.FRESH
+    )
 
 
 def test_a_new_classifier_marks_its_outputs_stale_until_rematerialized(world) -> None:
     settings, instance = world
     day = DAYS[-1]
-    keys = ["photo_classifications", "training_set"]
+    keys = ["photo_classifications"]
     assert set(statuses(instance, all_assets, keys, day).values()) == {StaleStatus.FRESH}
     # retrain with another config: a new classifier version, its data version
     dg.materialize([*all_assets, *all_checks], instance=instance, resources=build_resources(settings),

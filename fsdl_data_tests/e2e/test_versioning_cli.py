@@ -68,7 +68,7 @@ def test_folder_snapshots_status_diff_checkout_verify_gc(tmp_path: Path, world) 
             assert (tmp_path / "back" / path).read_bytes() == (folder / path).read_bytes()
     assert fsdl(["snapshot", "checkout", first, str(tmp_path / "back")], root, env).returncode == 1
     assert "all blobs intact" in fsdl(["snapshot", "verify"], root, env).stdout
-    r = fsdl(["snapshot", "gc", "--keep", "1"], root, env)
+    r = fsdl(["snapshot", "gc", "--keep", "1", "--name", "audio"], root, env)
     assert r.returncode == 0 and "removed 1 snapshots" in r.stdout
     assert fsdl(["snapshot", "verify", second], root, env).returncode == 0
     r = fsdl(["snapshot", "show", first], root, env)
@@ -121,7 +121,7 @@ def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
     r = fsdl(["lineage", version], root, env)
     assert r.returncode == 0, r.stderr
     for step in ("popularity_model", "training_snapshot", "training_set[", "user_features[",
-                 "photo_classifier", "labeled_set[", "label_matrix[", "raw_photos[", "objects",
+                 "photo_classifier", "labeled_set[", "label_matrix[", "photo_pixels[", "objects",
                  "photo_metadata[", "watermark", "events[", "raw_events["):  # fmt: skip
         assert step in r.stdout, step
     assert fsdl(["lineage", "nope"], root, env).returncode == 1

@@ -309,9 +309,10 @@ class SnapshotStore:
                     problems.append(Problem(snapshot_id, f.path, f.sha256, checked[f.sha256]))
         return problems
 
-    def gc(self, keep: int) -> tuple[list[str], list[str]]:
-        """Keeps the newest `keep` snapshots of every name; deletes the other manifests, then
-        every blob no kept manifest names. Returns (deleted snapshot ids, deleted blobs)."""
+    def gc(self, keep: int, name: str | None = None) -> tuple[list[str], list[str]]:
+        """Keeps the newest `keep` snapshots of every name (or of `name` only, every other
+        name's all); deletes the other manifests, then every blob no kept manifest names.
+        Returns (deleted snapshot ids, deleted blobs)."""
         if keep < 1:
             raise ValueError("--keep must be at least 1")
         by_name: dict[str, list[SnapshotRef]] = {}
@@ -319,10 +320,11 @@ class SnapshotStore:
             by_name.setdefault(ref.name, []).append(ref)
         kept_blobs: set[str] = set()
         dropped: list[SnapshotRef] = []
-        for refs in by_name.values():
-            for ref in refs[-keep:]:
+        for snapshot_name, refs in by_name.items():
+            kept = refs[-keep:] if name in (None, snapshot_name) else refs
+            for ref in kept:
                 kept_blobs |= {f.sha256 for f in self.read(ref.id, ref.name).files}
-            dropped += refs[:-keep]
+            dropped += refs[: len(refs) - len(kept)]
         for ref in dropped:
             self.store.delete(manifest_key(ref.name, ref.id))
         orphans = sorted(set(self.blob_sizes()) - kept_blobs)
