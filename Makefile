@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test dev lint bench bench-ingest bench-nightly bench-labels bench-pit clean
+.PHONY: install demo test dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/nightly_day.py
 	$(BIN)/python bench/label_model.py
 	$(BIN)/python bench/pit_join.py
+	$(BIN)/python bench/snapshot_folder.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
@@ -49,3 +50,6 @@ bench-labels: $(STAMP)
 
 bench-pit: $(STAMP)
 	$(BIN)/python bench/pit_join.py
+
+bench-snapshot: $(STAMP)
+	$(BIN)/python bench/snapshot_folder.py

@@ -60,15 +60,21 @@ def main() -> int:
 
     instance = dg.DagsterInstance.ephemeral()
     days = [r.day for r in reports]
-    for day in days[:-1]:
+
+    def step_seconds(run_id: str, prefix: str) -> float:
+        stats = instance.get_run_step_stats(run_id)
+        return sum(s.end_time - s.start_time for s in stats if s.step_key.startswith(prefix))
+
+    for day in days:
         t0 = time.perf_counter()
         (run,) = materialize_days(defs, "nightly", [day], instance)
-        print(
-            f"  night {day}: {time.perf_counter() - t0:5.1f} s {'ok' if run.success else 'FAILED'}"
-        )
-    t0 = time.perf_counter()
-    (run,) = materialize_days(defs, "nightly", [days[-1]], instance)
-    night_s = time.perf_counter() - t0
+        night_s = time.perf_counter() - t0
+        steps = ", ".join(
+            f"{name} {step_seconds(run.run_id, name):.2f} s"
+            for name in ("photo_classifier", "training_snapshot", "raw_photos_snapshot",
+                         "labeled_set_snapshot")
+        )  # fmt: skip
+        print(f"  night {day}: {night_s:5.1f} s {'ok' if run.success else 'FAILED'} ({steps})")
     if not run.success:
         print("the last night failed:", run.failed_checks, file=sys.stderr)
         return 1

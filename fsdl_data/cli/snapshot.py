@@ -22,8 +22,9 @@ def _store() -> Any:
     return SnapshotStore(open_object_store(_common.settings().lake_url))
 
 
-def _source(path_or_url: str) -> tuple[Any, Any]:
-    """(files as listed, read function) of a local folder or an object-store URL."""
+def _source(path_or_url: str) -> tuple[Any, Any, int]:
+    """(files as listed, read function, threads to read with) of a local folder or an
+    object-store URL."""
     from fsdl_data.core.versioning import snapshots
 
     if "://" in path_or_url:
@@ -35,13 +36,13 @@ def _source(path_or_url: str) -> tuple[Any, Any]:
             return _source(location.path)
         store = open_object_store(f"s3://{location.bucket}")
         prefix = f"{location.path}/" if location.path else ""
-        return list(snapshots.object_files(store, prefix)), lambda s: store.get(s.location)
+        return list(snapshots.object_files(store, prefix)), lambda s: store.get(s.location), 8
     root = Path(path_or_url)
     if not root.is_dir():
         raise FileNotFoundError(
             f"{path_or_url} is not a folder (give a folder, s3://bucket/prefix or file://path)"
         )
-    return list(snapshots.local_files(root)), lambda s: Path(s.location).read_bytes()
+    return list(snapshots.local_files(root)), snapshots.read_local, 1
 
 
 def add(path_or_url: str, name: str) -> int:
@@ -51,11 +52,11 @@ def add(path_or_url: str, name: str) -> int:
     from fsdl_data.core.versioning.store import Manifest, check_name
 
     check_name(name)
-    files, read = _source(path_or_url)
+    files, read, threads = _source(path_or_url)
     if not files:
         raise FileNotFoundError(f"{path_or_url} holds no files to snapshot")
     template = Manifest(name=name, kind="folder", files=(), source=str(path_or_url))
-    taken = take(_store(), template, files, read,
+    taken = take(_store(), template, files, read, read_threads=threads,
                  progress=lambda it: tqdm(it, desc=f"snapshot {name}", unit="file", leave=False))  # fmt: skip
     assert taken is not None
     print(f"{taken.snapshot_id[:12]}  {name}: {len(taken.manifest.files)} files, "
@@ -72,7 +73,7 @@ def status(name: str, path_or_url: str) -> int:
         raise LookupError(
             f"no snapshot named {name!r}: take one with `fsdl-data snapshot add {path_or_url} --name {name}`"
         )
-    files, read = _source(path_or_url)
+    files, read, _ = _source(path_or_url)
     found = snapshots.status(cached, files, read)
     for label, paths in (
         ("added", found.added),

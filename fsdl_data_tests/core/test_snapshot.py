@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -16,6 +17,7 @@ from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
 from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.diff import diff_files, diff_tables
+from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
     CorruptSnapshot,
     Manifest,
@@ -153,6 +155,40 @@ def first_bytes(taken: snap.Taken, store: SnapshotStore, path: str) -> bytes:
     return store.get_blob(entry.sha256)
 
 
+def test_many_small_files_go_into_packs_that_verify_checkout_and_gc_handle(
+    object_store: ObjectStore,
+) -> None:
+    store = SnapshotStore(object_store)
+    contents = {f"d/{i:03d}.jpg": os.urandom(50 + i) for i in range(snap.PACK_MIN_FILES + 6)}
+    sources = lambda: [  # noqa: E731
+        snap.SourceFile(path=p, location=p, fingerprint=sha256(d), size=len(d))
+        for p, d in sorted(contents.items())
+    ]
+    template = Manifest(name="photos", kind="folder", files=())
+    first = snap.take(store, template, sources(), lambda s: contents[s.location])
+    assert len(store.packed()) == len(contents)  # every file packed ...
+    assert len(list(object_store.keys("snapshots/blobs/"))) == 1  # ... into one blob
+    assert all(store.get_blob(f.sha256) == contents[f.path] for f in first.manifest.files)
+    contents["d/000.jpg"] = b"changed"
+    time.sleep(1.1)  # S3's LastModified has one-second resolution: history orders by it
+    second = snap.take(store, template, sources(), lambda s: contents[s.location])
+    assert second.read == 1 and store.verify() == []
+    (pack,) = {p for p, _, _ in store.packed().values()}
+    body = bytearray(object_store.get(blob_key(pack)))
+    _, offset, _ = store.packed()[second.manifest.files[5].sha256]
+    body[offset] ^= 1  # one bit off inside the pack: that file, and only it, is corrupt
+    object_store.put(blob_key(pack), bytes(body))
+    fresh = SnapshotStore(object_store)
+    (problem,) = fresh.verify([second.snapshot_id])
+    assert (problem.what, problem.path) == ("corrupt", second.manifest.files[5].path)
+    body[offset] ^= 1
+    object_store.put(blob_key(pack), bytes(body))
+    store.gc(1)  # the first snapshot's version of d/000.jpg goes: its pack is rewritten
+    assert SnapshotStore(object_store).verify() == []
+    needed = {f.sha256 for f in second.manifest.files}
+    assert set(SnapshotStore(object_store).blob_sizes()) == needed
+
+
 def test_row_level_diff_with_schema_changes_and_label_flips() -> None:
     old = pl.DataFrame({"photo_id": [1, 2, 3], "label": ["a", "b", "c"], "x": [1, 2, 3]})
     new = pl.DataFrame(
@@ -174,16 +210,18 @@ def test_row_level_diff_with_schema_changes_and_label_flips() -> None:
     ),
     names=st.lists(st.sampled_from(["a", "b"]), min_size=6, max_size=6),
     keep=st.integers(1, 3),
+    packed=st.booleans(),
 )
 def test_gc_never_deletes_a_blob_a_kept_snapshot_names(
-    contents, names, keep, tmp_path_factory
+    contents, names, keep, packed, tmp_path_factory
 ) -> None:
     store = SnapshotStore(LocalObjectStore(tmp_path_factory.mktemp("gc")))
     for i, files in enumerate(contents):
         sources = [snap.SourceFile(path=f"f{j}", location=data.hex(), fingerprint=data.hex(), size=len(data))
                    for j, data in enumerate(files)]  # fmt: skip
         template = Manifest(name=names[i], kind="folder", files=(), extra={"n": i})
-        snap.take(store, template, sources, lambda s: bytes.fromhex(s.location))
+        with mock.patch.object(snap, "PACK_MIN_FILES", 1 if packed else 10**9):
+            snap.take(store, template, sources, lambda s: bytes.fromhex(s.location))
         time.sleep(0.002)  # distinct write times order the history
     kept_ids = {ref.id for name in ("a", "b") for ref in store.history(name)[-keep:]}
     dropped, _ = store.gc(keep)

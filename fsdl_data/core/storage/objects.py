@@ -6,8 +6,10 @@ S3 gives that per PUT; the local folder gets it by writing a temporary name, the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ class ObjectStore(Protocol):
     url: str
 
     def put(self, key: str, data: bytes) -> ObjectInfo: ...
+    def write(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
     def fetch(self, key: str) -> tuple[bytes, ObjectInfo]: ...
     def head(self, key: str) -> ObjectInfo | None: ...
@@ -70,6 +73,11 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
 class LocalObjectStore:
     """Objects as files under a root folder; the ETag is the MD5 of the content, as on S3."""
 
@@ -77,67 +85,89 @@ class LocalObjectStore:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.url = f"file://{self.root}"
+        self._root = str(self.root)
 
-    def _path(self, key: str) -> Path:
-        return self.root / _check_key(key)
+    def _path(self, key: str) -> str:
+        return os.path.join(self._root, _check_key(key))  # strings, not Paths: this is hot
 
     def put(self, key: str, data: bytes) -> ObjectInfo:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        self.write(key, data)
         return ObjectInfo(key, len(data), hashlib.md5(data).hexdigest(), None, datetime.now(UTC))
+
+    def write(self, key: str, data: bytes) -> None:
+        """`put` without describing what was written (no checksum pass over the bytes)."""
+        path = self._path(key)
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}")
+        try:
+            try:
+                _write(tmp, data)
+            except FileNotFoundError:  # its folder is new
+                os.makedirs(folder, exist_ok=True)
+                _write(tmp, data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
     def get(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
+            with open(self._path(key), "rb") as handle:
+                return handle.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
 
     def fetch(self, key: str) -> tuple[bytes, ObjectInfo]:
-        path = self._path(key)
         data = self.get(key)
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        mtime = datetime.fromtimestamp(os.stat(self._path(key)).st_mtime, UTC)
         return data, ObjectInfo(key, len(data), hashlib.md5(data).hexdigest(), None, mtime)
 
-    def _info(self, key: str, path: Path) -> ObjectInfo:
-        data = path.read_bytes()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        return ObjectInfo(key, len(data), hashlib.md5(data).hexdigest(), None, mtime)
-
     def head(self, key: str) -> ObjectInfo | None:
-        path = self._path(key)
-        return self._info(key, path) if path.is_file() else None
+        try:
+            return self.fetch(key)[1]
+        except ObjectNotFound:
+            return None
+
+    def _walk(self, prefix: str) -> list[tuple[str, os.stat_result]]:
+        """(key, stat) of every regular file under `prefix`, sorted by key. Symbolic links are
+        never followed nor listed: one could point outside the root."""
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        found: list[tuple[str, os.stat_result]] = []
+        pending = [(os.path.join(self._root, folder) if folder else self._root, folder)]
+        while pending:
+            path, key_prefix = pending.pop()
+            try:
+                entries = os.scandir(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    key = f"{key_prefix}/{entry.name}" if key_prefix else entry.name
+                    if entry.is_symlink() or entry.name.startswith(TMP_PREFIX):
+                        continue
+                    if entry.is_dir():
+                        if key.startswith(prefix[: len(key)]):
+                            pending.append((entry.path, key))
+                    elif key.startswith(prefix):
+                        found.append((key, entry.stat()))
+        found.sort(key=lambda item: item[0])
+        return found
 
     def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]:
         """Keys under `prefix` in order (after `start_after` if given), without reading any file."""
-        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
-        if not base.is_dir():
-            return
-        found = []
-        for dirpath, _dirs, files in os.walk(base):
-            for name in files:
-                if name.startswith(TMP_PREFIX):
-                    continue
-                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
-                if key.startswith(prefix) and (start_after is None or key > start_after):
-                    found.append(key)
-        yield from sorted(found)
+        for key, _ in self._walk(prefix):
+            if start_after is None or key > start_after:
+                yield key
 
     def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
         """Objects with size and ETag (MD5, so each file is read: use `keys` for names only)."""
         for key in self.keys(prefix, start_after):
-            yield self._info(key, self.root / key)
+            yield self.fetch(key)[1]
 
     def stat(self, prefix: str = "") -> Iterator[ObjectStat]:
         """Keys under `prefix` with size and modification time, from the file system alone."""
-        for key in self.keys(prefix):
-            info = (self.root / key).stat()
+        for key, info in self._walk(prefix):
             yield ObjectStat(
                 key,
                 info.st_size,
@@ -146,11 +176,15 @@ class LocalObjectStore:
             )
 
     def size(self, key: str) -> int | None:
-        path = self._path(key)
-        return path.stat().st_size if path.is_file() else None
+        try:
+            info = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else None
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(key))
 
     def uri(self, key: str) -> str:
         return f"{self.url}/{key}"
@@ -177,6 +211,10 @@ class S3ObjectStore:
         return ObjectInfo(
             key, len(data), r["ETag"].strip('"'), r.get("VersionId"), datetime.now(UTC)
         )
+
+    def write(self, key: str, data: bytes) -> None:
+        """`put` without describing what was written."""
+        self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
 
     def get(self, key: str) -> bytes:
         try:

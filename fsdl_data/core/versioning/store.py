@@ -1,7 +1,10 @@
 """The snapshot store: content-addressed blobs and versioned manifests, in the lake.
 
 Layout (the one place that knows it):
-    snapshots/blobs/<sha256>                       a file's bytes, named by their hash
+    snapshots/blobs/<sha256>                       a file's bytes, named by their hash (loose)
+    snapshots/packs/<pack sha256>.json             where a pack blob holds which files: many
+                                                   small files read at once go into one pack
+                                                   blob (offset, size by file hash), as in git
     snapshots/manifests/<name>/<manifest id>.json  what a snapshot holds; id = SHA-256 of the JSON
     snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
     snapshots/cache/<name>.json                    the newest snapshot's files as they were listed
@@ -34,6 +37,15 @@ def manifest_key(name: str, snapshot_id: str) -> str:
     return f"{ROOT}/manifests/{name}/{snapshot_id}.json"
 
 
+def pack_key(pack: str) -> str:
+    return f"{ROOT}/packs/{pack}.json"
+
+
+PACK_MIN_FILES = 64  # a snapshot that reads this many small files writes them as packs
+PACK_FILE_LIMIT = 1 << 20  # files up to 1 MiB go into packs; larger ones are loose blobs
+PACK_TARGET = 16 << 20  # a pack is closed at about this size (one is written, one fills)
+
+
 def ref_key(name: str) -> str:
     return f"{ROOT}/refs/{name}.json"
 
@@ -55,7 +67,12 @@ class SnapshotNotFound(LookupError):
 
 
 class CorruptSnapshot(ValueError):
-    """Bytes that do not match the hash they are stored under."""
+    """Bytes that do not match the hash they are stored under (`what` = "corrupt"), or that
+    are not stored at all ("missing")."""
+
+    def __init__(self, message: str, what: str = "corrupt") -> None:
+        super().__init__(message)
+        self.what = what
 
 
 @dataclass(frozen=True)
@@ -162,37 +179,113 @@ class SnapshotStore:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self._stored: set[str] = set()  # blobs this object wrote or checked: no second look
+        self._packed: dict[str, tuple[str, int, int]] | None = None  # hash -> (pack, offset, size)
+        self._pack_sizes: dict[str, int] = {}
+        self._open_pack: tuple[str, bytes] | None = None  # the last pack read, kept for slices
 
     # --- blobs ---------------------------------------------------------------------------
+    def packed(self) -> dict[str, tuple[str, int, int]]:
+        """Every packed file: its hash -> (pack, offset, size), from the pack indexes."""
+        if self._packed is None:
+            self._packed = {}
+            for key in self.store.keys(f"{ROOT}/packs/"):
+                if key.endswith(".json"):
+                    self._index_pack(json.loads(self.store.get(key)))
+        return self._packed
+
+    def _index_pack(self, index: dict[str, Any]) -> None:
+        assert self._packed is not None
+        self._pack_sizes[index["pack"]] = index["bytes"]
+        for digest, (offset, size) in index["files"].items():
+            self._packed.setdefault(digest, (index["pack"], offset, size))
+
     def has_blob(self, digest: str) -> bool:
-        return self.store.size(blob_key(digest)) is not None
+        return (
+            digest in self._stored
+            or digest in self.packed()
+            or self.store.size(blob_key(digest)) is not None
+        )
 
     def put_blob(self, data: bytes, digest: str | None = None) -> str:
         """Stores `data` under its hash unless a blob with the right bytes is there already.
         A blob whose stored bytes do not match its name (tampered, truncated) is replaced."""
         digest = digest or sha256(data)
         key = blob_key(digest)
-        if self.store.size(key) == len(data) and self._intact(digest):
+        if (digest in self.packed() or self.store.size(key) == len(data)) and self._intact(digest):
+            self._stored.add(digest)
             return digest
-        self.store.put(key, data)
+        self.store.write(key, data)
+        self._stored.add(digest)
         return digest
 
+    def put_pack(self, files: dict[str, bytes]) -> str | None:
+        """Stores small files (by hash) as one pack blob, then its index; files already stored
+        are left out. Returns the pack's hash (None when nothing was new)."""
+        new = {d: data for d, data in files.items() if not self.has_blob(d)}
+        if not new:
+            return None
+        offsets, offset = {}, 0
+        for digest, data in new.items():
+            offsets[digest] = (offset, len(data))
+            offset += len(data)
+        # Named by the hash of its index, which names every file's hash: content-addressed
+        # like a Merkle tree, without hashing the bytes a second time.
+        pack = sha256(canonical_json(offsets))
+        body = b"".join(new.values())
+        self.store.write(blob_key(pack), body)
+        index = {"pack": pack, "bytes": len(body), "files": offsets}
+        self.store.put(pack_key(pack), canonical_json(index))  # after the pack: never dangles
+        self.packed()
+        self._index_pack(index)
+        self._stored |= set(new)
+        return pack
+
     def blob_sizes(self) -> dict[str, int]:
-        """Every stored blob's size, from one listing."""
-        return {s.key.rsplit("/", 1)[1]: s.size for s in self.store.stat(f"{ROOT}/blobs/")}
+        """Every stored file's size by its hash, loose or packed (packs themselves left out),
+        from one listing; a packed file counts only while its pack is there, whole."""
+        loose = {s.key.rsplit("/", 1)[1]: s.size for s in self.store.stat(f"{ROOT}/blobs/")}
+        packed = self.packed()
+        sizes = {d: size for d, size in loose.items() if d not in self._pack_sizes}
+        for digest, (pack, _, size) in packed.items():
+            if loose.get(pack) == self._pack_sizes[pack]:
+                sizes.setdefault(digest, size)
+        return sizes
 
     def _intact(self, digest: str) -> bool:
         try:
-            return sha256(self.store.get(blob_key(digest))) == digest
-        except ObjectNotFound:
+            self.get_blob(digest)
+            return True
+        except CorruptSnapshot:
             return False
 
+    def _pack_bytes(self, pack: str) -> bytes:
+        if self._open_pack is None or self._open_pack[0] != pack:
+            self._open_pack = (pack, self.store.get(blob_key(pack)))
+        return self._open_pack[1]
+
     def get_blob(self, digest: str) -> bytes:
-        """A blob's bytes, checked against its name."""
+        """A file's bytes by its hash, packed or loose, checked against it."""
+        found, damaged = self.packed().get(digest), False
+        if found is not None:  # packed: a loose copy (a repair) serves when the pack is bad
+            pack, offset, size = found
+            try:
+                data = self._pack_bytes(pack)[offset : offset + size]
+                if sha256(data) == digest:
+                    return data
+                damaged = True
+            except ObjectNotFound:
+                pass
         try:
             data = self.store.get(blob_key(digest))
         except ObjectNotFound:
-            raise CorruptSnapshot(f"blob {digest} is missing from {self.store.url}") from None
+            if damaged:
+                data = b""
+            else:
+                where = "" if found is None else f" (nor its pack {found[0][:12]})"
+                raise CorruptSnapshot(
+                    f"blob {digest}{where} is missing from {self.store.url}", "missing"
+                ) from None
         if sha256(data) != digest:
             raise CorruptSnapshot(
                 f"blob {digest} does not match its hash: storage corrupted (run `fsdl-data "
@@ -301,10 +394,10 @@ class SnapshotStore:
             for f in manifest.files:
                 if f.sha256 not in checked:
                     try:
-                        data = self.store.get(blob_key(f.sha256))
-                        checked[f.sha256] = "ok" if sha256(data) == f.sha256 else "corrupt"
-                    except ObjectNotFound:
-                        checked[f.sha256] = "missing"
+                        self.get_blob(f.sha256)
+                        checked[f.sha256] = "ok"
+                    except CorruptSnapshot as e:
+                        checked[f.sha256] = e.what
                 if checked[f.sha256] != "ok":
                     problems.append(Problem(snapshot_id, f.path, f.sha256, checked[f.sha256]))
         return problems
@@ -328,6 +421,26 @@ class SnapshotStore:
         for ref in dropped:
             self.store.delete(manifest_key(ref.name, ref.id))
         orphans = sorted(set(self.blob_sizes()) - kept_blobs)
+        self._drop_from_packs(set(orphans))
         for digest in orphans:
             self.store.delete(blob_key(digest))
         return [r.id for r in dropped], orphans
+
+    def _drop_from_packs(self, unwanted: set[str]) -> None:
+        """Rewrites every pack that holds unwanted files with only its other files (a new pack
+        and index first, then the old index and pack go), or deletes it when none is left."""
+        by_pack: dict[str, set[str]] = {}
+        for digest, (pack, _, _) in self.packed().items():
+            by_pack.setdefault(pack, set()).add(digest)
+        for pack, digests in sorted(by_pack.items()):
+            if not digests & unwanted:
+                continue
+            wanted = {d: self.get_blob(d) for d in sorted(digests - unwanted)}
+            for digest in digests:
+                self.packed().pop(digest, None)
+                self._stored.discard(digest)
+            if wanted:
+                self.put_pack(wanted)
+            self.store.delete(pack_key(pack))
+            self.store.delete(blob_key(pack))
+            self._pack_sizes.pop(pack, None)
