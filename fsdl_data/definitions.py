@@ -11,10 +11,10 @@ from fsdl_data.checks.tables import table_checks
 from fsdl_data.checks.vision import vision_checks
 from fsdl_data.config import Settings
 from fsdl_data.executors import gpu_aware_executor
-from fsdl_data.jobs import ingest_job, nightly_job
+from fsdl_data.jobs import ingest_events_job, ingest_job, ingest_photos_job, nightly_job
 from fsdl_data.resources import build_resources
 from fsdl_data.schedules import nightly
-from fsdl_data.sensors import new_day_sensor
+from fsdl_data.sensors import object_sensors
 from fsdl_data.versions import with_code_versions
 
 all_assets = with_code_versions(
@@ -32,9 +32,9 @@ all_checks = [
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
-    jobs=[ingest_job, nightly_job],
+    jobs=[ingest_job, ingest_photos_job, ingest_events_job, nightly_job],
     schedules=[nightly],
-    sensors=[new_day_sensor],
+    sensors=object_sensors,
     executor=gpu_aware_executor,
     resources=build_resources(Settings.from_env()),
 )

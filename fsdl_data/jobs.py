@@ -18,3 +18,18 @@ nightly_job = dg.define_asset_job(
     description="Everything for one finished day: ingest, features, classifier and its outputs, the labels "
     "that became known that day, the training set, a new snapshot and a retrained, gated model.",
 )
+
+ingest_photos_job = dg.define_asset_job(
+    "ingest_photos",
+    selection=dg.AssetSelection.assets("raw_photos", "photo_pixels"),
+    partitions_def=daily,
+    description="Source the day's photo objects (run by the new_photo_objects sensor).",
+)
+
+ingest_events_job = dg.define_asset_job(
+    "ingest_events",
+    selection=dg.AssetSelection.assets("raw_events").downstream(depth=1)
+    & dg.AssetSelection.groups("sources", "tables"),
+    partitions_def=daily,
+    description="Source the day's event logs and clean them (run by the new_log_objects sensor).",
+)

@@ -5,6 +5,7 @@ import hashlib
 import dagster as dg
 import polars as pl
 
+from fsdl_data.core.ingestion.cursor import day_listing, day_prefix, objects_digest
 from fsdl_data.core.tables import sources as core
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
@@ -44,14 +45,20 @@ def _version(*parts: object) -> dg.DataVersion:
     group_name="sources",
 )
 def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
-    raw, pixels = core.photo_objects(objects.open(), context.partition_key)
+    store = objects.open()
+    listing = day_listing(store, day_prefix("photos", context.partition_key))
+    raw, pixels = core.photo_objects(store, context.partition_key, listing)
     version = _version(*raw.sort("key")["etag"].to_list())
     errors = int(raw["decode_error"].is_not_null().sum())
     yield dg.Output(
         raw,
         output_name="raw_photos",
         data_version=version,
-        metadata={"decode_errors": errors, "total_bytes": int(raw["size"].sum() or 0)},
+        metadata={
+            "decode_errors": errors,
+            "total_bytes": int(raw["size"].sum() or 0),
+            "objects_digest": objects_digest(listing),  # what the sensor compares
+        },
     )
     yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
 
@@ -104,6 +111,11 @@ def raw_events(
     context: dg.AssetExecutionContext, objects: ObjectStoreResource
 ) -> dg.Output[pl.DataFrame]:
     store = objects.open()
-    df = core.log_lines(store, context.partition_key)
+    listing = day_listing(store, day_prefix("events", context.partition_key))
+    df = core.log_lines(store, context.partition_key, listing)
     files = df["source_key"].unique().sort().to_list()
-    return dg.Output(df, data_version=_version(*files, len(df)), metadata={"log_files": len(files)})
+    return dg.Output(
+        df,
+        data_version=_version(*files, len(df)),
+        metadata={"log_files": len(files), "objects_digest": objects_digest(listing)},
+    )

@@ -1,4 +1,5 @@
-"""The new-day sensor fires on new objects in S3 (over HTTP) and in a local folder."""
+"""The object sensors on S3 (over HTTP) and a local folder: new days, late objects in a day
+already ingested, no re-runs of what is ingested, even from a fresh cursor."""
 
 from __future__ import annotations
 
@@ -11,38 +12,55 @@ from fsdl_data.config import Settings
 from fsdl_data.core.storage.objects import open_object_store
 from fsdl_data.core.world.generator import append_days
 from fsdl_data.resources import build_resources
-from fsdl_data.sensors import new_day_sensor
-from fsdl_data_tests.helpers import SMALL, seed, stores
+from fsdl_data.sensors import new_log_objects, new_photo_objects
+from fsdl_data_tests.helpers import SMALL, materialize_day, seed, stores
 
 
-def _tick(settings: Settings, cursor: str | None) -> dg.SensorResult:
+def _tick(
+    settings: Settings,
+    sensor: dg.SensorDefinition,
+    cursor: str | None,
+    instance: dg.DagsterInstance,
+) -> dg.SensorResult:
     resources = {"objects": build_resources(settings)["objects"]}
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
-        return new_day_sensor(context)
+    with dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as ctx:
+        return sensor(ctx)
 
 
-def _check_sensor(settings: Settings) -> None:
+def _days(result: dg.SensorResult) -> list[str]:
+    return [r.partition_key for r in result.run_requests]
+
+
+def _check_sensors(settings: Settings) -> None:
     seed(settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=2)
-    first = _tick(settings, None)
-    assert [r.partition_key for r in first.run_requests] == ["2026-01-01", "2026-01-02"]
-    assert first.cursor == "2026-01-02"
-    assert _tick(settings, first.cursor).run_requests == []  # nothing new: nothing requested
+    instance = dg.DagsterInstance.ephemeral()
+    photos = _tick(settings, new_photo_objects, None, instance)
+    logs = _tick(settings, new_log_objects, None, instance)
+    assert _days(photos) == _days(logs) == ["2026-01-01", "2026-01-02"]
+    assert len({r.run_key for r in photos.run_requests + logs.run_requests}) == 4
+    assert _tick(settings, new_photo_objects, photos.cursor, instance).run_requests == []
+
+    assert materialize_day(settings, "2026-01-01", instance).success
+    fresh = _tick(settings, new_photo_objects, None, instance)  # a lost cursor, or a first tick
+    assert _days(fresh) == ["2026-01-02"]  # 2026-01-01 is ingested with exactly these objects
+    assert _days(_tick(settings, new_log_objects, None, instance)) == ["2026-01-02"]
+
     store, db, _ = stores(settings)
     append_days(store, db, settings.truth_dir, 1)
     db.dispose()
-    later = _tick(settings, first.cursor)
-    assert [(r.partition_key, r.run_key) for r in later.run_requests] == [
-        ("2026-01-03", "ingest-2026-01-03")
-    ]
-    assert later.cursor == "2026-01-03"
+    store.put("photos/date=2026-01-01/late-9999.jpg", store.get(store.keys("photos/date=2026-01-01/").__next__()))  # fmt: skip
+    later = _tick(settings, new_photo_objects, photos.cursor, instance)
+    assert _days(later) == ["2026-01-01", "2026-01-03"]  # the late object's day, once
+    assert _tick(settings, new_photo_objects, later.cursor, instance).run_requests == []
+    assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == ["2026-01-03"]
 
 
-def test_sensor_on_a_local_folder(embedded_settings: Settings) -> None:
-    _check_sensor(embedded_settings)
+def test_sensors_on_a_local_folder(embedded_settings: Settings) -> None:
+    _check_sensors(embedded_settings)
 
 
 @pytest.mark.s3
 @pytest.mark.postgres
-def test_sensor_on_s3(production_settings: Settings) -> None:
+def test_sensors_on_s3(production_settings: Settings) -> None:
     assert open_object_store(production_settings.object_store_url).url.startswith("s3://")
-    _check_sensor(production_settings)
+    _check_sensors(production_settings)

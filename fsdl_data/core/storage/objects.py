@@ -58,6 +58,7 @@ class ObjectStore(Protocol):
     def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
     def keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]: ...
     def stat(self, prefix: str = "") -> Iterator[ObjectStat]: ...
+    def folders(self, prefix: str) -> list[str]: ...
     def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
     def uri(self, key: str) -> str: ...
@@ -112,8 +113,12 @@ class LocalObjectStore:
             raise
 
     def get(self, key: str) -> bytes:
+        path = self._path(key)
+        real = os.path.realpath(path)
+        if real != path and not real.startswith(self._root + os.sep):
+            raise ValueError(f"key {key!r} is a link that leads out of the store: refused")
         try:
-            with open(self._path(key), "rb") as handle:
+            with open(real, "rb") as handle:
                 return handle.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
@@ -130,8 +135,9 @@ class LocalObjectStore:
             return None
 
     def _walk(self, prefix: str) -> list[tuple[str, os.stat_result]]:
-        """(key, stat) of every regular file under `prefix`, sorted by key. Symbolic links are
-        never followed nor listed: one could point outside the root."""
+        """(key, stat) of every file under `prefix`, sorted by key. A link to a file is listed
+        (reading it is refused if it leads out of the root: `get`); links to folders are never
+        followed."""
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         found: list[tuple[str, os.stat_result]] = []
         pending = [(os.path.join(self._root, folder) if folder else self._root, folder)]
@@ -144,13 +150,13 @@ class LocalObjectStore:
             with entries:
                 for entry in entries:
                     key = f"{key_prefix}/{entry.name}" if key_prefix else entry.name
-                    if entry.is_symlink() or entry.name.startswith(TMP_PREFIX):
+                    if entry.name.startswith(TMP_PREFIX):
                         continue
-                    if entry.is_dir():
+                    if entry.is_dir(follow_symlinks=False):
                         if key.startswith(prefix[: len(key)]):
                             pending.append((entry.path, key))
-                    elif key.startswith(prefix):
-                        found.append((key, entry.stat()))
+                    elif key.startswith(prefix) and not entry.is_dir():  # no linked folders
+                        found.append((key, entry.stat(follow_symlinks=False)))
         found.sort(key=lambda item: item[0])
         return found
 
@@ -174,6 +180,19 @@ class LocalObjectStore:
                 datetime.fromtimestamp(info.st_mtime, UTC),
                 f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}",
             )
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders directly under `prefix` (which ends in '/'), sorted."""
+        path = os.path.join(self._root, prefix.rstrip("/")) if prefix.strip("/") else self._root
+        try:
+            with os.scandir(path) as entries:
+                return sorted(
+                    e.name
+                    for e in entries
+                    if e.is_dir(follow_symlinks=False) and not e.name.startswith(TMP_PREFIX)
+                )
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def size(self, key: str) -> int | None:
         try:
@@ -265,6 +284,16 @@ class S3ObjectStore:
         for info in self.list(prefix):
             yield ObjectStat(info.key, info.size, info.last_modified, info.etag)
 
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the "folders" (common prefixes) directly under `prefix`, sorted."""
+        full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        paginator = self.client.get_paginator("list_objects_v2")
+        names = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                names.append(common["Prefix"][len(full_prefix) :].rstrip("/"))
+        return sorted(names)
+
     def size(self, key: str) -> int | None:
         info = self.head(key)
         return info.size if info else None
@@ -276,13 +305,46 @@ class S3ObjectStore:
         return f"s3://{self.bucket}/{self._full(key)}"
 
 
+S3_CONNECT_TIMEOUT_S = 5.0
+S3_READ_TIMEOUT_S = 30.0  # a frozen endpoint fails a call after this, and it is retried
+S3_MAX_ATTEMPTS = 5  # botocore's "standard" retries: exponential backoff with jitter
+
+
+def make_s3_client(
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    connect_timeout: float = S3_CONNECT_TIMEOUT_S,
+    read_timeout: float = S3_READ_TIMEOUT_S,
+    max_attempts: int = S3_MAX_ATTEMPTS,
+    **credentials: Any,
+) -> Any:
+    """A boto3 S3 client that never waits silently: every call has connect and read timeouts
+    and is retried with backoff (botocore's standard mode) before it fails. Credentials come
+    from `credentials` (aws_access_key_id, ...) or the usual AWS_* environment and profiles."""
+    import boto3  # lazy: the local path must not pay for boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"max_attempts": max_attempts, "mode": "standard"},
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region_name,
+        config=config,
+        **{k: v for k, v in credentials.items() if v},
+    )
+
+
 def open_object_store(url: str, s3_client: Any | None = None) -> ObjectStore:
-    """The store a URL names. For s3:// pass a boto3 client, or one is made from the AWS_* env."""
+    """The store a URL names. For s3:// pass a boto3 client, or one is made from the AWS_* env
+    (with timeouts and retries: `make_s3_client`)."""
     loc = parse_location(url)
     if loc.scheme == "file":
         return LocalObjectStore(loc.path)
     if s3_client is None:
-        import boto3  # lazy: the local path must not pay for boto3
-
-        s3_client = boto3.client("s3")
+        s3_client = make_s3_client(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     return S3ObjectStore(s3_client, loc.bucket, loc.path)

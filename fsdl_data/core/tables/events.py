@@ -5,8 +5,8 @@ Every raw line ends in exactly one of the two outputs: nothing is dropped silent
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -38,9 +38,28 @@ class Cleaned:
         return dict(zip(counts["reason"], counts["len"], strict=True))
 
 
+MAX_LINE_BYTES = 1 << 20  # longer lines are quarantined (`line_too_long`), not parsed
+MAX_LOG_BYTES = 1 << 30  # a log file that inflates past this is refused (a gzip bomb)
+FILE_LINE = 0  # a raw row with line_no 0 stands for a whole file that could not be read
+
+
 def read_log_lines(source_key: str, gz: bytes) -> pl.DataFrame:
-    """A gzipped JSON-lines file as raw rows: bytes kept as they are, bad bytes included."""
-    lines = gzip.decompress(gz).split(b"\n")
+    """A gzipped JSON-lines file as raw rows: bytes kept as they are, bad bytes included. A
+    file that is not gzip or inflates past MAX_LOG_BYTES becomes one row, line 0, whose bytes
+    say why: it is quarantined downstream, never dropped."""
+    try:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        body = inflater.decompress(gz, MAX_LOG_BYTES + 1)
+        if len(body) > MAX_LOG_BYTES or inflater.unconsumed_tail:
+            raise ValueError(f"inflates past the limit of {MAX_LOG_BYTES:,} bytes (a gzip bomb?)")
+        if not inflater.eof:
+            raise ValueError("the gzip stream is truncated")
+    except (zlib.error, ValueError) as e:
+        return pl.DataFrame(
+            {"source_key": [source_key], "line_no": [FILE_LINE], "raw": [str(e).encode()]},
+            schema=RAW_EVENTS,
+        )
+    lines = body.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     return pl.DataFrame(
@@ -53,6 +72,30 @@ def read_log_lines(source_key: str, gz: bytes) -> pl.DataFrame:
     )
 
 
+def unreadable_file(source_key: str, reason: str) -> pl.DataFrame:
+    """The raw row (line 0) standing for a file that could not be read at all."""
+    return pl.DataFrame(
+        {"source_key": [source_key], "line_no": [FILE_LINE], "raw": [reason.encode()]},
+        schema=RAW_EVENTS,
+    )
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """An ISO 8601 timestamp as a client may send it (`Z` or an offset, `T` or a space,
+    any fraction of a second) in UTC; None when it is not one or has no offset (a local
+    time we cannot place)."""
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
 def _bad(row_src: str, line_no: int, reason: str, detail: str, raw: str) -> dict:
     return {
         "source_key": row_src,
@@ -63,9 +106,16 @@ def _bad(row_src: str, line_no: int, reason: str, detail: str, raw: str) -> dict
     }
 
 
+_INT64 = 1 << 63
+
+
 def _validate(rec: object) -> str | None:
     if not isinstance(rec, dict):
         return "line is JSON but not an object"
+    for name in ("user_id", "photo_id", "ts"):
+        value = rec.get(name)
+        if isinstance(value, int) and not -_INT64 <= value < _INT64:
+            return f"field {name!r} is out of the 64-bit integer range"
     for field, typ in _REQUIRED.items():
         if field not in rec or rec[field] is None:
             return f"missing required field {field!r}"
@@ -92,6 +142,15 @@ def clean_events(raw: pl.DataFrame, day: str) -> Cleaned:
     good: list[dict] = []
     bad: list[dict] = []
     for src, line_no, data in raw.select("source_key", "line_no", "raw").iter_rows():
+        if line_no == FILE_LINE:
+            reason = data.decode("utf-8", "replace")
+            bad.append(_bad(src, line_no, "unreadable_file", reason, ""))
+            continue
+        if len(data) > MAX_LINE_BYTES:
+            detail = f"{len(data):,} bytes, over the limit of {MAX_LINE_BYTES:,}; kept whole in raw_events"
+            preview = data[:200].decode("utf-8", "replace")
+            bad.append(_bad(src, line_no, "line_too_long", detail, preview))
+            continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -114,6 +173,7 @@ def clean_events(raw: pl.DataFrame, day: str) -> Cleaned:
                 "user_id": rec["user_id"],
                 "photo_id": rec.get("photo_id"),
                 "ts_str": ts if isinstance(ts, str) else None,
+                "ts_parsed": parse_timestamp(ts) if isinstance(ts, str) else None,
                 "ts_ms": ts if isinstance(ts, int) else None,
                 "client": rec.get("client") if isinstance(rec.get("client"), str) else None,
                 "source_key": src,
@@ -125,15 +185,14 @@ def clean_events(raw: pl.DataFrame, day: str) -> Cleaned:
         good,
         schema={
             "event_id": pl.String, "event_type": pl.String, "user_id": pl.Int64,
-            "photo_id": pl.Int64, "ts_str": pl.String, "ts_ms": pl.Int64, "client": pl.String,
+            "photo_id": pl.Int64, "ts_str": pl.String, "ts_parsed": UTC_TS, "ts_ms": pl.Int64,
+            "client": pl.String,
             "source_key": pl.String, "line_no": pl.Int64, "raw": pl.String,
         },
     )  # fmt: skip
     df = df.with_columns(
         pl.coalesce(
-            pl.col("ts_str")
-            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
-            .dt.convert_time_zone("UTC"),
+            pl.col("ts_parsed"),
             pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.replace_time_zone("UTC"),
         )
         .cast(UTC_TS)

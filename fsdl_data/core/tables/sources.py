@@ -11,9 +11,10 @@ from typing import Any
 import polars as pl
 
 from fsdl_data.core.calendar import day_bounds
+from fsdl_data.core.ingestion.cursor import Listed, day_listing, day_prefix
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import ObjectStore
-from fsdl_data.core.tables.events import read_log_lines
+from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
+from fsdl_data.core.tables.events import read_log_lines, unreadable_file
 from fsdl_data.core.tables.schemas import (
     PHOTO_METADATA,
     PHOTO_PIXELS,
@@ -30,16 +31,42 @@ from fsdl_data.core.vision.pixels import pixel_stats, thumbnail_bytes
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 
 
-def photo_objects(store: ObjectStore, day: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Two tables from one read and one full decode of every object under photos/date=<day>/:
-    `raw_photos` (identity, content hash, decoded size or error) and `photo_pixels` (a model-sized
-    thumbnail and pixel statistics of each decodable photo)."""
+MAX_PHOTO_BYTES = 50_000_000  # larger objects are recorded, not read
+
+
+def _refused(key: str, photo_id: int | None, size: int, reason: str) -> dict[str, Any]:
+    return {"key": key, "photo_id": photo_id, "etag": None, "version_id": None, "size": size,
+            "sha256": None, "width": None, "height": None, "decode_error": reason}  # fmt: skip
+
+
+def photo_objects(
+    store: ObjectStore, day: str, listing: list[Listed] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two tables from one read and one full decode of every object under photos/date=<day>/
+    (or of `listing`, when the caller has listed it): `raw_photos` (identity, content hash,
+    decoded size or why not) and `photo_pixels` (a model-sized thumbnail and pixel statistics
+    of each decodable photo). A key that is unsafe (`..`, a link out of the store), too large
+    or gone by the time it is read gets a row saying so; the rest of the day is ingested."""
+    if listing is None:
+        listing = day_listing(store, day_prefix("photos", day))
     rows, pixels = [], []
-    for key in store.keys(f"photos/date={day}/"):
-        data, info = store.fetch(key)
-        img, thumb = decode_photo(data, IMAGE_SIZE)
-        m = _PHOTO_ID.search(info.key)
+    for listed in listing:
+        m = _PHOTO_ID.search(listed.key)
         photo_id = int(m.group(1)) if m else None
+        if listed.size > MAX_PHOTO_BYTES:
+            reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
+            rows.append(_refused(listed.key, photo_id, listed.size, reason))
+            continue
+        try:
+            data, info = store.fetch(listed.key)
+        except ValueError as e:  # an unsafe key: refused, the others still ingested
+            rows.append(_refused(listed.key, photo_id, listed.size, f"refused key: {e}"))
+            continue
+        except ObjectNotFound:
+            reason = "object deleted while the day was read"
+            rows.append(_refused(listed.key, photo_id, listed.size, reason))
+            continue
+        img, thumb = decode_photo(data, IMAGE_SIZE)
         rows.append(
             {
                 "key": info.key,
@@ -98,29 +125,19 @@ def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:
     return conform(rows, USERS)
 
 
-def log_lines(store: ObjectStore, day: str) -> pl.DataFrame:
-    """All raw lines of the day's log files, in file and line order."""
-    frames = [
-        read_log_lines(key, store.get(key))
-        for key in store.keys(f"events/date={day}/")
-        if key.endswith(".jsonl.gz")
-    ]
+def log_lines(store: ObjectStore, day: str, listing: list[Listed] | None = None) -> pl.DataFrame:
+    """All raw lines of the day's log files (or of `listing`'s), in file and line order. A file
+    that cannot be read (an unsafe key, not gzip, a gzip bomb) becomes one row saying why."""
+    if listing is None:
+        listing = day_listing(store, day_prefix("events", day))
+    frames = []
+    for listed in listing:
+        if not listed.key.endswith(".jsonl.gz"):
+            continue
+        try:
+            frames.append(read_log_lines(listed.key, store.get(listed.key)))
+        except ValueError as e:
+            frames.append(unreadable_file(listed.key, f"refused key: {e}"))
+        except ObjectNotFound:
+            frames.append(unreadable_file(listed.key, "deleted while the day was read"))
     return pl.concat(frames) if frames else empty(RAW_EVENTS)
-
-
-_LANDED = re.compile(r"^events/date=(\d{4}-\d{2}-\d{2})/_SUCCESS$")
-
-
-def days_landed(store: ObjectStore, after: str | None = None) -> list[str]:
-    """Days whose event logs are complete (their `_SUCCESS` marker exists), after `after`.
-
-    Lists only keys past the cursor's day, so a sensor's tick costs the new objects, not the bucket.
-    """
-    start = f"events/date={after}/~" if after else None  # '~' sorts after every key of that day
-    return sorted(
-        {
-            m.group(1)
-            for key in store.keys("events/", start_after=start)
-            if (m := _LANDED.match(key))
-        }
-    )

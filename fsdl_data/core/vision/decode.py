@@ -16,13 +16,24 @@ class ImageInfo:
     error: str | None
 
 
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+
+
 def decode_photo(data: bytes, size: int | None = None) -> tuple[ImageInfo, np.ndarray | None]:
     """One full decode: the image's size (or why it cannot be decoded) and, when it decodes,
-    its RGB pixels (resized to size x size if given)."""
+    its RGB pixels (resized to size x size if given). An image that claims more than
+    MAX_PIXELS is refused from its header, before a byte of it is decompressed."""
     if not data:
         return ImageInfo(None, None, "empty object (0 bytes)"), None
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                return ImageInfo(
+                    img.width,
+                    img.height,
+                    f"too many pixels: {img.width}x{img.height} is over the limit of "
+                    f"{MAX_PIXELS:,} (a decompression bomb, or not a photo)",
+                ), None
             img.load()  # a full decode: truncated files fail here, not at open()
             info = ImageInfo(img.width, img.height, None)
             return info, _rgb(img, size)

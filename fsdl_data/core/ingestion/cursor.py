@@ -1,0 +1,215 @@
+"""What is new in an object store, given a cursor: the logic of the object sensors.
+
+Objects live under day folders (`photos/date=D/…`, `events/date=D/…`). For each day folder the
+cursor keeps a watermark (the newest LastModified seen there) and, for the look-back window
+before it, the token (fingerprint and LastModified) of every object seen. An object is new when
+it was modified inside the window or after it and its token is not among those seen:
+
+- equal timestamps are safe: nothing is ordered by time alone, membership decides;
+- a re-modified key has a new token (new ETag or LastModified), so it is new again;
+- a deleted key simply stops being listed: it neither blocks nor triggers anything;
+- an object written with a clock a little behind (within the window) is still caught;
+- a day folder is judged against its own cursor, so a late marker or late objects in an old day
+  are caught when that day is listed, whatever happened in newer days (the bug of a single
+  "newest day seen" cursor, and of key-ordered cursors matched against LastModified order).
+
+A tick lists the newest `hot_days` day folders and every folder it has no cursor for, then
+sweeps the others round-robin until it has listed `max_keys` keys, so its work is bounded
+however large the bucket; a change in an old day is found within one sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fsdl_data.core.storage.objects import ObjectStore
+
+LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
+HOT_DAYS = 3  # the newest day folders, listed on every tick
+MAX_KEYS_PER_TICK = 10_000  # keys a tick's sweep of older days lists at most
+CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An object as a listing shows it."""
+
+    key: str
+    fingerprint: str  # ETag on S3 (and VersionId where listed); size:mtime:inode on a folder
+    last_modified: datetime
+    size: int = 0
+
+    @property
+    def token(self) -> str:
+        return f"{self.fingerprint}@{self.last_modified.isoformat()}"
+
+
+@dataclass(frozen=True)
+class DayCursor:
+    watermark: datetime | None = None
+    seen: dict[str, str] = field(default_factory=dict)  # key -> token, modified in the window
+
+
+@dataclass(frozen=True)
+class Cursor:
+    days: dict[str, DayCursor] = field(default_factory=dict)
+    sweep_after: str | None = None  # the last day folder the sweep listed
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": CURSOR_VERSION,
+                "sweep_after": self.sweep_after,
+                "days": {
+                    day: {
+                        "watermark": c.watermark.isoformat() if c.watermark else None,
+                        "seen": c.seen,
+                    }
+                    for day, c in sorted(self.days.items())
+                },
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Cursor:
+        """The cursor a sensor stored; anything else (none yet, or an older format such as the
+        day string of the old sensor) starts afresh, which is safe: days already ingested
+        are recognised by their content digest, not by the cursor."""
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or data.get("version") != CURSOR_VERSION:
+            return cls()
+        days = {
+            day: DayCursor(
+                datetime.fromisoformat(c["watermark"]) if c["watermark"] else None,
+                dict(c["seen"]),
+            )
+            for day, c in data["days"].items()
+        }
+        return cls(days, data.get("sweep_after"))
+
+
+def new_objects(
+    cursor: DayCursor, listing: Iterable[Listed], lookback: timedelta = LOOKBACK
+) -> tuple[list[Listed], DayCursor]:
+    """The objects of one day folder's complete listing that the cursor has not seen, and the
+    cursor after them."""
+    listed = list(listing)
+    floor = cursor.watermark - lookback if cursor.watermark else None
+    new = [
+        o
+        for o in listed
+        if (floor is None or o.last_modified >= floor) and cursor.seen.get(o.key) != o.token
+    ]
+    times = [o.last_modified for o in listed]
+    if cursor.watermark:
+        times.append(cursor.watermark)
+    watermark = max(times) if times else None
+    if watermark is None:
+        return new, cursor
+    window = watermark - lookback
+    seen = {o.key: o.token for o in listed if o.last_modified >= window}
+    return new, DayCursor(watermark, seen)
+
+
+def objects_digest(listing: Iterable[Listed]) -> str:
+    """What a day folder holds, as one hash of its keys and fingerprints: the ingest records it,
+    the sensor compares it, and a run key made from it is the same for the same objects."""
+    body = "\n".join(sorted(f"{o.key}\t{o.fingerprint}" for o in listing))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One tick's work: each listed day's full listing and its new objects, the next cursor,
+    and what the tick cost."""
+
+    listings: dict[str, list[Listed]]
+    new: dict[str, list[Listed]]
+    cursor: Cursor
+    listed_keys: int
+    listed_days: int
+
+
+def days_to_list(
+    days: list[str], cursor: Cursor, hot_days: int = HOT_DAYS
+) -> tuple[list[str], list[str]]:
+    """(listed on every tick, swept) day folders: the newest `hot_days` and the ones the cursor
+    does not know; then the others, round-robin from after where the last sweep stopped."""
+    days = sorted(days)
+    always = days[len(days) - hot_days :] if hot_days else []
+    always += [d for d in days if d not in cursor.days and d not in always]
+    rest = [d for d in days if d not in always]
+    if cursor.sweep_after is not None:
+        rest = [d for d in rest if d > cursor.sweep_after] + [
+            d for d in rest if d <= cursor.sweep_after
+        ]
+    return always, rest
+
+
+def scan(
+    days: list[str],
+    cursor: Cursor,
+    list_day: Callable[[str], list[Listed]],
+    *,
+    lookback: timedelta = LOOKBACK,
+    hot_days: int = HOT_DAYS,
+    max_keys: int = MAX_KEYS_PER_TICK,
+) -> Scan:
+    """Lists day folders (see `days_to_list`) and finds what is new in each. The sweep stops
+    once it has listed `max_keys` keys; a day is listed whole, so it lists at most `max_keys`
+    plus one day's keys."""
+    always, sweep = days_to_list(days, cursor, hot_days)
+    listings: dict[str, list[Listed]] = {}
+    new: dict[str, list[Listed]] = {}
+    state = {d: c for d, c in cursor.days.items() if d in set(days)}  # folders gone: forgotten
+    sweep_after, swept_keys = cursor.sweep_after, 0
+
+    def visit(day: str) -> int:
+        listing = listings[day] = list(list_day(day))
+        found, state[day] = new_objects(state.get(day, DayCursor()), listing, lookback)
+        if found:
+            new[day] = found
+        return len(listing)
+
+    for day in always:
+        visit(day)
+    for day in sweep:
+        if swept_keys >= max_keys:
+            break
+        swept_keys += visit(day)
+        sweep_after = day
+    listed_keys = sum(len(listing) for listing in listings.values())
+    return Scan(listings, new, Cursor(state, sweep_after), listed_keys, len(listings))
+
+
+def days_to_request(found: Scan, marker: str | None = None) -> dict[str, list[Listed]]:
+    """Days with new objects, each with its full listing. With a `marker` (e.g. `_SUCCESS`),
+    only days whose folder holds it: a day's logs are complete, or more arrived after."""
+    out = {}
+    for day in sorted(found.new):
+        listing = found.listings[day]
+        if marker is None or any(o.key.rsplit("/", 1)[-1] == marker for o in listing):
+            out[day] = listing
+    return out
+
+
+def day_prefix(root: str, day: str) -> str:
+    """The folder of one day's objects: `photos/date=2026-01-01/`."""
+    return f"{root}/date={day}/"
+
+
+def day_listing(store: ObjectStore, prefix: str) -> list[Listed]:
+    """Every object under a day folder as the sensor and the ingest both see it."""
+    return [
+        Listed(s.key, s.fingerprint, s.last_modified or datetime.fromtimestamp(0, UTC), s.size)
+        for s in store.stat(prefix)
+    ]
