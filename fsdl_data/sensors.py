@@ -21,17 +21,34 @@ from fsdl_data.resources import ObjectStoreResource
 
 INTERVAL_S = int(os.environ.get("FSDL_SENSOR_INTERVAL_S", "30"))
 DAY_FOLDER = "date="
+INGEST_TAG = "fsdl/ingest"  # the day, digest and ingest state a run was requested for
+MAX_ATTEMPTS = 3  # runs per (day, objects) before the sensor stops asking and says so
+FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
-def ingested_digest(instance: dg.DagsterInstance, asset: str, day: str) -> str | None:
-    """The objects digest the latest materialization of `asset`[day] recorded, if any."""
+def latest_ingest(instance: dg.DagsterInstance, asset: str, day: str) -> tuple[str | None, int]:
+    """(objects digest, storage id) of the latest materialization of `asset`[day]; (None, 0)
+    when it was never materialized."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day]), limit=1
     ).records
     if not records or records[0].asset_materialization is None:
-        return None
+        return None, 0
     value = records[0].asset_materialization.metadata.get("objects_digest")
-    return getattr(value, "value", None)
+    return getattr(value, "value", None), records[0].storage_id
+
+
+def next_attempt(instance: dg.DagsterInstance, base: str) -> str | None:
+    """The run key for an ingest: `base` while a run for it is queued, running or succeeded
+    (so the daemon skips it), a new attempt's key once every run for it failed (a fault: the
+    S3 server went away, the worker was killed), None after MAX_ATTEMPTS failures."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={INGEST_TAG: base}))
+    failed = [r for r in runs if r.status in FAILED]
+    if len(failed) < len(runs) or not runs:
+        return base
+    if len(failed) >= MAX_ATTEMPTS:
+        return None
+    return f"{base}-attempt{len(failed) + 1}"
 
 
 def _object_sensor(
@@ -58,18 +75,35 @@ def _object_sensor(
         scan = core.scan(
             days,
             core.Cursor.from_json(context.cursor),
-            lambda day: core.day_listing(store, f"{root}/{DAY_FOLDER}{day}/"),
+            lambda day: core.day_listing(store, core.day_prefix(root, day)),
         )
         valid = set(daily.get_partition_keys())
-        requests, outside = [], []
-        for day, listing in core.days_to_request(scan, marker).items():
-            if day not in valid:
-                outside.append(day)
+        ingested = {}
+
+        def ingested_digest(day: str) -> str | None:
+            ingested[day] = latest_ingest(context.instance, asset, day)
+            return ingested[day][0]
+
+        requests, outside, gave_up = [], [], []
+        for request in core.days_to_request(scan, ingested_digest, marker):
+            if request.day not in valid:
+                outside.append(request.day)
                 continue
-            digest = core.objects_digest(listing)
-            if ingested_digest(context.instance, asset, day) == digest:
-                continue  # ingested with exactly these objects already
-            requests.append(dg.RunRequest(run_key=f"{name}-{day}-{digest[:16]}", partition_key=day))
+            # The same objects on the same ingest state: the same key, so never two runs; an
+            # ingest overwritten since (a new storage id) gets a new key.
+            base = f"{name}-{request.day}-{request.digest[:16]}-{ingested[request.day][1]}"
+            run_key = next_attempt(context.instance, base)
+            if run_key is None:
+                gave_up.append(request.day)
+                continue
+            requests.append(
+                dg.RunRequest(run_key=run_key, partition_key=request.day, tags={INGEST_TAG: base})
+            )
+        if gave_up:
+            context.log.error(
+                f"ingest failed {MAX_ATTEMPTS} times for days {gave_up}: see those runs, fix the "
+                "cause, then re-execute them (or change the objects) to ingest again"
+            )
         if outside:
             context.log.warning(f"day folders outside the partition calendar, ignored: {outside}")
         context.log.info(

@@ -38,7 +38,8 @@ def _check_sensors(settings: Settings) -> None:
     logs = _tick(settings, new_log_objects, None, instance)
     assert _days(photos) == _days(logs) == ["2026-01-01", "2026-01-02"]
     assert len({r.run_key for r in photos.run_requests + logs.run_requests}) == 4
-    assert _tick(settings, new_photo_objects, photos.cursor, instance).run_requests == []
+    again = _tick(settings, new_photo_objects, photos.cursor, instance)  # not run yet:
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in photos.run_requests]
 
     assert materialize_day(settings, "2026-01-01", instance).success
     fresh = _tick(settings, new_photo_objects, None, instance)  # a lost cursor, or a first tick
@@ -50,9 +51,15 @@ def _check_sensors(settings: Settings) -> None:
     db.dispose()
     store.put("photos/date=2026-01-01/late-9999.jpg", store.get(store.keys("photos/date=2026-01-01/").__next__()))  # fmt: skip
     later = _tick(settings, new_photo_objects, photos.cursor, instance)
-    assert _days(later) == ["2026-01-01", "2026-01-03"]  # the late object's day, once
-    assert _tick(settings, new_photo_objects, later.cursor, instance).run_requests == []
-    assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == ["2026-01-03"]
+    assert _days(later) == ["2026-01-01", "2026-01-02", "2026-01-03"]  # the late object's day too
+    assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == [
+        "2026-01-02",
+        "2026-01-03",
+    ]
+    for day in _days(later):
+        assert materialize_day(settings, day, instance).success
+    assert _tick(settings, new_photo_objects, later.cursor, instance).run_requests == []  # once
+    assert _tick(settings, new_log_objects, None, instance).run_requests == []
 
 
 def test_sensors_on_a_local_folder(embedded_settings: Settings) -> None:

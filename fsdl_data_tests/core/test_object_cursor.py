@@ -60,27 +60,60 @@ def test_an_object_with_a_clock_behind_inside_the_window_is_caught() -> None:
     assert new_objects(cursor, [obj("a", minutes=60), late])[0] == [late]
 
 
+class Ingests:
+    """What a day's latest ingest recorded: the digest of the objects it read."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, str] = {}
+
+    def run(self, requests: list, found) -> list[str]:
+        for r in requests:
+            self.digests[r.day] = objects_digest(found.listings[r.day])
+        return [r.day for r in requests]
+
+
 def test_late_and_out_of_order_markers_each_request_their_day() -> None:
+    ingests = Ingests()
     listings = {"2026-01-01": [obj("events/date=2026-01-01/p0.jsonl.gz")], "2026-01-02": []}
     first = scan(list(listings), Cursor(), lambda d: listings[d])
-    assert days_to_request(first, "_SUCCESS") == {}  # logs, no marker: not complete
+    assert days_to_request(first, ingests.digests.get, "_SUCCESS") == []  # no marker yet
     listings["2026-01-02"] = [obj("events/date=2026-01-02/_SUCCESS", minutes=5)]
     second = scan(list(listings), first.cursor, lambda d: listings[d])
-    assert list(days_to_request(second, "_SUCCESS")) == ["2026-01-02"]
+    assert ingests.run(days_to_request(second, ingests.digests.get, "_SUCCESS"), second) == [
+        "2026-01-02"
+    ]
     listings["2026-01-01"].append(obj("events/date=2026-01-01/_SUCCESS", minutes=9))  # after
     third = scan(list(listings), second.cursor, lambda d: listings[d])
-    assert list(days_to_request(third, "_SUCCESS")) == ["2026-01-01"]  # not skipped
+    assert ingests.run(days_to_request(third, ingests.digests.get, "_SUCCESS"), third) == [
+        "2026-01-01"
+    ]  # not skipped
+    fourth = scan(list(listings), third.cursor, lambda d: listings[d])
+    assert days_to_request(fourth, ingests.digests.get, "_SUCCESS") == []
 
 
-def test_objects_added_to_a_day_already_seen_request_it_once() -> None:
+def test_objects_added_to_a_day_already_ingested_request_it_once() -> None:
+    ingests = Ingests()
     listings = {"2026-01-01": [obj("photos/date=2026-01-01/1.jpg")]}
     first = scan(list(listings), Cursor(), lambda d: listings[d])
+    assert ingests.run(days_to_request(first, ingests.digests.get), first) == ["2026-01-01"]
     listings["2026-01-01"].append(obj("photos/date=2026-01-01/2.jpg", minutes=30))
     second = scan(list(listings), first.cursor, lambda d: listings[d])
     assert [o.key for o in second.new["2026-01-01"]] == ["photos/date=2026-01-01/2.jpg"]
-    assert scan(list(listings), second.cursor, lambda d: listings[d]).new == {}
-    digest = objects_digest(second.listings["2026-01-01"])
-    assert digest != objects_digest(first.listings["2026-01-01"])  # so a new run key
+    (request,) = days_to_request(second, ingests.digests.get)
+    assert (request.day, request.new_objects) == ("2026-01-01", 1)
+    ingests.run([request], second)
+    third = scan(list(listings), second.cursor, lambda d: listings[d])
+    assert third.new == {} and days_to_request(third, ingests.digests.get) == []
+
+
+def test_a_first_tick_on_an_ingested_bucket_requests_nothing_but_changed_days() -> None:
+    listings = {d: [obj(f"photos/date={d}/1.jpg")] for d in ("2026-01-01", "2026-01-02")}
+    ingests = Ingests()
+    ingests.digests = {d: objects_digest(v) for d, v in listings.items()}
+    listings["2026-01-02"] = []  # its object was deleted: an empty folder is not requested
+    listings["2026-01-03"] = [obj("photos/date=2026-01-03/1.jpg")]
+    first = scan(list(listings), Cursor(), lambda d: listings[d])
+    assert [r.day for r in days_to_request(first, ingests.digests.get)] == ["2026-01-03"]
 
 
 def test_work_per_tick_is_bounded_and_the_sweep_reaches_every_day() -> None:

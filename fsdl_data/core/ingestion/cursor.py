@@ -15,7 +15,9 @@ it was modified inside the window or after it and its token is not among those s
 
 A tick lists the newest `hot_days` day folders and every folder it has no cursor for, then
 sweeps the others round-robin until it has listed `max_keys` keys, so its work is bounded
-however large the bucket; a change in an old day is found within one sweep.
+however large the bucket; a change in an old day is found within one sweep. What to request is
+decided by content, not by the cursor: a listed day is requested when the digest of its objects
+differs from the one its latest ingest recorded (`days_to_request`).
 """
 
 from __future__ import annotations
@@ -191,14 +193,32 @@ def scan(
     return Scan(listings, new, Cursor(state, sweep_after), listed_keys, len(listings))
 
 
-def days_to_request(found: Scan, marker: str | None = None) -> dict[str, list[Listed]]:
-    """Days with new objects, each with its full listing. With a `marker` (e.g. `_SUCCESS`),
-    only days whose folder holds it: a day's logs are complete, or more arrived after."""
-    out = {}
-    for day in sorted(found.new):
+@dataclass(frozen=True)
+class DayRequest:
+    day: str
+    digest: str  # of the day's objects now: the run key is made from it
+    ingested: str | None  # what the day's latest ingest recorded (None: never ingested)
+    new_objects: int  # of them, new to the cursor
+
+
+def days_to_request(
+    found: Scan, ingested: Callable[[str], str | None], marker: str | None = None
+) -> list[DayRequest]:
+    """Every listed day whose objects differ from what its latest ingest recorded (`ingested`
+    gives that digest): new objects, late ones, re-modified or deleted ones, or an ingest
+    overwritten by an older, slower run. A day ingested with exactly these objects is not
+    requested, so a first tick on an existing bucket (or one after a lost cursor) re-runs
+    nothing. With a `marker` (e.g. `_SUCCESS`), only days whose folder holds it."""
+    out = []
+    for day in sorted(found.listings):
         listing = found.listings[day]
-        if marker is None or any(o.key.rsplit("/", 1)[-1] == marker for o in listing):
-            out[day] = listing
+        if not listing:
+            continue
+        if marker is not None and not any(o.key.rsplit("/", 1)[-1] == marker for o in listing):
+            continue
+        digest, before = objects_digest(listing), ingested(day)
+        if digest != before:
+            out.append(DayRequest(day, digest, before, len(found.new.get(day, []))))
     return out
 
 
