@@ -39,7 +39,7 @@ class ObjectStoreResource(dg.ConfigurableResource):
             client = make_s3_client(
                 endpoint_url=self.s3.endpoint_url,
                 region_name=self.s3.region_name,
-                max_attempts=self.s3.max_attempts,
+                max_attempts=int(os.environ.get("FSDL_S3_MAX_ATTEMPTS") or self.s3.max_attempts),
                 aws_access_key_id=self.s3.aws_access_key_id,
                 aws_secret_access_key=self.s3.aws_secret_access_key,
                 aws_session_token=self.s3.aws_session_token,

@@ -11,11 +11,15 @@ from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
 
 OWNERS = ["team:data-platform"]
+# Sources talk to services that can blip (S3 and Postgres restarting): a failed step is retried
+# after 2, then 4 s, on top of botocore's own per-call retries.
+SOURCE_RETRIES = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 DAILY_SOURCE = {
     "partitions_def": daily,
     "freshness_policy": DAILY_FRESHNESS,
     "group_name": "sources",
     "owners": OWNERS,
+    "retry_policy": SOURCE_RETRIES,
 }
 
 
@@ -43,6 +47,7 @@ def _version(*parts: object) -> dg.DataVersion:
     },
     partitions_def=daily,
     group_name="sources",
+    retry_policy=SOURCE_RETRIES,
 )
 def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     store = objects.open()

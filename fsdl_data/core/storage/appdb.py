@@ -49,7 +49,12 @@ class AppDatabase:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg2://" + url[len("postgresql://") :]
         self.url = url
-        self.engine = sa.create_engine(url, future=True)
+        # A dead connection (a restarted server) is noticed before use, and connecting gives up
+        # after 10 s instead of hanging: the step fails clearly and its retry policy takes over.
+        connect_args = {"connect_timeout": 10} if url.startswith("postgresql") else {}
+        self.engine = sa.create_engine(
+            url, future=True, pool_pre_ping=True, connect_args=connect_args
+        )
 
     def __repr__(self) -> str:
         return f"AppDatabase({redact_url(self.url)})"

@@ -305,18 +305,23 @@ class S3ObjectStore:
         return f"s3://{self.bucket}/{self._full(key)}"
 
 
+# Defaults; FSDL_S3_CONNECT_TIMEOUT_S, FSDL_S3_READ_TIMEOUT_S and FSDL_S3_MAX_ATTEMPTS override.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 30.0  # a frozen endpoint fails a call after this, and it is retried
 S3_MAX_ATTEMPTS = 5  # botocore's "standard" retries: exponential backoff with jitter
+
+
+def _env_number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
 
 
 def make_s3_client(
     *,
     endpoint_url: str | None = None,
     region_name: str | None = None,
-    connect_timeout: float = S3_CONNECT_TIMEOUT_S,
-    read_timeout: float = S3_READ_TIMEOUT_S,
-    max_attempts: int = S3_MAX_ATTEMPTS,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_attempts: int | None = None,
     **credentials: Any,
 ) -> Any:
     """A boto3 S3 client that never waits silently: every call has connect and read timeouts
@@ -325,10 +330,12 @@ def make_s3_client(
     import boto3  # lazy: the local path must not pay for boto3
     from botocore.config import Config
 
+    attempts = max_attempts or int(_env_number("FSDL_S3_MAX_ATTEMPTS", S3_MAX_ATTEMPTS))
     config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
+        connect_timeout=connect_timeout
+        or _env_number("FSDL_S3_CONNECT_TIMEOUT_S", S3_CONNECT_TIMEOUT_S),
+        read_timeout=read_timeout or _env_number("FSDL_S3_READ_TIMEOUT_S", S3_READ_TIMEOUT_S),
+        retries={"max_attempts": attempts, "mode": "standard"},
     )
     return boto3.session.Session().client(
         "s3",

@@ -1,0 +1,104 @@
+"""Faults mid-run: an S3 endpoint that hangs and a database that goes away. Each run ends in a
+clear failure after its retries, publishes nothing partial, and a rerun completes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from fsdl_data.config import Settings
+from fsdl_data_tests.faults import FaultyProxy
+from fsdl_data_tests.helpers import SMALL, materialize_day, seed
+
+DAY = "2026-01-01"
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+    """Every failed step's error with its causes (a retried step fails with 'Exceeded
+    max_retries', caused by what actually went wrong)."""
+    messages = []
+    for event in result.all_events:
+        error = event.step_failure_data.error if event.is_step_failure else None
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    return "\n".join(messages)
+
+
+def lake_files(settings: Settings) -> list[str]:
+    root = Path(urlsplit(settings.lake_url).path)
+    return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.s3
+def test_a_hung_s3_endpoint_fails_the_run_after_retries_and_a_rerun_completes(
+    s3_env: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FSDL_HOME", str(tmp_path / "fsdl"))
+    monkeypatch.setenv("FSDL_OBJECT_STORE_URL", f"s3://{s3_bucket}")
+    monkeypatch.delenv("FSDL_LAKE_URL", raising=False)
+    monkeypatch.delenv("FSDL_APP_DB_URL", raising=False)
+    settings = Settings.from_env()
+    seed(settings, SMALL, days=1)
+    proxy = FaultyProxy(int(urlsplit(s3_env).port), freeze_on=b"prefix=events")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)  # every S3 call of the run goes through it
+    monkeypatch.setenv("FSDL_S3_READ_TIMEOUT_S", "1")
+    monkeypatch.setenv("FSDL_S3_CONNECT_TIMEOUT_S", "1")
+    monkeypatch.setenv("FSDL_S3_MAX_ATTEMPTS", "2")
+    try:
+        started = time.monotonic()
+        failed = materialize_day(settings, DAY)
+        elapsed = time.monotonic() - started
+        assert not failed.success and proxy.frozen.is_set()
+        assert elapsed < 120  # bounded by timeouts and retries, not a silent wait
+        assert "Read timeout" in failure_messages(failed)  # says what went wrong
+        files = lake_files(settings)
+        assert not any(".tmp-" in f for f in files)  # nothing half-written
+        assert not any(f.startswith(("tables/raw_events/", "tables/events/")) for f in files)
+        proxy.thaw()
+        assert materialize_day(settings, DAY).success  # the rerun completes
+        assert any(f.startswith("tables/events/") for f in lake_files(settings))
+    finally:
+        proxy.close()
+
+
+def _accept_connections(admin: str, database: str, allow: bool) -> None:
+    with psycopg2.connect(admin) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allow).lower()}')
+            if not allow:  # and every open connection is killed, as a restart would
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
+
+
+@pytest.mark.postgres
+def test_a_database_gone_mid_run_fails_clearly_and_a_rerun_completes(
+    embedded_settings: Settings, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsdl_data_tests.conftest import PG_ADMIN_URL
+
+    monkeypatch.setenv("FSDL_APP_DB_URL", pg_database)
+    settings = Settings.from_env()
+    seed(settings, SMALL, days=1)
+    database = urlsplit(pg_database).path.lstrip("/")
+    sources = dg.AssetSelection.assets("photo_metadata", "users")
+    _accept_connections(PG_ADMIN_URL, database, allow=False)
+    try:
+        failed = materialize_day(settings, DAY, selection=sources)
+    finally:
+        _accept_connections(PG_ADMIN_URL, database, allow=True)
+    assert not failed.success
+    assert "not currently accepting connections" in failure_messages(failed)
+    assert not any(f.startswith("tables/photo_metadata/") for f in lake_files(settings))
+    assert materialize_day(settings, DAY, selection=sources).success
+    assert os.path.exists(Path(urlsplit(settings.lake_url).path) / "tables" / "photo_metadata")
