@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from fsdl_data.cli import _common, explore, world
 
@@ -14,13 +15,18 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     from fsdl_data.definitions import defs
     from fsdl_data.runner import cli_instance, materialize_days
 
-    chosen = days or world_days(_common.object_store())
+    store = _common.object_store()
+    chosen = days or world_days(store)
     if not chosen:
         print(
             "nothing to materialize: no world days found; run `fsdl-data world seed`",
             file=sys.stderr,
         )
         return 1
+    jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+    if job not in jobs:
+        raise ValueError(f"no job {job!r}: choose one of {', '.join(jobs)}")
+    check_days(chosen, store)
     runs = materialize_days(defs, job, chosen, cli_instance())
     ok = True
     for r in runs:
@@ -31,6 +37,25 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         for check in r.failed_checks:
             print(f"      check failed: {check}")
     return 0 if ok else 2
+
+
+def check_days(days: list[str], store: Any) -> None:
+    """Every day must be a partition of the calendar and hold data: a mistake is one line that
+    says what is valid, and a day without data publishes nothing (instead of empty tables)."""
+    from fsdl_data.core.ingestion.cursor import day_prefix
+    from fsdl_data.partitions import daily
+
+    valid = daily.get_partition_keys()
+    for day in days:
+        if day not in set(valid):
+            span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
+            raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
+        roots = ("photos", "events")
+        if not any(next(iter(store.keys(day_prefix(r, day))), None) for r in roots):
+            raise LookupError(
+                f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
+                f"{store.url}; nothing was materialized"
+            )
 
 
 def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,

@@ -102,6 +102,10 @@ def test_tampered_blob_is_caught_on_read_verify_and_write_and_repaired(
         snap.load_table(store, store.read(taken.snapshot_id))
     (problem,) = store.verify()
     assert (problem.what, problem.blob) == ("corrupt", digest)
+    again = snap.snapshot_table(store, TABLE, table(lake))  # re-running the snapshot ...
+    assert again.snapshot_id == taken.snapshot_id and again.read == 1  # ... re-reads that file
+    assert store.verify() == []  # ... and repairs its blob
+    object_store.put(blob_key(digest), good[:-1] + bytes([good[-1] ^ 1]))
     store.put_blob(good)  # writing the same content again detects and repairs it
     assert store.verify() == []
     object_store.delete(blob_key(digest))

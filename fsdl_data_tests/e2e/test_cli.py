@@ -64,3 +64,21 @@ def test_cli_imports_lazily(tmp_path: Path, env: dict[str, str]) -> None:
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert r.stdout.strip() == "False False"
+
+
+def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    small = ["--photos-per-day", "10", "--users", "20", "--events-per-day", "100"]
+    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    for day, says in (
+        ("../../etc/passwd", "is not a day partition: give a day as YYYY-MM-DD between 2026-01-01"),
+        ("2026-13-01", "is not a day partition"),
+        ("2026-01-05", "no data for 2026-01-05"),
+    ):
+        r = fsdl(["materialize", "--day", day], tmp_path, env)
+        assert r.returncode == 1 and says in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
+    assert r.returncode == 1 and "choose one of ingest, ingest_events" in r.stderr
+    assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published

@@ -42,47 +42,80 @@ def read_label_studio(
     return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _choices(annotation: dict[str, Any]) -> list[Any] | None:
+    """The choices an annotation made, or None when its `result` is not Label Studio's shape."""
+    result = annotation.get("result") or []
+    if not isinstance(result, list):
+        return None
+    chosen = []
+    for region in result:
+        if not isinstance(region, dict):
+            return None
+        if region.get("type") != "choices":
+            continue
+        value = region.get("value")
+        if not isinstance(value, dict) or not isinstance(value.get("choices", []), list):
+            return None
+        chosen += value.get("choices", [])
+    return chosen
+
+
+def _row(task: Any, annotation: Any, photo_id: Any, label: Any, reason: str | None) -> dict:
+    task = task if isinstance(task, dict) else {}
+    annotation = annotation if isinstance(annotation, dict) else {}
+    created = annotation.get("created_at")
+    return {
+        "task_id": _int(task.get("id")),
+        "annotation_id": _int(annotation.get("id")),
+        "photo_id": _int(photo_id),
+        "annotator": str(annotation.get("completed_by")),
+        "label": label if isinstance(label, str) else None,
+        "ground_truth": annotation.get("ground_truth") is True,
+        "created_at": created if isinstance(created, str) else None,
+        "rejected_reason": reason,
+    }
+
+
 def parse_label_studio(
     export: bytes, known_photo_ids: set[int], classes: tuple[str, ...]
 ) -> pl.DataFrame:
-    """One row per annotation. Rows that cannot be used keep a `rejected_reason` (never dropped)."""
+    """One row per annotation. Rows that cannot be used keep a `rejected_reason` (never dropped):
+    a file that is not a JSON list of tasks is one `malformed_export` row, a task or annotation
+    not in Label Studio's shape a `malformed_task` / `malformed_annotation` row; the file's
+    other tasks are still read."""
     try:
         tasks = json.loads(export)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"Label Studio export is not valid JSON: {e}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        tasks = None
     if not isinstance(tasks, list):
-        raise ValueError("Label Studio export must be a JSON list of tasks")
+        return pl.DataFrame([_row(None, None, None, None, "malformed_export")], schema=HUMAN_LABELS)
     rows: list[dict[str, Any]] = []
     for task in tasks:
-        pid = (task.get("data") or {}).get("photo_id")
-        for ann in task.get("annotations") or []:
-            choices = [
-                c
-                for r in ann.get("result") or []
-                if r.get("type") == "choices"
-                for c in r["value"].get("choices", [])
-            ]
+        data = task.get("data") if isinstance(task, dict) else None
+        annotations = task.get("annotations") if isinstance(task, dict) else None
+        if not isinstance(data, dict) or not isinstance(annotations, (list, type(None))):
+            rows.append(_row(task, None, None, None, "malformed_task"))
+            continue
+        pid = data.get("photo_id")
+        for ann in annotations or []:
+            choices = _choices(ann) if isinstance(ann, dict) else None
+            if choices is None:
+                rows.append(_row(task, ann, pid, None, "malformed_annotation"))
+                continue
             label = choices[0] if len(choices) == 1 else None
-            if not isinstance(pid, int) or pid not in known_photo_ids:
+            if _int(pid) is None or pid not in known_photo_ids:
                 reason = "unknown_photo_id"
-            elif label is None:
+            elif not isinstance(label, str):
                 reason = "not_exactly_one_choice"
             elif label not in classes:
                 reason = "unknown_class"
             else:
                 reason = None
-            rows.append(
-                {
-                    "task_id": task.get("id"),
-                    "annotation_id": ann.get("id"),
-                    "photo_id": pid if isinstance(pid, int) else None,
-                    "annotator": str(ann.get("completed_by")),
-                    "label": label if label is None else str(label),
-                    "ground_truth": bool(ann.get("ground_truth", False)),
-                    "created_at": ann.get("created_at"),
-                    "rejected_reason": reason,
-                }
-            )
+            rows.append(_row(task, ann, pid, label, reason))
     return pl.DataFrame(rows, schema=HUMAN_LABELS)
 
 

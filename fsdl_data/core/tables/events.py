@@ -54,11 +54,10 @@ def read_log_lines(source_key: str, gz: bytes) -> pl.DataFrame:
             raise ValueError(f"inflates past the limit of {MAX_LOG_BYTES:,} bytes (a gzip bomb?)")
         if not inflater.eof:
             raise ValueError("the gzip stream is truncated")
-    except (zlib.error, ValueError) as e:
-        return pl.DataFrame(
-            {"source_key": [source_key], "line_no": [FILE_LINE], "raw": [str(e).encode()]},
-            schema=RAW_EVENTS,
-        )
+    except zlib.error as e:
+        return unreadable_file(source_key, f"not a gzip file, or a damaged one ({e})")
+    except ValueError as e:
+        return unreadable_file(source_key, str(e))
     lines = body.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

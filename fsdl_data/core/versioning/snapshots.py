@@ -49,16 +49,26 @@ class Taken:
 
 
 def _reusable(snapshots: SnapshotStore, name: str) -> dict[tuple[str, str], FileEntry]:
-    """The previous snapshot's entries, by (path, fingerprint), whose blob is still stored at
-    its size: a gone or truncated blob is read and stored again (a re-run repairs it)."""
+    """The previous snapshot's entries, by (path, fingerprint), whose blob is still stored as it
+    was written (the same listing fingerprint, or at least the same size): a blob that is gone,
+    truncated or rewritten since is read from the source and stored again (a re-run repairs
+    it) without reading any other blob."""
     cached = snapshots.cached_files(name)
     if not cached:
         return {}
-    sizes = snapshots.blob_sizes()
+    sizes, recorded = snapshots.blob_sizes(), snapshots.cached_blobs(name)
+    listed = snapshots.blob_fingerprints() if recorded else {}
+
+    def intact(entry: FileEntry) -> bool:
+        holder = snapshots.holder(entry.sha256)
+        if recorded.get(holder) is not None and listed.get(holder) != recorded[holder]:
+            return False
+        return sizes.get(entry.sha256) == entry.bytes
+
     return {
         (entry.path, entry.fingerprint): entry
         for entry in cached.values()
-        if entry.fingerprint is not None and sizes.get(entry.sha256) == entry.bytes
+        if entry.fingerprint is not None and intact(entry)
     }
 
 

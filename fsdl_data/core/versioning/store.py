@@ -222,7 +222,12 @@ class SnapshotStore:
     def put_pack(self, files: dict[str, bytes]) -> str | None:
         """Stores small files (by hash) as one pack blob, then its index; files already stored
         are left out. Returns the pack's hash (None when nothing was new)."""
-        new = {d: data for d, data in files.items() if not self.has_blob(d)}
+        new = {}
+        for digest, data in files.items():
+            if digest in self.packed() and not self._intact(digest):
+                self.store.write(blob_key(digest), data)  # a damaged packed file: repaired loose
+            elif not self.has_blob(digest):
+                new[digest] = data
         if not new:
             return None
         offsets, offset = {}, 0
@@ -305,16 +310,34 @@ class SnapshotStore:
         snapshot_id = sha256(body)
         self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
         self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
-        cache = {
-            f.path: {**f.as_dict(), "fingerprint": f.fingerprint}
-            for f in (*manifest.files, *also_seen)
-            if f.fingerprint
-        }
+        cached = [f for f in (*manifest.files, *also_seen) if f.fingerprint]
+        cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in cached}
+        listed = self.blob_fingerprints()
+        blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in cached}}
         self.store.put(
             cache_key(manifest.name),
-            canonical_json({"id": snapshot_id, "files": cache, "schema": manifest.schema}),
+            canonical_json(
+                {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
+            ),
         )
         return snapshot_id
+
+    def holder(self, digest: str) -> str:
+        """The blob that holds a file: its pack, or its own loose blob."""
+        found = self.packed().get(digest)
+        return found[0] if found else digest
+
+    def blob_fingerprints(self) -> dict[str, str]:
+        """Every stored blob (loose files and packs) by name, with its listing fingerprint (ETag,
+        or size/mtime/inode): a blob rewritten behind our back lists differently."""
+        return {s.key.rsplit("/", 1)[1]: s.fingerprint for s in self.store.stat(f"{ROOT}/blobs/")}
+
+    def cached_blobs(self, name: str) -> dict[str, str]:
+        """The fingerprints the newest snapshot of `name` recorded for the blobs it wrote."""
+        try:
+            return json.loads(self.store.get(cache_key(name))).get("blobs", {})
+        except ObjectNotFound:
+            return {}
 
     def cached_files(self, name: str) -> dict[str, FileEntry]:
         """The newest snapshot's entries with the fingerprints they were listed with."""
