@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-heavy dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot clean
+.PHONY: install demo test test-heavy check dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not daemon"
+
+check: $(STAMP)  # every asset check on a small generated world with defects (CI runs it)
+	$(BIN)/fsdl-data check
 
 test-heavy: $(STAMP)  # suites too slow for every `make test`; .ci/run runs them too
 	$(BIN)/python -m pytest -q -m daemon

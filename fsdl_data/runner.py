@@ -19,6 +19,15 @@ def cli_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str  # asset:check
+    partition: str
+    severity: str  # ERROR (blocking) or WARN
+    passed: bool
+    description: str
+
+
 @dataclass
 class DayRun:
     day: str
@@ -27,6 +36,7 @@ class DayRun:
     failed_checks: list[str]
     materialized: list[str]
     checks: int
+    outcomes: list[CheckOutcome]
 
 
 def materialize_days(
@@ -65,6 +75,16 @@ def materialize_days(
                     {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
                 ),
                 checks=len(r.get_asset_check_evaluations()),
+                outcomes=[
+                    CheckOutcome(
+                        f"{e.asset_key.to_user_string()}:{e.check_name}",
+                        getattr(e, "partition", None) or day,
+                        e.severity.value,
+                        e.passed,
+                        e.description or "",
+                    )
+                    for e in r.get_asset_check_evaluations()
+                ],
             )
         )
     return out

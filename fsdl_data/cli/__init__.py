@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fsdl_data.cli import explore, features, lineage, run, snapshot, world
+from fsdl_data.cli import checks, explore, features, lineage, run, snapshot, world
 
 
 class UsageError(Exception):
@@ -21,7 +21,7 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fsdl-data", description=__doc__.split("\n\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
-    for group in (world, run, explore, features, snapshot, lineage):
+    for group in (world, run, checks, explore, features, snapshot, lineage):
         group.register(verbs)
     return parser
 

@@ -27,6 +27,7 @@ def seed(
     seed: int = 0,
     start_date: str | None = None,
     defects: bool = False,
+    orphan_photos: bool = True,
 ) -> list[Any]:
     from tqdm import tqdm
 
@@ -41,6 +42,7 @@ def seed(
         users=users,
         events_per_day=events_per_day,
         defects=defects,
+        orphan_photos=orphan_photos,
     )
     store, db = _common.object_store(s), _common.app_db(s)
     try:

@@ -82,3 +82,19 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
     assert r.returncode == 1 and "choose one of ingest, ingest_events" in r.stderr
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
+
+
+def test_check_exits_non_zero_when_a_blocking_check_fails(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    home = tmp_path / "broken"
+    env = {**env, "FSDL_HOME": str(home)}
+    small = ["--photos-per-day", "80", "--users", "60", "--events-per-day", "600"]
+    r = fsdl(["world", "seed", "--days", "1", "--defects", *small], tmp_path, env)
+    assert r.returncode == 0, r.stderr  # with an orphaned photo: its poster does not exist
+    r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    (row,) = [line for line in r.stdout.splitlines() if "photo_metadata_users_exist" in line]
+    assert "2026-01-01" in row and "ERROR" in row and "FAILED" in row
+    assert "1 blocking failures" in r.stdout and "Traceback" not in r.stderr
+    assert "events_quarantine_rate" in r.stdout and "passed" in r.stdout  # every check listed

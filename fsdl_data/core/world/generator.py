@@ -93,9 +93,10 @@ def generate_day(
     poster = ph.user_id.copy()
     if spec.defects:
         defects.corrupt_images(drng, blobs, dlog)
-        orphan = int(drng.integers(len(ph)))
-        poster[orphan] = ORPHAN_USER_BASE + int(ph.photo_id[orphan])
-        dlog.add("orphan_photo", str(int(ph.photo_id[orphan])))
+        orphan = int(drng.integers(len(ph)))  # drawn either way: the rest stays identical
+        if spec.orphan_photos:
+            poster[orphan] = ORPHAN_USER_BASE + int(ph.photo_id[orphan])
+            dlog.add("orphan_photo", str(int(ph.photo_id[orphan])))
     for key, data in blobs.items():
         store.put(key, data)
     db.insert(

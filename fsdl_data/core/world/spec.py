@@ -43,6 +43,9 @@ class WorldSpec:
     gold_fraction: float = 0.01  # share of photos an expert labels (drawn from the seed set)
     annotators_per_task: int = 3
     defects: bool = False
+    # With defects: one photo per day whose poster does not exist, the defect the blocking
+    # referential-integrity check is there to stop (off for a world every check should pass).
+    orphan_photos: bool = True
 
     def day(self, index: int) -> date:
         return self.start_date + timedelta(days=index)
