@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-heavy check dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot clean
+.PHONY: install demo test test-heavy check dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/label_model.py
 	$(BIN)/python bench/pit_join.py
 	$(BIN)/python bench/snapshot_folder.py
+	$(BIN)/python bench/sensor_tick.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
@@ -59,3 +60,6 @@ bench-pit: $(STAMP)
 
 bench-snapshot: $(STAMP)
 	$(BIN)/python bench/snapshot_folder.py
+
+bench-sensor: $(STAMP)
+	$(BIN)/python bench/sensor_tick.py

@@ -33,7 +33,7 @@ from fsdl_data.core.storage.objects import ObjectStore
 LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
 HOT_DAYS = 3  # the newest day folders, listed on every tick
 MAX_KEYS_PER_TICK = 10_000  # keys a tick's sweep of older days lists at most
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ class Listed:
 
     @property
     def token(self) -> str:
-        return f"{self.fingerprint}@{self.last_modified.isoformat()}"
+        """What the object looked like, in 12 hex characters (the cursor keeps many)."""
+        text = f"{self.fingerprint}@{self.last_modified.isoformat()}"
+        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,7 @@ class Cursor:
             {
                 "version": CURSOR_VERSION,
                 "sweep_after": self.sweep_after,
-                "days": {
-                    day: {
-                        "watermark": c.watermark.isoformat() if c.watermark else None,
-                        "seen": c.seen,
-                    }
-                    for day, c in sorted(self.days.items())
-                },
+                "days": {day: _compact(c) for day, c in sorted(self.days.items())},
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -92,11 +88,22 @@ class Cursor:
         days = {
             day: DayCursor(
                 datetime.fromisoformat(c["watermark"]) if c["watermark"] else None,
-                dict(c["seen"]),
+                {c["prefix"] + suffix: token for suffix, token in c["seen"].items()},
             )
             for day, c in data["days"].items()
         }
         return cls(days, data.get("sweep_after"))
+
+
+def _compact(cursor: DayCursor) -> dict[str, object]:
+    """A day's cursor as stored: keys without the prefix they share (the day folder)."""
+    folders = {key.rsplit("/", 1)[0] + "/" for key in cursor.seen if "/" in key}
+    prefix = folders.pop() if len(folders) == 1 and all("/" in k for k in cursor.seen) else ""
+    return {
+        "watermark": cursor.watermark.isoformat() if cursor.watermark else None,
+        "prefix": prefix,
+        "seen": {key[len(prefix) :]: token for key, token in cursor.seen.items()},
+    }
 
 
 def new_objects(
