@@ -9,6 +9,7 @@ folder paths, so `status` answers in a fraction of a second.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,16 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
     return list(snapshots.local_files(root)), snapshots.read_local, 1
 
 
-def add(path_or_url: str, name: str) -> int:
+def _progress(label: str) -> Any:
+    """A progress bar on a terminal; nothing (not even tqdm's import) in a pipe or a log."""
+    if not sys.stderr.isatty():
+        return lambda items: items
     from tqdm import tqdm
 
+    return lambda items: tqdm(items, desc=label, unit="file", leave=False)
+
+
+def add(path_or_url: str, name: str) -> int:
     from fsdl_data.core.versioning.snapshots import take
     from fsdl_data.core.versioning.store import Manifest, check_name
 
@@ -57,7 +65,7 @@ def add(path_or_url: str, name: str) -> int:
         raise FileNotFoundError(f"{path_or_url} holds no files to snapshot")
     template = Manifest(name=name, kind="folder", files=(), source=str(path_or_url))
     taken = take(_store(), template, files, read, read_threads=threads,
-                 progress=lambda it: tqdm(it, desc=f"snapshot {name}", unit="file", leave=False))  # fmt: skip
+                 progress=_progress(f"snapshot {name}"))  # fmt: skip
     assert taken is not None
     print(f"{taken.snapshot_id[:12]}  {name}: {len(taken.manifest.files)} files, "
           f"{taken.manifest.total_bytes:,} bytes ({taken.read} read, {taken.reused} unchanged)")  # fmt: skip

@@ -68,6 +68,15 @@ def test_sensors_on_a_local_folder(embedded_settings: Settings) -> None:
 
 @pytest.mark.s3
 @pytest.mark.postgres
-def test_sensors_on_s3(production_settings: Settings) -> None:
+@pytest.mark.parametrize("versioned", [False, True])
+def test_sensors_on_s3(
+    production_settings: Settings, s3_env: str, s3_bucket: str, versioned: bool
+) -> None:
+    from fsdl_data_tests.conftest import s3_client
+
+    if versioned:  # every overwrite keeps the old version: listings show the newest only
+        s3_client(s3_env).put_bucket_versioning(
+            Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
     assert open_object_store(production_settings.object_store_url).url.startswith("s3://")
     _check_sensors(production_settings)
