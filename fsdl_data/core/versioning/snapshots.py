@@ -11,10 +11,9 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versioning.digests import sha256
@@ -28,9 +27,9 @@ from fsdl_data.core.versioning.store import (
 )
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file as listed, before reading: where it is and what it looked like."""
+class SourceFile(NamedTuple):
+    """A file as listed, before reading: where it is and what it looked like. (A named tuple:
+    `snapshot status` makes ten thousand of them and must answer in a blink.)"""
 
     path: str  # its path inside the snapshot
     location: str  # where to read it (an object key, or a local path)
@@ -89,6 +88,8 @@ def _read_ahead(
     if threads <= 1 or len(sources) < READ_WINDOW:
         yield from map(fetch, sources)
         return
+    from concurrent.futures import ThreadPoolExecutor  # here: `status` never needs threads
+
     with ThreadPoolExecutor(threads) as pool:
         for start in range(0, len(sources), READ_WINDOW):
             yield from pool.map(fetch, sources[start : start + READ_WINDOW])
@@ -106,6 +107,8 @@ class _BlobWriter:
         self.snapshots, self.pack = snapshots, pack
         self.pending: dict[str, bytes] = {}
         self.pending_bytes = 0
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         self.writer = ThreadPoolExecutor(PACK_WRITERS) if pack else None
         self.in_flight: list[Future[str | None]] = []
 
@@ -174,7 +177,7 @@ def take(
             continue
         data, digest = next(fetched)
         if data_version is not None and source.data_version is None:
-            source = replace(source, data_version=data_version(source))
+            source = source._replace(data_version=data_version(source))
         blobs.put(data, digest)
         facts = describe(data) if describe else {}
         schema = facts.pop("schema", schema)
