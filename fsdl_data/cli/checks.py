@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 
 def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
+    import tempfile
+
     os.environ["FSDL_HOME"] = home or tempfile.mkdtemp(prefix="fsdl-check-")
     for name in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
         os.environ.pop(name, None)  # the world lives in that home, whatever the shell says

@@ -167,8 +167,7 @@ def take(
         known = reusable.get((source.path, source.fingerprint))
         if known is not None:
             entries.append(
-                replace(
-                    known,
+                known._replace(
                     partition=source.partition,
                     data_version=source.data_version or known.data_version,
                 )
