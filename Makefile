@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-heavy check dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor clean
+.PHONY: install demo test test-heavy check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not daemon"
 
+celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` and `gpu` (one at a time)
+	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q dagster -n dagster@%h --detach --logfile=.fsdl/celery-dagster.log
+	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q gpu -c 1 -n gpu@%h --detach --logfile=.fsdl/celery-gpu.log
+
 check: $(STAMP)  # every asset check on a small generated world with defects (CI runs it)
 	$(BIN)/fsdl-data check
 
@@ -29,7 +33,6 @@ test-heavy: $(STAMP)  # suites too slow for every `make test`; .ci/run runs them
 
 dev: $(STAMP)
 	mkdir -p .fsdl/dagster
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster instance concurrency set gpu 1  # one GPU step across runs
 	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)

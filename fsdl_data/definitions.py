@@ -10,7 +10,7 @@ from fsdl_data.checks.sources import source_checks
 from fsdl_data.checks.tables import table_checks
 from fsdl_data.checks.vision import vision_checks
 from fsdl_data.config import Settings
-from fsdl_data.executors import gpu_aware_executor
+from fsdl_data.executors import executor_from_env
 from fsdl_data.jobs import ingest_events_job, ingest_job, ingest_photos_job, nightly_job
 from fsdl_data.resources import build_resources
 from fsdl_data.schedules import nightly
@@ -35,6 +35,6 @@ defs = dg.Definitions(
     jobs=[ingest_job, ingest_photos_job, ingest_events_job, nightly_job],
     schedules=[nightly],
     sensors=object_sensors,
-    executor=gpu_aware_executor,
+    executor=executor_from_env(),
     resources=build_resources(Settings.from_env()),
 )

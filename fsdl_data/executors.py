@@ -2,7 +2,7 @@
 
 GPU work is marked twice, for the two layers that schedule it:
 - op tag `fsdl/gpu=true`: the executor below lets one such step run at a time within a run;
-- `pool="gpu"`: the instance's `gpu` pool (`dagster instance concurrency set gpu 1`) does the
+- `pool="gpu"`: the instance's `gpu` pool (limit 1 in dagster.yaml, the only pool) does the
   same across concurrent runs.
 In a multi-machine deployment the same steps carry the routing tags of the executors that
 place work on GPU nodes: `dagster-celery/queue: gpu` sends them to Celery workers started with
@@ -15,12 +15,19 @@ import dagster as dg
 GPU_TAG_KEY = "fsdl/gpu"
 GPU_POOL = "gpu"
 
+GPU_NODE_LABEL = {"fsdl/accelerator": "gpu"}  # label your GPU node pool with it
 GPU_OP_TAGS = {
     GPU_TAG_KEY: "true",
     "dagster-celery/queue": "gpu",
     "dagster-k8s/config": {
         "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"}}},
-        "pod_spec_config": {"node_selector": {"fsdl/accelerator": "gpu"}},
+        "pod_spec_config": {
+            "node_selector": GPU_NODE_LABEL,
+            # GPU node pools are tainted so that only GPU work lands there (GKE, EKS, AKS)
+            "tolerations": [
+                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+            ],
+        },
     },
 }
 
@@ -33,3 +40,34 @@ gpu_aware_executor = dg.multiprocess_executor.configured(
     },
     name="gpu_aware_multiprocess",
 )
+
+EXECUTORS = ("multiprocess", "celery", "k8s")
+
+
+def executor_from_env(env: dict[str, str] | None = None) -> dg.ExecutorDefinition:
+    """The executor FSDL_EXECUTOR names: a configuration change, not a code edit.
+
+    - `multiprocess` (default): one machine, `gpu_aware_multiprocess` above;
+    - `celery`: every step a Celery task on FSDL_CELERY_BROKER (default RabbitMQ on localhost);
+      GPU steps go to the `gpu` queue (run its workers with `-c 1` on GPU machines), the rest to
+      `dagster`; the instance and the lake must be shared (Postgres, S3);
+    - `k8s`: every step its own Kubernetes pod (`dagster-k8s`); GPU steps ask for one
+      `nvidia.com/gpu`, on a node labelled `fsdl/accelerator=gpu`, tolerating the GPU taint.
+    """
+    import os
+
+    chosen = (env if env is not None else os.environ).get("FSDL_EXECUTOR", "multiprocess")
+    if chosen == "multiprocess":
+        return gpu_aware_executor
+    if chosen == "celery":
+        from dagster_celery import celery_executor
+
+        broker = (env if env is not None else os.environ).get(
+            "FSDL_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//"
+        )
+        return celery_executor.configured({"broker": broker}, name="celery")
+    if chosen == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    raise ValueError(f"FSDL_EXECUTOR={chosen!r}: choose one of {', '.join(EXECUTORS)}")
