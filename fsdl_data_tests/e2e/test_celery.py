@@ -97,7 +97,7 @@ def test_gpu_steps_run_on_the_gpu_worker_and_only_they_do(
         (record,) = instance.get_runs(limit=1)
         assert record.status == dg.DagsterRunStatus.SUCCESS
         starts = instance.all_logs(record.run_id, of_type=dg.DagsterEventType.STEP_START)
-    ran_on = {event.step_key: event.pid for event in starts}
+    ran_on = {event.step_key: event.dagster_event.pid for event in starts}
     from fsdl_data.definitions import defs
 
     nodes = defs.resolve_job_def("nightly").graph.nodes
