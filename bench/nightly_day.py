@@ -45,6 +45,7 @@ def main() -> int:
     from fsdl_data.core.tables.schemas import CONTENT_CLASSES
     from fsdl_data.core.versioning.snapshots import load_table
     from fsdl_data.core.versioning.store import SnapshotStore
+    from fsdl_data.core.vision import registry
     from fsdl_data.core.vision.infer import classify, classify_pixels
     from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier
     from fsdl_data.core.vision.pixels import thumbnails_from_bytes
@@ -77,7 +78,17 @@ def main() -> int:
             for name in ("photo_classifier", "training_snapshot", "raw_photos_snapshot",
                          "labeled_set_snapshot")
         )  # fmt: skip
-        print(f"  night {day}: {night_s:5.1f} s {'ok' if run.success else 'FAILED'} ({steps})")
+        night_lake = Lake(open_object_store(settings.lake_url))
+        truth = pl.concat(
+            [pl.read_parquet(f) for f in (settings.truth_dir / "photos").glob("*.parquet")]
+        )
+        made = night_lake.read("photo_classifications", day).join(truth, on="photo_id")
+        accuracy = float((made["predicted_class"] == made["content"]).mean())
+        card = night_lake.read("photo_classifier").row(0, named=True)
+        start = registry.read_card(night_lake.store, card["version"]).details.get("warm_from")
+        print(f"  night {day}: {night_s:5.1f} s {'ok' if run.success else 'FAILED'} ({steps}); "
+              f"classifier {'warm from ' + start[:8] if start else 'from scratch'}, accuracy on "
+              f"the day's photos vs hidden content {accuracy:.3f}")  # fmt: skip
     if not run.success:
         print("the last night failed:", run.failed_checks, file=sys.stderr)
         return 1

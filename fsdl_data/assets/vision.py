@@ -22,6 +22,12 @@ OWNERS = ["team:vision"]
 
 class ClassifierTraining(dg.Config):
     steps: int = 300  # minibatch updates: a night's training costs the same however many labels
+    # Warm start: continue from the newest classifier trained on earlier labels, for warm_steps
+    # updates over all labels (old ones replayed); every full_retrain_every-th model is trained
+    # from scratch, so drift cannot accumulate. Measured: bench/nightly_day.py.
+    warm_start: bool = True
+    warm_steps: int = 100
+    full_retrain_every: int = 7
     batch_size: int = 32
     lr: float = 3e-3
     seed: int = 0
@@ -58,14 +64,25 @@ def photo_classifier(
         labeled_set, use_weak=config.use_weak_labels, weak_min_confidence=config.weak_min_confidence
     )
     rows = labels.join(photo_pixels.select("photo_id", "thumbnail"), on="photo_id").sort("photo_id")
-    train_config = TrainConfig(
-        steps=config.steps, batch_size=config.batch_size, lr=config.lr, seed=config.seed
-    )
-    version = model_version(frame_digest(rows.select("photo_id", "label", "trusted")), train_config)
     labels_through = str(labeled_set["day"].max()) if len(labeled_set) else None
+    store = lake.open()
+    parent = registry.warm_start_parent(
+        store, labels_through, config.full_retrain_every if config.warm_start else 0
+    )
+    train_config = TrainConfig(
+        steps=config.warm_steps if parent else config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=config.seed,
+    )
+    version = model_version(
+        frame_digest(rows.select("photo_id", "label", "trusted")),
+        train_config,
+        parent.version if parent else None,
+    )
     sources = dict(rows.group_by("source").len().sort("source").iter_rows())
     card, reused = registry.train_or_reuse(
-        lake.open(),
+        store,
         version,
         labels_through,
         lambda: train_classifier(
@@ -75,8 +92,14 @@ def photo_classifier(
             version,
             train_config,
             holdout_eligible=rows["trusted"].to_list(),
+            start_from=registry.load_classifier(store, parent.version) if parent else None,
         ),
-        details={"config": config.model_dump(), "label_sources": sources},
+        details={
+            "config": config.model_dump(),
+            "label_sources": sources,
+            "warm_from": parent.version if parent else None,
+            "warm_depth": registry.warm_depth(parent) + 1 if parent else 0,
+        },
     )
     report = card.report
     row = pl.DataFrame(
@@ -102,6 +125,8 @@ def photo_classifier(
             else float("nan"),
             "labeled_photos": len(rows),
             "reused": reused,
+            "warm_from": card.details.get("warm_from") or "(trained from scratch)",
+            "warm_depth": card.details.get("warm_depth", 0),
             **{f"label_source/{s}": n for s, n in sources.items()},
         },
     )

@@ -112,3 +112,23 @@ def classifier_as_of(store: ObjectStore, day: str) -> ClassifierCard | None:
     """
     known = [c for c in cards(store) if c.labels_through is not None and c.labels_through < day]
     return max(known, key=lambda c: (c.labels_through, c.trained_at), default=None)
+
+
+def warm_depth(card: ClassifierCard) -> int:
+    """How many warm starts lead back to a classifier trained from scratch (0: it was)."""
+    return int(card.details.get("warm_depth") or 0)
+
+
+def warm_start_parent(
+    store: ObjectStore, labels_through: str | None, full_retrain_every: int
+) -> ClassifierCard | None:
+    """The classifier a new one trained on labels through `labels_through` starts from: the
+    newest trained on earlier labels, unless there is none, warm starts are off
+    (`full_retrain_every` < 1) or this would be the `full_retrain_every`-th model in a chain
+    of warm starts (then it is trained from scratch)."""
+    if labels_through is None or full_retrain_every < 1:
+        return None
+    parent = classifier_as_of(store, labels_through)
+    if parent is None or warm_depth(parent) + 1 >= full_retrain_every:
+        return None
+    return parent

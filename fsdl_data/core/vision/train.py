@@ -39,9 +39,11 @@ class TrainReport:
     style_mae: float | None
 
 
-def model_version(label_digest: str, config: TrainConfig) -> str:
-    """The config's repr holds every hyperparameter, the augmentation policy and the seed."""
-    return hashlib.sha256(f"{CODE_VERSION}|{config!r}|{label_digest}".encode()).hexdigest()[:12]
+def model_version(label_digest: str, config: TrainConfig, parent: str | None = None) -> str:
+    """The config's repr holds every hyperparameter, the augmentation policy and the seed; a
+    warm-started model's version also names the version it started from."""
+    text = f"{CODE_VERSION}|{config!r}|{label_digest}" + (f"|from {parent}" if parent else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _split(
@@ -78,16 +80,21 @@ def train_classifier(
     version: str,
     config: TrainConfig,
     holdout_eligible: Sequence[bool] | None = None,
+    start_from: Classifier | None = None,
 ) -> tuple[Classifier, TrainReport]:
     """Deterministic for a seed: the same labels and config give the same weights.
 
     The validation share is drawn from the rows `holdout_eligible` marks (default: all), so
-    accuracy is measured on trusted labels only when weak labels are in the training set.
+    accuracy is measured on trusted labels only when weak labels are in the training set. With
+    `start_from`, training continues from that classifier's weights (a warm start: its
+    minibatches still draw from every label, so old labels are replayed beside the new ones).
     """
     if len(images) < 2:
         raise ValueError(
             f"need at least 2 labeled photos to train, got {len(images)}: label more photos first"
         )
+    if start_from is not None and tuple(start_from.classes) != tuple(classes):
+        raise ValueError(f"cannot warm-start: classes {start_from.classes} != {classes}")
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     pixels = np.stack(list(images)) if not isinstance(images, np.ndarray) else images
@@ -100,6 +107,8 @@ def train_classifier(
     )
     train_rows, val = _split(len(x), eligible, config.val_share, generator)
     net = PhotoNet(len(classes))
+    if start_from is not None:
+        net.load_state_dict(start_from.net.state_dict())
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     cross_entropy, l1 = nn.CrossEntropyLoss(), nn.L1Loss()
     net.train()
