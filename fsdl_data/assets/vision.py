@@ -27,7 +27,7 @@ class ClassifierTraining(dg.Config):
     # from scratch, so drift cannot accumulate. Measured: bench/nightly_day.py.
     warm_start: bool = True
     warm_steps: int = 100
-    full_retrain_every: int = 7
+    full_retrain_every: int = 30  # about monthly: a scratch night costs a full training
     batch_size: int = 32
     lr: float = 3e-3
     seed: int = 0
