@@ -109,7 +109,7 @@ def test_a_new_classifier_marks_its_outputs_stale_until_rematerialized(world) ->
     # retrain with another config: a new classifier version, its data version
     dg.materialize([*all_assets, *all_checks], instance=instance, resources=build_resources(settings),
                    selection=dg.AssetSelection.assets("photo_classifier"),
-                   run_config={"ops": {"photo_classifier": {"config": {"steps": 11}}}})  # fmt: skip
+                   run_config={"ops": {"photo_classifier": {"config": {"steps": 11, "warm_steps": 11}}}})  # fmt: skip
     stale = statuses(instance, all_assets, keys, day)
     assert stale["photo_classifications"] == StaleStatus.STALE
     assert materialize_day(
