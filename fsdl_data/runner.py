@@ -50,7 +50,10 @@ def materialize_days(
 
     The runs replay the world's nights: what they publish is stamped with the time the nightly
     schedule would have published it (publishing.nightly_tags), so features are known in the
-    order they would have been."""
+    order they would have been. An unknown job is a ValueError naming the ones there are."""
+    jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+    if job_name not in jobs:
+        raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
     job = defs.resolve_job_def(job_name)
     out = []
     for day in days:

@@ -148,7 +148,7 @@ def diff(a: str, b: str) -> int:
     from fsdl_data.core.versioning.snapshots import load_table
 
     store = _store()
-    old, new = (store.read(*reversed(store.resolve(x))) for x in (a, b))
+    old, new = store.read(a), store.read(b)
     files = diff_files(old, new)
     print(
         f"files: {len(files.added)} added, {len(files.removed)} removed, {len(files.changed)} changed"

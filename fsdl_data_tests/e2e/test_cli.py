@@ -98,3 +98,6 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     assert "2026-01-01" in row and "ERROR" in row and "FAILED" in row
     assert "1 blocking failures" in r.stdout and "Traceback" not in r.stderr
     assert "events_quarantine_rate" in r.stdout and "passed" in r.stdout  # every check listed
+    r = fsdl(["check", "--home", str(home), "--job", "everything"], tmp_path, env)
+    assert r.returncode == 1 and "no job 'everything': choose one of" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

@@ -55,8 +55,8 @@ def _reusable(snapshots: SnapshotStore, name: str) -> dict[tuple[str, str], File
     cached = snapshots.cached_files(name)
     if not cached:
         return {}
-    sizes, recorded = snapshots.blob_sizes(), snapshots.cached_blobs(name)
-    listed = snapshots.blob_fingerprints() if recorded else {}
+    listing, recorded = snapshots.blob_listing(), snapshots.cached_blobs(name)
+    sizes, listed = snapshots.blob_sizes(listing), snapshots.blob_fingerprints(listing)
 
     def intact(entry: FileEntry) -> bool:
         holder = snapshots.holder(entry.sha256)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStat, ObjectStore
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
 ROOT = "snapshots"
@@ -246,10 +246,16 @@ class SnapshotStore:
         self._stored |= set(new)
         return pack
 
-    def blob_sizes(self) -> dict[str, int]:
+    def blob_listing(self) -> dict[str, ObjectStat]:
+        """Every stored blob (loose files and packs) by name, as one listing shows it."""
+        return {s.key.rsplit("/", 1)[1]: s for s in self.store.stat(f"{ROOT}/blobs/")}
+
+    def blob_sizes(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, int]:
         """Every stored file's size by its hash, loose or packed (packs themselves left out),
-        from one listing; a packed file counts only while its pack is there, whole."""
-        loose = {s.key.rsplit("/", 1)[1]: s.size for s in self.store.stat(f"{ROOT}/blobs/")}
+        from one listing (`listing`, or a new one); a packed file counts only while its pack
+        is there, whole."""
+        listing = self.blob_listing() if listing is None else listing
+        loose = {name: stat.size for name, stat in listing.items()}
         packed = self.packed()
         sizes = {d: size for d, size in loose.items() if d not in self._pack_sizes}
         for digest, (pack, _, size) in packed.items():
@@ -327,10 +333,11 @@ class SnapshotStore:
         found = self.packed().get(digest)
         return found[0] if found else digest
 
-    def blob_fingerprints(self) -> dict[str, str]:
+    def blob_fingerprints(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, str]:
         """Every stored blob (loose files and packs) by name, with its listing fingerprint (ETag,
         or size/mtime/inode): a blob rewritten behind our back lists differently."""
-        return {s.key.rsplit("/", 1)[1]: s.fingerprint for s in self.store.stat(f"{ROOT}/blobs/")}
+        listing = self.blob_listing() if listing is None else listing
+        return {name: stat.fingerprint for name, stat in listing.items()}
 
     def cached_blobs(self, name: str) -> dict[str, str]:
         """The fingerprints the newest snapshot of `name` recorded for the blobs it wrote."""
@@ -355,9 +362,19 @@ class SnapshotStore:
         return files, cache.get("schema", {})
 
     def read(self, snapshot_id: str, name: str | None = None) -> Manifest:
-        """A snapshot by id or unique id prefix (4 characters at least)."""
-        found = self.resolve(snapshot_id, name)
-        body = self.store.get(manifest_key(found[0], found[1]))
+        """A snapshot by id or unique id prefix (4 characters at least). A full id with its
+        name (what `resolve` returns) is read without listing the manifests again."""
+        full = snapshot_id.strip().lower()
+        if name and len(full) == 64 and all(c in "0123456789abcdef" for c in full):
+            found = (name, full)
+        else:
+            found = self.resolve(snapshot_id, name)
+        try:
+            body = self.store.get(manifest_key(found[0], found[1]))
+        except ObjectNotFound:
+            raise SnapshotNotFound(
+                f"no snapshot {snapshot_id!r} named {name!r} in {self.store.url}"
+            ) from None
         if sha256(body) != found[1]:
             raise CorruptSnapshot(f"manifest {found[1]} does not match its hash: storage corrupted")
         return Manifest.from_body(body)
