@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-heavy check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor clean
+.PHONY: install demo test test-heavy check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ test: $(STAMP)
 
 celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` and `gpu` (one at a time)
 	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q dagster -n dagster@%h --detach --logfile=.fsdl/celery-dagster.log
-	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q gpu -c 1 -n gpu@%h --detach --logfile=.fsdl/celery-gpu.log
+	FSDL_PARALLEL_STEPS=1 DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q gpu -c 1 -n gpu@%h --detach --logfile=.fsdl/celery-gpu.log
 
 check: $(STAMP)  # every asset check on a small generated world with defects (CI runs it)
 	$(BIN)/fsdl-data check
@@ -45,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/pit_join.py
 	$(BIN)/python bench/snapshot_folder.py
 	$(BIN)/python bench/sensor_tick.py
+	$(BIN)/python bench/torch_threads.py
+	$(BIN)/python bench/active_learning.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
@@ -66,3 +68,9 @@ bench-snapshot: $(STAMP)
 
 bench-sensor: $(STAMP)
 	$(BIN)/python bench/sensor_tick.py
+
+bench-threads: $(STAMP)
+	$(BIN)/python bench/torch_threads.py
+
+bench-active: $(STAMP)
+	$(BIN)/python bench/active_learning.py

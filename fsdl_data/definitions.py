@@ -2,7 +2,16 @@
 
 import dagster as dg
 
-from fsdl_data.assets import datasets, features, labels, models, sources, tables, vision
+from fsdl_data.assets import (
+    datasets,
+    features,
+    labeling,
+    labels,
+    models,
+    sources,
+    tables,
+    vision,
+)
 from fsdl_data.checks.datasets import dataset_checks
 from fsdl_data.checks.features import feature_checks
 from fsdl_data.checks.labels import label_checks
@@ -18,7 +27,9 @@ from fsdl_data.sensors import object_sensors
 from fsdl_data.versions import with_code_versions
 
 all_assets = with_code_versions(
-    dg.load_assets_from_modules([sources, tables, features, labels, vision, datasets, models])
+    dg.load_assets_from_modules(
+        [sources, tables, features, labels, labeling, vision, datasets, models]
+    )
 )
 all_checks = [
     *source_checks,

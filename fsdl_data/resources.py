@@ -114,7 +114,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         """One partition (it must exist: the error says to materialize it), or the partitions of
-        a window that exist (none: an empty table with the table's columns). An input declared
+        a window that exist (none: an empty table with the table's columns); an input tagged
+        with a day column is a window even when it maps to a single partition. An input declared
         with `AssetIn(metadata={PARTITION_COLUMN: "day"})` gets each row's partition as a Date
         column of that name, so a window's rows can be told apart."""
         name = table_name(context.asset_key)
@@ -123,7 +124,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if not context.has_asset_partitions:
             return lake.read(name)
         keys = context.asset_partition_keys
-        if len(keys) == 1:
+        if len(keys) == 1 and not day_column:
             found = keys
         else:
             present = set(lake.partitions(name)) if keys else set()

@@ -54,6 +54,7 @@ CODE = {
         "fsdl_data.core.labels.labeled_set",
     ),
     "popularity_labels": ("fsdl_data.core.labels.popularity",),
+    "labeling_queue": ("fsdl_data.core.labels.active", "fsdl_data.core.labels.studio"),
     "classifier": (
         "fsdl_data.core.vision.model",
         "fsdl_data.core.vision.train",
@@ -88,7 +89,7 @@ ASSET_COMPONENTS = {
     "user_features": "features", "photo_features": "features", "online_features": "online",
     "human_labels": "labels", "human_consensus": "labels", "annotator_quality": "labels",
     "label_matrix": "weak_labels", "lf_analysis": "weak_labels", "labeled_set": "weak_labels",
-    "popularity_labels": "popularity_labels",
+    "popularity_labels": "popularity_labels", "labeling_queue": "labeling_queue",
     "photo_classifier": "classifier", "photo_classifications": "inference",
     "training_set": "training_set",
     "training_snapshot": "snapshots", "labeled_set_snapshot": "snapshots",

@@ -8,19 +8,28 @@ from fsdl_data.assets._outputs import picture, table
 from fsdl_data.core import plots
 from fsdl_data.core.labels import analysis
 from fsdl_data.core.labels import labeled_set as labeled
-from fsdl_data.core.labels.consensus import annotator_consensus
+from fsdl_data.core.labels.agreement import gold_accuracy, gold_exclusions
+from fsdl_data.core.labels.consensus import annotator_consensus, gold_labels
 from fsdl_data.core.labels.functions import (
     LABELING_FUNCTIONS,
     apply_labeling_functions,
     labeling_functions_version,
     photos_for_labeling,
 )
-from fsdl_data.core.labels.human import label_studio_keys, read_label_studio
+from fsdl_data.core.labels.human import (
+    deduplicate,
+    import_files,
+    import_for_day,
+    label_studio_keys,
+    read_label_studio,
+    rejection_counts,
+)
 from fsdl_data.core.labels.popularity import label_cutoff, likes_within_24h
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+from fsdl_data.core.vision.threads import use_torch_threads
 from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
 
@@ -46,26 +55,47 @@ DRIFT_WINDOW_DAYS = 8  # the day and the 7 before it
     owners=OWNERS,
     kinds={"labelstudio", "parquet"},
     description="Every human annotation of that day's photos, one row per annotation, from the Label "
-    "Studio exports in the object store (the seed set and the expert's gold set, marked "
-    "`ground_truth`). Unknown photo ids and classes are kept with a `rejected_reason`.",
+    "Studio exports in the object store: the seed set and the expert's gold set (labels/seed/, "
+    "labels/gold/, by day) and any export dropped under labels/import/ (any file name; each "
+    "annotation goes to its photo's day). Gold is marked `ground_truth`; annotators are ids only. "
+    "Unusable rows are kept with a `rejected_reason` and `rejected_detail` (unknown photo or "
+    "class, cancelled, not one choice, unreadable file); an annotation exported twice counts "
+    "once, its newest version.",
 )
 def human_labels(
     context: dg.AssetExecutionContext, objects: ObjectStoreResource, photo_metadata: pl.DataFrame
 ) -> dg.Output:
     store = objects.open()
-    keys = label_studio_keys(store, context.partition_key)
-    if not keys:
-        context.log.warning(f"no Label Studio export for {context.partition_key}")
-    df = read_label_studio(store, keys, set(photo_metadata["photo_id"].to_list()), CONTENT_CLASSES)
-    rejected = df.filter(pl.col("rejected_reason").is_not_null()).group_by("rejected_reason").len()
+    day = context.partition_key
+    keys = label_studio_keys(store, day)
+    photo_ids = set(photo_metadata["photo_id"].to_list())
+    imported = import_for_day(store, import_files(store), day, photo_ids, CONTENT_CLASSES)
+    if not keys and imported.rows.is_empty():
+        context.log.warning(f"no Label Studio export for {day}")
+    df = deduplicate(
+        pl.concat([read_label_studio(store, keys, photo_ids, CONTENT_CLASSES), imported.rows])
+    )
+    files = sorted(set(df["source_file"].drop_nulls().to_list()))
     return table(
         df,
         annotations=len(df),
+        accepted=int(df["rejected_reason"].is_null().sum()),
         photos=df["photo_id"].n_unique(),
         gold_annotations=int(df["ground_truth"].sum()),
-        exports=dg.MetadataValue.json(keys),
-        **{f"rejected/{r}": n for r, n in rejected.iter_rows()},
+        imported_annotations=len(imported.rows),
+        imports_for_other_days=imported.other_days,
+        exports=dg.MetadataValue.json(files),
+        **{f"rejected/{r}": n for r, n in rejection_counts(df).items()},
     )
+
+
+class ConsensusConfig(dg.Config):
+    """Gold-standard QA: an annotator with at least `min_gold_annotations` answers on gold photos
+    (over the consensus window) whose accuracy on them is below `min_gold_accuracy` is left out
+    of the consensus; annotator_quality and its check say who and why."""
+
+    min_gold_accuracy: float = 0.75
+    min_gold_annotations: int = 10
 
 
 @dg.multi_asset(
@@ -82,7 +112,8 @@ def human_labels(
             owners=OWNERS,
             kinds={"polars", "parquet"},
             description="Per annotator over the trailing window: annotations, accuracy estimated by "
-            "the consensus model, and accuracy on gold with its count.",
+            "the consensus model, accuracy on gold with its count and 95% interval, and whether "
+            "their labels were left out of the consensus (too inaccurate on gold) and why.",
         ),
     },
     partitions_def=daily,
@@ -92,9 +123,16 @@ def human_labels(
         "photo_metadata": dg.AssetIn(),
     },
 )
-def human_consensus(human_labels: pl.DataFrame, photo_metadata: pl.DataFrame):
+def human_consensus(
+    config: ConsensusConfig, human_labels: pl.DataFrame, photo_metadata: pl.DataFrame
+):
     accepted = human_labels.filter(pl.col("rejected_reason").is_null())
-    result = annotator_consensus(accepted, CONTENT_CLASSES)
+    votes = accepted.filter(~pl.col("ground_truth"))
+    gold = gold_labels(accepted.filter(pl.col("ground_truth")))
+    excluded = gold_exclusions(
+        gold_accuracy(votes, gold), config.min_gold_accuracy, config.min_gold_annotations
+    )
+    result = annotator_consensus(accepted, CONTENT_CLASSES, excluded=excluded)
     photos = result.photos.filter(pl.col("photo_id").is_in(photo_metadata["photo_id"].implode()))
     yield dg.Output(
         photos,
@@ -103,6 +141,7 @@ def human_consensus(human_labels: pl.DataFrame, photo_metadata: pl.DataFrame):
             "photos": len(photos),
             "gold_photos": int(photos["gold_label"].is_not_null().sum()),
             "mean_confidence": float(photos["confidence"].mean() or 0.0),
+            "excluded_annotators": dg.MetadataValue.json(excluded),
         },
     )
     yield dg.Output(result.annotators, output_name="annotator_quality")
@@ -126,6 +165,7 @@ def label_matrix(
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
     store = lake.open()
+    use_torch_threads()
     card = registry.classifier_as_of(store, context.partition_key)
     outputs = None
     if card is not None and len(photo_pixels):

@@ -12,6 +12,7 @@ from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.model import pick_device
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+from fsdl_data.core.vision.threads import use_torch_threads
 from fsdl_data.core.vision.train import TrainConfig, model_version, train_classifier
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 from fsdl_data.partitions import daily
@@ -60,6 +61,7 @@ def photo_classifier(
     labeled_set: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
+    threads = use_torch_threads()
     labels = training_labels(
         labeled_set, use_weak=config.use_weak_labels, weak_min_confidence=config.weak_min_confidence
     )
@@ -127,6 +129,7 @@ def photo_classifier(
             "reused": reused,
             "warm_from": card.details.get("warm_from") or "(trained from scratch)",
             "warm_depth": card.details.get("warm_depth", 0),
+            "torch_threads": threads,
             **{f"label_source/{s}": n for s, n in sources.items()},
         },
     )
@@ -150,10 +153,11 @@ def photo_classifications(
     photo_classifier: pl.DataFrame,
 ) -> dg.Output:
     device = pick_device()
+    threads = use_torch_threads()
     classifier = registry.load_classifier(lake.open(), photo_classifier["version"][0], device)
     pixels = photo_pixels.sort("photo_id")
     if pixels.is_empty():
-        return table(empty(PHOTO_CLASSIFICATIONS), device=device)
+        return table(empty(PHOTO_CLASSIFICATIONS), device=device, torch_threads=threads)
     df = classify_pixels(
         classifier,
         pixels["photo_id"].to_list(),
@@ -166,6 +170,7 @@ def photo_classifications(
     return table(
         df,
         device=device,
+        torch_threads=threads,
         classifier_version=classifier.version,
         mean_style_score=float(np.mean(df["style_score"].to_numpy())),
         **{f"predicted/{c}": n for c, n in counts.iter_rows()},

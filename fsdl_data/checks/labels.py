@@ -5,7 +5,9 @@ import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
+from fsdl_data.core.labels.agreement import agreement_report
 from fsdl_data.core.labels.analysis import drifted
+from fsdl_data.core.labels.human import BOOKKEEPING_REASONS
 from fsdl_data.core.tables import quality, schemas
 from fsdl_data.partitions import daily
 
@@ -16,10 +18,14 @@ LF_ACCURACY_DRIFT = 0.15  # absolute change in accuracy against the human consen
 human_labels_rejections = rule_check(
     "human_labels",
     "human_labels_rejections",
-    "Annotations with unknown photo ids or classes: any warns (reasons in `rejected_reason`), more than "
-    f"{MAX_REJECTED_SHARE:.0%} fails.",
+    "Annotations rejected (unknown photo or class, cancelled, unreadable file; reasons in "
+    "`rejected_reason`): any warns, more than "
+    f"{MAX_REJECTED_SHARE:.0%} fails. Duplicates of an annotation already counted do not count.",
     lambda df: quality.share_below(
-        int(df["rejected_reason"].is_not_null().sum()), len(df), "annotations rejected",
+        int((df["rejected_reason"].is_not_null()
+             & ~df["rejected_reason"].is_in(BOOKKEEPING_REASONS)).sum()),
+        int((~df["rejected_reason"].is_in(BOOKKEEPING_REASONS)).fill_null(True).sum()),
+        "annotations rejected",
         warn_above=0.0, fail_above=MAX_REJECTED_SHARE,
     ),
     blocking=False,
@@ -91,6 +97,67 @@ def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
+MIN_ALPHA = 0.5  # Krippendorff's alpha below which a day's human labels are not used
+
+
+@dg.asset_check(
+    asset="annotator_quality",
+    blocking=False,
+    partitions_def=daily,
+    description="Gold-standard QA: warns, naming them and why, when annotators are left out of the "
+    "consensus because their accuracy on gold is below the threshold (ConsensusConfig).",
+)
+def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResult:
+    out = annotator_quality.filter(pl.col("excluded"))
+    who = "; ".join(f"{r['annotator']}: {r['excluded_reason']}" for r in out.iter_rows(named=True))
+    measured = annotator_quality.filter(pl.col("gold_annotations") > 0)
+    return result(
+        quality.Outcome(
+            out.is_empty(),
+            f"left out of consensus: {who}" if who else
+            f"{len(measured)} annotators measured on gold, none below the threshold",
+            {"excluded": len(out), "annotators_on_gold": len(measured), "who": who},
+            severe=False,
+        )
+    )  # fmt: skip
+
+
+@dg.asset_check(
+    asset="labeled_set",
+    blocking=True,
+    partitions_def=daily,
+    additional_ins={"human_labels": dg.AssetIn(), "annotator_quality": dg.AssetIn()},
+    description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
+    "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
+    f"(nominal) over the content classes. Alpha below {MIN_ALPHA} blocks everything trained on "
+    "the labeled set.",
+)
+def labeled_set_agreement(
+    labeled_set: pl.DataFrame, human_labels: pl.DataFrame, annotator_quality: pl.DataFrame
+) -> dg.AssetCheckResult:
+    excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
+    report = agreement_report(human_labels, excluded)
+    metadata = {
+        "photos_with_two_or_more": report.units,
+        "annotations": report.annotations,
+        "pairwise_agreement": report.pairwise if report.pairwise is not None else float("nan"),
+        "krippendorff_alpha": report.alpha if report.alpha is not None else float("nan"),
+        "threshold": MIN_ALPHA,
+    }
+    if report.alpha is None:
+        return result(
+            quality.Outcome(True, "no photo with two or more comparable annotations", metadata)
+        )
+    return result(
+        quality.Outcome(
+            report.alpha >= MIN_ALPHA,
+            f"Krippendorff's alpha {report.alpha:.3f} (threshold {MIN_ALPHA}), pairwise agreement "
+            f"{report.pairwise:.3f}, over {report.units} photos",
+            metadata,
+        )
+    )
+
+
 label_checks = [
     human_labels_rejections,
     *table_contract_checks("popularity_labels", schemas.POPULARITY_LABELS, ["photo_id"]),
@@ -105,4 +172,7 @@ label_checks = [
     lf_analysis_drift,
     *table_contract_checks("labeled_set", catalog.TABLE_SCHEMAS["labeled_set"], ["photo_id"]),
     labeled_set_valid,
+    annotator_quality_gold,
+    labeled_set_agreement,
+    *table_contract_checks("labeling_queue", catalog.TABLE_SCHEMAS["labeling_queue"], ["photo_id"]),
 ]

@@ -10,6 +10,7 @@ import polars as pl
 
 from fsdl_data.core.features.definitions import PHOTO_FEATURE_TABLE, USER_FEATURE_TABLE
 from fsdl_data.core.features.online import ONLINE_ROWS
+from fsdl_data.core.labels.active import LABELING_QUEUE
 from fsdl_data.core.labels.analysis import LF_ANALYSIS
 from fsdl_data.core.labels.consensus import ANNOTATORS, CONSENSUS
 from fsdl_data.core.labels.functions import LABELING_FUNCTIONS
@@ -34,4 +35,5 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "label_matrix": LABEL_MATRIX,
     "lf_analysis": LF_ANALYSIS,
     "labeled_set": LABELED_SET,
+    "labeling_queue": LABELING_QUEUE,
 }

@@ -60,6 +60,7 @@ def test_the_inference_step_gets_a_gpu_pod_with_secrets_only_by_reference() -> N
     env = {e["name"]: e for e in container["env"]}
     assert env["FSDL_EXECUTOR"]["value"] == "k8s"
     assert env["FSDL_LAKE_URL"]["value"].startswith("s3://")
+    assert env["FSDL_PARALLEL_STEPS"]["value"] == "1"  # torch gets every core of the pod
     assert env["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
         "dagster-postgresql-secret"
     )

@@ -192,3 +192,53 @@ def test_labeled_set_sources_provenance_and_the_classifier_loop(nights) -> None:
     assert meta["label_sources"].value.startswith("![plot](data:image/png;base64,")
     lf_meta = results[DAYS[-1]].asset_materializations_for_node("lf_analysis")[0].metadata
     assert lf_meta["per_function"].value.records and "plot" in lf_meta
+
+
+def test_labeling_queue_is_published_for_label_studio(nights) -> None:
+    """Each night queues the most uncertain photos within the budget, never one a human labeled
+    or an earlier night queued, as Label Studio tasks with the classifier's pre-annotation."""
+    import json
+    import xml.etree.ElementTree as ElementTree
+
+    from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+
+    settings, _, results = nights
+    objects, _, lake = stores(settings)
+    queued: set[int] = set()
+    for day in DAYS:
+        assert "labeling_queue" in materialized(results[day])
+        queue = lake.read("labeling_queue", day)
+        assert 0 < len(queue) <= 50
+        ids = set(queue["photo_id"].to_list())
+        assert not ids & queued, day  # never queued twice
+        queued |= ids
+        labeled = lake.read("labeled_set", day).filter(pl.col("source").is_in(["gold", "human"]))
+        assert not ids & set(labeled["photo_id"].to_list())
+        assert queue["uncertainty"].to_list() == sorted(queue["uncertainty"], reverse=True)
+        tasks = json.loads(objects.get(f"labels/queue/date={day}/tasks.json"))
+        assert [t["id"] for t in tasks] == queue["photo_id"].to_list()
+        first = tasks[0]
+        assert first["data"]["photo_id"] == first["id"]
+        assert first["data"]["image"].startswith("/data/local-files/?d=photos/date=")
+        prediction = first["predictions"][0]
+        assert prediction["model_version"] == queue["classifier_version"][0]
+        assert prediction["result"][0]["value"]["choices"][0] in CONTENT_CLASSES
+        assert 0 < prediction["score"] <= 1
+    config = ElementTree.fromstring(
+        objects.get(f"labels/queue/date={DAYS[-1]}/labeling_config.xml")
+    )
+    assert [c.get("value") for c in config.iter("Choice")] == list(CONTENT_CLASSES)
+
+
+def test_gold_qa_and_agreement_are_checked_every_night(nights) -> None:
+    settings, _, results = nights
+    _, _, lake = stores(settings)
+    for day in DAYS:
+        checks = check_results(results[day])
+        agreement = checks["labeled_set_agreement"]
+        assert agreement.passed
+        alpha = agreement.metadata["krippendorff_alpha"].value
+        assert 0.5 <= alpha < 1.0
+        assert "annotator_quality_gold" in checks
+    quality = lake.read("annotator_quality", DAYS[-1])
+    assert quality["gold_accuracy_low"].drop_nulls().le(quality["gold_accuracy"].drop_nulls()).all()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from fsdl_data.core.labels.agreement import gold_accuracy
+
 CONSENSUS = {
     "photo_id": pl.Int64,
     "label": pl.String,
@@ -30,6 +32,8 @@ ANNOTATORS = {
     "gold_annotations": pl.Int64,
     "gold_correct": pl.Int64,
     "gold_accuracy": pl.Float64,
+    "gold_accuracy_low": pl.Float64,  # 95% Wilson interval
+    "gold_accuracy_high": pl.Float64,
     "excluded": pl.Boolean,
     "excluded_reason": pl.String,
 }
@@ -64,7 +68,7 @@ def annotator_consensus(
     votes = rows.filter(~pl.col("ground_truth"))
     used = votes.filter(~pl.col("annotator").is_in(list(excluded)))
 
-    gold = _gold_labels(gold_rows)
+    gold = gold_labels(gold_rows)
     photo_ids = sorted(set(used["photo_id"].to_list()) | set(gold))
     item = {p: i for i, p in enumerate(photo_ids)}
     people = sorted(set(votes["annotator"].to_list()))
@@ -105,7 +109,7 @@ def annotator_consensus(
     return Consensus(photos=photos, annotators=people_table)
 
 
-def _gold_labels(gold_rows: pl.DataFrame) -> dict[int, str]:
+def gold_labels(gold_rows: pl.DataFrame) -> dict[int, str]:
     """photo -> gold class; where experts disagree, the most frequent, ties alphabetically."""
     out: dict[int, str] = {}
     for (photo_id,), group in gold_rows.group_by(["photo_id"]):
@@ -166,13 +170,10 @@ def _annotator_rows(
     index: dict[str, int],
     excluded: dict[str, str],
 ) -> pl.DataFrame:
+    on_gold = {row["annotator"]: row for row in gold_accuracy(votes, gold).iter_rows(named=True)}
     records = []
     for name in people:
         mine = votes.filter(pl.col("annotator") == name)
-        on_gold = [
-            (p, label) for p, label in mine.select("photo_id", "label").iter_rows() if p in gold
-        ]
-        correct = sum(label == gold[p] for p, label in on_gold)
         if name in excluded:  # not in the fit: how often the consensus agrees with them
             hits = [
                 posterior[item[p], index[label]]
@@ -185,14 +186,11 @@ def _annotator_rows(
             estimated = float((prior * np.diag(matrix)).sum())
         records.append(
             {
-                "annotator": name,
+                **on_gold[name],
                 "annotations": len(mine),
                 "estimated_accuracy": estimated,
-                "gold_annotations": len(on_gold),
-                "gold_correct": correct,
-                "gold_accuracy": correct / len(on_gold) if on_gold else None,
                 "excluded": name in excluded,
                 "excluded_reason": excluded.get(name),
             }
-        )  # fmt: skip
+        )
     return pl.DataFrame(records, schema=ANNOTATORS)

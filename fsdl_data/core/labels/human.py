@@ -1,14 +1,25 @@
-"""Human labels from Label Studio exports: parse, validate, resolve disagreements."""
+"""Human labels from Label Studio exports: parse, validate, deduplicate, route to their day.
+
+Real exports vary: a JSON list of tasks or one task object; `completed_by` an integer or a user
+object (only its id is kept: no e-mail or name reaches a table); `was_cancelled` annotations;
+`ground_truth` marking gold; `lead_time` and `updated_at` present or not. Every annotation
+becomes one row. A row that cannot be used keeps a `rejected_reason` (a code) and a
+`rejected_detail` (what exactly), never dropped; a file that cannot be read at all is one
+quarantine row naming the file and the parser's message, and the other files still load.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.storage.objects import ObjectStat, ObjectStore
 
 HUMAN_LABELS = {
     "task_id": pl.Int64,
@@ -18,11 +29,19 @@ HUMAN_LABELS = {
     "label": pl.String,
     "ground_truth": pl.Boolean,
     "created_at": pl.String,
+    "updated_at": pl.String,
+    "lead_time": pl.Float64,  # seconds the annotator spent, as Label Studio measured it
+    "source_file": pl.String,
     "rejected_reason": pl.String,
+    "rejected_detail": pl.String,
 }
 
-
 EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # + f"/date={day}/"
+IMPORT_PREFIX = "labels/import/"  # Label Studio exports dropped by people: any file name
+MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a bigger file is quarantined, not read into memory
+
+# reasons that are bookkeeping, not bad data: the annotation itself is counted once
+BOOKKEEPING_REASONS = ("duplicate", "superseded")
 
 
 def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
@@ -35,15 +54,128 @@ def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
     ]
 
 
+def import_files(store: ObjectStore) -> list[ObjectStat]:
+    """Everything dropped under labels/import/ (any name), with its size and when it arrived,
+    from the listing alone."""
+    return sorted(store.stat(IMPORT_PREFIX), key=lambda info: info.key)
+
+
 def read_label_studio(
-    store: ObjectStore, keys: list[str], known_photo_ids: set[int], classes: tuple[str, ...]
+    store: ObjectStore,
+    keys: list[str],
+    known_photo_ids: set[int],
+    classes: tuple[str, ...],
+    max_bytes: int = MAX_EXPORT_BYTES,
 ) -> pl.DataFrame:
-    frames = [parse_label_studio(store.get(k), known_photo_ids, classes) for k in keys]
+    frames = [_read_one(store, k, known_photo_ids, classes, max_bytes) for k in keys]
     return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+
+
+def _read_one(
+    store: ObjectStore, key: str, known: set[int], classes: tuple[str, ...], max_bytes: int
+) -> pl.DataFrame:
+    size = store.size(key)
+    if size is not None and size > max_bytes:
+        return quarantine(key, "too_large", f"{size:,} bytes > the {max_bytes:,} byte limit")
+    return parse_label_studio(store.get(key), known, classes, source_file=key)
+
+
+def quarantine(source_file: str | None, reason: str, detail: str) -> pl.DataFrame:
+    """One row that stands for a whole file that could not be read."""
+    row = _row(None, None, None, None, reason, source_file)
+    return pl.DataFrame([{**row, "rejected_detail": detail}], schema=HUMAN_LABELS)
+
+
+@dataclass(frozen=True)
+class DayImport:
+    """The rows of labels/import/ that belong to one day, and what was routed elsewhere."""
+
+    rows: pl.DataFrame  # HUMAN_LABELS
+    other_days: int  # annotations of photos that are not this day's
+
+
+def import_for_day(
+    store: ObjectStore,
+    files: Iterable[ObjectStat],
+    day: str,
+    day_photo_ids: set[int],
+    classes: tuple[str, ...],
+    max_bytes: int = MAX_EXPORT_BYTES,
+) -> DayImport:
+    """Annotations from labels/import/ for `day`'s partition. An annotation belongs to the day of
+    its photo; a task that names `data.day` (our queue writes it) but a photo that day does not
+    have is rejected there as unknown; a file that cannot be read, and a task with neither a
+    usable photo id nor a day, are reported on the day the file arrived."""
+    frames, other = [], 0
+    for info in files:
+        arrival = (
+            info.last_modified.astimezone(dt.UTC).date().isoformat() if info.last_modified else None
+        )
+        if info.size > max_bytes:
+            if arrival == day:
+                frames.append(quarantine(info.key, "too_large",
+                                         f"{info.size:,} bytes > the {max_bytes:,} byte limit"))  # fmt: skip
+            continue
+        raw = store.get(info.key)
+        tasks = _tasks_of(raw)
+        if isinstance(tasks, str):  # the file as a whole is unreadable
+            if arrival == day:
+                frames.append(quarantine(info.key, "malformed_export", tasks))
+            continue
+        for task in tasks:
+            photo, task_day = _photo_and_day(task)
+            mine = photo is not None and photo in day_photo_ids
+            unknown_here = task_day == day  # names this day, yet a photo it does not have
+            unplaced = task_day is None and photo is None and arrival == day
+            if mine or unknown_here or unplaced:
+                frames.append(_task_rows(task, day_photo_ids, classes, info.key))
+            else:
+                other += 1
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+    return DayImport(rows, other)
+
+
+def _tasks_of(export: bytes) -> list[Any] | str:
+    """The tasks in an export, or why there are none: a JSON list of tasks or one task object."""
+    try:
+        parsed = json.loads(export)
+    except UnicodeDecodeError as error:
+        return f"not UTF-8 text: {error}"
+    except json.JSONDecodeError as error:
+        return f"not valid JSON: {error}"
+    if isinstance(parsed, dict) and "data" in parsed:
+        return [parsed]
+    if not isinstance(parsed, list):
+        return f"expected a JSON list of tasks or one task object, got {type(parsed).__name__}"
+    return parsed
+
+
+def _photo_and_day(task: Any) -> tuple[int | None, str | None]:
+    data = task.get("data") if isinstance(task, dict) else None
+    if not isinstance(data, dict):
+        return None, None
+    day = data.get("day")
+    try:
+        day = dt.date.fromisoformat(day).isoformat() if isinstance(day, str) else None
+    except ValueError:
+        day = None
+    return _int(data.get("photo_id")), day
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _annotator(completed_by: Any) -> str | None:
+    """The annotator's id only: Label Studio gives an integer or a user object (whose e-mail and
+    names must not reach a table); our simulated world gives a name."""
+    if isinstance(completed_by, dict):
+        completed_by = completed_by.get("id")
+    if isinstance(completed_by, bool) or completed_by is None:
+        return None
+    if isinstance(completed_by, int | str):
+        return str(completed_by)
+    return None
 
 
 def _choices(annotation: dict[str, Any]) -> list[Any] | None:
@@ -64,59 +196,126 @@ def _choices(annotation: dict[str, Any]) -> list[Any] | None:
     return chosen
 
 
-def _row(task: Any, annotation: Any, photo_id: Any, label: Any, reason: str | None) -> dict:
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _row(
+    task: Any, annotation: Any, photo_id: Any, label: Any, reason: str | None, source: str | None
+) -> dict[str, Any]:
     task = task if isinstance(task, dict) else {}
     annotation = annotation if isinstance(annotation, dict) else {}
-    created = annotation.get("created_at")
     return {
         "task_id": _int(task.get("id")),
         "annotation_id": _int(annotation.get("id")),
         "photo_id": _int(photo_id),
-        "annotator": str(annotation.get("completed_by")),
+        "annotator": _annotator(annotation.get("completed_by")),
         "label": label if isinstance(label, str) else None,
         "ground_truth": annotation.get("ground_truth") is True,
-        "created_at": created if isinstance(created, str) else None,
+        "created_at": _text(annotation.get("created_at")),
+        "updated_at": _text(annotation.get("updated_at")),
+        "lead_time": _number(annotation.get("lead_time")),
+        "source_file": source,
         "rejected_reason": reason,
+        "rejected_detail": None,
     }
 
 
-def parse_label_studio(
-    export: bytes, known_photo_ids: set[int], classes: tuple[str, ...]
+def _task_rows(
+    task: Any, known_photo_ids: set[int], classes: tuple[str, ...], source: str | None
 ) -> pl.DataFrame:
-    """One row per annotation. Rows that cannot be used keep a `rejected_reason` (never dropped):
-    a file that is not a JSON list of tasks is one `malformed_export` row, a task or annotation
-    not in Label Studio's shape a `malformed_task` / `malformed_annotation` row; the file's
-    other tasks are still read."""
-    try:
-        tasks = json.loads(export)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        tasks = None
-    if not isinstance(tasks, list):
-        return pl.DataFrame([_row(None, None, None, None, "malformed_export")], schema=HUMAN_LABELS)
     rows: list[dict[str, Any]] = []
-    for task in tasks:
-        data = task.get("data") if isinstance(task, dict) else None
-        annotations = task.get("annotations") if isinstance(task, dict) else None
-        if not isinstance(data, dict) or not isinstance(annotations, (list, type(None))):
-            rows.append(_row(task, None, None, None, "malformed_task"))
+    data = task.get("data") if isinstance(task, dict) else None
+    annotations = task.get("annotations") if isinstance(task, dict) else None
+    if not isinstance(data, dict) or not isinstance(annotations, list | type(None)):
+        what = (
+            "not an object"
+            if not isinstance(task, dict)
+            else "no `data` object or `annotations` list"
+        )
+        rows.append(
+            {**_row(task, None, None, None, "malformed_task", source), "rejected_detail": what}
+        )
+        return pl.DataFrame(rows, schema=HUMAN_LABELS)
+    pid = data.get("photo_id")
+    for ann in annotations or []:
+        choices = _choices(ann) if isinstance(ann, dict) else None
+        if choices is None:
+            rows.append(_row(task, ann, pid, None, "malformed_annotation", source))
             continue
-        pid = data.get("photo_id")
-        for ann in annotations or []:
-            choices = _choices(ann) if isinstance(ann, dict) else None
-            if choices is None:
-                rows.append(_row(task, ann, pid, None, "malformed_annotation"))
-                continue
-            label = choices[0] if len(choices) == 1 else None
-            if _int(pid) is None or pid not in known_photo_ids:
-                reason = "unknown_photo_id"
-            elif not isinstance(label, str):
-                reason = "not_exactly_one_choice"
-            elif label not in classes:
-                reason = "unknown_class"
-            else:
-                reason = None
-            rows.append(_row(task, ann, pid, label, reason))
+        label = choices[0] if len(choices) == 1 else None
+        if _int(pid) is None or pid not in known_photo_ids:
+            reason = "unknown_photo_id"
+        elif ann.get("was_cancelled") is True:
+            reason = "cancelled"
+        elif not isinstance(label, str):
+            reason = "not_exactly_one_choice"
+        elif label not in classes:
+            reason = "unknown_class"
+        else:
+            reason = None
+        rows.append(_row(task, ann, pid, label, reason, source))
     return pl.DataFrame(rows, schema=HUMAN_LABELS)
+
+
+def parse_label_studio(
+    export: bytes,
+    known_photo_ids: set[int],
+    classes: tuple[str, ...],
+    source_file: str | None = None,
+) -> pl.DataFrame:
+    """One row per annotation of one export file. A file that is neither a JSON list of tasks
+    nor one task is one `malformed_export` row (the parser's message in `rejected_detail`); a
+    task or annotation not in Label Studio's shape a `malformed_task` / `malformed_annotation`
+    row; the file's other tasks are still read."""
+    tasks = _tasks_of(export)
+    if isinstance(tasks, str):
+        return quarantine(source_file, "malformed_export", tasks)
+    frames = [_task_rows(task, known_photo_ids, classes, source_file) for task in tasks]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+
+
+def deduplicate(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each annotation counted once: among rows of the same `annotation_id` from the same kind of
+    file (seed, gold or import), the newest `updated_at` (else `created_at`; ties: the later
+    file) stays as it is; the others are kept as `duplicate` (same timestamp) or `superseded`."""
+    if rows.is_empty():
+        return rows
+    stamp = pl.coalesce("updated_at", "created_at").fill_null("")
+    origin = pl.col("source_file").fill_null("").str.split("/").list.slice(0, 2).list.join("/")
+    ranked = rows.with_row_index("_order").with_columns(_stamp=stamp, _origin=origin)
+    keyed = ranked.filter(pl.col("annotation_id").is_not_null())
+    newest = (
+        keyed.sort(["_stamp", "source_file", "_order"])
+        .group_by(["_origin", "annotation_id"], maintain_order=True)
+        .agg(pl.col("_order").last().alias("_keep"), pl.col("_stamp").last().alias("_newest"))
+    )
+    marked = ranked.join(newest, on=["_origin", "annotation_id"], how="left").with_columns(
+        pl.when(pl.col("_keep").is_null() | (pl.col("_keep") == pl.col("_order")))
+        .then(pl.col("rejected_reason"))
+        .when(pl.col("_stamp") == pl.col("_newest"))
+        .then(pl.lit("duplicate"))
+        .otherwise(pl.lit("superseded"))
+        .alias("rejected_reason"),
+        pl.when(pl.col("_keep").is_null() | (pl.col("_keep") == pl.col("_order")))
+        .then(pl.col("rejected_detail"))
+        .otherwise(
+            pl.format(
+                "annotation {} is counted once, from its newest version", pl.col("annotation_id")
+            )
+        )
+        .alias("rejected_detail"),
+    )
+    return marked.sort("_order").select(list(HUMAN_LABELS))
+
+
+def rejection_counts(rows: pl.DataFrame) -> dict[str, int]:
+    found = rows.filter(pl.col("rejected_reason").is_not_null()).group_by("rejected_reason").len()
+    return dict(sorted(found.iter_rows()))
 
 
 def majority_labels(labels: pl.DataFrame) -> pl.DataFrame:

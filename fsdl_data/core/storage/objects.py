@@ -235,6 +235,15 @@ class S3ObjectStore:
         """`put` without describing what was written."""
         self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
 
+    def presigned_url(self, key: str, expires_s: int) -> str:
+        """A URL that reads the object without credentials until it expires (for a labeling
+        tool's browser)."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._full(key)},
+            ExpiresIn=expires_s,
+        )
+
     def get(self, key: str) -> bytes:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()

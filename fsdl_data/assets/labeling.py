@@ -1,0 +1,106 @@
+"""The human labeling loop's outbound half: each day's labeling queue, published for Label Studio.
+
+Annotations come back through `human_labels` (exports dropped under labels/import/)."""
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from fsdl_data.assets._outputs import table
+from fsdl_data.core.labels.active import STRATEGIES, build_queue
+from fsdl_data.core.labels.studio import labeling_config, local_files_url, queue_tasks
+from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+from fsdl_data.partitions import daily
+from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
+
+QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
+QUEUE_PREFIX = "labels/queue"
+
+TAGGED_BY_DAY = {PARTITION_COLUMN: "day"}
+
+
+def queue_key(day: str, name: str = "tasks.json") -> str:
+    return f"{QUEUE_PREFIX}/date={day}/{name}"
+
+
+def _days(start: int, end: int) -> dg.AssetIn:
+    """An input of the partitions from `start` to `end` days from this one (those that exist),
+    each row tagged with its day."""
+    return dg.AssetIn(
+        partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=start, end_offset=end, allow_nonexistent_upstream_partitions=True
+        ),
+        metadata=TAGGED_BY_DAY,
+    )
+
+
+class LabelingQueueConfig(dg.Config):
+    budget: int = 50  # photos a day the labeling team can take
+    strategy: str = "uncertainty"  # or "random", the baseline
+    seed: int = 0  # for `random`
+    url_expiry_hours: int = 7 * 24  # presigned image URLs on S3 stop working after this
+
+
+@dg.asset(
+    partitions_def=daily,
+    group_name="labels",
+    owners=["team:labeling"],
+    kinds={"labelstudio", "parquet"},
+    ins={
+        "photo_classifications": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        "labeled_set": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        "human_labels": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        "labeling_queue": _days(-QUEUE_WINDOW_DAYS, -1),  # its own earlier days: queued once, ever
+    },
+    description="The photos a human should label next: of the last "
+    f"{QUEUE_WINDOW_DAYS} days' photos, those the classifier is least sure of (1 - margin, +1 "
+    "where the label model's weak label disagrees), within a daily budget, never one already "
+    "labeled by a human or queued before. Published for Label Studio as "
+    f"`{QUEUE_PREFIX}/date=D/tasks.json` (its JSON import format, with the classifier's choice as "
+    "a pre-annotation: score and model version) beside `labeling_config.xml`. Import both into a "
+    "project; drop its JSON export under labels/import/ and human_labels reads it back.",
+)
+def labeling_queue(
+    context: dg.AssetExecutionContext,
+    config: LabelingQueueConfig,
+    objects: ObjectStoreResource,
+    photo_classifications: pl.DataFrame,
+    labeled_set: pl.DataFrame,
+    human_labels: pl.DataFrame,
+    labeling_queue: pl.DataFrame,
+) -> dg.Output:
+    if config.strategy not in STRATEGIES:
+        raise dg.Failure(f"strategy {config.strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    day = context.partition_key
+    annotated = human_labels.filter(
+        pl.col("rejected_reason").is_null() | (pl.col("rejected_reason") == "cancelled")
+    )["photo_id"].drop_nulls()
+    already = set(annotated.to_list()) | set(labeling_queue["photo_id"].to_list())
+    queue = build_queue(
+        photo_classifications,
+        labeled_set,
+        already,
+        CONTENT_CLASSES,
+        config.budget,
+        config.strategy,
+        config.seed,
+    )
+    store = objects.open()
+    presign = getattr(store, "presigned_url", None)
+    expiry_s = config.url_expiry_hours * 3600
+    tasks = queue_tasks(queue, (lambda key: presign(key, expiry_s)) if presign else local_files_url)
+    store.write(queue_key(day, "labeling_config.xml"), labeling_config(CONTENT_CLASSES).encode())
+    store.write(queue_key(day), json.dumps(tasks, indent=1).encode())
+    return table(
+        queue,
+        queued=len(queue),
+        candidates=len(photo_classifications),
+        excluded_already_labeled_or_queued=len(already),
+        budget=config.budget,
+        strategy=config.strategy,
+        disagreements=int(queue["disagrees"].sum()),
+        mean_uncertainty=float(queue["uncertainty"].mean() or 0.0),
+        tasks=dg.MetadataValue.path(store.uri(queue_key(day))),
+        labeling_config=dg.MetadataValue.path(store.uri(queue_key(day, "labeling_config.xml"))),
+    )

@@ -1,0 +1,143 @@
+"""How far annotators can be trusted: agreement between them, and accuracy against gold.
+
+- Krippendorff's alpha (nominal): 1 - observed / expected disagreement, from the coincidence
+  matrix of the values annotators gave the same unit. 1 is perfect agreement, 0 is what chance
+  gives, below 0 is systematic disagreement. Units with a single annotation carry no
+  information about agreement and are left out, as the coefficient prescribes.
+- Pairwise agreement: the share of pairs of annotations on the same unit that agree.
+- Gold accuracy: each annotator's share of correct answers on photos an expert labeled, with a
+  Wilson score interval (sound for small counts, unlike p ± 1.96·se), and the rule that leaves
+  an annotator out of consensus when enough gold says they are below a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+
+def krippendorff_alpha(units: Sequence[Sequence[Hashable]]) -> float | None:
+    """Nominal alpha over `units`, each the values its annotators gave. None when nothing can be
+    measured: fewer than two pairable values, or a single value used throughout (no expected
+    disagreement)."""
+    pairable = [list(u) for u in units if len(u) >= 2]
+    values = sorted({v for u in pairable for v in u}, key=repr)
+    index = {v: i for i, v in enumerate(values)}
+    k = len(values)
+    if not pairable or k < 1:
+        return None
+    coincidence = np.zeros((k, k))
+    for unit in pairable:
+        counts = np.zeros(k)
+        for v in unit:
+            counts[index[v]] += 1
+        # ordered pairs of distinct annotations within the unit, each weighted 1 / (m_u - 1)
+        coincidence += (np.outer(counts, counts) - np.diag(counts)) / (len(unit) - 1)
+    totals = coincidence.sum(axis=1)
+    n = totals.sum()
+    expected = (n * n - (totals**2).sum()) / (n - 1)
+    if expected <= 0:
+        return None
+    observed = coincidence.sum() - np.trace(coincidence)
+    return float(1.0 - observed / expected)
+
+
+def pairwise_agreement(units: Sequence[Sequence[Hashable]]) -> float | None:
+    """Agreeing pairs / all pairs, pooled over the units with two or more annotations."""
+    agree = pairs = 0
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        pairs += m * (m - 1) // 2
+        agree += sum(c * (c - 1) // 2 for c in Counter(unit).values())
+    return agree / pairs if pairs else None
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The score interval for a proportion (95% by default); None without trials."""
+    if n <= 0:
+        return None
+    p = correct / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    units: int  # photos with two or more annotations
+    annotations: int
+    pairwise: float | None
+    alpha: float | None
+
+
+def agreement_report(annotations: pl.DataFrame, excluded: Collection[str] = ()) -> AgreementReport:
+    """Agreement among the annotations the consensus uses: `annotations` are human_labels rows;
+    rejected ones, gold (an expert's answer is not a vote) and those of `excluded` annotators
+    are left out."""
+    annotations = annotations.filter(
+        pl.col("rejected_reason").is_null()
+        & ~pl.col("ground_truth")
+        & ~pl.col("annotator").is_in(list(excluded))
+    )
+    units = [
+        group["label"].to_list() for _, group in annotations.group_by("photo_id") if len(group) >= 2
+    ]
+    return AgreementReport(
+        units=len(units),
+        annotations=sum(len(u) for u in units),
+        pairwise=pairwise_agreement(units),
+        alpha=krippendorff_alpha(units),
+    )
+
+
+GOLD_ACCURACY = {
+    "annotator": pl.String,
+    "gold_annotations": pl.Int64,
+    "gold_correct": pl.Int64,
+    "gold_accuracy": pl.Float64,
+    "gold_accuracy_low": pl.Float64,
+    "gold_accuracy_high": pl.Float64,
+}
+
+
+def gold_accuracy(votes: pl.DataFrame, gold: dict[int, str]) -> pl.DataFrame:
+    """Per annotator with at least one vote: answers on gold photos, how many were right, and the
+    accuracy with its 95% Wilson interval (null without gold)."""
+    rows = []
+    for (name,), group in votes.group_by(["annotator"]):
+        on_gold = [(p, label) for p, label in group.select("photo_id", "label").iter_rows()
+                   if p in gold]  # fmt: skip
+        correct = sum(label == gold[p] for p, label in on_gold)
+        interval = wilson_interval(correct, len(on_gold))
+        rows.append(
+            {
+                "annotator": name,
+                "gold_annotations": len(on_gold),
+                "gold_correct": correct,
+                "gold_accuracy": correct / len(on_gold) if on_gold else None,
+                "gold_accuracy_low": interval[0] if interval else None,
+                "gold_accuracy_high": interval[1] if interval else None,
+            }
+        )
+    return pl.DataFrame(rows, schema=GOLD_ACCURACY).sort("annotator")
+
+
+def gold_exclusions(accuracy: pl.DataFrame, min_accuracy: float, min_gold: int) -> dict[str, str]:
+    """Annotators to leave out of consensus: those with at least `min_gold` gold answers whose
+    accuracy on them is below `min_accuracy`, each with the reason."""
+    return {
+        row["annotator"]: (
+            f"gold accuracy {row['gold_accuracy']:.2f} < {min_accuracy:.2f} "
+            f"on {row['gold_annotations']} gold photos"
+        )
+        for row in accuracy.iter_rows(named=True)
+        if row["gold_annotations"] >= min_gold and row["gold_accuracy"] < min_accuracy
+    }

@@ -1,0 +1,78 @@
+"""Label Studio's formats: the labeling config and tasks with pre-annotations.
+
+Tasks follow Label Studio's JSON import format: `data` holds what the annotator sees (the image
+URL) and what we need back (photo id and day), `predictions` the classifier's choice as a
+pre-annotation with its score and model version, so annotators correct rather than start from
+nothing and Label Studio can sort tasks by prediction score. Ids are derived from the photo, so
+the same queue exported twice gives the same tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import quoteattr
+
+import polars as pl
+
+FROM_NAME = "content"  # the Choices control's name; annotations come back under it
+TO_NAME = "image"
+
+
+def labeling_config(classes: tuple[str, ...]) -> str:
+    """One required, single choice over the content classes, shown beside the image."""
+    choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
+    return (
+        "<View>\n"
+        f'  <Image name="{TO_NAME}" value="$image" zoom="true"/>\n'
+        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" required="true" '
+        'showInLine="true">\n'
+        f"{choices}\n"
+        "  </Choices>\n"
+        "</View>\n"
+    )
+
+
+def local_files_url(key: str) -> str:
+    """Label Studio's URL for a file under LOCAL_FILES_DOCUMENT_ROOT (set it to the object
+    store's folder, with LOCAL_FILES_SERVING_ENABLED=true)."""
+    return f"/data/local-files/?d={quote(key, safe='/=')}"
+
+
+def choice_result(label: str, result_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": result_id,
+            "from_name": FROM_NAME,
+            "to_name": TO_NAME,
+            "type": "choices",
+            "value": {"choices": [label]},
+        }
+    ]
+
+
+def queue_tasks(queue: pl.DataFrame, image_url: Callable[[str], str]) -> list[dict[str, Any]]:
+    """`queue`: photo_id, photo_day, key, predicted_class, score, classifier_version rows (the
+    labeling_queue asset). Task id = photo id (a photo is queued at most once)."""
+    tasks = []
+    for row in queue.iter_rows(named=True):
+        pid = int(row["photo_id"])
+        task: dict[str, Any] = {
+            "id": pid,
+            "data": {
+                TO_NAME: image_url(row["key"]),
+                "photo_id": pid,
+                "day": str(row["photo_day"]),
+            },
+        }
+        if row.get("predicted_class") is not None:
+            task["predictions"] = [
+                {
+                    "model_version": row["classifier_version"],
+                    "score": round(float(row["score"]), 6),
+                    "result": choice_result(row["predicted_class"], f"prediction-{pid}"),
+                }
+            ]
+        tasks.append(task)
+    return tasks

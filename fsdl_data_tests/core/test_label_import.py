@@ -1,0 +1,194 @@
+"""Importing real Label Studio exports dropped under labels/import/: every shape Label Studio
+produces is read, every bad input ends in a rejected row or a quarantined file with a reason,
+and nothing else is lost."""
+
+import calendar
+import json
+import os
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fsdl_data.core.labels.human import (
+    deduplicate,
+    import_files,
+    import_for_day,
+    parse_label_studio,
+    rejection_counts,
+)
+from fsdl_data.core.storage.objects import LocalObjectStore
+
+CLASSES = ("city", "food", "landscape")
+DAY = "2026-01-02"
+PHOTOS = {1, 2, 3}
+
+
+def annotation(aid: int, choices: list[str], **extra: object) -> dict:
+    return {
+        "id": aid,
+        "completed_by": 7,
+        "created_at": "2026-01-03T10:00:00.000000Z",
+        "updated_at": "2026-01-03T10:00:00.000000Z",
+        "lead_time": 4.5,
+        "result": [
+            {
+                "id": f"r{aid}",
+                "from_name": "content",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": choices},
+            }
+        ],
+        **extra,
+    }
+
+
+def task(tid: int, photo: int | None, annotations: list[dict], **data: object) -> dict:
+    payload = {"image": f"/data/local-files/?d=photos/{photo}.jpg", **data}
+    if photo is not None:
+        payload["photo_id"] = photo
+    return {"id": tid, "data": payload, "annotations": annotations, "predictions": []}
+
+
+def test_every_shape_label_studio_exports_is_read() -> None:
+    user = {"id": 12, "email": "amy@example.com", "first_name": "Amy", "last_name": "Lee"}
+    export = [
+        task(101, 1, [annotation(1, ["city"], completed_by=user)]),
+        task(102, 2, [annotation(2, ["food"], ground_truth=True)]),
+        task(103, 3, [annotation(3, [], was_cancelled=True, result=[])]),
+    ]
+    rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, source_file="x.json")
+    by_id = {r["annotation_id"]: r for r in rows.iter_rows(named=True)}
+    assert by_id[1]["annotator"] == "12" and by_id[1]["label"] == "city"
+    assert by_id[1]["lead_time"] == 4.5 and by_id[1]["updated_at"].startswith("2026-01-03")
+    assert by_id[2]["ground_truth"] is True and by_id[2]["rejected_reason"] is None
+    assert by_id[3]["rejected_reason"] == "cancelled"
+    text = rows.write_csv()
+    assert "amy@example.com" not in text and "Amy" not in text and "Lee" not in text
+    single = parse_label_studio(json.dumps(export[0]).encode(), PHOTOS, CLASSES)  # one task object
+    assert single["label"].to_list() == ["city"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (task(1, 1, [annotation(1, ["city", "food"])]), "not_exactly_one_choice"),
+        (task(1, 1, [annotation(1, ["unicorn"])]), "unknown_class"),
+        (task(1, 99, [annotation(1, ["city"])]), "unknown_photo_id"),
+        (task(1, 1, [annotation(1, ["city"], was_cancelled=True)]), "cancelled"),
+        (
+            task(
+                1, 1, [annotation(1, ["city"], result=[{"type": "rectanglelabels", "value": {}}])]
+            ),
+            "not_exactly_one_choice",
+        ),
+    ],
+)
+def test_unusable_annotations_are_rejected_with_a_reason(payload: dict, reason: str) -> None:
+    rows = parse_label_studio(json.dumps([payload]).encode(), PHOTOS, CLASSES)
+    assert rows["rejected_reason"].to_list() == [reason]
+
+
+def test_a_list_of_non_objects_rejects_each_and_keeps_the_rest() -> None:
+    export = json.dumps([1, "two", task(5, 1, [annotation(1, ["city"])])]).encode()
+    rows = parse_label_studio(export, PHOTOS, CLASSES)
+    assert rows["rejected_reason"].to_list() == ["malformed_task", "malformed_task", None]
+    assert rows["rejected_detail"][0] == "not an object"
+
+
+def test_truncated_json_is_quarantined_with_the_parser_message() -> None:
+    good = json.dumps([task(5, 1, [annotation(1, ["city"])])]).encode()
+    rows = parse_label_studio(good[:-7], PHOTOS, CLASSES, source_file="labels/import/cut.json")
+    assert rows["rejected_reason"].to_list() == ["malformed_export"]
+    assert rows["source_file"][0] == "labels/import/cut.json"
+    assert rows["rejected_detail"][0].startswith("not valid JSON: ")  # json's own message follows
+
+
+def test_the_same_export_twice_counts_each_annotation_once() -> None:
+    export = json.dumps([task(5, 1, [annotation(1, ["city"]), annotation(2, ["food"])])]).encode()
+    rows = deduplicate(
+        pl.concat(
+            [
+                parse_label_studio(export, PHOTOS, CLASSES, source_file="labels/import/a.json"),
+                parse_label_studio(export, PHOTOS, CLASSES, source_file="labels/import/b.json"),
+            ]
+        )
+    )
+    accepted = rows.filter(pl.col("rejected_reason").is_null())
+    assert sorted(accepted["annotation_id"].to_list()) == [1, 2]
+    assert rejection_counts(rows) == {"duplicate": 2}
+
+
+def test_a_later_update_of_an_annotation_replaces_the_older() -> None:
+    old = task(5, 1, [annotation(1, ["city"])])
+    new = task(5, 1, [annotation(1, ["food"], updated_at="2026-01-04T09:00:00.000000Z")])
+    rows = deduplicate(
+        pl.concat(
+            [
+                parse_label_studio(
+                    json.dumps([new]).encode(), PHOTOS, CLASSES, "labels/import/1.json"
+                ),
+                parse_label_studio(
+                    json.dumps([old]).encode(), PHOTOS, CLASSES, "labels/import/2.json"
+                ),
+            ]
+        )
+    )
+    assert rows.filter(pl.col("rejected_reason").is_null())["label"].to_list() == ["food"]
+    assert rejection_counts(rows) == {"superseded": 1}
+
+
+def test_seed_and_import_ids_do_not_collide() -> None:
+    """Label Studio numbers annotations per instance: the same id in a seed export and an import
+    is two annotations."""
+    export = json.dumps([task(5, 1, [annotation(1, ["city"])])]).encode()
+    rows = deduplicate(
+        pl.concat(
+            [
+                parse_label_studio(export, PHOTOS, CLASSES, f"labels/seed/date={DAY}/s.json"),
+                parse_label_studio(export, PHOTOS, CLASSES, "labels/import/mine.json"),
+            ]
+        )
+    )
+    assert rows["rejected_reason"].null_count() == 2
+
+
+def _drop(store: LocalObjectStore, root: Path, key: str, data: bytes, arrived: str) -> None:
+    store.put(key, data)
+    stamp = calendar.timegm(time.strptime(arrived + " 12", "%Y-%m-%d %H"))
+    os.utime(root / key, (stamp, stamp))
+
+
+def test_import_routes_each_annotation_to_its_photos_day(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    mixed = [
+        task(1, 1, [annotation(1, ["city"])]),  # a photo of DAY
+        task(2, 50, [annotation(2, ["food"])], day="2026-01-01"),  # another day's photo
+        task(3, 77, [annotation(3, ["food"])], day=DAY),  # names DAY, a photo DAY lacks
+        task(4, None, [annotation(4, ["food"])]),  # nothing to place it by: the arrival day
+    ]
+    _drop(store, tmp_path, "labels/import/export (3).json", json.dumps(mixed).encode(), DAY)
+    _drop(store, tmp_path, "labels/import/broken.json", b'[{"id": 1, "data": {', DAY)
+    _drop(store, tmp_path, "labels/import/old-broken.json", b"{", "2025-12-30")
+    result = import_for_day(store, import_files(store), DAY, PHOTOS, CLASSES, max_bytes=10_000)
+    rows = result.rows
+    assert result.other_days == 1
+    assert rows.filter(pl.col("rejected_reason").is_null())["annotation_id"].to_list() == [1]
+    assert rejection_counts(rows) == {"malformed_export": 1, "unknown_photo_id": 2}
+    broken = rows.filter(pl.col("rejected_reason") == "malformed_export")
+    assert broken["source_file"].to_list() == ["labels/import/broken.json"]
+
+
+def test_a_huge_file_is_quarantined_unread(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    _drop(store, tmp_path, "labels/import/huge.json", b"[" + b" " * 5000 + b"]", DAY)
+    _drop(store, tmp_path, "labels/import/ok.json",
+          json.dumps([task(1, 1, [annotation(1, ["city"])])]).encode(), DAY)  # fmt: skip
+    rows = import_for_day(store, import_files(store), DAY, PHOTOS, CLASSES, max_bytes=1000).rows
+    assert rejection_counts(rows) == {"too_large": 1}
+    assert (
+        "5,002 bytes" in rows.filter(pl.col("rejected_reason") == "too_large")["rejected_detail"][0]
+    )
+    assert rows.filter(pl.col("rejected_reason").is_null())["label"].to_list() == ["city"]
