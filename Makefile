@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not daemon"
+	$(BIN)/python -m pytest -q -m "not daemon and not labelstudio"
 
 celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` and `gpu` (one at a time)
 	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q dagster -n dagster@%h --detach --logfile=.fsdl/celery-dagster.log
@@ -29,7 +29,7 @@ check: $(STAMP)  # every asset check on a small generated world with defects (CI
 	$(BIN)/fsdl-data check
 
 test-heavy: $(STAMP)  # suites too slow for every `make test`; .ci/run runs them too
-	$(BIN)/python -m pytest -q -m daemon
+	$(BIN)/python -m pytest -q -m "daemon or labelstudio"
 
 dev: $(STAMP)
 	mkdir -p .fsdl/dagster
