@@ -1,4 +1,5 @@
-"""The calendar every daily asset shares, starting at the world's first day."""
+"""The calendar every daily asset shares: from the first day of the data to its last (or open,
+as in production). Settings says where it comes from."""
 
 from datetime import timedelta
 
@@ -6,8 +7,11 @@ import dagster as dg
 
 from fsdl_data.config import Settings
 
+_calendar = Settings.from_env()
 daily = dg.DailyPartitionsDefinition(
-    start_date=Settings.from_env().start_date.isoformat(), timezone="UTC"
+    start_date=_calendar.start_date.isoformat(),
+    end_date=(_calendar.end_date + timedelta(days=1)).isoformat() if _calendar.end_date else None,
+    timezone="UTC",
 )
 
 # Every daily table must have been refreshed by 06:00 UTC, materialized within the 24 hours before:

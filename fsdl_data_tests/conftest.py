@@ -21,6 +21,10 @@ from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore, S3Obje
 PG_ADMIN_URL = os.environ.get("FSDL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The tests' worlds start on 2026-01-01 and their calendar is open-ended, whatever calendar a
+# demo left in this checkout's .fsdl/ (set before any test imports the partitions).
+os.environ.setdefault("FSDL_START_DATE", "2026-01-01")
+
 
 def service_missing(what: str) -> None:
     if IN_CI:

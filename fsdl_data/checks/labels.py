@@ -98,6 +98,7 @@ def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
 
 
 MIN_ALPHA = 0.5  # Krippendorff's alpha below which a day's human labels are not used
+MIN_UNITS_FOR_ALPHA = 20  # fewer doubly-annotated photos: alpha is too noisy to block on
 
 
 @dg.asset_check(
@@ -130,7 +131,8 @@ def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResu
     description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
     "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
     f"(nominal) over the content classes. Alpha below {MIN_ALPHA} blocks everything trained on "
-    "the labeled set.",
+    f"the labeled set; with fewer than {MIN_UNITS_FOR_ALPHA} photos labeled twice or more it only "
+    "warns (too few to judge).",
 )
 def labeled_set_agreement(
     labeled_set: pl.DataFrame, human_labels: pl.DataFrame, annotator_quality: pl.DataFrame
@@ -148,14 +150,20 @@ def labeled_set_agreement(
         return result(
             quality.Outcome(True, "no photo with two or more comparable annotations", metadata)
         )
-    return result(
-        quality.Outcome(
-            report.alpha >= MIN_ALPHA,
-            f"Krippendorff's alpha {report.alpha:.3f} (threshold {MIN_ALPHA}), pairwise agreement "
-            f"{report.pairwise:.3f}, over {report.units} photos",
-            metadata,
-        )
+    measured = (
+        f"Krippendorff's alpha {report.alpha:.3f} (threshold {MIN_ALPHA}), pairwise agreement "
+        f"{report.pairwise:.3f}, over {report.units} photos"
     )
+    if report.units < MIN_UNITS_FOR_ALPHA:
+        return result(
+            quality.Outcome(
+                report.alpha >= MIN_ALPHA,
+                f"{measured}: too few (< {MIN_UNITS_FOR_ALPHA}) to block on",
+                metadata,
+                severe=False,
+            )
+        )
+    return result(quality.Outcome(report.alpha >= MIN_ALPHA, measured, metadata))
 
 
 label_checks = [

@@ -52,7 +52,19 @@ def seed(
         db.dispose()
     print(f"world seeded at {store.url} (app db {db!r}):")
     print_days(reports)
+    _record_calendar(s, store)
     return reports
+
+
+def _record_calendar(s: Any, store: Any) -> None:
+    """The UI's calendar becomes the world's days (unless FSDL_START_DATE/FSDL_END_DATE say)."""
+    from fsdl_data.config import write_calendar
+    from fsdl_data.core.world.generator import world_days
+
+    days = world_days(store)
+    if days:
+        path = write_calendar(s.home, days[0], days[-1])
+        print(f"calendar: {days[0]} to {days[-1]} ({path}); restart `make dev` to see new days")
 
 
 def append(days: int = 1) -> list[Any]:
@@ -66,6 +78,7 @@ def append(days: int = 1) -> list[Any]:
         db.dispose()
     print("appended:")
     print_days(reports)
+    _record_calendar(s, _common.object_store(s))
     return reports
 
 
