@@ -12,12 +12,12 @@ from fsdl_data.assets import (
     tables,
     vision,
 )
-from fsdl_data.checks.datasets import dataset_checks
-from fsdl_data.checks.features import feature_checks
-from fsdl_data.checks.labels import label_checks
-from fsdl_data.checks.sources import source_checks
-from fsdl_data.checks.tables import table_checks
-from fsdl_data.checks.vision import vision_checks
+from fsdl_data.checks import datasets as dataset_checks
+from fsdl_data.checks import features as feature_checks
+from fsdl_data.checks import labels as label_checks
+from fsdl_data.checks import sources as source_checks
+from fsdl_data.checks import tables as table_checks
+from fsdl_data.checks import vision as vision_checks
 from fsdl_data.config import Settings
 from fsdl_data.executors import executor_from_env
 from fsdl_data.jobs import ingest_events_job, ingest_job, ingest_photos_job, nightly_job
@@ -26,19 +26,18 @@ from fsdl_data.schedules import nightly
 from fsdl_data.sensors import object_sensors
 from fsdl_data.versions import with_code_versions
 
-all_assets = with_code_versions(
-    dg.load_assets_from_modules(
-        [sources, tables, features, labels, labeling, vision, datasets, models]
+# every asset links to the code that defines it (shown on its page in the UI)
+all_assets = dg.with_source_code_references(
+    with_code_versions(
+        dg.load_assets_from_modules(
+            [sources, tables, features, labels, labeling, vision, datasets, models]
+        )
     )
 )
-all_checks = [
-    *source_checks,
-    *table_checks,
-    *feature_checks,
-    *label_checks,
-    *vision_checks,
-    *dataset_checks,
-]
+# every check defined in the check modules, found rather than listed by hand
+all_checks = dg.load_asset_checks_from_modules(
+    [source_checks, table_checks, feature_checks, label_checks, vision_checks, dataset_checks]
+)
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -17,6 +17,7 @@ from dagster_aws.s3 import S3Resource
 
 from fsdl_data.config import Settings
 from fsdl_data.core.catalog import TABLE_SCHEMAS
+from fsdl_data.core.columns import column_description
 from fsdl_data.core.features.definitions import KNOWN_AT
 from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
@@ -77,7 +78,12 @@ def table_name(key: dg.AssetKey) -> str:
 
 def table_metadata(df: pl.DataFrame, uri: str) -> dict[str, Any]:
     """What the UI shows for every table partition: rows, schema, a preview, where it lives."""
-    schema = dg.TableSchema(columns=[dg.TableColumn(c, str(t)) for c, t in df.schema.items()])
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(c, str(t), description=column_description(c))
+            for c, t in df.schema.items()
+        ]
+    )
     return {
         "dagster/row_count": len(df),
         "dagster/column_schema": schema,

@@ -337,9 +337,11 @@ def popularity_labels(
 ) -> dg.Output:
     known_until = label_cutoff(events["day"].unique().to_list(), context.partition_key)
     df = likes_within_24h(photo_metadata, events, known_until)
+    known = df["likes_24h"].drop_nulls().to_list()
     return table(
         df,
         known_until=known_until.isoformat(),
-        labeled=int(df["likes_24h"].is_not_null().sum()),
+        labeled=len(known),
         photos=len(df),
+        likes_and_maturity=picture(plots.likes_and_maturity(known, len(df) - len(known))),
     )

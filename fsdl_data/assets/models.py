@@ -3,6 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from fsdl_data.assets._outputs import picture
+from fsdl_data.core import plots
 from fsdl_data.core.modeling import popularity as pop
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.versioning.snapshots import load_table
@@ -97,6 +99,9 @@ def popularity_model(
             "auc_above_median": ev.auc_above_median,
             "baseline_auc": ev.baseline_auc,
             "promoted": ev.beats_baseline,
+            "calibration": picture(
+                plots.calibration_and_scatter(fit.predicted.tolist(), fit.actual.tolist())
+            ),
         },
     )
     yield dg.AssetCheckResult(

@@ -4,8 +4,10 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from fsdl_data.assets._outputs import table
+from fsdl_data.assets._outputs import picture, table
+from fsdl_data.core import plots
 from fsdl_data.core.labels.labeled_set import training_labels
+from fsdl_data.core.modeling.metrics import confusion_matrix
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES, PHOTO_CLASSIFICATIONS, empty
 from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.vision import registry
@@ -144,13 +146,15 @@ def photo_classifier(
     pool=GPU_POOL,
     description="Batched inference over the day's decodable photos: content-class probabilities, the "
     "predicted class and a style score, each row carrying the classifier version. Reads the "
-    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present.",
+    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present. Its page "
+    "shows the class distribution and the confusion matrix against the day's human labels.",
 )
 def photo_classifications(
     config: InferenceConfig,
     lake: ObjectStoreResource,
     photo_pixels: pl.DataFrame,
     photo_classifier: pl.DataFrame,
+    human_consensus: pl.DataFrame,
 ) -> dg.Output:
     device = pick_device()
     threads = use_torch_threads()
@@ -167,8 +171,25 @@ def photo_classifications(
         device,
     )
     counts = df.group_by("predicted_class").len().sort("predicted_class")
+    judged = df.join(human_consensus.select("photo_id", "label"), on="photo_id")
+    matrix = confusion_matrix(
+        judged["label"].to_list(), judged["predicted_class"].to_list(), list(CONTENT_CLASSES)
+    )
     return table(
         df,
+        class_distribution=picture(
+            plots.counts(
+                counts["predicted_class"].to_list(), counts["len"].to_list(), "predicted classes"
+            )
+        ),
+        confusion_vs_human=picture(
+            plots.confusion(
+                matrix, list(CONTENT_CLASSES), f"vs human labels ({len(judged)} photos)"
+            )
+        ),
+        accuracy_vs_human=float((judged["label"] == judged["predicted_class"]).mean() or 0.0)
+        if len(judged)
+        else float("nan"),
         device=device,
         torch_threads=threads,
         classifier_version=classifier.version,

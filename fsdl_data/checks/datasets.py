@@ -31,6 +31,3 @@ def training_set_no_leakage(training_set: pl.DataFrame) -> dg.AssetCheckResult:
         ),
         quality.unique(training_set, ["photo_id"]),
     )
-
-
-dataset_checks = [training_set_no_leakage]

@@ -86,15 +86,15 @@ def online_features_parity(
     )  # fmt: skip
 
 
-feature_checks = [
-    *table_contract_checks("user_features", f.USER_FEATURE_TABLE, ["user_id", "known_at"]),
-    user_features_no_future_events,
-    *table_contract_checks("photo_features", f.PHOTO_FEATURE_TABLE, ["photo_id", "known_at"]),
-    photo_features_cover_photos,
-    *table_contract_checks(
-        "online_features",
-        catalog.TABLE_SCHEMAS["online_features"],
-        ["entity", "entity_id", "feature"],
-    ),
-    online_features_parity,
-]
+# Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
+user_features_contract = table_contract_checks(
+    "user_features", f.USER_FEATURE_TABLE, ["user_id", "known_at"]
+)
+photo_features_contract = table_contract_checks(
+    "photo_features", f.PHOTO_FEATURE_TABLE, ["photo_id", "known_at"]
+)
+online_features_contract = table_contract_checks(
+    "online_features",
+    catalog.TABLE_SCHEMAS["online_features"],
+    ["entity", "entity_id", "feature"],
+)

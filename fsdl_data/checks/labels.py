@@ -166,21 +166,20 @@ def labeled_set_agreement(
     return result(quality.Outcome(report.alpha >= MIN_ALPHA, measured, metadata))
 
 
-label_checks = [
-    human_labels_rejections,
-    *table_contract_checks("popularity_labels", schemas.POPULARITY_LABELS, ["photo_id"]),
-    popularity_labels_non_negative,
-    *table_contract_checks(
-        "human_consensus", catalog.TABLE_SCHEMAS["human_consensus"], ["photo_id"]
-    ),
-    *table_contract_checks("label_matrix", catalog.LABEL_MATRIX, ["photo_id"]),
-    *table_contract_checks(
-        "lf_analysis", catalog.TABLE_SCHEMAS["lf_analysis"], ["labeling_function"]
-    ),
-    lf_analysis_drift,
-    *table_contract_checks("labeled_set", catalog.TABLE_SCHEMAS["labeled_set"], ["photo_id"]),
-    labeled_set_valid,
-    annotator_quality_gold,
-    labeled_set_agreement,
-    *table_contract_checks("labeling_queue", catalog.TABLE_SCHEMAS["labeling_queue"], ["photo_id"]),
-]
+# Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
+popularity_labels_contract = table_contract_checks(
+    "popularity_labels", schemas.POPULARITY_LABELS, ["photo_id"]
+)
+human_consensus_contract = table_contract_checks(
+    "human_consensus", catalog.TABLE_SCHEMAS["human_consensus"], ["photo_id"]
+)
+label_matrix_contract = table_contract_checks("label_matrix", catalog.LABEL_MATRIX, ["photo_id"])
+lf_analysis_contract = table_contract_checks(
+    "lf_analysis", catalog.TABLE_SCHEMAS["lf_analysis"], ["labeling_function"]
+)
+labeled_set_contract = table_contract_checks(
+    "labeled_set", catalog.TABLE_SCHEMAS["labeled_set"], ["photo_id"]
+)
+labeling_queue_contract = table_contract_checks(
+    "labeling_queue", catalog.TABLE_SCHEMAS["labeling_queue"], ["photo_id"]
+)

@@ -74,14 +74,10 @@ raw_events_not_empty = rule_check(
     lambda df: quality.not_empty(df, "raw_events"),
 )
 
-source_checks = [
-    *table_contract_checks("raw_photos", schemas.RAW_PHOTOS, ["key"]),
-    raw_photos_decodable,
-    *table_contract_checks("photo_pixels", schemas.PHOTO_PIXELS, ["photo_id"]),
-    *table_contract_checks("photo_metadata", schemas.PHOTO_METADATA, ["photo_id"]),
-    photo_metadata_users_exist,
-    photo_metadata_posted_in_day,
-    photo_metadata_fresh,
-    *table_contract_checks("users", schemas.USERS, ["user_id"]),
-    raw_events_not_empty,
-]
+# Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
+raw_photos_contract = table_contract_checks("raw_photos", schemas.RAW_PHOTOS, ["key"])
+photo_pixels_contract = table_contract_checks("photo_pixels", schemas.PHOTO_PIXELS, ["photo_id"])
+photo_metadata_contract = table_contract_checks(
+    "photo_metadata", schemas.PHOTO_METADATA, ["photo_id"]
+)
+users_contract = table_contract_checks("users", schemas.USERS, ["user_id"])

@@ -82,11 +82,8 @@ def events_fresh(
     return result(quality.covers_until(events, "ts", end - FRESHNESS_SLACK, "event"))
 
 
-table_checks = [
-    *table_contract_checks("events", schemas.EVENTS, ["event_id"]),
-    events_users_exist,
-    events_values_valid,
-    events_fresh,
-    *table_contract_checks("events_quarantine", schemas.QUARANTINE, ["source_key", "line_no"]),
-    events_quarantine_rate,
-]
+# Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
+events_contract = table_contract_checks("events", schemas.EVENTS, ["event_id"])
+events_quarantine_contract = table_contract_checks(
+    "events_quarantine", schemas.QUARANTINE, ["source_key", "line_no"]
+)

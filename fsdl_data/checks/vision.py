@@ -33,7 +33,7 @@ def photo_classifications_valid(
     )
 
 
-vision_checks = [
-    *table_contract_checks("photo_classifications", schemas.PHOTO_CLASSIFICATIONS, ["photo_id"]),
-    photo_classifications_valid,
-]
+# Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
+photo_classifications_contract = table_contract_checks(
+    "photo_classifications", schemas.PHOTO_CLASSIFICATIONS, ["photo_id"]
+)

@@ -57,3 +57,61 @@ def counts(labels: list[str], values: list[int], title: str) -> bytes:
     for i, value in enumerate(values):
         axes.annotate(str(value), (i, value), ha="center", va="bottom", fontsize=8)
     return _png(figure)
+
+
+def likes_and_maturity(likes: list[int], pending: int) -> bytes:
+    """Left: the distribution of likes in 24 h (log scale); right: labels known vs still maturing."""
+    import numpy as np
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8), width_ratios=[3, 1])
+    values = np.log1p(np.asarray(likes, dtype=float))
+    left.hist(values, bins=30, color="#4c72b0")
+    left.set_xlabel("log(1 + likes in 24 h)", fontsize=8)
+    left.set_title(f"likes in 24 h ({len(likes)} photos)", fontsize=10)
+    right.bar(["known", "maturing"], [len(likes), pending], color=["#55a868", "#c44e52"])
+    right.set_title("label maturity", fontsize=10)
+    right.tick_params(axis="x", labelsize=8)
+    return _png(figure)
+
+
+def confusion(matrix: list[list[int]], classes: list[str], title: str) -> bytes:
+    """Rows: the reference class; columns: the predicted class; each cell its count."""
+    import numpy as np
+
+    counts = np.asarray(matrix)
+    figure, axes = plt.subplots(figsize=(4.6, 3.8))
+    axes.imshow(counts, cmap="Blues")
+    axes.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    axes.set_yticks(range(len(classes)), classes, fontsize=8)
+    axes.set_xlabel("classifier", fontsize=8)
+    axes.set_ylabel("human label", fontsize=8)
+    for (row, column), value in np.ndenumerate(counts):
+        axes.annotate(str(value), (column, row), ha="center", va="center", fontsize=8,
+                      color="white" if value > counts.max() / 2 else "black")  # fmt: skip
+    axes.set_title(title, fontsize=10)
+    return _png(figure)
+
+
+def calibration_and_scatter(predicted: list[float], actual: list[float], bins: int = 10) -> bytes:
+    """Left: mean actual against mean predicted per predicted decile (on the diagonal when
+    calibrated); right: every held-out photo, predicted against actual."""
+    import numpy as np
+
+    p, a = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4))
+    if len(p):
+        order = np.argsort(p)
+        groups = [g for g in np.array_split(order, min(bins, len(p))) if len(g)]
+        left.plot(
+            [p[g].mean() for g in groups], [a[g].mean() for g in groups], "o-", color="#4c72b0"
+        )
+        low, high = float(min(p.min(), a.min())), float(max(p.max(), a.max()))
+        for axes in (left, right):
+            axes.plot([low, high], [low, high], "--", color="grey", linewidth=1)
+        right.scatter(p, a, s=4, alpha=0.4, color="#4c72b0")
+    left.set_title("calibration (deciles)", fontsize=10)
+    right.set_title(f"held-out photos ({len(p)})", fontsize=10)
+    for axes in (left, right):
+        axes.set_xlabel("predicted log(1 + likes)", fontsize=8)
+        axes.set_ylabel("actual log(1 + likes)", fontsize=8)
+    return _png(figure)

@@ -242,3 +242,19 @@ def test_gold_qa_and_agreement_are_checked_every_night(nights) -> None:
         assert "annotator_quality_gold" in checks
     quality = lake.read("annotator_quality", DAYS[-1])
     assert quality["gold_accuracy_low"].drop_nulls().le(quality["gold_accuracy"].drop_nulls()).all()
+
+
+def test_every_table_column_has_a_description(nights) -> None:
+    from fsdl_data.core.columns import column_description
+
+    settings, _, _ = nights
+    _, _, lake = stores(settings)
+    missing = {
+        f"{table}.{column}"
+        for table in lake.tables()
+        for column in lake.read(
+            table, lake.partitions(table)[-1] if lake.partitions(table) else None
+        ).columns
+        if column_description(column) is None
+    }
+    assert missing == set()

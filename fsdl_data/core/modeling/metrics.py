@@ -37,3 +37,15 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
         return 0.5
     r = rankdata(scores)
     return float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def confusion_matrix(
+    reference: list[str], predicted: list[str], classes: list[str]
+) -> list[list[int]]:
+    """counts[i][j]: items of reference class i predicted as class j (unknown classes ignored)."""
+    index = {c: i for i, c in enumerate(classes)}
+    counts = [[0] * len(classes) for _ in classes]
+    for truth, guess in zip(reference, predicted, strict=True):
+        if truth in index and guess in index:
+            counts[index[truth]][index[guess]] += 1
+    return counts

@@ -149,6 +149,8 @@ class HeldOutFit:
     evaluation: Evaluation
     held_out_day: str
     train_rows: int
+    predicted: np.ndarray  # log(1 + likes) predicted for each held-out row
+    actual: np.ndarray  # and what it was
 
 
 def fit_with_held_out_day(
@@ -163,8 +165,9 @@ def fit_with_held_out_day(
         return None
     model = train(train_rows, classes, version, epochs, seed)
     baseline = np.full(len(test_rows), float(target(train_rows).mean()))
-    ev = evaluate(model.predict(test_rows), test_rows["likes_24h"].to_numpy(), baseline)
-    return HeldOutFit(model, ev, held_out_day, len(train_rows))
+    predicted = model.predict(test_rows)
+    ev = evaluate(predicted, test_rows["likes_24h"].to_numpy(), baseline)
+    return HeldOutFit(model, ev, held_out_day, len(train_rows), predicted, target(test_rows))
 
 
 MODEL_PREFIX = "models/popularity_model"
