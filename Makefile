@@ -3,8 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-heavy check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean
+.PHONY: install demo test test-heavy browser-deps check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not daemon and not labelstudio"
+	$(BIN)/python -m pytest -q -m "not daemon and not labelstudio and not browser"
 
 celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` and `gpu` (one at a time)
 	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q dagster -n dagster@%h --detach --logfile=.fsdl/celery-dagster.log
@@ -28,8 +29,11 @@ celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` 
 check: $(STAMP)  # every asset check on a small generated world with defects (CI runs it)
 	$(BIN)/fsdl-data check
 
-test-heavy: $(STAMP)  # suites too slow for every `make test`; .ci/run runs them too
-	$(BIN)/python -m pytest -q -m "daemon or labelstudio"
+test-heavy: $(STAMP) browser-deps  # suites too slow for every `make test`; .ci/run runs them too
+	$(BIN)/python -m pytest -q -m "daemon or labelstudio or browser"
+
+browser-deps:  # Debian's Chromium for the browser test (Playwright drives it; no browser download)
+	command -v chromium >/dev/null || { $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
 
 dev: $(STAMP)
 	mkdir -p .fsdl/dagster
