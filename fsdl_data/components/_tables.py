@@ -1,0 +1,32 @@
+"""Tables by URL for components used outside this project: a Parquet file in any object store
+(`file:///folder/table.parquet`, `s3://bucket/prefix/table.parquet`), written whole, then
+published atomically by the store."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+
+
+def split(url: str) -> tuple[ObjectStore, str]:
+    """(the store holding the file, the file's key in it)."""
+    folder, _, name = url.rstrip("/").rpartition("/")
+    if not name:
+        raise ValueError(f"{url!r} names no file: give a URL ending in /<name>.parquet")
+    return open_object_store(folder), name
+
+
+def read_table(url: str) -> pl.DataFrame:
+    store, key = split(url)
+    return pl.read_parquet(io.BytesIO(store.get(key)))
+
+
+def write_table(url: str, df: pl.DataFrame) -> str:
+    store, key = split(url)
+    buffer = io.BytesIO()
+    df.write_parquet(buffer)
+    store.put(key, buffer.getvalue())
+    return store.uri(key)
