@@ -8,6 +8,7 @@ import polars as pl
 from fsdl_data.assets._outputs import table
 from fsdl_data.core.features.definitions import USER_TTL_DAYS
 from fsdl_data.core.features.training_set import build_training_set
+from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
 from fsdl_data.partitions import PREVIOUS_DAY, daily
@@ -117,7 +118,7 @@ def _snapshot(
             "files_reused": taken.reused,
             "days": f"{min(parts)} .. {max(parts)}" if parts else "",
             "bytes": manifest.total_bytes,
-            "show": dg.MetadataValue.md(f"`fsdl-data snapshot show {taken.snapshot_id[:12]}`"),
+            "show": dg.MetadataValue.md(manifest_markdown(taken.snapshot_id, manifest)),
         },
     )
 

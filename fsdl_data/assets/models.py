@@ -7,6 +7,7 @@ from fsdl_data.assets._outputs import picture
 from fsdl_data.core import plots
 from fsdl_data.core.modeling import popularity as pop
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import load_table
 from fsdl_data.core.versioning.store import SnapshotStore
 from fsdl_data.resources import ObjectStoreResource
@@ -53,7 +54,8 @@ def popularity_model(
 ):
     store = lake.open()
     snapshot_id = training_snapshot["version"][0]
-    rows = load_table(SnapshotStore(store), SnapshotStore(store).read(snapshot_id, "training_set"))
+    manifest = SnapshotStore(store).read(snapshot_id, "training_set")
+    rows = load_table(SnapshotStore(store), manifest)
     version = pop.model_version(snapshot_id, config.epochs, config.seed)
     fit = pop.fit_with_held_out_day(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed
@@ -99,6 +101,10 @@ def popularity_model(
             "auc_above_median": ev.auc_above_median,
             "baseline_auc": ev.baseline_auc,
             "promoted": ev.beats_baseline,
+            "lineage": dg.MetadataValue.md(
+                f"`fsdl-data lineage {version}` prints the whole chain, down to the S3 object "
+                "versions. Trained on:\n\n" + manifest_markdown(snapshot_id, manifest)
+            ),
             "calibration": picture(
                 plots.calibration_and_scatter(fit.predicted.tolist(), fit.actual.tolist())
             ),

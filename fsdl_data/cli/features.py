@@ -47,17 +47,9 @@ def get(entity_ref: str, at: str | None = None) -> int:
         print(f"{entity}:{entity_id} has no online features (an unknown id, or its features were "
               "never materialized: run `fsdl-data materialize`)", file=sys.stderr)  # fmt: skip
         return 1
-    print(f"{entity}:{entity_id} as served at {moment.isoformat(timespec='seconds')}:")
-    print(f"  {'feature':14s} {'value':>12s}  {'event time':25s} {'known at':25s} status")
-    for v in vector:
-        shown = "-" if v.value is None else str(v.value)
-        when = v.event_time.isoformat() if v.event_time else "-"
-        known = v.known_at.isoformat() if v.known_at else "-"
-        status = v.status if v.status != "expired" else "expired (older than its TTL)"
-        print(f"  {v.feature:14s} {shown:>12s}  {when:25s} {known:25s} {status}")
-    expired = [v.feature for v in vector if v.status == "expired"]
-    if expired:
-        print(f"{len(expired)} expired: not served; materialize newer days to refresh them")
+    from fsdl_data.core.features.online import vector_lines
+
+    print("\n".join(vector_lines(entity, entity_id, moment, vector)))
     return 0
 
 

@@ -14,6 +14,11 @@ def lineage(model_version: str) -> int:
     from fsdl_data.lineage import model_lineage
     from fsdl_data.runner import cli_instance
 
+    if model_version == "latest":
+        models = _common.lake().read("popularity_model")
+        if models.is_empty():
+            raise LookupError("no popularity_model yet: run `fsdl-data materialize` first")
+        model_version = models["version"][-1]
     chain = model_lineage(cli_instance(), defs, _common.lake(), model_version)
     print("\n".join(chain.lines()))
     return 0
@@ -78,7 +83,7 @@ def export(snapshot_id: str, folder: str, license_id: str) -> int:
 
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("lineage", help="the chain of data and versions behind a model version")
-    p.add_argument("model", metavar="MODEL_VERSION", help="a popularity_model version")
+    p.add_argument("model", metavar="MODEL_VERSION", help="a popularity_model version, or `latest`")
     p.set_defaults(handler=lambda a: lineage(a.model))
     p = verbs.add_parser("rebuild", help="rematerialize what a snapshot was built from; same hash?")
     p.add_argument("id", metavar="SNAPSHOT_ID")

@@ -120,26 +120,9 @@ def show(snapshot_id: str) -> int:
     store = _store()
     name, full = store.resolve(snapshot_id)
     m = store.read(full, name)
-    print(f"snapshot {full}\n  name {m.name} ({m.kind}) of {m.source}")
-    print(
-        f"  {len(m.files)} files, {m.total_bytes:,} bytes"
-        + (f", {m.row_count:,} rows" if m.kind == "table" else "")
-    )
-    if m.key:
-        print(
-            f"  key {', '.join(m.key)}; schema: "
-            + ", ".join(f"{c} {t}" for c, t in m.schema.items())
-        )
-    for f in m.files[:20]:
-        extra = f", {f.rows} rows" if f.rows is not None else ""
-        version = f", data version {f.data_version}" if f.data_version else ""
-        objects = f", {f.facts['objects']} objects" if f.facts and "objects" in f.facts else ""
-        print(f"    {f.path}  sha256 {f.sha256[:12]}{extra}{version}{objects}")
-    if len(m.files) > 20:
-        print(f"    ... and {len(m.files) - 20} more")
-    for label, value in (("upstream", m.upstream), ("code", m.code)):
-        if value:
-            print(f"  {label}: " + ", ".join(f"{k}={v}" for k, v in sorted(value.items())))
+    from fsdl_data.core.versioning.describe import manifest_lines
+
+    print("\n".join(manifest_lines(full, m)))
     return 0
 
 

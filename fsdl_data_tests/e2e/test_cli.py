@@ -71,12 +71,18 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
 ) -> None:
     small = ["--photos-per-day", "10", "--users", "20", "--events-per-day", "100"]
     assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
-    for day, says in (
-        ("../../etc/passwd", "is not a day partition: give a day as YYYY-MM-DD between 2026-01-01"),
-        ("2026-13-01", "is not a day partition"),
-        ("2026-01-05", "no data for 2026-01-05"),
+    open_calendar = {**env, "FSDL_START_DATE": "2026-01-01"}  # as in production: no end
+    for day, says, environment in (
+        (
+            "../../etc/passwd",
+            "is not a day partition: give a day as YYYY-MM-DD between 2026-01-01",
+            env,
+        ),
+        ("2026-13-01", "is not a day partition", env),
+        ("2026-01-05", "between 2026-01-01 and 2026-01-01", env),  # the world's days only
+        ("2026-01-05", "no data for 2026-01-05", open_calendar),
     ):
-        r = fsdl(["materialize", "--day", day], tmp_path, env)
+        r = fsdl(["materialize", "--day", day], tmp_path, environment)
         assert r.returncode == 1 and says in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)

@@ -157,3 +157,23 @@ def _serve(feature: FeatureDefinition, row: dict | None, at: datetime) -> Online
     return OnlineValue(
         feature.name, value, row["event_time"], row["known_at"], "expired" if expired else "ok"
     )
+
+
+def vector_lines(
+    entity: str, entity_id: str, moment: datetime, vector: list[OnlineValue]
+) -> list[str]:
+    """A served vector in words: what `fsdl-data features get` prints and online_features shows."""
+    lines = [
+        f"{entity}:{entity_id} as served at {moment.isoformat(timespec='seconds')}:",
+        f"  {'feature':14s} {'value':>12s}  {'event time':25s} {'known at':25s} status",
+    ]
+    for v in vector:
+        shown = "-" if v.value is None else str(v.value)
+        when = v.event_time.isoformat() if v.event_time else "-"
+        known = v.known_at.isoformat() if v.known_at else "-"
+        status = v.status if v.status != "expired" else "expired (older than its TTL)"
+        lines.append(f"  {v.feature:14s} {shown:>12s}  {when:25s} {known:25s} {status}")
+    expired = [v.feature for v in vector if v.status == "expired"]
+    if expired:
+        lines.append(f"{len(expired)} expired: not served; materialize newer days to refresh them")
+    return lines
