@@ -33,3 +33,13 @@ ingest_events_job = dg.define_asset_job(
     partitions_def=daily,
     description="Source the day's event logs and clean them (run by the new_log_objects sensor).",
 )
+
+import_labels_job = dg.define_asset_job(
+    "import_labels",
+    selection=dg.AssetSelection.assets("human_labels").downstream()
+    & dg.AssetSelection.groups("labels"),
+    partitions_def=daily,
+    description="Read the Label Studio exports for a day's photos again, and everything in the "
+    "labels group that follows (consensus, annotator quality, labeled set, labeling queue); "
+    "run by the new_label_exports sensor.",
+)

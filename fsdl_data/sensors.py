@@ -10,12 +10,14 @@ fingerprints (ETag on S3), so the same objects never start two runs.
 
 from __future__ import annotations
 
+import json
 import os
 
 import dagster as dg
 
 from fsdl_data.core.ingestion import cursor as core
-from fsdl_data.jobs import ingest_events_job, ingest_photos_job
+from fsdl_data.core.labels.human import IMPORT_PREFIX, changed_exports_by_day
+from fsdl_data.jobs import import_labels_job, ingest_events_job, ingest_photos_job
 from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource
 
@@ -121,4 +123,38 @@ new_photo_objects = _object_sensor(
 new_log_objects = _object_sensor(
     "new_log_objects", "events", ingest_events_job, "raw_events", marker="_SUCCESS"
 )
-object_sensors = [new_photo_objects, new_log_objects]
+
+
+@dg.sensor(
+    name="new_label_exports",
+    job=import_labels_job,
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=f"Requests `import_labels` for each day a new or changed Label Studio export "
+    f"under {IMPORT_PREFIX} names (its tasks' `data.day`, which labeling_queue writes), so "
+    "annotations dropped there reach the labeled set without anyone rematerializing by hand.",
+)
+def new_label_exports(
+    context: dg.SensorEvaluationContext, objects: ObjectStoreResource
+) -> dg.SensorResult:
+    store = objects.open()
+    listing = {info.key: info.fingerprint for info in store.stat(IMPORT_PREFIX)}
+    seen = json.loads(context.cursor) if context.cursor else {}
+    digests, unplaced = changed_exports_by_day(seen, listing, store.get)
+    valid = set(daily.get_partition_keys())
+    requests = []
+    for day, digest in digests.items():
+        if day not in valid:
+            context.log.warning(f"exports name {day}, which is not a day partition: ignored")
+            continue
+        run_key = f"new_label_exports-{day}-{digest[:16]}"
+        requests.append(dg.RunRequest(run_key=run_key, partition_key=day))
+    if unplaced:
+        context.log.warning(
+            f"exports that name no day (no `data.day` in their tasks): {unplaced}; "
+            "rematerialize human_labels for their photos' days"
+        )
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(listing, sort_keys=True))
+
+
+object_sensors = [new_photo_objects, new_log_objects, new_label_exports]

@@ -80,3 +80,26 @@ def test_sensors_on_s3(
         )
     assert open_object_store(production_settings.object_store_url).url.startswith("s3://")
     _check_sensors(production_settings)
+
+
+def test_a_new_label_export_requests_the_days_it_names(embedded_settings: Settings) -> None:
+    """The labeling loop closes itself: an export dropped under labels/import/ runs
+    import_labels for the days its tasks name, once per state of the files."""
+    import json
+
+    from fsdl_data.sensors import new_label_exports
+
+    instance = dg.DagsterInstance.ephemeral()
+    store = open_object_store(embedded_settings.object_store_url)
+    assert _tick(embedded_settings, new_label_exports, None, instance).run_requests == []
+    export = [{"id": 1, "data": {"photo_id": 3, "day": "2026-01-02"}, "annotations": []}]
+    store.put("labels/import/project-1.json", json.dumps(export).encode())
+    first = _tick(embedded_settings, new_label_exports, None, instance)
+    assert _days(first) == ["2026-01-02"]
+    assert first.run_requests[0].job_name in (None, "import_labels")
+    assert _tick(embedded_settings, new_label_exports, first.cursor, instance).run_requests == []
+    export.append({"id": 2, "data": {"photo_id": 9, "day": "2026-01-01"}, "annotations": []})
+    store.put("labels/import/project-1.json", json.dumps(export).encode())  # exported again, more
+    later = _tick(embedded_settings, new_label_exports, first.cursor, instance)
+    assert _days(later) == ["2026-01-01", "2026-01-02"]
+    assert later.run_requests[1].run_key != first.run_requests[0].run_key

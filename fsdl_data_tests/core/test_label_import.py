@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.labels.human import (
+    changed_exports_by_day,
     deduplicate,
     import_files,
     import_for_day,
@@ -192,3 +193,21 @@ def test_a_huge_file_is_quarantined_unread(tmp_path: Path) -> None:
         "5,002 bytes" in rows.filter(pl.col("rejected_reason") == "too_large")["rejected_detail"][0]
     )
     assert rows.filter(pl.col("rejected_reason").is_null())["label"].to_list() == ["city"]
+
+
+def test_changed_exports_are_grouped_by_the_days_they_name() -> None:
+    files = {
+        "labels/import/a.json": json.dumps([task(1, 1, [], day="2026-01-02"),
+                                            task(2, 5, [], day="2026-01-01")]).encode(),
+        "labels/import/b.json": json.dumps(task(3, 2, [], day="2026-01-02")).encode(),
+        "labels/import/old.json": json.dumps([task(4, 3, [])]).encode(),  # names no day
+        "labels/import/cut.json": b"[{",
+    }  # fmt: skip
+    listing = {key: f"etag-{i}" for i, key in enumerate(files)}
+    digests, unplaced = changed_exports_by_day({}, listing, files.__getitem__)
+    assert list(digests) == ["2026-01-01", "2026-01-02"]
+    assert unplaced == ["labels/import/cut.json", "labels/import/old.json"]
+    assert changed_exports_by_day(listing, listing, files.__getitem__) == ({}, [])  # nothing new
+    touched = {**listing, "labels/import/b.json": "etag-new"}
+    again, _ = changed_exports_by_day(listing, touched, files.__getitem__)
+    assert list(again) == ["2026-01-02"] and again["2026-01-02"] != digests["2026-01-02"]

@@ -18,6 +18,9 @@ import pytest
 from fsdl_data.config import Settings
 from fsdl_data.core.world.annotations import ANNOTATORS, CONFUSABLE
 from fsdl_data.core.world.spec import WorldSpec
+from fsdl_data.jobs import import_labels_job
+from fsdl_data.resources import build_resources
+from fsdl_data.sensors import new_label_exports
 from fsdl_data_tests.helpers import check_results, materialize_day, materialized, seed, stores
 from fsdl_data_tests.label_studio_server import label_studio
 
@@ -26,9 +29,7 @@ pytestmark = pytest.mark.labelstudio
 WORLD = WorldSpec(seed=11, start_date=date(2026, 1, 1), photos_per_day=150, users=80,
                   events_per_day=2000, seed_label_fraction=0.1)  # fmt: skip
 DAY = "2026-01-01"
-LABELS_IN = dg.AssetSelection.assets(
-    "human_labels", "human_consensus", "annotator_quality", "labeled_set"
-)
+LABELS_IN = import_labels_job.selection  # what new_label_exports runs
 
 
 def test_label_studio_round_trip(embedded_settings: Settings, tmp_path: Path) -> None:
@@ -75,6 +76,12 @@ def test_label_studio_round_trip(embedded_settings: Settings, tmp_path: Path) ->
 
     objects.put("labels/import/project-1-at-2026-01-02-10-00.json", export)
     objects.put("labels/import/the same export again.json", export)
+    resources = {"objects": build_resources(settings)["objects"]}
+    with dg.build_sensor_context(
+        resources=resources, instance=dg.DagsterInstance.ephemeral()
+    ) as tick:
+        requested = new_label_exports(tick).run_requests  # the loop closes itself
+    assert [r.partition_key for r in requested] == [DAY]
     result = materialize_day(settings, DAY, selection=LABELS_IN)
     assert result.success
     assert check_results(result)["labeled_set_agreement"].passed

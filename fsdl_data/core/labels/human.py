@@ -11,9 +11,10 @@ quarantine row naming the file and the parser's message, and the other files sti
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,35 @@ def import_for_day(
                 other += 1
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
     return DayImport(rows, other)
+
+
+def days_named(export: bytes) -> set[str]:
+    """The days an export's tasks name in `data.day` (our queue writes it): the partitions whose
+    human labels it changes. Empty for a file that is unreadable or names none."""
+    tasks = _tasks_of(export)
+    if isinstance(tasks, str):
+        return set()
+    return {day for task in tasks if (day := _photo_and_day(task)[1]) is not None}
+
+
+def changed_exports_by_day(
+    seen: dict[str, str], listing: dict[str, str], read: Callable[[str], bytes]
+) -> tuple[dict[str, str], list[str]]:
+    """For the export files new or changed since `seen` (key -> fingerprint, as `listing`): a
+    digest per day they name, of those files and fingerprints (the same files give the same
+    digest, a run key), and the files that name no day."""
+    by_day: dict[str, list[str]] = {}
+    unplaced = []
+    for key in sorted(k for k, fingerprint in listing.items() if seen.get(k) != fingerprint):
+        days = days_named(read(key))
+        if not days:
+            unplaced.append(key)
+        for day in days:
+            by_day.setdefault(day, []).append(f"{key}\t{listing[key]}")
+    digests = {
+        day: hashlib.sha256("\n".join(files).encode()).hexdigest() for day, files in by_day.items()
+    }
+    return dict(sorted(digests.items())), unplaced
 
 
 def _tasks_of(export: bytes) -> list[Any] | str:
