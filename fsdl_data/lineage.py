@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 
 from fsdl_data.core.modeling.popularity import card_key
-from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.storage.lake import Lake, TableNotFound
 from fsdl_data.core.versioning.store import SnapshotStore
 
 SOURCE_FACTS = (
@@ -118,6 +118,17 @@ class Tracer:
             "with S3 VersionId": versions,
             "ETags": "in raw_photos (key, etag)",
         }
+
+
+def latest_model_version(lake: Lake) -> str:
+    """The newest popularity_model version in the lake."""
+    try:
+        models = lake.read("popularity_model")
+    except TableNotFound:
+        models = None
+    if models is None or models.is_empty():
+        raise LookupError("no popularity_model yet: run `fsdl-data materialize` first")
+    return models["version"][-1]
 
 
 def model_lineage(

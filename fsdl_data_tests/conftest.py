@@ -6,7 +6,6 @@ With CI=true a missing service fails its tests instead of skipping them.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from fsdl_data.config import Settings
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from fsdl_data_tests.processes import free_port
 
 PG_ADMIN_URL = os.environ.get("FSDL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -32,18 +32,12 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} not reachable")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """An S3-compatible server (moto's server mode) over real HTTP on loopback."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fsdl_data.core.labels.studio_client import LabelStudio
+from fsdl_data_tests.processes import free_port, stop_group
 
 VERSION = "1.23.2"
 VENV = Path(
@@ -42,17 +41,11 @@ def ensure_installed() -> Path:
     return executable
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def label_studio(data_dir: Path, files_root: Path | None = None) -> Iterator[LabelStudio]:
     """A fresh Label Studio with an admin whose (legacy) token the client uses."""
     executable = ensure_installed()
-    port, token = _free_port(), secrets.token_hex(20)
+    port, token = free_port(), secrets.token_hex(20)
     env = {
         **os.environ,
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
@@ -76,9 +69,5 @@ def label_studio(data_dir: Path, files_root: Path | None = None) -> Iterator[Lab
         client.wait_until_up(timeout_s=300)
         yield client
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process)
         log.close()

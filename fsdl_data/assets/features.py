@@ -8,7 +8,6 @@ from fsdl_data.assets._outputs import table
 from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features import online
 from fsdl_data.core.features.versions import as_known_at, stamp
-from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.publishing import published_at
 from fsdl_data.resources import VERSIONED, AppDatabaseResource
@@ -79,25 +78,6 @@ def photo_features(context: dg.AssetExecutionContext, photo_metadata: pl.DataFra
     return table(df, definitions=_definitions_markdown("photo"))
 
 
-def _served_sample(db: AppDatabase, rows: pl.DataFrame) -> str:
-    """The first user's and photo's vectors read back from the store as served right after this
-    push (at its newest known_at), as the CLI prints them."""
-    moment = rows["known_at"].max() if len(rows) else None
-    if moment is None:
-        return "nothing pushed"
-    blocks = []
-    for entity in ("user", "photo"):
-        ids = rows.filter(pl.col("entity") == entity)["entity_id"]
-        if ids.is_empty():
-            continue
-        entity_id = str(ids.sort()[0])
-        vector = online.read_vector(db, entity, entity_id, moment)
-        if vector:
-            text = "\n".join(online.vector_lines(entity, entity_id, moment, vector))
-            blocks.append(f"`fsdl-data features get {entity}:{entity_id}`\n\n```\n{text}\n```")
-    return "\n\n".join(blocks) or "nothing pushed"
-
-
 @dg.asset(
     partitions_def=daily,
     group_name="features",
@@ -119,7 +99,7 @@ def online_features(
     )  # fmt: skip
     with app_db.connect() as db:
         online.upsert(db, rows)
-        served = _served_sample(db, rows)
+        served = online.served_sample(db, rows)
     return table(
         rows,
         served=dg.MetadataValue.md(served),

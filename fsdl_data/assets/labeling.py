@@ -8,8 +8,8 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
-from fsdl_data.core.labels.active import STRATEGIES, build_queue
-from fsdl_data.core.labels.studio import labeling_config, local_files_url, queue_tasks
+from fsdl_data.core.labels.active import build_queue, handled_photos
+from fsdl_data.core.labels.studio import image_urls, labeling_config, queue_tasks
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.partitions import daily
 from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
@@ -70,26 +70,15 @@ def labeling_queue(
     human_labels: pl.DataFrame,
     labeling_queue: pl.DataFrame,
 ) -> dg.Output:
-    if config.strategy not in STRATEGIES:
-        raise dg.Failure(f"strategy {config.strategy!r}: choose one of {', '.join(STRATEGIES)}")
     day = context.partition_key
-    annotated = human_labels.filter(
-        pl.col("rejected_reason").is_null() | (pl.col("rejected_reason") == "cancelled")
-    )["photo_id"].drop_nulls()
-    already = set(annotated.to_list()) | set(labeling_queue["photo_id"].to_list())
-    queue = build_queue(
-        photo_classifications,
-        labeled_set,
-        already,
-        CONTENT_CLASSES,
-        config.budget,
-        config.strategy,
-        config.seed,
-    )
+    already = handled_photos(human_labels, labeling_queue)
+    try:
+        queue = build_queue(photo_classifications, labeled_set, already, CONTENT_CLASSES,
+                            config.budget, config.strategy, config.seed)  # fmt: skip
+    except ValueError as error:
+        raise dg.Failure(str(error)) from None
     store = objects.open()
-    presign = getattr(store, "presigned_url", None)
-    expiry_s = config.url_expiry_hours * 3600
-    tasks = queue_tasks(queue, (lambda key: presign(key, expiry_s)) if presign else local_files_url)
+    tasks = queue_tasks(queue, image_urls(store, config.url_expiry_hours * 3600))
     store.write(queue_key(day, "labeling_config.xml"), labeling_config(CONTENT_CLASSES).encode())
     store.write(queue_key(day), json.dumps(tasks, indent=1).encode())
     return table(

@@ -8,8 +8,7 @@ from fsdl_data.assets._outputs import picture, table
 from fsdl_data.core import plots
 from fsdl_data.core.labels import analysis
 from fsdl_data.core.labels import labeled_set as labeled
-from fsdl_data.core.labels.agreement import gold_accuracy, gold_exclusions
-from fsdl_data.core.labels.consensus import annotator_consensus, gold_labels
+from fsdl_data.core.labels.consensus import annotator_consensus, exclusions_by_gold
 from fsdl_data.core.labels.functions import (
     LABELING_FUNCTIONS,
     apply_labeling_functions,
@@ -127,11 +126,7 @@ def human_consensus(
     config: ConsensusConfig, human_labels: pl.DataFrame, photo_metadata: pl.DataFrame
 ):
     accepted = human_labels.filter(pl.col("rejected_reason").is_null())
-    votes = accepted.filter(~pl.col("ground_truth"))
-    gold = gold_labels(accepted.filter(pl.col("ground_truth")))
-    excluded = gold_exclusions(
-        gold_accuracy(votes, gold), config.min_gold_accuracy, config.min_gold_annotations
-    )
+    excluded = exclusions_by_gold(accepted, config.min_gold_accuracy, config.min_gold_annotations)
     result = annotator_consensus(accepted, CONTENT_CLASSES, excluded=excluded)
     photos = result.photos.filter(pl.col("photo_id").is_in(photo_metadata["photo_id"].implode()))
     yield dg.Output(

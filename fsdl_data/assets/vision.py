@@ -7,7 +7,7 @@ import polars as pl
 from fsdl_data.assets._outputs import picture, table
 from fsdl_data.core import plots
 from fsdl_data.core.labels.labeled_set import training_labels
-from fsdl_data.core.modeling.metrics import confusion_matrix
+from fsdl_data.core.modeling.metrics import versus_reference
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES, PHOTO_CLASSIFICATIONS, empty
 from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.vision import registry
@@ -171,10 +171,7 @@ def photo_classifications(
         device,
     )
     counts = df.group_by("predicted_class").len().sort("predicted_class")
-    judged = df.join(human_consensus.select("photo_id", "label"), on="photo_id")
-    matrix = confusion_matrix(
-        judged["label"].to_list(), judged["predicted_class"].to_list(), list(CONTENT_CLASSES)
-    )
+    versus_humans = versus_reference(df, human_consensus, list(CONTENT_CLASSES))
     return table(
         df,
         class_distribution=picture(
@@ -184,11 +181,13 @@ def photo_classifications(
         ),
         confusion_vs_human=picture(
             plots.confusion(
-                matrix, list(CONTENT_CLASSES), f"vs human labels ({len(judged)} photos)"
+                versus_humans.matrix,
+                list(CONTENT_CLASSES),
+                f"vs human labels ({versus_humans.items} photos)",
             )
         ),
-        accuracy_vs_human=float((judged["label"] == judged["predicted_class"]).mean() or 0.0)
-        if len(judged)
+        accuracy_vs_human=versus_humans.accuracy
+        if versus_humans.accuracy is not None
         else float("nan"),
         device=device,
         torch_threads=threads,

@@ -5,7 +5,11 @@ import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
-from fsdl_data.core.labels.agreement import agreement_report
+from fsdl_data.core.labels.agreement import (
+    agreement_outcome,
+    agreement_report,
+    exclusion_outcome,
+)
 from fsdl_data.core.labels.analysis import drifted
 from fsdl_data.core.labels.human import BOOKKEEPING_REASONS
 from fsdl_data.core.tables import quality, schemas
@@ -109,18 +113,7 @@ MIN_UNITS_FOR_ALPHA = 20  # fewer doubly-annotated photos: alpha is too noisy to
     "consensus because their accuracy on gold is below the threshold (ConsensusConfig).",
 )
 def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResult:
-    out = annotator_quality.filter(pl.col("excluded"))
-    who = "; ".join(f"{r['annotator']}: {r['excluded_reason']}" for r in out.iter_rows(named=True))
-    measured = annotator_quality.filter(pl.col("gold_annotations") > 0)
-    return result(
-        quality.Outcome(
-            out.is_empty(),
-            f"left out of consensus: {who}" if who else
-            f"{len(measured)} annotators measured on gold, none below the threshold",
-            {"excluded": len(out), "annotators_on_gold": len(measured), "who": who},
-            severe=False,
-        )
-    )  # fmt: skip
+    return result(exclusion_outcome(annotator_quality))
 
 
 @dg.asset_check(
@@ -139,31 +132,7 @@ def labeled_set_agreement(
 ) -> dg.AssetCheckResult:
     excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
     report = agreement_report(human_labels, excluded)
-    metadata = {
-        "photos_with_two_or_more": report.units,
-        "annotations": report.annotations,
-        "pairwise_agreement": report.pairwise if report.pairwise is not None else float("nan"),
-        "krippendorff_alpha": report.alpha if report.alpha is not None else float("nan"),
-        "threshold": MIN_ALPHA,
-    }
-    if report.alpha is None:
-        return result(
-            quality.Outcome(True, "no photo with two or more comparable annotations", metadata)
-        )
-    measured = (
-        f"Krippendorff's alpha {report.alpha:.3f} (threshold {MIN_ALPHA}), pairwise agreement "
-        f"{report.pairwise:.3f}, over {report.units} photos"
-    )
-    if report.units < MIN_UNITS_FOR_ALPHA:
-        return result(
-            quality.Outcome(
-                report.alpha >= MIN_ALPHA,
-                f"{measured}: too few (< {MIN_UNITS_FOR_ALPHA}) to block on",
-                metadata,
-                severe=False,
-            )
-        )
-    return result(quality.Outcome(report.alpha >= MIN_ALPHA, measured, metadata))
+    return result(agreement_outcome(report, MIN_ALPHA, MIN_UNITS_FOR_ALPHA))
 
 
 # Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.

@@ -11,15 +11,12 @@ from fsdl_data.cli import _common
 
 def lineage(model_version: str) -> int:
     from fsdl_data.definitions import defs
-    from fsdl_data.lineage import model_lineage
+    from fsdl_data.lineage import latest_model_version, model_lineage
     from fsdl_data.runner import cli_instance
 
-    if model_version == "latest":
-        models = _common.lake().read("popularity_model")
-        if models.is_empty():
-            raise LookupError("no popularity_model yet: run `fsdl-data materialize` first")
-        model_version = models["version"][-1]
-    chain = model_lineage(cli_instance(), defs, _common.lake(), model_version)
+    lake = _common.lake()
+    version = latest_model_version(lake) if model_version == "latest" else model_version
+    chain = model_lineage(cli_instance(), defs, lake, version)
     print("\n".join(chain.lines()))
     return 0
 

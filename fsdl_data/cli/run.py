@@ -11,6 +11,7 @@ from fsdl_data.cli import _common, explore, world
 
 def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     """One run of `job` per day (default: every world day); 0 when all succeed."""
+    from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
     from fsdl_data.runner import cli_instance, materialize_days
@@ -24,6 +25,7 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         )
         return 1
     check_days(chosen, store)
+    threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
     runs = materialize_days(defs, job, chosen, cli_instance())
     ok = True
     for r in runs:

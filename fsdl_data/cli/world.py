@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from fsdl_data.cli import _common
@@ -52,18 +53,18 @@ def seed(
         db.dispose()
     print(f"world seeded at {store.url} (app db {db!r}):")
     print_days(reports)
-    _record_calendar(s, store)
+    _record_calendar(s.home, store)
     return reports
 
 
-def _record_calendar(s: Any, store: Any) -> None:
+def _record_calendar(home: Path, store: Any) -> None:
     """The UI's calendar becomes the world's days (unless FSDL_START_DATE/FSDL_END_DATE say)."""
     from fsdl_data.config import write_calendar
     from fsdl_data.core.world.generator import world_days
 
     days = world_days(store)
     if days:
-        path = write_calendar(s.home, days[0], days[-1])
+        path = write_calendar(home, days[0], days[-1])
         print(f"calendar: {days[0]} to {days[-1]} ({path}); restart `make dev` to see new days")
 
 
@@ -78,7 +79,7 @@ def append(days: int = 1) -> list[Any]:
         db.dispose()
     print("appended:")
     print_days(reports)
-    _record_calendar(s, _common.object_store(s))
+    _record_calendar(s.home, _common.object_store(s))
     return reports
 
 

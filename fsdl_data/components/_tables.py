@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 
+import dagster as dg
 import polars as pl
 
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+from fsdl_data.core.tables.preview import markdown_preview
 
 
 def split(url: str) -> tuple[ObjectStore, str]:
@@ -30,3 +32,15 @@ def write_table(url: str, df: pl.DataFrame) -> str:
     df.write_parquet(buffer)
     store.put(key, buffer.getvalue())
     return store.uri(key)
+
+
+def written(url: str, df: pl.DataFrame, **metadata: object) -> dg.MaterializeResult:
+    """Write `df` to `url` and describe it for the asset's page: rows, where, a preview."""
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(df),
+            "uri": dg.MetadataValue.path(write_table(url, df)),
+            "preview": dg.MetadataValue.md(markdown_preview(df)),
+            **metadata,
+        }
+    )

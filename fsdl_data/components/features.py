@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from fsdl_data.components._tables import read_table, write_table
+from fsdl_data.components._tables import read_table, written
 from fsdl_data.core.features.pit import point_in_time_join
 
 
@@ -46,9 +46,6 @@ class PointInTimeFeatures(dg.Component, dg.Model, dg.Resolvable):
                 known_at=component.known_at,
                 ttl=timedelta(days=component.ttl_days) if component.ttl_days else None,
             )
-            uri = write_table(component.output, df)
-            return dg.MaterializeResult(
-                metadata={"dagster/row_count": len(df), "uri": dg.MetadataValue.path(uri)}
-            )
+            return written(component.output, df)
 
         return dg.Definitions(assets=[_training_rows])

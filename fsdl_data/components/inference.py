@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from fsdl_data.components._tables import write_table
+from fsdl_data.components._tables import written
 from fsdl_data.core.storage.objects import open_object_store
-from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify
 from fsdl_data.core.vision.model import pick_device
@@ -60,17 +59,7 @@ def image_inference_asset(
         store = open_object_store(images)
         keys = [k for k in store.keys(prefix) if k.lower().endswith(IMAGE_SUFFIXES)]
         df = classify(classifier, list(range(len(keys))), keys, store.get, batch_size, 0, device)
-        uri = write_table(output, df)
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": len(df),
-                "classifier_version": chosen,
-                "device": device,
-                "torch_threads": threads,
-                "uri": dg.MetadataValue.path(uri),
-                "preview": dg.MetadataValue.md(markdown_preview(df)),
-            }
-        )
+        return written(output, df, classifier_version=chosen, device=device, torch_threads=threads)
 
     return _inference
 

@@ -6,33 +6,34 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import numpy as np
 import polars as pl
 
-from fsdl_data.components._tables import read_table, write_table
-from fsdl_data.core.labels.human import deduplicate, parse_label_studio, rejection_counts
-from fsdl_data.core.labels.label_model import LabelModel
-from fsdl_data.core.labels.studio import labeling_config, local_files_url, queue_tasks
+from fsdl_data.components._tables import read_table, written
+from fsdl_data.core.labels import labeled_set as labeled
+from fsdl_data.core.labels.human import (
+    HUMAN_LABELS,
+    deduplicate,
+    parse_label_studio,
+    photos_named,
+    rejection_counts,
+)
+from fsdl_data.core.labels.studio import image_urls, labeling_config, queue_tasks
 from fsdl_data.core.storage.objects import open_object_store
+
+URL_EXPIRY_S = 7 * 24 * 3600  # presigned image URLs in the tasks, on S3
 
 
 def weak_labels(
     votes: pl.DataFrame, id_column: str, classes: list[str], seed: int = 0
 ) -> pl.DataFrame:
-    """One row per item: the label model's class and probability from the votes (one column per
-    labeling function: a class index, or -1 to abstain)."""
+    """One row per item (integer ids in `id_column`): the label model's class, its probability
+    and the functions that voted, from the votes (one column per labeling function: a class
+    index, or -1 to abstain); an item no function voted on gets no label. The same fit as
+    fsdl_data's labeled_set, on one table."""
     functions = [c for c in votes.columns if c != id_column]
-    matrix = votes.select(functions).to_numpy().astype(np.int64)
-    model = LabelModel(cardinality=len(classes), seed=seed).fit(matrix)
-    probabilities = model.predict_proba(matrix)
-    best = probabilities.argmax(axis=1)
-    return pl.DataFrame(
-        {
-            id_column: votes[id_column],
-            "weak_label": [classes[i] for i in best],
-            "weak_confidence": probabilities.max(axis=1),
-        }
-    )
+    items = votes.rename({id_column: "photo_id"})
+    labels, _ = labeled.weak_labels(items, items, functions, tuple(classes), seed)
+    return labels.rename({"photo_id": id_column})
 
 
 class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
@@ -57,14 +58,10 @@ class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
             f"{component.votes} (label model), written to {component.output}.",
         )
         def _weak_labels() -> dg.MaterializeResult:
-            df = weak_labels(
-                read_table(component.votes), component.id_column, component.classes, component.seed
-            )
-            return dg.MaterializeResult(
-                metadata={
-                    "dagster/row_count": len(df),
-                    "uri": dg.MetadataValue.path(write_table(component.output, df)),
-                }
+            votes = read_table(component.votes)
+            return written(
+                component.output,
+                weak_labels(votes, component.id_column, component.classes, component.seed),
             )
 
         return dg.Definitions(assets=[_weak_labels])
@@ -102,10 +99,7 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
                 rows = rows.with_columns(score=pl.max_horizontal(probabilities))
             store = open_object_store(component.objects)
             pictures = open_object_store(component.images) if component.images else store
-            presign = getattr(pictures, "presigned_url", None)
-            tasks = queue_tasks(
-                rows, (lambda k: presign(k, 7 * 86400)) if presign else local_files_url
-            )
+            tasks = queue_tasks(rows, image_urls(pictures, URL_EXPIRY_S))
             store.put(f"{component.prefix}/tasks.json", json.dumps(tasks, indent=1).encode())
             store.put(
                 f"{component.prefix}/labeling_config.xml",
@@ -141,33 +135,15 @@ class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
             store = open_object_store(component.objects)
             frames = []
             for key in store.keys(component.prefix):
-                export = store.get(key)
-                ids = {t.get("data", {}).get("photo_id") for t in _tasks_or_empty(export)}
+                export = store.get(key)  # no photo catalogue here: the photos it names are known
                 frames.append(
-                    parse_label_studio(
-                        export,
-                        {i for i in ids if isinstance(i, int)},
-                        tuple(component.classes),
-                        key,
-                    )
+                    parse_label_studio(export, photos_named(export), tuple(component.classes), key)
                 )
-            df = deduplicate(pl.concat(frames)) if frames else pl.DataFrame()
-            uri = write_table(component.output, df)
-            return dg.MaterializeResult(
-                metadata={
-                    "dagster/row_count": len(df),
-                    "uri": dg.MetadataValue.path(uri),
-                    **{f"rejected/{r}": n for r, n in rejection_counts(df).items()},
-                }
+            df = deduplicate(pl.concat(frames)) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+            return written(
+                component.output,
+                df,
+                **{f"rejected/{r}": n for r, n in rejection_counts(df).items()},
             )
 
         return dg.Definitions(assets=[_annotations])
-
-
-def _tasks_or_empty(export: bytes) -> list[dict]:
-    try:
-        parsed = json.loads(export)
-    except ValueError:
-        return []
-    tasks = [parsed] if isinstance(parsed, dict) else parsed if isinstance(parsed, list) else []
-    return [t for t in tasks if isinstance(t, dict) and isinstance(t.get("data"), dict)]

@@ -100,3 +100,31 @@ def test_gold_accuracy_and_who_is_excluded() -> None:
         "bad": "gold accuracy 0.25 < 0.70 on 4 gold photos"
     }
     assert gold_exclusions(table, min_accuracy=0.7, min_gold=5) == {}  # too little gold to judge
+
+
+def test_gold_qa_over_human_labels_rows() -> None:
+    from fsdl_data.core.labels.consensus import exclusions_by_gold
+
+    rows = pl.DataFrame(
+        {
+            "photo_id": [1, 2, 3, 1, 2, 3, 1, 2, 3],
+            "annotator": ["expert"] * 3 + ["good"] * 3 + ["bad"] * 3,
+            "label": ["a", "b", "a", "a", "b", "a", "b", "a", "b"],
+            "ground_truth": [True] * 3 + [False] * 6,
+        }
+    )
+    assert exclusions_by_gold(rows, min_accuracy=0.5, min_gold=3) == {
+        "bad": "gold accuracy 0.00 < 0.50 on 3 gold photos"
+    }
+    assert exclusions_by_gold(rows, min_accuracy=0.5, min_gold=4) == {}
+
+
+def test_classifier_against_reference_labels() -> None:
+    from fsdl_data.core.modeling.metrics import versus_reference
+
+    predicted = pl.DataFrame({"photo_id": [1, 2, 3, 4], "predicted_class": ["a", "b", "b", "a"]})
+    reference = pl.DataFrame({"photo_id": [1, 2, 3, 9], "label": ["a", "a", "b", "b"]})
+    found = versus_reference(predicted, reference, ["a", "b"])
+    assert (found.items, found.accuracy) == (3, pytest.approx(2 / 3))
+    assert found.matrix == [[1, 1], [0, 1]]  # rows: reference a, b; columns: predicted a, b
+    assert versus_reference(predicted, reference.head(0), ["a", "b"]).accuracy is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fsdl_data_tests.conftest import IN_CI
+from fsdl_data_tests.conftest import service_missing
+from fsdl_data_tests.processes import free_port, stop_group
 
 pytestmark = pytest.mark.browser
 
@@ -38,20 +38,11 @@ def _graphql(url: str, query: str) -> dict:
         return json.loads(response.read())["data"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`make demo` then `make dev`, as a new user runs them, in a folder of their own."""
     if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+        service_missing(f"{CHROMIUM} (run `make browser-deps`: apt-get install chromium)")
     root = tmp_path_factory.mktemp("ui")
     for name in ("dagster.yaml", "workspace.yaml"):
         shutil.copy(REPO / name, root / name)
@@ -63,7 +54,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--users", "100", "--events-per-day", "2000"],
         cwd=root, env=env, check=True, capture_output=True, timeout=900,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     log = (root / "dagster-dev.log").open("wb")
     server = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
@@ -85,11 +76,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _graphql(url, "mutation { setNuxSeen }")  # no first-visit modal
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_group(server)
         log.close()
 
 

@@ -177,3 +177,22 @@ def vector_lines(
     if expired:
         lines.append(f"{len(expired)} expired: not served; materialize newer days to refresh them")
     return lines
+
+
+def served_sample(db: AppDatabase, pushed: pl.DataFrame) -> str:
+    """The first user's and photo's vectors of a push (ONLINE_ROWS), read back from the store as
+    served at the push's newest known_at, as Markdown: what `fsdl-data features get` prints."""
+    if pushed.is_empty():
+        return "nothing pushed"
+    moment = pushed["known_at"].max()
+    blocks = []
+    for entity in ("user", "photo"):
+        ids = pushed.filter(pl.col("entity") == entity)["entity_id"]
+        if ids.is_empty():
+            continue
+        entity_id = str(ids.sort()[0])
+        vector = read_vector(db, entity, entity_id, moment)
+        if vector:
+            text = "\n".join(vector_lines(entity, entity_id, moment, vector))
+            blocks.append(f"`fsdl-data features get {entity}:{entity_id}`\n\n```\n{text}\n```")
+    return "\n\n".join(blocks) or "nothing pushed"

@@ -103,6 +103,15 @@ LABELING_QUEUE = {
 }
 
 
+def handled_photos(human_labels: pl.DataFrame, earlier_queues: pl.DataFrame) -> set[int]:
+    """Photos a human has already seen: annotated (accepted, or skipped as cancelled) or sent to
+    Label Studio in an earlier queue. None of them is queued again."""
+    seen = human_labels.filter(
+        pl.col("rejected_reason").is_null() | (pl.col("rejected_reason") == "cancelled")
+    )["photo_id"].drop_nulls()
+    return set(seen.to_list()) | set(earlier_queues["photo_id"].to_list())
+
+
 def build_queue(
     classifications: pl.DataFrame,
     labeled: pl.DataFrame,
@@ -114,8 +123,10 @@ def build_queue(
 ) -> pl.DataFrame:
     """The day's labeling queue (LABELING_QUEUE). `classifications`: photo_classifications rows of
     the candidate days with their `day`; `labeled`: labeled_set rows (its `weak_label`, and the
-    photos gold or human labels already cover); `already`: photos with a human annotation or in
-    an earlier queue. None of those is queued again."""
+    photos gold or human labels already cover); `already`: `handled_photos`. None of those is
+    queued again."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     covered = labeled.filter(pl.col("source").is_in(["gold", "human"]))["photo_id"].to_list()
     weak = labeled.select("photo_id", "weak_label").filter(pl.col("weak_label").is_not_null())
     scored = uncertainty(classifications, classes, weak)

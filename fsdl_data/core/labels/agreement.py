@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from fsdl_data.core.tables.quality import Outcome
+
 
 def krippendorff_alpha(units: Sequence[Sequence[Hashable]]) -> float | None:
     """Nominal alpha over `units`, each the values its annotators gave. None when nothing can be
@@ -141,3 +143,39 @@ def gold_exclusions(accuracy: pl.DataFrame, min_accuracy: float, min_gold: int) 
         for row in accuracy.iter_rows(named=True)
         if row["gold_annotations"] >= min_gold and row["gold_accuracy"] < min_accuracy
     }
+
+
+def agreement_outcome(report: AgreementReport, min_alpha: float, min_units: int) -> Outcome:
+    """The gate on a day's human labels: alpha at least `min_alpha`. With fewer than `min_units`
+    photos labeled twice or more alpha is too noisy to block on, so a low one only warns."""
+    metadata = {
+        "photos_with_two_or_more": report.units,
+        "annotations": report.annotations,
+        "pairwise_agreement": report.pairwise if report.pairwise is not None else float("nan"),
+        "krippendorff_alpha": report.alpha if report.alpha is not None else float("nan"),
+        "threshold": min_alpha,
+    }
+    if report.alpha is None:
+        return Outcome(True, "no photo with two or more comparable annotations", metadata)
+    measured = (
+        f"Krippendorff's alpha {report.alpha:.3f} (threshold {min_alpha}), pairwise agreement "
+        f"{report.pairwise:.3f}, over {report.units} photos"
+    )
+    if report.units < min_units:
+        return Outcome(report.alpha >= min_alpha, f"{measured}: too few (< {min_units}) to block on",
+                       metadata, severe=False)  # fmt: skip
+    return Outcome(report.alpha >= min_alpha, measured, metadata)
+
+
+def exclusion_outcome(annotator_quality: pl.DataFrame) -> Outcome:
+    """A warning that names each annotator left out of the consensus, and why."""
+    out = annotator_quality.filter(pl.col("excluded"))
+    who = "; ".join(f"{r['annotator']}: {r['excluded_reason']}" for r in out.iter_rows(named=True))
+    measured = annotator_quality.filter(pl.col("gold_annotations") > 0)
+    description = (
+        f"left out of consensus: {who}"
+        if who
+        else f"{len(measured)} annotators measured on gold, none below the threshold"
+    )
+    metadata = {"excluded": len(out), "annotators_on_gold": len(measured), "who": who}
+    return Outcome(out.is_empty(), description, metadata, severe=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from fsdl_data.core.labels.agreement import gold_accuracy
+from fsdl_data.core.labels.agreement import gold_accuracy, gold_exclusions
 
 CONSENSUS = {
     "photo_id": pl.Int64,
@@ -107,6 +107,17 @@ def annotator_consensus(
     people_table = _annotator_rows(votes, gold, people, person, confusion, prior, posterior,
                                    item, index, excluded)  # fmt: skip
     return Consensus(photos=photos, annotators=people_table)
+
+
+def exclusions_by_gold(
+    accepted: pl.DataFrame, min_accuracy: float, min_gold: int
+) -> dict[str, str]:
+    """Gold-standard QA over accepted human_labels rows: the annotators whose accuracy on the
+    expert's gold photos (at least `min_gold` answers) is below `min_accuracy`, with the
+    reason; pass it to `annotator_consensus(excluded=...)`."""
+    votes = accepted.filter(~pl.col("ground_truth"))
+    gold = gold_labels(accepted.filter(pl.col("ground_truth")))
+    return gold_exclusions(gold_accuracy(votes, gold), min_accuracy, min_gold)
 
 
 def gold_labels(gold_rows: pl.DataFrame) -> dict[int, str]:

@@ -77,8 +77,12 @@ def _read_one(
 ) -> pl.DataFrame:
     size = store.size(key)
     if size is not None and size > max_bytes:
-        return quarantine(key, "too_large", f"{size:,} bytes > the {max_bytes:,} byte limit")
+        return _too_large(key, size, max_bytes)
     return parse_label_studio(store.get(key), known, classes, source_file=key)
+
+
+def _too_large(key: str, size: int, max_bytes: int) -> pl.DataFrame:
+    return quarantine(key, "too_large", f"{size:,} bytes > the {max_bytes:,} byte limit")
 
 
 def quarantine(source_file: str | None, reason: str, detail: str) -> pl.DataFrame:
@@ -114,8 +118,7 @@ def import_for_day(
         )
         if info.size > max_bytes:
             if arrival == day:
-                frames.append(quarantine(info.key, "too_large",
-                                         f"{info.size:,} bytes > the {max_bytes:,} byte limit"))  # fmt: skip
+                frames.append(_too_large(info.key, info.size, max_bytes))
             continue
         raw = store.get(info.key)
         tasks = _tasks_of(raw)
@@ -134,6 +137,14 @@ def import_for_day(
                 other += 1
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
     return DayImport(rows, other)
+
+
+def photos_named(export: bytes) -> set[int]:
+    """The photo ids an export's tasks name in `data.photo_id` (none for an unreadable file)."""
+    tasks = _tasks_of(export)
+    if isinstance(tasks, str):
+        return set()
+    return {photo for task in tasks if (photo := _photo_and_day(task)[0]) is not None}
 
 
 def days_named(export: bytes) -> set[str]:

@@ -40,6 +40,15 @@ def local_files_url(key: str) -> str:
     return f"/data/local-files/?d={quote(key, safe='/=')}"
 
 
+def image_urls(store: object, expires_s: int) -> Callable[[str], str]:
+    """How Label Studio opens an image in `store`: a presigned URL that expires after
+    `expires_s` for S3, the local-files URL for a folder."""
+    presign = getattr(store, "presigned_url", None)
+    if presign is None:
+        return local_files_url
+    return lambda key: presign(key, expires_s)
+
+
 def choice_result(label: str, result_id: str) -> list[dict[str, Any]]:
     return [
         {

@@ -1,8 +1,11 @@
-"""Ranking metrics, written out plainly (no scipy/sklearn dependency for two formulas)."""
+"""Metrics, written out plainly (no scipy/sklearn dependency for a few formulas)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import polars as pl
 
 
 def rankdata(x: np.ndarray) -> np.ndarray:
@@ -49,3 +52,25 @@ def confusion_matrix(
         if truth in index and guess in index:
             counts[index[truth]][index[guess]] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class VersusReference:
+    """A classifier's outputs against reference labels for the items both have."""
+
+    matrix: list[list[int]]  # confusion_matrix(reference, predicted, classes)
+    items: int
+    accuracy: float | None  # None when no item has a reference label
+
+
+def versus_reference(
+    predicted: pl.DataFrame, reference: pl.DataFrame, classes: list[str], key: str = "photo_id"
+) -> VersusReference:
+    """`predicted`: key and `predicted_class`; `reference`: key and `label` (e.g. the human
+    consensus)."""
+    judged = predicted.join(reference.select(key, "label"), on=key)
+    truth, guess = judged["label"].to_list(), judged["predicted_class"].to_list()
+    accuracy = (
+        sum(t == g for t, g in zip(truth, guess, strict=True)) / len(truth) if truth else None
+    )
+    return VersusReference(confusion_matrix(truth, guess, classes), len(truth), accuracy)
