@@ -17,7 +17,6 @@ from fsdl_data.core.labels.label_model import LabelModel
 from fsdl_data.core.versioning.hashing import frame_digest
 
 LABEL_MODEL_CODE = "dawid-skene-lm-1"
-SOURCES = ("gold", "human", "weak")
 GOLD_CONFIDENCE = 0.995  # the expert's measured accuracy on the world's gold set
 
 LABELED_SET = {
