@@ -35,6 +35,8 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         )
         for check in r.failed_checks:
             print(f"      check failed: {check}")
+        for step in r.crashed_steps:
+            print(f"      step failed: {step[:200]}")
     return 0 if ok else 2
 
 
