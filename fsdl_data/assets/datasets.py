@@ -21,7 +21,6 @@ FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
     end_offset=-1,
     allow_nonexistent_upstream_partitions=True,
 )
-SNAPSHOT_NAME = "training_set"
 
 
 class TrainingSetConfig(dg.Config):
