@@ -17,6 +17,7 @@ from fsdl_data.core.features.definitions import (
     photo_features,
     user_features,
 )
+from fsdl_data.core.features.pit import point_in_time_join
 from fsdl_data.core.features.training_set import build_training_set, leaky_rows
 from fsdl_data.core.features.versions import as_known_at, merge_versions, stamp
 
@@ -137,6 +138,27 @@ def test_versions_append_only_what_changed() -> None:
     assert newest.select("user_id", "views").rows() == [(1, 5), (2, 8), (3, None)]
     then = as_known_at(merged, key=key, known_at="known_at", moment=at("2026-01-05", 0))
     assert then.select("user_id", "views").rows() == [(1, 5), (2, 7)]
+
+
+def test_a_recompute_is_always_a_later_version() -> None:
+    """A changed value stamped at or before the key's newest known-at (a rerun under a simulated
+    clock, a skewed clock) becomes a version one tick after it: never two values at one known-at,
+    so the point-in-time join stays unambiguous."""
+    key = ["user_id", "as_of"]
+    first = stamp(pl.DataFrame({"user_id": [1, 2], "as_of": [T0, T0], "views": [5, 7]}),
+                  at("2026-01-02", 2))  # fmt: skip
+    for stamped in (at("2026-01-02", 2), at("2026-01-01", 0)):  # the same time, an earlier one
+        rerun = stamp(
+            pl.DataFrame({"user_id": [1, 2], "as_of": [T0, T0], "views": [5, 8]}), stamped
+        )
+        merged = merge_versions(first, rerun, key=key, known_at="known_at")
+        assert merged.select("user_id", "views").rows() == [(1, 5), (2, 7), (2, 8)]
+        assert merged["known_at"].to_list()[-1] == at("2026-01-02", 2) + timedelta(microseconds=1)
+        assert not merged.select(*key, "known_at").is_duplicated().any()
+        left = pl.DataFrame({"user_id": [2], "t": [at("2026-01-03", 0)]})
+        got = point_in_time_join(left, merged, by="user_id", left_time="t", right_time="as_of",
+                                 known_at="known_at")  # fmt: skip
+        assert got["views"].to_list() == [8]
 
 
 def test_training_set_at_posting_ignores_backfills_and_as_known_at_reproduces_a_build() -> None:
