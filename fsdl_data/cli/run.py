@@ -43,7 +43,7 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
 def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
-    from fsdl_data.core.ingestion.cursor import day_prefix
+    from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
     from fsdl_data.partitions import daily
 
     valid = daily.get_partition_keys()
@@ -51,12 +51,8 @@ def check_days(days: list[str], store: Any) -> None:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
             raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
-        roots = ("photos", "events")
-        if not any(next(iter(store.keys(day_prefix(r, day))), None) for r in roots):
-            raise LookupError(
-                f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
-                f"{store.url}; nothing was materialized"
-            )
+        if not day_has_data(store, day):
+            raise LookupError(no_data_message(day, store.url))
 
 
 def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
