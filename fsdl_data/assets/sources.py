@@ -1,7 +1,5 @@
 """Group `sources`: what the photo app's object store, database and logs hold, day by day."""
 
-import hashlib
-
 import dagster as dg
 import polars as pl
 
@@ -14,6 +12,7 @@ from fsdl_data.core.ingestion.cursor import (
 )
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables import sources as core
+from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
 
@@ -40,7 +39,7 @@ def refuse_without_data(context: dg.AssetExecutionContext, store: ObjectStore) -
 
 
 def _version(*parts: object) -> dg.DataVersion:
-    return dg.DataVersion(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])
+    return dg.DataVersion(version_of(*parts))
 
 
 @dg.multi_asset(
