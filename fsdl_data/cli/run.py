@@ -15,10 +15,10 @@ def materialize(
     """One run of `job` per day (default: every world day); 0 when all succeed. Features are
     stamped known-at now, or with `world_clock` at the generated world's simulated nightly
     times (a replay of its nights)."""
+    from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import cli_instance, materialize_days
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -39,13 +39,15 @@ def materialize(
         )
         for check in r.failed_checks:
             print(f"      check failed: {check}")
+        for step in r.crashed_steps:
+            print(f"      step failed: {step[:200]}")
     return 0 if ok else 2
 
 
 def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
-    from fsdl_data.core.ingestion.cursor import day_prefix
+    from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
     from fsdl_data.partitions import daily
 
     valid = daily.get_partition_keys()
@@ -53,12 +55,8 @@ def check_days(days: list[str], store: Any) -> None:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
             raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
-        roots = ("photos", "events")
-        if not any(next(iter(store.keys(day_prefix(r, day))), None) for r in roots):
-            raise LookupError(
-                f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
-                f"{store.url}; nothing was materialized"
-            )
+        if not day_has_data(store, day):
+            raise LookupError(no_data_message(day, store.url))
 
 
 def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
