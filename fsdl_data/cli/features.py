@@ -64,6 +64,22 @@ def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
     return 0
 
 
+def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
+    """Runs the feature server on the configured online store until interrupted."""
+    from fsdl_data.core.features.online import open_online_store
+    from fsdl_data.core.features.served import ServedLog
+    from fsdl_data.core.storage.objects import open_object_store
+    from fsdl_data.feature_server import run
+
+    settings = _common.settings()
+    store = open_online_store(online_store_url(settings))
+    served_log = ServedLog(open_object_store(settings.lake_url)) if log else None
+    print(f"serving features on http://{host}:{port} (POST /get-online-features, GET /health)",
+          flush=True)  # fmt: skip
+    run(store, served_log, host, port)
+    return 0
+
+
 def register(verbs: argparse._SubParsersAction) -> None:
     group = verbs.add_parser("features", help="read features from the online store")
     sub = group.add_subparsers(dest="features_verb", required=True)
@@ -79,3 +95,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of objects instead")
     p.set_defaults(handler=lambda a: get(a.entity, a.at, a.json))
+    p = sub.add_parser(
+        "serve", help="serve feature vectors over HTTP (Feast's POST /get-online-features)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6566)
+    p.add_argument(
+        "--no-log", action="store_true", help="do not log served vectors to the lake (served_log/)"
+    )
+    p.set_defaults(handler=lambda a: serve(a.host, a.port, not a.no_log))

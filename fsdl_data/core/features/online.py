@@ -350,16 +350,23 @@ def read_rows(
     )
 
 
-def serve(feature: FeatureDefinition, record: Record | None, at: datetime) -> OnlineValue:
-    """One value as served at `at` (the module docstring's rule)."""
+def status_of(feature: FeatureDefinition, record: Record | None, at: datetime) -> str:
+    """Whether a stored value is served at `at`, or why not: the module docstring's rule, the
+    one place it is decided (reads, the feature server and the parity gate all call it)."""
     if record is None:
-        return OnlineValue(feature.name, None, None, None, MISSING)
+        return MISSING
     if record.event_time > at or record.known_at > at:
-        status = NOT_YET_KNOWN
-    elif feature.ttl is not None and record.event_time <= at - feature.ttl:
-        status = EXPIRED
-    else:
-        status = OK
+        return NOT_YET_KNOWN
+    if feature.ttl is not None and record.event_time <= at - feature.ttl:
+        return EXPIRED
+    return OK
+
+
+def serve(feature: FeatureDefinition, record: Record | None, at: datetime) -> OnlineValue:
+    """One value as served at `at`."""
+    status = status_of(feature, record, at)
+    if record is None:
+        return OnlineValue(feature.name, None, None, None, status)
     value = json.loads(record.value) if status == OK and record.value is not None else None
     return OnlineValue(feature.name, value, record.event_time, record.known_at, status)
 
