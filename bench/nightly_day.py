@@ -36,6 +36,7 @@ def main() -> int:
     import polars as pl
     import torch
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
     from fsdl_data.core.modeling.metrics import spearman
     from fsdl_data.core.modeling.popularity import PopularityModel
@@ -52,7 +53,6 @@ def main() -> int:
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     settings = Settings.from_env()
     spec = WorldSpec(photos_per_day=a.photos, users=a.users, events_per_day=a.events)

@@ -1,12 +1,11 @@
 """Group `sources`: what the photo app's object store, database and logs hold, day by day."""
 
-import hashlib
-
 import dagster as dg
 import polars as pl
 
 from fsdl_data.core.ingestion.cursor import day_listing, day_prefix, objects_digest
 from fsdl_data.core.tables import sources as core
+from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
 from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
 
@@ -24,7 +23,7 @@ DAILY_SOURCE = {
 
 
 def _version(*parts: object) -> dg.DataVersion:
-    return dg.DataVersion(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])
+    return dg.DataVersion(version_of(*parts))
 
 
 @dg.multi_asset(

@@ -11,10 +11,10 @@ from fsdl_data.cli import _common, explore, world
 
 def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     """One run of `job` per day (default: every world day); 0 when all succeed."""
+    from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import cli_instance, materialize_days
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -35,6 +35,8 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         )
         for check in r.failed_checks:
             print(f"      check failed: {check}")
+        for step in r.crashed_steps:
+            print(f"      step failed: {step[:200]}")
     return 0 if ok else 2
 
 

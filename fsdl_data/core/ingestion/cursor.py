@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.versions import version_of
 
 LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
 HOT_DAYS = 3  # the newest day folders, listed on every tick
@@ -48,8 +49,7 @@ class Listed:
     @property
     def token(self) -> str:
         """What the object looked like, in 12 hex characters (the cursor keeps many)."""
-        text = f"{self.fingerprint}@{self.last_modified.isoformat()}"
-        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+        return version_of(self.fingerprint, self.last_modified.isoformat())
 
 
 @dataclass(frozen=True)
