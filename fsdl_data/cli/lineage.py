@@ -28,18 +28,16 @@ def rebuild(snapshot_id: str) -> int:
     import dagster as dg
 
     from fsdl_data.cli.runner import cli_instance
-    from fsdl_data.core.versioning.store import SnapshotStore
+    from fsdl_data.core.versioning.store import GRAPH_SNAPSHOTS, SnapshotStore
     from fsdl_data.definitions import defs
 
     store = SnapshotStore(_common.lake().store)
-    name, full = store.resolve(snapshot_id)
-    manifest = store.read(full, name)
+    name, full, manifest = store.open_snapshot(snapshot_id)
     if manifest.kind != "table":
         raise ValueError(
             f"snapshot {full[:12]} is of a folder: re-run `fsdl-data snapshot add` instead"
         )
-    snapshot_asset = {"training_set": "training_snapshot", "labeled_set": "labeled_set_snapshot",
-                      "raw_photos": "raw_photos_snapshot"}.get(manifest.source)  # fmt: skip
+    snapshot_asset = GRAPH_SNAPSHOTS.get(name, (None, None))[1]
     if snapshot_asset is None:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
     instance = cli_instance()
@@ -71,8 +69,7 @@ def export(snapshot_id: str, folder: str, license_id: str) -> int:
     from fsdl_data.core.versioning.store import SnapshotStore
 
     store = SnapshotStore(_common.lake().store)
-    name, full = store.resolve(snapshot_id)
-    manifest = store.read(full, name)
+    name, full, manifest = store.open_snapshot(snapshot_id)
     shards = export_snapshot(store, full, manifest, Path(folder), license_id)
     print(f"exported {full[:12]} ({name}): {manifest.row_count:,} rows in {len(shards)} shards and "
           f"README.md to {folder}")  # fmt: skip
@@ -89,7 +86,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "export", help="write a table snapshot as a Hugging Face dataset (Parquet + card)"
     )
-    p.add_argument("id", metavar="SNAPSHOT_ID")
-    p.add_argument("folder", metavar="DIR")
+    p.add_argument("id", metavar="SNAPSHOT_ID",
+                   help="a snapshot id (or prefix), a snapshot name, or `latest` (the newest "
+                   "training_set snapshot)")  # fmt: skip
+    p.add_argument("folder", metavar="DIR",
+                   help="a new or empty folder, or an earlier export's (replaced whole)")  # fmt: skip
     p.add_argument("--license", default="other", help="the licence id for the dataset card")
     p.set_defaults(handler=lambda a: export(a.id, a.folder, a.license))

@@ -112,6 +112,25 @@ def test_table_snapshots_time_travel_diff_and_export(tmp_path: Path, world) -> N
     )
     assert r.returncode == 0 and (tmp_path / "hf" / "README.md").is_file()
     assert list((tmp_path / "hf" / "data").glob("train-*.parquet"))
+    assert (
+        "snapshot_part" not in fsdl(["snapshot", "diff", history[0], history[-1]], root, env).stdout
+    )
+    r = fsdl(["snapshot", "diff", names["labeled_set"], names["training_set"]], root, env)
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "same table" in r.stderr
+    import datasets
+
+    for name in ("training_set", "labeled_set", "raw_photos"):  # every snapshot kind loads
+        out = tmp_path / "kinds" / name
+        r = fsdl(["export", name, str(out)], root, env)
+        assert r.returncode == 0, r.stderr
+        rows = int(re.search(r"([\d,]+) rows", r.stdout).group(1).replace(",", ""))
+        assert datasets.load_dataset(str(out), split="train").num_rows == rows
+        streamed = datasets.load_dataset(str(out), split="train", streaming=True)
+        assert sum(1 for _ in streamed) == rows
+    r = fsdl(["export", "latest", str(tmp_path / "hf")], root, env)  # replaces the export above
+    assert r.returncode == 0 and f"exported {names['training_set']}" in r.stdout, r.stderr
+    r = fsdl(["snapshot", "show", names["raw_photos"], "--objects"], root, env)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) > 1
 
 
 def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:

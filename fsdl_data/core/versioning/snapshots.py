@@ -222,11 +222,41 @@ def _take(
     kept = tuple(sorted((e for e in entries if keep(e)), key=lambda e: e.path))
     if not kept:
         return None
-    manifest = replace(template, files=kept, schema=schema)
     left_out = tuple(e for e in entries if not keep(e))
-    snapshot_id = snapshots.commit(manifest, left_out)
+    manifest = replace(template, files=tuple(_without_records(e) for e in kept), schema=schema)
+    manifest = replace(manifest, objects=_object_records(kept) or template.objects,
+                       upstream={**_upstream(template.source, kept), **template.upstream})  # fmt: skip
+    snapshot_id = snapshots.commit(manifest, left_out, cached=kept)
     read_count = sum(e.path in read_paths for e in kept)
     return Taken(snapshot_id, manifest, read_count, len(kept) - read_count, len(left_out))
+
+
+RECORDS = "object_records"  # a raw-object table file's objects, as parquet_facts lists them
+RECORD_FIELDS = ("key", "size", "sha256", "etag", "version_id")
+
+
+def _object_records(entries: Iterable[FileEntry]) -> tuple[dict[str, Any], ...]:
+    """Every raw object the files name (key, size, SHA-256, ETag, VersionId), in key order:
+    the manifest holds them, not only a count."""
+    found = [r for e in entries for r in (e.facts or {}).get(RECORDS, ())]
+    return tuple(sorted(found, key=lambda r: str(r.get("key"))))
+
+
+def _without_records(entry: FileEntry) -> FileEntry:
+    """The entry as the manifest lists it: its objects move to the manifest's `objects`."""
+    if not entry.facts or RECORDS not in entry.facts:
+        return entry
+    rest = {k: v for k, v in entry.facts.items() if k != RECORDS}
+    return entry._replace(facts=rest or None)
+
+
+def _upstream(source: str, entries: Iterable[FileEntry]) -> dict[str, str]:
+    """The data version of each partition of the source asset the snapshot was taken of."""
+    return {
+        f"{source}[{e.partition}]" if e.partition else source: e.data_version
+        for e in entries
+        if e.data_version and source
+    }
 
 
 def parquet_facts(data: bytes) -> dict[str, Any]:
@@ -238,7 +268,10 @@ def parquet_facts(data: bytes) -> dict[str, Any]:
     rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
     facts: dict[str, Any] = {"rows": int(rows), "schema": {c: str(t) for c, t in schema.items()}}
     if {"key", "etag", "version_id"} <= set(schema):
-        objects = pl.read_parquet(io.BytesIO(data), columns=["key", "etag", "version_id"])
+        wanted = [c for c in RECORD_FIELDS if c in schema]
+        objects = pl.read_parquet(io.BytesIO(data), columns=wanted)
+        facts[RECORDS] = objects.sort("key").to_dicts()
+        objects = objects.select("key", "etag", "version_id")
         facts["objects"] = len(objects)
         facts["objects_with_version_id"] = int(objects["version_id"].is_not_null().sum())
         facts["objects_digest"] = sha256(objects.sort("key").write_csv().encode())

@@ -229,18 +229,24 @@ class SnapshotStore:
         return {name: stat.fingerprint for name, stat in listing.items()}
 
     # --- manifests, refs and the stat cache ----------------------------------------------
-    def commit(self, manifest: Manifest, also_seen: tuple[FileEntry, ...] = ()) -> str:
+    def commit(
+        self,
+        manifest: Manifest,
+        also_seen: tuple[FileEntry, ...] = (),
+        cached: tuple[FileEntry, ...] | None = None,
+    ) -> str:
         """Writes the manifest (after its blobs, which must all be present) and returns its id.
         `also_seen`: files listed but left out (e.g. empty ones), cached so they are not read
-        again while unchanged."""
+        again while unchanged; `cached`: the manifest's files as the stat cache keeps them (with
+        facts the manifest holds elsewhere), by default the manifest's own."""
         missing = [f.sha256 for f in manifest.files if not self.has_blob(f.sha256)]
         if missing:
             raise CorruptSnapshot(f"{len(missing)} blobs are not stored, e.g. {missing[0]}")
         snapshot_id = self.manifests.put(manifest)
-        cached = [f for f in (*manifest.files, *also_seen) if f.fingerprint]
-        cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in cached}
+        seen = [f for f in (*(cached or manifest.files), *also_seen) if f.fingerprint]
+        cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in seen}
         listed = self.blob_fingerprints()
-        blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in cached}}
+        blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in seen}}
         self.store.put(
             cache_key(manifest.name),
             canonical_json(
