@@ -509,3 +509,41 @@ def snapshots_models_name(lake: Any) -> set[str]:
     if "snapshot_version" not in models.columns:
         return set()
     return {str(v) for v in models["snapshot_version"].drop_nulls().to_list()}
+
+
+def retake(
+    lake: Any,
+    manifest: Manifest,
+    data_version: Callable[[SourceFile], str | None],
+    code: dict[str, str],
+) -> Taken | None:
+    """A table snapshot taken again from the lake's files of the partitions it recorded (not
+    today's other partitions), with `code` (today's code versions), into a scratch store: the
+    real one is left as it is. Its id equals the recorded one when inputs and code are."""
+    import tempfile
+
+    from fsdl_data.core.storage.objects import LocalObjectStore
+
+    partitions = {f.partition for f in manifest.files if f.partition is not None}
+    files = TableFiles(manifest.source, lake.store,
+                       tuple(table_files(lake, manifest.source, partitions or None)), data_version)  # fmt: skip
+    template = replace(manifest, files=(), schema={}, upstream={}, objects=(), code=code)
+    with tempfile.TemporaryDirectory(prefix="fsdl-rebuild-") as scratch:
+        return snapshot_table(SnapshotStore(LocalObjectStore(scratch)), template, files)
+
+
+def first_difference(recorded: Manifest, again: Manifest) -> str:
+    """What differs first between a snapshot and its rebuild, in words."""
+    before = {f.path: f for f in recorded.files}
+    after = {f.path: f for f in again.files}
+    for path in sorted(set(before) | set(after)):
+        if path not in after:
+            return f"{path} is gone from the lake"
+        if path not in before:
+            return f"{path} is new"
+        if before[path].sha256 != after[path].sha256:
+            return f"{path} now has other bytes (sha256 {after[path].sha256[:12]}, recorded {before[path].sha256[:12]})"
+    for field_name in ("code", "schema", "key", "upstream", "objects", "extra"):
+        if getattr(recorded, field_name) != getattr(again, field_name):
+            return f"the {field_name} differs: {getattr(again, field_name)} (recorded {getattr(recorded, field_name)})"
+    return "nothing"
