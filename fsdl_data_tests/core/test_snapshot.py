@@ -363,3 +363,52 @@ def test_a_raw_object_manifest_holds_every_object_and_its_upstream(tmp_path: Pat
     lines = object_lines(store.read(second.snapshot_id))
     assert f"photos/1.jpg\t10\t{'a' * 64}\te1\tv1" in lines
     assert f"photos/2.jpg\t20\t{'b' * 64}\te2\t-" in lines
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    old_rows=st.dictionaries(
+        st.integers(0, 30),
+        st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.sampled_from(["a", "b", None])),
+        max_size=25,
+    ),
+    edits=st.dictionaries(
+        st.integers(0, 40),
+        st.one_of(
+            st.none(),
+            st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.sampled_from(["a", "c", None])),
+        ),
+        max_size=25,
+    ),
+    retype=st.booleans(),
+)
+def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype) -> None:
+    new_rows = dict(old_rows)
+    for key, value in edits.items():  # None: removed; else added or replaced
+        if value is None:
+            new_rows.pop(key, None)
+        else:
+            new_rows[key] = value
+
+    def frame(rows: dict, text: bool) -> pl.DataFrame:
+        keys = sorted(rows)
+        values = [rows[k][0] for k in keys]
+        return pl.DataFrame(
+            {"id": keys, "n": [None if v is None else str(v) for v in values] if text else values,
+             "label": [rows[k][1] for k in keys], "snapshot_part": ["p"] * len(keys)},
+            schema={"id": pl.Int64, "n": pl.String if text else pl.Int64, "label": pl.String,
+                    "snapshot_part": pl.String},
+        )  # fmt: skip
+
+    d = diff_tables(frame(old_rows, False), frame(new_rows, retype), ["id"], "label")
+    both = set(old_rows) & set(new_rows)
+    changed = {k for k in both if old_rows[k] != new_rows[k]}  # "2" == 2 as text: the rule
+    assert (d.added_rows, d.removed_rows) == (
+        len(set(new_rows) - set(old_rows)),
+        len(set(old_rows) - set(new_rows)),
+    )
+    assert (d.changed_rows, d.unchanged_rows) == (len(changed), len(both) - len(changed))
+    assert d.label_flips == sum(old_rows[k][1] != new_rows[k][1] for k in both)
+    assert "snapshot_part" not in d.changed_by_column and d.retyped_columns == (
+        {"n": ("Int64", "String")} if retype else {}
+    )

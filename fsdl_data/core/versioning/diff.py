@@ -96,17 +96,29 @@ def diff_tables(
     old = old.select([sides[c][0].alias(c) for c in shared])
     new = new.select([sides[c][1].alias(c) for c in shared])
     common = [c for c in shared if c not in key]
-    digest = (
-        pl.struct(common).hash(seed=7).alias("__row")
-        if common
-        else pl.lit(0, pl.UInt64).alias("__row")
+    digest = (pl.struct(common).hash(seed=7) if common else pl.lit(0, pl.UInt64)).alias("__row")
+    # One full join of (key, row hash, side) pairs: what it leaves after dropping matched rows
+    # with equal hashes is small (added, removed, suspects), and only that is looked at again.
+    sides_joined = (
+        old.lazy()
+        .select(*key, digest)
+        .join(
+            new.lazy().select(*key, digest),
+            on=key,
+            how="full",
+            nulls_equal=True,
+            suffix="__new",
+            coalesce=True,
+        )
+        .filter(pl.col("__row").ne_missing(pl.col("__row__new")))  # a hash is never null
+        .collect()
     )
-    old_rows = old.select(*key, digest)
-    new_rows = new.select(*key, digest)
-    added = new_rows.join(old_rows, on=key, how="anti", nulls_equal=True).select(key)
-    removed = old_rows.join(new_rows, on=key, how="anti", nulls_equal=True).select(key)
-    both = old_rows.join(new_rows, on=key, how="inner", suffix="__new", nulls_equal=True)
-    suspect = both.filter(pl.col("__row") != pl.col("__row__new")).select(key)
+    added = sides_joined.filter(pl.col("__row").is_null()).select(key)
+    removed = sides_joined.filter(pl.col("__row__new").is_null()).select(key)
+    suspect = sides_joined.filter(
+        pl.col("__row").is_not_null() & pl.col("__row__new").is_not_null()
+    ).select(key)
+    matched = len(old) - len(removed)
     candidates = (
         old.join(suspect, on=key, how="semi", nulls_equal=True)
         .select(*key, *common)
@@ -127,7 +139,7 @@ def diff_tables(
         added_rows=len(added),
         removed_rows=len(removed),
         changed_rows=len(changed),
-        unchanged_rows=len(both) - len(changed),
+        unchanged_rows=matched - len(changed),
         added_columns=[c for c in new_types if c not in old_types],
         removed_columns=[c for c in old_types if c not in new_types],
         retyped_columns={
