@@ -11,9 +11,9 @@ from fsdl_data.core.features.training_set import build_training_set
 from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
+from fsdl_data.core.versions import code_versions
 from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import ObjectStoreResource
-from fsdl_data.versions import code_versions
 
 OWNERS = ["team:ml-platform"]
 FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
@@ -21,7 +21,6 @@ FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
     end_offset=-1,
     allow_nonexistent_upstream_partitions=True,
 )
-SNAPSHOT_NAME = "training_set"
 
 
 class TrainingSetConfig(dg.Config):

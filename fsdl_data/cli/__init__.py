@@ -1,9 +1,18 @@
 """`fsdl-data`: generate a world, materialize it, explore it with SQL, read features online.
 
-One module per verb group (world, run, explore, features), each with plain functions that the
-argparse handlers and `demo` both call, and a `register` that adds its verbs. Imports inside the
-functions are lazy so `fsdl-data --help` starts fast; a mistake of the user's is one line on
-stderr and exit code 1, never a traceback.
+One module per verb group, each with plain functions that the argparse handlers and `demo`
+both call, and a `register` that adds its verbs (`fsdl-data VERB --help` lists sub-verbs):
+- world: `world`
+- run: `materialize`, `demo`
+- checks: `check`
+- explore: `sql`
+- features: `features`
+- snapshot: `snapshot`
+- lineage: `lineage`, `rebuild`, `export`
+Beside them: `runner` launches Dagster jobs (bench/ uses it too), `_lineage` walks the event
+log for `lineage`, `_common` opens settings and stores. Imports inside the functions are lazy
+so `fsdl-data --help` starts fast; a mistake of the user's is one line on stderr and exit
+code 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +21,6 @@ import argparse
 import sys
 
 from fsdl_data.cli import checks, explore, features, lineage, run, snapshot, world
-
-
-class UsageError(Exception):
-    """A mistake of the user's: printed as one line, exit code 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return args.handler(args)
-    except (FileExistsError, FileNotFoundError, LookupError, ValueError, UsageError) as e:
+    except (FileExistsError, FileNotFoundError, LookupError, ValueError) as e:
         # a KeyError's str() is the repr of its key; its first argument is the message
         message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         print(f"fsdl-data: {message}", file=sys.stderr)

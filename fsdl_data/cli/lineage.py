@@ -10,9 +10,10 @@ from fsdl_data.cli import _common
 
 
 def lineage(model_version: str) -> int:
+    from fsdl_data.cli._lineage import model_lineage
+    from fsdl_data.cli.runner import cli_instance
+    from fsdl_data.core.versioning.lineage import latest_model_version
     from fsdl_data.definitions import defs
-    from fsdl_data.lineage import latest_model_version, model_lineage
-    from fsdl_data.runner import cli_instance
 
     lake = _common.lake()
     version = latest_model_version(lake) if model_version == "latest" else model_version
@@ -26,9 +27,9 @@ def rebuild(snapshot_id: str) -> int:
     says whether the new snapshot is the same (it must be, for unchanged inputs and code)."""
     import dagster as dg
 
+    from fsdl_data.cli.runner import cli_instance
     from fsdl_data.core.versioning.store import SnapshotStore
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import cli_instance
 
     store = SnapshotStore(_common.lake().store)
     name, full = store.resolve(snapshot_id)

@@ -104,6 +104,51 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     assert "2026-01-01" in row and "ERROR" in row and "FAILED" in row
     assert "1 blocking failures" in r.stdout and "Traceback" not in r.stderr
     assert "events_quarantine_rate" in r.stdout and "passed" in r.stdout  # every check listed
+    passed = [line for line in r.stdout.splitlines() if line.endswith("passed")]
+    assert passed and not any("ERROR" in line or "WARN" in line for line in passed)
     r = fsdl(["check", "--home", str(home), "--job", "everything"], tmp_path, env)
     assert r.returncode == 1 and "no job 'everything': choose one of" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_the_cli_docstring_lists_every_verb_and_its_module() -> None:
+    """`cli/__init__.py` says which module holds which verbs: that list is the parser's."""
+    import re
+
+    import fsdl_data.cli as cli
+
+    parser = cli.build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices
+    listed = {
+        verb: module
+        for module, names in re.findall(r"^- (\w+): (.+)$", cli.__doc__ or "", re.M)
+        for verb in re.findall(r"`(\w+)`", names)
+    }
+    assert set(listed) == set(verbs)
+    for verb, module in listed.items():
+        command = verbs[verb]
+        groups = [a for a in command._actions if isinstance(a.choices, dict)]
+        handlers = [command.get_default("handler")] + [
+            sub.get_default("handler") for group in groups for sub in group.choices.values()
+        ]
+        modules = {handler.__module__ for handler in handlers if handler is not None}
+        assert modules == {f"fsdl_data.cli.{module}"}, verb
+
+
+def test_check_exits_1_naming_the_step_when_a_step_crashes(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A crash is not a pass: the checks of a step that failed never ran, so CI must go red."""
+    import sqlite3
+
+    home = tmp_path / "crashing"
+    env = {**env, "FSDL_HOME": str(home)}
+    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
+    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    with sqlite3.connect(home / "app.db") as db:  # the app database lost a table: `users` crashes
+        db.execute("DROP TABLE users")
+    r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "1 failed steps" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    (line,) = [line for line in r.stdout.splitlines() if line.startswith("  2026-01-01 users:")]
+    assert "users" in line.split(":", 1)[1]  # the error names what is missing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -15,8 +14,7 @@ from torch import nn
 from fsdl_data.core.features.definitions import USER_FEATURES
 from fsdl_data.core.modeling.metrics import auc, spearman
 from fsdl_data.core.storage.objects import ObjectStore
-
-CODE_VERSION = "popmlp-1"
+from fsdl_data.core.versions import code_version, version_of
 
 
 def feature_matrix(df: pl.DataFrame, classes: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -87,9 +85,8 @@ def _mlp(n_in: int) -> nn.Module:
 
 
 def model_version(snapshot_version: str, epochs: int, seed: int) -> str:
-    return hashlib.sha256(
-        f"{CODE_VERSION}|{snapshot_version}|{epochs}|{seed}".encode()
-    ).hexdigest()[:12]
+    """The training code's source hash, the snapshot trained on, and the settings."""
+    return version_of(code_version("model"), snapshot_version, epochs, seed)
 
 
 def train(

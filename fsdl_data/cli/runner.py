@@ -2,11 +2,13 @@
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.core.processes import this_worker
+from fsdl_data.instance import WORKER_TAG
 from fsdl_data.publishing import nightly_tags
 
 
@@ -37,6 +39,25 @@ class DayRun:
     materialized: list[str]
     checks: int
     outcomes: list[CheckOutcome]
+    crashed_steps: list[str] = field(default_factory=list)  # "step: first line of its error"
+
+
+BLOCKED = "DagsterAssetCheckFailedError"  # a step stopped by its own failed blocking check
+
+
+def crashed_steps(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Steps that failed for any reason other than a failed blocking check, each with the first
+    line of its innermost error (a retried step's 'Exceeded max_retries' names its cause)."""
+    crashed = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        if error is None or error.cls_name == BLOCKED:
+            continue
+        while error.cause is not None:
+            error = error.cause
+        first = (error.message or error.cls_name or "").strip().splitlines()
+        crashed.append(f"{event.step_key}: {first[0] if first else error.cls_name}")
+    return crashed
 
 
 def materialize_days(
@@ -62,7 +83,7 @@ def materialize_days(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags=nightly_tags(day),
+            tags={**nightly_tags(day), WORKER_TAG: this_worker()},  # a kill -9 is detectable
         )
         out.append(
             DayRun(
@@ -88,6 +109,7 @@ def materialize_days(
                     )
                     for e in r.get_asset_check_evaluations()
                 ],
+                crashed_steps=crashed_steps(r),
             )
         )
     return out

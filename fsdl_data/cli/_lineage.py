@@ -10,15 +10,12 @@ raw_events.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 
-from fsdl_data.core.modeling.popularity import card_key
-from fsdl_data.core.storage.lake import Lake, TableNotFound
-from fsdl_data.core.versioning.store import SnapshotStore
+from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.versioning.lineage import Step, model_training_snapshot
 
 SOURCE_FACTS = (
     "watermark",
@@ -28,32 +25,6 @@ SOURCE_FACTS = (
     "version",
     "classifier_version",
 )
-
-
-@dataclass
-class Step:
-    asset: str
-    partitions: list[str | None]
-    data_versions: list[str | None]
-    facts: dict[str, Any] = field(default_factory=dict)
-    parents: list[Step] = field(default_factory=list)
-
-    def lines(self, depth: int = 0) -> list[str]:
-        parts = [p for p in self.partitions if p]
-        where = ""
-        if len(parts) == 1:
-            where = f"[{parts[0]}]"
-        elif parts:
-            where = f"[{min(parts)} .. {max(parts)}: {len(parts)} partitions]"
-        versions = sorted({v for v in self.data_versions if v})
-        shown = (
-            versions[0] if len(versions) == 1 else f"{len(versions)} versions" if versions else "-"
-        )
-        facts = "".join(f", {k} {v}" for k, v in self.facts.items())
-        out = [f"{'  ' * depth}{self.asset}{where}  data version {shown}{facts}"]
-        for parent in self.parents:
-            out += parent.lines(depth + 1)
-        return out
 
 
 class Tracer:
@@ -120,32 +91,11 @@ class Tracer:
         }
 
 
-def latest_model_version(lake: Lake) -> str:
-    """The newest popularity_model version in the lake."""
-    try:
-        models = lake.read("popularity_model")
-    except TableNotFound:
-        models = None
-    if models is None or models.is_empty():
-        raise LookupError("no popularity_model yet: run `fsdl-data materialize` first")
-    return models["version"][-1]
-
-
 def model_lineage(
     instance: dg.DagsterInstance, defs: dg.Definitions, lake: Lake, model_version: str
 ) -> Step:
     """The chain behind a popularity model version (its card names its snapshot)."""
-    from fsdl_data.core.storage.objects import ObjectNotFound
-
-    try:
-        card = json.loads(lake.store.get(card_key(model_version)))
-    except ObjectNotFound:
-        raise LookupError(
-            f'no popularity model {model_version!r} in {lake.url}: `fsdl-data sql "SELECT version FROM '
-            'popularity_model"` shows the newest'
-        ) from None
-    snapshots = SnapshotStore(lake.store)
-    manifest = snapshots.read(card["snapshot"], "training_set")
+    card, manifest = model_training_snapshot(lake, model_version)
     tracer = Tracer(instance, defs, lake)
     snapshot = Step("training_snapshot", [None], [card["snapshot"]],
                     {"files": len(manifest.files), "rows": manifest.row_count,
