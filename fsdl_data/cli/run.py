@@ -19,6 +19,7 @@ def materialize(
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
+    from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -30,7 +31,10 @@ def materialize(
         return 1
     check_days(chosen, store)
     threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
-    runs = materialize_days(defs, job, chosen, cli_instance(), world_clock=world_clock)
+    instance = cli_instance()
+    for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
+        print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
+    runs = materialize_days(defs, job, chosen, instance, world_clock=world_clock)
     ok = True
     for r in runs:
         ok &= r.success

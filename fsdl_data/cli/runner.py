@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.core.processes import this_worker
+from fsdl_data.instance import WORKER_TAG
 from fsdl_data.publishing import world_clock_config
 
 
@@ -87,6 +89,7 @@ def materialize_days(
                 "loggers": {"console": {"config": {"log_level": log_level}}},
                 **(world_clock_config() if world_clock else {}),
             },
+            tags={WORKER_TAG: this_worker()},  # a kill -9 is detectable
         )
         out.append(
             DayRun(
