@@ -88,6 +88,11 @@ class AppDatabase:
                 conn.execute(table.insert(), list(rows[i : i + chunk]))
         return len(rows)
 
+    def delete_in(self, table: sa.Table, column: str, values: Sequence[Any]) -> int:
+        """Delete the rows whose `column` is one of `values` (in one transaction)."""
+        with self.engine.begin() as conn:
+            return conn.execute(table.delete().where(table.c[column].in_(list(values)))).rowcount
+
     def photos_posted_between(
         self, start: datetime, end: datetime, batch: int = 2000
     ) -> Iterator[dict[str, Any]]:
