@@ -9,12 +9,17 @@ from typing import Any
 from fsdl_data.cli import _common, explore, world
 
 
-def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
-    """One run of `job` per day (default: every world day); 0 when all succeed."""
+def materialize(
+    days: list[str] | None = None, job: str = "nightly", world_clock: bool = False
+) -> int:
+    """One run of `job` per day (default: every world day); 0 when all succeed. Features are
+    stamped known-at now, or with `world_clock` at the generated world's simulated nightly
+    times (a replay of its nights)."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
+    from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -26,8 +31,11 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         return 1
     check_days(chosen, store)
     threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
+    instance = cli_instance()
+    for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
+        print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
     print(f"{len(chosen)} day(s), one {job} run each; a line as each run ends:", flush=True)
-    runs = materialize_days(defs, job, chosen, cli_instance(), on_run=print_run)
+    runs = materialize_days(defs, job, chosen, instance, world_clock=world_clock, on_run=print_run)
     ok = all(r.success for r in runs)
     return 0 if ok else 2
 
@@ -47,7 +55,7 @@ def print_run(r: Any) -> None:
 def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
-    from fsdl_data.core.ingestion.cursor import day_prefix
+    from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
     from fsdl_data.partitions import daily
 
     valid = daily.get_partition_keys()
@@ -55,12 +63,8 @@ def check_days(days: list[str], store: Any) -> None:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
             raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
-        roots = ("photos", "events")
-        if not any(next(iter(store.keys(day_prefix(r, day))), None) for r in roots):
-            raise LookupError(
-                f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
-                f"{store.url}; nothing was materialized"
-            )
+        if not day_has_data(store, day):
+            raise LookupError(no_data_message(day, store.url))
 
 
 def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
@@ -74,7 +78,7 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
     else:
         print(f"using the existing world at {store.url}")
     print("materializing every asset of every world day ...")
-    code = materialize(None, job)
+    code = materialize(None, job, world_clock=True)  # a replay of the generated world's nights
     tables = _common.lake().tables()
     print("\nlake tables (rows over all partitions):")
     counts = " UNION ALL ".join(
@@ -111,7 +115,8 @@ def next_steps(store: Any) -> list[str]:
         lines += [
             f"  .venv/bin/fsdl-data features get user:1 --at {after}T03:00:00Z"
             "   # as served after the last night",
-            f"  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day {after}",
+            "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock"
+            f" --day {after}",
         ]
     return lines
 
@@ -124,7 +129,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
     p.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
-    p.set_defaults(handler=lambda a: materialize(a.day, a.job))
+    p.add_argument(
+        "--world-clock",
+        action="store_true",
+        help="replay a generated world's nights: publish each day at its simulated nightly time "
+        "(default: features are known from now, as a backfill is)",
+    )
+    p.set_defaults(handler=lambda a: materialize(a.day, a.job, a.world_clock))
     p = verbs.add_parser("demo", help="seed a small world (if none) and materialize all of it")
     p.add_argument("--days", type=int, default=3)
     p.add_argument("--photos-per-day", type=int, default=400)

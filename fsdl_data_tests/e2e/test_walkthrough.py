@@ -78,5 +78,5 @@ def test_every_next_step_the_demo_prints_works_as_printed(tmp_path: Path) -> Non
         assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
         if "features get" in command:
             assert "as served at" in done.stdout and "expired" not in done.stdout, done.stdout
-        if "materialize --day 2026-01-03" in command:
+        if "--day 2026-01-03" in command:
             assert "2026-01-03: ok" in done.stdout, done.stdout
