@@ -14,7 +14,7 @@ from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables import sources as core
 from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
-from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
+from fsdl_data.resources import MADE_WITH, AppDatabaseResource, ObjectStoreResource
 
 OWNERS = ["team:data-platform"]
 # Sources talk to services that can blip (S3 and Postgres restarting): a failed step is retried
@@ -55,6 +55,7 @@ def _version(*parts: object) -> dg.DataVersion:
             kinds={"numpy", "parquet"},
             owners=OWNERS,
             freshness_policy=DAILY_FRESHNESS,
+            metadata={MADE_WITH: "raw_photos"},
             description="Per decodable photo of the day: a model-sized RGB thumbnail (what the "
             "classifier sees) and pixel statistics for labeling functions. Made in the same "
             "read and decode as raw_photos, so nothing downstream decodes a JPEG again.",
@@ -71,6 +72,10 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     raw, pixels = core.photo_objects(store, context.partition_key, listing)
     version = _version(*raw.sort("key")["etag"].to_list())
     errors = int(raw["decode_error"].is_not_null().sum())
+    # pixels first: raw_photos, which carries the digest the sensor compares, is published
+    # last, so a run stopped between the two is asked again (and photo_pixels' readers refuse
+    # pixels whose raw_photos is missing: MADE_WITH)
+    yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
     yield dg.Output(
         raw,
         output_name="raw_photos",
@@ -81,7 +86,6 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
             "objects_digest": objects_digest(listing),  # what the sensor compares
         },
     )
-    yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
 
 
 @dg.multi_asset(
