@@ -46,17 +46,14 @@ def photo_objects(
     (or of `listing`, when the caller has listed it): `raw_photos` (identity, content hash,
     decoded size or why not) and `photo_pixels` (a model-sized thumbnail and pixel statistics
     of each decodable photo). A key that is unsafe (`..`, a link out of the store), too large
-    or gone by the time it is read gets a row saying so; the rest of the day is ingested."""
+    or gone by the time it is read, or that names no photo id, gets a row saying so; the rest
+    of the day is ingested."""
     if listing is None:
         listing = day_listing(store, day_prefix("photos", day))
     rows, pixels = [], []
     for listed in listing:
         m = _PHOTO_ID.search(listed.key)
         photo_id = int(m.group(1)) if m and len(m.group(1)) <= 18 else None
-        if photo_id is None:  # recorded with the reason, never decoded into photo_pixels
-            reason = f"key names no photo id (expected <digits>.<ext>): {listed.key.rsplit('/', 1)[-1]!r}"
-            rows.append(_refused(listed.key, None, listed.size, reason))
-            continue
         if listed.size > MAX_PHOTO_BYTES:
             reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
             rows.append(_refused(listed.key, photo_id, listed.size, reason))
@@ -71,6 +68,10 @@ def photo_objects(
             rows.append(_refused(listed.key, photo_id, listed.size, reason))
             continue
         img, thumb = decode_photo(data, IMAGE_SIZE)
+        error = img.error
+        if photo_id is None:  # recorded with the reason, never made a photo_pixels row
+            name = listed.key.rsplit("/", 1)[-1]
+            error = f"key names no photo id (expected <digits>.<ext>): {name!r}"
         rows.append(
             {
                 "key": info.key,
@@ -81,7 +82,7 @@ def photo_objects(
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "width": img.width,
                 "height": img.height,
-                "decode_error": img.error,
+                "decode_error": error,
             }
         )
         if thumb is not None and photo_id is not None:
