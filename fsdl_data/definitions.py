@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from fsdl_data import _quiet  # noqa: F401  (first: before the modules that use beta APIs)
 from fsdl_data.assets import (
     datasets,
     features,
