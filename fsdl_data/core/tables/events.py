@@ -180,7 +180,9 @@ def _read_line(src: str, line_no: int, data: bytes) -> tuple[dict | None, dict |
         reason = data.decode("utf-8", "replace")
         return None, _bad(src, line_no, "unreadable_file", reason, "")
     if len(data) > MAX_LINE_BYTES:
-        detail = f"{len(data):,} bytes, over the limit of {MAX_LINE_BYTES:,}; kept whole in raw_events"
+        detail = (
+            f"{len(data):,} bytes, over the limit of {MAX_LINE_BYTES:,}; kept whole in raw_events"
+        )
         preview = data[:200].decode("utf-8", "replace")
         return None, _bad(src, line_no, "line_too_long", detail, preview)
     try:
@@ -276,9 +278,13 @@ def _vectorized(chunk: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
         frame.filter(~in_order)
         .filter(pl.col("text").str.contains(_FLAT_OBJECT))
         .select(
-            "row", "source_key", "line_no", "text",
+            "row",
+            "source_key",
+            "line_no",
+            "text",
             *[
-                pl.col("text").str.extract(rf'"{name}"{_SPACE}:{_SPACE}({_VALUE})', 1)
+                pl.col("text")
+                .str.extract(rf'"{name}"{_SPACE}:{_SPACE}({_VALUE})', 1)
                 .alias(f"token_{name}")
                 for name in _FIELDS
             ],
@@ -348,7 +354,9 @@ class EventCleaner:
 
     day: str
     _seen: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"event_id": pl.String, "first_hash": pl.UInt64})
+        default_factory=lambda: pl.DataFrame(
+            schema={"event_id": pl.String, "first_hash": pl.UInt64}
+        )
     )
     _last: tuple[str, int] | None = None
 
@@ -381,7 +389,9 @@ class EventCleaner:
             df = df.with_columns(
                 pl.when(undecided)
                 .then(
-                    pl.col("ts_str").map_elements(parse_timestamp, return_dtype=UTC_TS, skip_nulls=True)
+                    pl.col("ts_str").map_elements(
+                        parse_timestamp, return_dtype=UTC_TS, skip_nulls=True
+                    )
                 )
                 .otherwise(pl.col("ts_parsed"))
                 .alias("ts_parsed")
@@ -434,14 +444,20 @@ class EventCleaner:
                 & pl.struct("event_id", valid.alias("v")).is_first_distinct()
             ).alias("first")
         )
-        firsts = df.filter("first").select("event_id", "raw", pl.col("raw_hash").alias("first_hash"))
+        firsts = df.filter("first").select(
+            "event_id", "raw", pl.col("raw_hash").alias("first_hash")
+        )
         duplicates = valid & ~pl.col("first")
         if df.select(duplicates.any()).item():
             earlier = pl.concat(
                 [self._seen, firsts.select("event_id", "first_hash")], how="vertical"
             )
             df = (
-                df.join(firsts.select("event_id", pl.col("raw").alias("first_raw")), on="event_id", how="left")
+                df.join(
+                    firsts.select("event_id", pl.col("raw").alias("first_raw")),
+                    on="event_id",
+                    how="left",
+                )
                 .join(earlier, on="event_id", how="left")
                 .with_columns(
                     pl.when(pl.col("first_raw").is_not_null())
@@ -453,7 +469,10 @@ class EventCleaner:
         else:
             df = df.with_columns(pl.lit(None, pl.Boolean).alias("replay"))
         df = df.with_columns(
-            pl.when(duplicates).then(pl.lit("duplicate_event_id")).otherwise("reason").alias("reason")
+            pl.when(duplicates)
+            .then(pl.lit("duplicate_event_id"))
+            .otherwise("reason")
+            .alias("reason")
         )
         self._seen = pl.concat([self._seen, firsts.select("event_id", "first_hash")])
         return df.sort("source_key", "line_no")
