@@ -61,7 +61,7 @@ def popularity_model(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed
     )
     if fit is None:
-        context.log.warning("the snapshot has one day: two are needed (train, hold out): skipped")
+        context.log.info("not yet: the snapshot has one day; training needs two (train, hold out)")
         return
     record = pop.ModelRecord.of(fit, version, snapshot_id)
     key = pop.save_model(store, fit.model, record.card())
