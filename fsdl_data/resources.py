@@ -6,6 +6,7 @@ stores or shows their values.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from fsdl_data.config import Settings
 from fsdl_data.core.catalog import TABLE_SCHEMAS
 from fsdl_data.core.columns import column_description
 from fsdl_data.core.features.definitions import KNOWN_AT
+from fsdl_data.core.features.online import OnlineStore, open_online_store
 from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake, TableNotFound
@@ -27,6 +29,7 @@ from fsdl_data.core.storage.urls import parse_location, redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
+from fsdl_data.publishing import CLOCK, PublicationClock
 
 
 class ObjectStoreResource(dg.ConfigurableResource):
@@ -68,8 +71,44 @@ class AppDatabaseResource(dg.ConfigurableResource):
         return redact_url(self.url)
 
 
+class FeatureStoreResource(dg.ConfigurableResource):
+    """The online feature store (a URL: redis://..., or an app-database URL) and the parity
+    gate's minimum of entities compared."""
+
+    url: str
+    parity_min_entities: int = 10
+
+    @contextmanager
+    def connect(self) -> Iterator[OnlineStore]:
+        store = open_online_store(self.url)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
 PARTITION_COLUMN = "fsdl/partition_column"
 VERSIONED = "fsdl/versioned_by"  # asset metadata: the key columns versions are merged on
+# asset metadata of the first of two tables one step publishes (photo_pixels, events_quarantine):
+# the table published after it, without whose partition it is incomplete (a run stopped between)
+MADE_WITH = "fsdl/made_with"
+
+
+def require_made_with(lake: Lake, name: str, partitions: list[str], made_with: str | None) -> None:
+    """Refuse to read partitions of `name` whose companion table `made_with` is missing: half
+    of what one step publishes is not data to build on."""
+    if not made_with or not partitions:
+        return
+    missing = sorted(set(partitions) - set(lake.partitions(made_with)))
+    if missing:
+        raise TableNotFound(
+            f"{name} for {', '.join(missing)} was published without {made_with} (the run that "
+            f"made both stopped between them): rematerialize {made_with} for those days"
+        )
 
 
 def table_name(key: dg.AssetKey) -> str:
@@ -115,7 +154,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
             except TableNotFound:
                 existing = None
             obj = merge_versions(existing, obj, key=list(key), known_at=KNOWN_AT)
-        uri = lake.write(name, obj, partition)
+        try:
+            uri = lake.write(name, obj, partition)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise dg.Failure(  # one line that says what happened, not a traceback
+                description=f"the disk holding the lake ({lake.url}) is full: {name} "
+                f"{partition or ''} was not published; free space, then rerun",
+                allow_retries=False,
+            ) from None
         context.add_output_metadata(table_metadata(obj, uri))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
@@ -135,6 +183,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
         else:
             present = set(lake.partitions(name)) if keys else set()
             found = [k for k in keys if k in present]
+        upstream = context.upstream_output.definition_metadata if context.upstream_output else None
+        require_made_with(lake, name, found, (upstream or {}).get(MADE_WITH))
         frames = [lake.read(name, k) for k in found]
         if day_column:
             frames = [
@@ -196,4 +246,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "lake": ObjectStoreResource(url=settings.lake_url, s3=s3),
         "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
         "lake_files": LakeFilesInput(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
+        CLOCK: PublicationClock(world_clock=settings.world_clock),
+        "feature_store": FeatureStoreResource(
+            url=settings.online_store_url or db_url,
+            parity_min_entities=settings.parity_min_entities,
+        ),
     }

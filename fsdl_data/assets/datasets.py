@@ -11,9 +11,9 @@ from fsdl_data.core.features.training_set import build_training_set
 from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
+from fsdl_data.core.versions import code_versions
 from fsdl_data.partitions import PREVIOUS_DAY, daily
 from fsdl_data.resources import ObjectStoreResource
-from fsdl_data.versions import code_versions
 
 OWNERS = ["team:ml-platform"]
 FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
@@ -21,7 +21,6 @@ FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
     end_offset=-1,
     allow_nonexistent_upstream_partitions=True,
 )
-SNAPSHOT_NAME = "training_set"
 
 
 class TrainingSetConfig(dg.Config):
@@ -89,8 +88,10 @@ def _snapshot(
     )
     taken = snapshot_table(SnapshotStore(lake.open()), template, table, skip_empty=skip_empty)
     if taken is None:
-        context.log.warning(
-            f"no {'non-empty ' if skip_empty else ''}{table.table} partition yet: skipped"
+        # expected on the first night (labels need 24 h), nothing to act on: info, not a warning
+        context.log.info(
+            f"not yet: no {'non-empty ' if skip_empty else ''}{table.table} partition to "
+            "snapshot (labels mature after 24 h; the second night makes the first)"
         )
         return
     manifest, parts = taken.manifest, [f.partition for f in taken.manifest.files if f.partition]
@@ -113,9 +114,10 @@ def _snapshot(
         metadata={
             "version": taken.snapshot_id,
             "dagster/row_count": manifest.row_count,
-            "files": len(manifest.files),
+            "files": len(manifest.files),  # = files_read + files_reused
             "files_read": taken.read,
             "files_reused": taken.reused,
+            "files_left_out": taken.left_out,  # listed, not kept (empty partitions)
             "days": f"{min(parts)} .. {max(parts)}" if parts else "",
             "bytes": manifest.total_bytes,
             "show": dg.MetadataValue.md(manifest_markdown(taken.snapshot_id, manifest)),

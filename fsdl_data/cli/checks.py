@@ -3,7 +3,10 @@
 Seeds a few days (with the recoverable defects: quarantined lines, broken images, replays) into
 a fresh home, or
 uses the world already in --home, materializes each day, and prints one row per check
-evaluation. Exit code 2 when any ERROR-severity (blocking) check failed, 0 otherwise.
+evaluation. Exit code 1 when any step failed for another reason than a blocking check (it
+crashed: its checks never ran, so a green result would be a lie), naming the steps; else 2 when
+any ERROR-severity (blocking) check failed; 0 otherwise. Severity is shown for failed checks
+only: a passed check is just passed.
 """
 
 from __future__ import annotations
@@ -29,29 +32,38 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
                    orphan_photos=False)  # fmt: skip
     import dagster as dg
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     chosen = world_days(store)[:days]
     print(f"materializing {job} for {', '.join(chosen)} in {os.environ['FSDL_HOME']} ...")
     # the table below says what failed; Dagster's own log of it would be tracebacks
-    runs = materialize_days(defs, job, chosen, dg.DagsterInstance.ephemeral(), "CRITICAL")
+    runs = materialize_days(defs, job, chosen, dg.DagsterInstance.ephemeral(), "CRITICAL",
+                            world_clock=True)  # fmt: skip
     outcomes = sorted((o for r in runs for o in r.outcomes), key=lambda o: (o.check, o.partition))
     width = max((len(o.check) for o in outcomes), default=10)
-    print(f"\n{'check':{width}s}  {'partition':10s}  {'severity':8s}  result")
+    print(f"\n{'check':{width}s}  {'partition':10s}  result")
     for o in outcomes:
-        result = "passed" if o.passed else f"FAILED  {o.description[:100]}"
-        print(f"{o.check:{width}s}  {o.partition:10s}  {o.severity:8s}  {result}")
+        result = "passed" if o.passed else f"FAILED {o.severity:5s}  {o.description[:100]}"
+        print(f"{o.check:{width}s}  {o.partition:10s}  {result}")
     blocking = [o for o in outcomes if not o.passed and o.severity == "ERROR"]
     warned = [o for o in outcomes if not o.passed and o.severity != "ERROR"]
+    crashed = [f"{r.day} {step}" for r in runs for step in r.crashed_steps]
     print(f"\n{len(outcomes)} check evaluations: {len(blocking)} blocking failures, "
-          f"{len(warned)} warnings")  # fmt: skip
+          f"{len(warned)} warnings, {len(crashed)} failed steps")  # fmt: skip
+    if crashed:
+        print("failed steps (their checks and everything after them did not run):")
+        for step in crashed:
+            print(f"  {step[:200]}")
+        return 1
     return 2 if blocking else 0
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
-        "check", help="run every asset check on a small generated world (CI); 2 on a blocking fail"
+        "check",
+        help="run every asset check on a small generated world (CI); "
+        "exit 1 when a step fails, 2 on a failed blocking check",
     )
     p.add_argument("--days", type=int, default=3, help="world days to materialize")
     p.add_argument("--home", default=None, help="use (or seed) the world in this FSDL_HOME")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 import torch
 
+from fsdl_data.core import versions
+from fsdl_data.core.labels.labeled_set import label_model_version
+from fsdl_data.core.modeling import popularity
 from fsdl_data.core.storage.objects import LocalObjectStore
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.model import Classifier, PhotoNet
-from fsdl_data.core.vision.train import TrainReport
+from fsdl_data.core.vision.train import TrainConfig, TrainReport, model_version
 
 CLASSES = ("a", "b")
 
@@ -89,3 +93,42 @@ def test_classifier_as_of_a_day(store: LocalObjectStore) -> None:
 def test_missing_version_is_a_clear_error(store: LocalObjectStore) -> None:
     with pytest.raises(LookupError, match="materialize photo_classifier"):
         registry.load_classifier(store, "nope")
+
+
+def _edit_source(monkeypatch, module: str) -> None:
+    """As if `module`'s source had been edited: its source hash changes, nothing else."""
+    real = versions.source_hash
+    monkeypatch.setattr(
+        versions,
+        "source_hash",
+        lambda *modules: real(*modules) + ("edited" if module in modules else ""),
+    )
+
+
+def test_edited_training_code_is_a_new_version_and_retrains(
+    store: LocalObjectStore, monkeypatch
+) -> None:
+    """Editing the classifier's training code yields a new model version, so the registry trains
+    again instead of handing back the weights the old code trained."""
+    config = TrainConfig(steps=1)
+    before = model_version("labels", config)
+    calls: list[str] = []
+    registry.train_or_reuse(store, before, None, trainer(before, calls))
+    assert model_version("labels", config) == before  # unedited: the same version, reused
+    _edit_source(monkeypatch, "fsdl_data.core.vision.train")
+    after = model_version("labels", config)
+    assert after != before
+    _, reused = registry.train_or_reuse(store, after, None, trainer(after, calls))
+    assert not reused and calls == [before, after]
+
+
+def test_other_model_versions_follow_their_code(monkeypatch) -> None:
+    """The popularity model's and the label model's versions change with their code too."""
+    matrix = pl.DataFrame({"photo_id": [1, 2], "f": [0, 1]})
+    popularity_before = popularity.model_version("snapshot", 10, 0)
+    label_before = label_model_version(matrix, ["f"], "lf1", 0)
+    _edit_source(monkeypatch, "fsdl_data.core.modeling.popularity")
+    assert popularity.model_version("snapshot", 10, 0) != popularity_before
+    assert label_model_version(matrix, ["f"], "lf1", 0) == label_before
+    _edit_source(monkeypatch, "fsdl_data.core.labels.label_model")
+    assert label_model_version(matrix, ["f"], "lf1", 0) != label_before

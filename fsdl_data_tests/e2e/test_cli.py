@@ -47,7 +47,8 @@ def test_seed_append_materialize_sql(tmp_path: Path, env: dict[str, str]) -> Non
     r = fsdl(["materialize"], tmp_path, env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count(": ok run") == 2
-    assert (tmp_path / ".fsdl" / "dagster" / "storage").is_dir()  # runs persisted for `make dev`
+    assert (tmp_path / "fsdl" / "dagster" / "storage").is_dir()  # runs persisted for `make dev`
+    assert not (tmp_path / ".fsdl").exists()  # under FSDL_HOME, not the working directory
 
     r = fsdl(["sql", "SELECT count(*) AS photos FROM photo_metadata"], tmp_path, env)
     assert r.returncode == 0 and "80" in r.stdout and "(1 rows)" in r.stdout
@@ -86,7 +87,10 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
         assert r.returncode == 1 and says in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
-    assert r.returncode == 1 and "choose one of import_labels, ingest, ingest_events" in r.stderr
+    assert (
+        r.returncode == 1
+        and "choose one of features, import_labels, ingest, ingest_events" in r.stderr
+    )
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
 
 
@@ -104,6 +108,101 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     assert "2026-01-01" in row and "ERROR" in row and "FAILED" in row
     assert "1 blocking failures" in r.stdout and "Traceback" not in r.stderr
     assert "events_quarantine_rate" in r.stdout and "passed" in r.stdout  # every check listed
+    passed = [line for line in r.stdout.splitlines() if line.endswith("passed")]
+    assert passed and not any("ERROR" in line or "WARN" in line for line in passed)
     r = fsdl(["check", "--home", str(home), "--job", "everything"], tmp_path, env)
     assert r.returncode == 1 and "no job 'everything': choose one of" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_the_cli_docstring_lists_every_verb_and_its_module() -> None:
+    """`cli/__init__.py` says which module holds which verbs: that list is the parser's."""
+    import re
+
+    import fsdl_data.cli as cli
+
+    parser = cli.build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices
+    listed = {
+        verb: module
+        for module, names in re.findall(r"^- (\w+): (.+)$", cli.__doc__ or "", re.M)
+        for verb in re.findall(r"`(\w+)`", names)
+    }
+    assert set(listed) == set(verbs)
+    for verb, module in listed.items():
+        command = verbs[verb]
+        groups = [a for a in command._actions if isinstance(a.choices, dict)]
+        handlers = [command.get_default("handler")] + [
+            sub.get_default("handler") for group in groups for sub in group.choices.values()
+        ]
+        modules = {handler.__module__ for handler in handlers if handler is not None}
+        assert modules == {f"fsdl_data.cli.{module}"}, verb
+
+
+def test_check_exits_1_naming_the_step_when_a_step_crashes(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A crash is not a pass: the checks of a step that failed never ran, so CI must go red."""
+    import sqlite3
+
+    home = tmp_path / "crashing"
+    env = {**env, "FSDL_HOME": str(home)}
+    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
+    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    with sqlite3.connect(home / "app.db") as db:  # the app database lost a table: `users` crashes
+        db.execute("DROP TABLE users")
+    r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "1 failed steps" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    (line,) = [line for line in r.stdout.splitlines() if line.startswith("  2026-01-01 users:")]
+    assert "users" in line.split(":", 1)[1]  # the error names what is missing
+
+
+@pytest.mark.daemon  # heavy: three interrupted and resumed CLI runs
+@pytest.mark.parametrize("after", ["photo_pixels", "events_quarantine", "events"])
+def test_a_materialize_killed_with_9_blocks_nothing_and_the_rerun_completes(
+    tmp_path: Path, env: dict[str, str], after: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 of `fsdl-data materialize` once `after` is published: the run it leaves STARTED
+    is failed at the next CLI start (so the day is not blocked), no pair is half there, and the
+    rerun publishes the whole day."""
+    import signal
+    import time
+
+    import dagster as dg
+
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.storage.objects import LocalObjectStore
+
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    monkeypatch.setenv("FSDL_HOME", env["FSDL_HOME"])  # the embedded instance's storage is there
+    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
+    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    command = [sys.executable, "-m", "fsdl_data.cli", "materialize", "--job", "ingest"]
+    with dg.DagsterInstance.from_config(str(tmp_path)):
+        pass  # its storage made here first: two processes creating it at once would race
+    cli = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            while cli.poll() is None:
+                if instance.get_latest_materialization_event(dg.AssetKey(after)):
+                    break
+                time.sleep(0.05)
+        assert cli.poll() is None, "the run finished before it could be killed"
+        os.killpg(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=30)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        (killed,) = instance.get_runs()
+        assert killed.status == dg.DagsterRunStatus.STARTED  # what a kill -9 leaves
+    r = fsdl(["materialize", "--job", "ingest"], tmp_path, env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"run {killed.run_id[:8]} had lost its process (killed?): marked failed" in r.stderr
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    lake = Lake(LocalObjectStore(tmp_path / "fsdl" / "lake"))
+    for table in ("raw_photos", "photo_pixels", "events", "events_quarantine", "users"):
+        assert lake.partitions(table) == ["2026-01-01"], table

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.versions import version_of
 
 LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
 HOT_DAYS = 3  # the newest day folders, listed on every tick
@@ -48,8 +49,7 @@ class Listed:
     @property
     def token(self) -> str:
         """What the object looked like, in 12 hex characters (the cursor keeps many)."""
-        text = f"{self.fingerprint}@{self.last_modified.isoformat()}"
-        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+        return version_of(self.fingerprint, self.last_modified.isoformat())
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,24 @@ def days_to_request(
 def day_prefix(root: str, day: str) -> str:
     """The folder of one day's objects: `photos/date=2026-01-01/`."""
     return f"{root}/date={day}/"
+
+
+DATA_ROOTS = ("photos", "events")  # a day holds data when either has an object for it
+
+
+def day_has_data(store: ObjectStore, day: str) -> bool:
+    """Whether any object landed for `day` (a photo or an event log): a day without one is
+    refused by every ingest path, so no empty partitions are published for it."""
+    return any(next(iter(store.keys(day_prefix(root, day))), None) for root in DATA_ROOTS)
+
+
+def no_data_message(day: str, store_url: str) -> str:
+    """What a refused day says, on every launch path (CLI, UI, schedule, sensor)."""
+    folders = " or ".join(day_prefix(root, day) for root in DATA_ROOTS)
+    return (
+        f"no data for {day}: nothing under {folders} in {store_url}; nothing was "
+        "materialized (land the day's objects first, e.g. `fsdl-data world append`)"
+    )
 
 
 def day_listing(store: ObjectStore, prefix: str) -> list[Listed]:

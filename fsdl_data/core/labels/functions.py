@@ -13,7 +13,6 @@ statistics, the classifier's outputs), never at the world's hidden truth.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import re
 from collections import Counter
@@ -26,6 +25,7 @@ import polars as pl
 
 from fsdl_data.core.labels.label_model import ABSTAIN
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
+from fsdl_data.core.versions import version_of
 from fsdl_data.core.vision.pixels import PixelStats
 
 OWNER = "team:labeling"
@@ -267,8 +267,7 @@ def classifier_confident(photo: Photo) -> str | None:
 def labeling_functions_version(functions: list[LabelingFunction] | None = None) -> str:
     """A hash of the functions' names and code: it changes whenever a rule changes."""
     functions = LABELING_FUNCTIONS if functions is None else functions
-    text = "\n".join(f"{lf.name}\n{lf.owner}\n{lf.source}" for lf in functions)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return version_of(*(f"{lf.name}\n{lf.owner}\n{lf.source}" for lf in functions))
 
 
 def photos_for_labeling(

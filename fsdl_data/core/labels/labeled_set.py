@@ -7,17 +7,14 @@ one with no label from any source has a null label and source.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import polars as pl
 
 from fsdl_data.core.labels.functions import vote_matrix
 from fsdl_data.core.labels.label_model import LabelModel
 from fsdl_data.core.versioning.hashing import frame_digest
+from fsdl_data.core.versions import code_version, version_of
 
-LABEL_MODEL_CODE = "dawid-skene-lm-1"
-SOURCES = ("gold", "human", "weak")
 GOLD_CONFIDENCE = 0.995  # the expert's measured accuracy on the world's gold set
 
 LABELED_SET = {
@@ -47,10 +44,10 @@ WEAK_LABELS = {
 def label_model_version(
     matrix: pl.DataFrame, function_names: list[str], functions_version: str, seed: int
 ) -> str:
-    """Changes with the label model's code, the functions' code and the votes it was fitted on."""
+    """Changes with the label model's and the labeled set's code (their source hash), the
+    functions' code and the votes it was fitted on."""
     digest = frame_digest(matrix.select("photo_id", *function_names))
-    text = f"{LABEL_MODEL_CODE}|{functions_version}|{seed}|{digest}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return version_of(code_version("weak_labels"), functions_version, seed, digest)
 
 
 def weak_labels(

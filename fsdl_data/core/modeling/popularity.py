@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -12,24 +12,22 @@ import polars as pl
 import torch
 from torch import nn
 
-from fsdl_data.core.features.definitions import USER_FEATURES
+from fsdl_data.core.features.definitions import features_of, model_input_columns
 from fsdl_data.core.modeling.metrics import auc, spearman
 from fsdl_data.core.storage.objects import ObjectStore
-
-CODE_VERSION = "popmlp-1"
+from fsdl_data.core.versions import code_version, version_of
 
 
 def feature_matrix(df: pl.DataFrame, classes: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Numeric features; missing classifier outputs become uniform, missing user features 0 + a flag."""
+    """Numeric features: classifier outputs (missing: uniform), and every feature whose definition
+    names a model input, encoded as it says; missing user features get a flag."""
     n = len(classes)
     cols: dict[str, pl.Expr] = {f"p_{c}": pl.col(f"p_{c}").fill_null(1.0 / n) for c in classes}
     cols["style_score"] = pl.col("style_score").fill_null(0.5)
-    hour = pl.col("post_hour").cast(pl.Float64) * (2 * np.pi / 24)
-    cols["hour_sin"], cols["hour_cos"] = hour.sin(), hour.cos()
-    cols["title_length"] = pl.col("title_length").cast(pl.Float64) / 40
-    for f in USER_FEATURES:
-        cols[f] = pl.col(f).fill_null(0).cast(pl.Float64).log1p()
-    cols["no_user_features"] = pl.col(USER_FEATURES[0]).is_null().cast(pl.Float64)
+    cols.update(model_input_columns())
+    user_inputs = [f.name for f in features_of("user") if f.model_input is not None]
+    if user_inputs:
+        cols["no_user_features"] = pl.col(user_inputs[0]).is_null().cast(pl.Float64)
     x = df.select(**cols).to_numpy().astype(np.float32)
     return x, list(cols)
 
@@ -87,9 +85,8 @@ def _mlp(n_in: int) -> nn.Module:
 
 
 def model_version(snapshot_version: str, epochs: int, seed: int) -> str:
-    return hashlib.sha256(
-        f"{CODE_VERSION}|{snapshot_version}|{epochs}|{seed}".encode()
-    ).hexdigest()[:12]
+    """The training code's source hash, the snapshot trained on, and the settings."""
+    return version_of(code_version("model"), snapshot_version, epochs, seed)
 
 
 def train(
@@ -168,6 +165,63 @@ def fit_with_held_out_day(
     predicted = model.predict(test_rows)
     ev = evaluate(predicted, test_rows["likes_24h"].to_numpy(), baseline)
     return HeldOutFit(model, ev, held_out_day, len(train_rows), predicted, target(test_rows))
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The one record of a trained model: its card (stored beside the weights, where lineage
+    starts), its `popularity_model` table row and the run's metadata are three views of it, so
+    a number is written once."""
+
+    version: str
+    snapshot_version: str
+    held_out_day: str
+    train_rows: int
+    test_rows: int
+    spearman: float
+    auc_above_median: float
+    baseline_spearman: float
+    baseline_auc: float
+    promoted: bool
+
+    @classmethod
+    def of(cls, fit: HeldOutFit, version: str, snapshot_version: str) -> ModelRecord:
+        ev = fit.evaluation
+        return cls(
+            version=version, snapshot_version=snapshot_version, held_out_day=fit.held_out_day,
+            train_rows=fit.train_rows, test_rows=ev.rows, spearman=ev.spearman,
+            auc_above_median=ev.auc_above_median, baseline_spearman=ev.baseline_spearman,
+            baseline_auc=ev.baseline_auc, promoted=ev.beats_baseline,
+        )  # fmt: skip
+
+    def card(self) -> dict:
+        """What the card stores (`snapshot` is the key lineage reads)."""
+        return {
+            "version": self.version, "snapshot": self.snapshot_version,
+            "held_out_day": self.held_out_day, "train_rows": self.train_rows,
+            "test_rows": self.test_rows, "spearman": self.spearman,
+            "auc_above_median": self.auc_above_median, "promoted": self.promoted,
+        }  # fmt: skip
+
+    def row(self, model_key: str) -> pl.DataFrame:
+        """The model's one-row `popularity_model` table."""
+        fields = dataclasses.asdict(self)
+        return pl.DataFrame([{"version": self.version, "model_key": model_key, **fields}])
+
+    def metadata(self) -> dict:
+        """The numbers a run shows."""
+        return {
+            "snapshot_version": self.snapshot_version, "held_out_day": self.held_out_day,
+            "spearman": self.spearman, "auc_above_median": self.auc_above_median,
+            "baseline_auc": self.baseline_auc, "promoted": self.promoted,
+        }  # fmt: skip
+
+    def check_description(self) -> str:
+        return (
+            f"held-out {self.held_out_day}: AUC {self.auc_above_median:.3f} vs baseline "
+            f"{self.baseline_auc:.3f}, rank correlation {self.spearman:.3f} vs "
+            f"{self.baseline_spearman:.3f}"
+        )
 
 
 MODEL_PREFIX = "models/popularity_model"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,12 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from fsdl_data.core.versions import code_version, version_of
 from fsdl_data.core.vision.augment import Augmentation
 from fsdl_data.core.vision.data import to_batch
 from fsdl_data.core.vision.model import Classifier, PhotoNet
 from fsdl_data.core.vision.style import vividness_batch
-
-CODE_VERSION = "photonet-2"
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,11 @@ class TrainReport:
 
 
 def model_version(label_digest: str, config: TrainConfig, parent: str | None = None) -> str:
-    """The config's repr holds every hyperparameter, the augmentation policy and the seed; a
-    warm-started model's version also names the version it started from."""
-    text = f"{CODE_VERSION}|{config!r}|{label_digest}" + (f"|from {parent}" if parent else "")
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    """The training code's source hash (so edited training code never reuses old weights),
+    the config's repr (every hyperparameter, the augmentation policy and the seed) and the
+    labels; a warm-started model's version also names the version it started from."""
+    parts = (code_version("classifier"), repr(config), label_digest)
+    return version_of(*parts, f"from {parent}") if parent else version_of(*parts)
 
 
 def _split(

@@ -1,13 +1,15 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from fsdl_data.publishing import nightly_tags
+from fsdl_data.core.processes import this_worker
+from fsdl_data.instance import WORKER_TAG
+from fsdl_data.publishing import world_clock_config
 
 
 def cli_instance() -> dg.DagsterInstance:
@@ -37,6 +39,25 @@ class DayRun:
     materialized: list[str]
     checks: int
     outcomes: list[CheckOutcome]
+    crashed_steps: list[str] = field(default_factory=list)  # "step: first line of its error"
+
+
+BLOCKED = "DagsterAssetCheckFailedError"  # a step stopped by its own failed blocking check
+
+
+def crashed_steps(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Steps that failed for any reason other than a failed blocking check, each with the first
+    line of its innermost error (a retried step's 'Exceeded max_retries' names its cause)."""
+    crashed = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        if error is None or error.cls_name == BLOCKED:
+            continue
+        while error.cause is not None:
+            error = error.cause
+        first = (error.message or error.cls_name or "").strip().splitlines()
+        crashed.append(f"{event.step_key}: {first[0] if first else error.cls_name}")
+    return crashed
 
 
 def materialize_days(
@@ -45,12 +66,17 @@ def materialize_days(
     days: Iterable[str],
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
+    world_clock: bool = False,
+    on_run: Callable[[DayRun], None] | None = None,
 ) -> list[DayRun]:
     """One run of `job_name` per day partition, in order; failed blocking checks stop that day only.
 
-    The runs replay the world's nights: what they publish is stamped with the time the nightly
-    schedule would have published it (publishing.nightly_tags), so features are known in the
-    order they would have been. An unknown job is a ValueError naming the ones there are."""
+    What the runs publish is stamped with the time they actually ran (a backfill is a later
+    version), unless `world_clock`: then they replay a generated world's nights, stamped with
+    the simulated time the nightly schedule would have published each day (publishing.py), so
+    features are known in the order they would have been. An unknown job is a ValueError naming
+    the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
+    progress with it)."""
     jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
     if job_name not in jobs:
         raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
@@ -61,8 +87,11 @@ def materialize_days(
             partition_key=day,
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags=nightly_tags(day),
+            run_config={
+                "loggers": {"console": {"config": {"log_level": log_level}}},
+                **(world_clock_config() if world_clock else {}),
+            },
+            tags={WORKER_TAG: this_worker()},  # a kill -9 is detectable
         )
         out.append(
             DayRun(
@@ -88,6 +117,9 @@ def materialize_days(
                     )
                     for e in r.get_asset_check_evaluations()
                 ],
+                crashed_steps=crashed_steps(r),
             )
         )
+        if on_run is not None:
+            on_run(out[-1])
     return out

@@ -1,0 +1,104 @@
+"""Versions: the one function that makes every version and fingerprint, and the code versions.
+
+`version_of(*parts)` is the short hash every version in the project is made with (a model's,
+a label model's, a data version, a code version, a listed object's cursor token), so there is
+one formula and one length to know. A version made from code is a hash of the source of the
+modules that run it (`source_hash`): editing the classifier's training changes the classifier's
+code version, hence its model version, so the registry never hands back weights trained by the
+old code; Dagster shows the asset (and everything downstream) as out of date until it reruns.
+Manifests record the same code versions and the git commit.
+
+Standard library only, imported lazily where it costs: the CLI must start fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from functools import cache
+from pathlib import Path
+
+VERSION_LENGTH = 12  # hex characters: 48 bits, ample for the versions of one project
+
+
+def version_of(*parts: object) -> str:
+    """The version of whatever `parts` describe: a short SHA-256 of their text, joined by '|'.
+    Equal parts give equal versions; any part that changes changes it."""
+    text = "|".join(map(str, parts))
+    return hashlib.sha256(text.encode()).hexdigest()[:VERSION_LENGTH]
+
+
+@cache
+def _module_source(module: str) -> str:
+    import importlib
+    import inspect
+
+    return inspect.getsource(importlib.import_module(module))
+
+
+def source_hash(*modules: str) -> str:
+    """The version of the named modules' source code."""
+    return version_of(*(_module_source(module) for module in modules))
+
+
+# Which modules' code makes what: a component's code version is the hash of their source.
+CODE = {
+    "sources": ("fsdl_data.core.tables.sources", "fsdl_data.core.vision.pixels"),
+    "tables": ("fsdl_data.core.tables.events",),
+    "features": ("fsdl_data.core.features.definitions",),
+    "online": ("fsdl_data.core.features.online",),
+    "labels": ("fsdl_data.core.labels.human", "fsdl_data.core.labels.consensus"),
+    "weak_labels": (
+        "fsdl_data.core.labels.functions",
+        "fsdl_data.core.labels.label_model",
+        "fsdl_data.core.labels.labeled_set",
+    ),
+    "popularity_labels": ("fsdl_data.core.labels.popularity",),
+    "labeling_queue": ("fsdl_data.core.labels.active", "fsdl_data.core.labels.studio"),
+    "classifier": (
+        "fsdl_data.core.vision.model",
+        "fsdl_data.core.vision.train",
+        "fsdl_data.core.vision.augment",
+        "fsdl_data.core.vision.data",
+        "fsdl_data.core.vision.style",
+    ),
+    "inference": ("fsdl_data.core.vision.infer", "fsdl_data.core.vision.model"),
+    "training_set": ("fsdl_data.core.features.training_set", "fsdl_data.core.features.pit"),
+    "snapshots": ("fsdl_data.core.versioning.snapshots", "fsdl_data.core.versioning.store"),
+    "model": ("fsdl_data.core.modeling.popularity",),
+}
+
+
+def code_version(component: str) -> str:
+    """The version of the code that makes `component` (a key of CODE)."""
+    return source_hash(*CODE[component])
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@cache
+def git_commit() -> str:
+    """The checkout's commit, with `+dirty` when files differ from it; `unknown` outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPOSITORY, capture_output=True, text=True, timeout=5,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}+dirty" if commit and dirty else commit or "unknown"
+
+
+def code_versions() -> dict[str, str]:
+    """Every component's code version, the package version and the git commit."""
+    import fsdl_data
+
+    return {
+        "fsdl_data": fsdl_data.__version__,
+        "git_commit": git_commit(),
+        **{component: code_version(component) for component in CODE},
+    }
