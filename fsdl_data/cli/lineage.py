@@ -13,11 +13,10 @@ def lineage(model_version: str) -> int:
     from fsdl_data.cli._lineage import model_lineage
     from fsdl_data.cli.runner import cli_instance
     from fsdl_data.core.versioning.lineage import latest_model_version
-    from fsdl_data.definitions import defs
 
     lake = _common.lake()
     version = latest_model_version(lake) if model_version == "latest" else model_version
-    chain = model_lineage(cli_instance(), defs, lake, version)
+    chain = model_lineage(cli_instance(_common.settings()), _common.definitions(), lake, version)
     print("\n".join(chain.lines()))
     return 0
 
@@ -29,7 +28,6 @@ def rebuild(snapshot_id: str) -> int:
 
     from fsdl_data.cli.runner import cli_instance
     from fsdl_data.core.versioning.store import SnapshotStore
-    from fsdl_data.definitions import defs
 
     store = SnapshotStore(_common.lake().store)
     name, full = store.resolve(snapshot_id)
@@ -42,8 +40,8 @@ def rebuild(snapshot_id: str) -> int:
                       "raw_photos": "raw_photos_snapshot"}.get(manifest.source)  # fmt: skip
     if snapshot_asset is None:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
-    instance = cli_instance()
-    job = defs.resolve_implicit_global_asset_job_def()
+    instance = cli_instance(_common.settings())
+    job = _common.definitions().resolve_implicit_global_asset_job_def()
     for entry in manifest.files:
         result = job.execute_in_process(
             partition_key=entry.partition, instance=instance, raise_on_error=False,

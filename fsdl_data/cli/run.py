@@ -12,9 +12,7 @@ from fsdl_data.cli import _common, explore, world
 def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     """One run of `job` per day (default: every world day); 0 when all succeed."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
-    from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
-    from fsdl_data.definitions import defs
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -25,8 +23,8 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         )
         return 1
     check_days(chosen, store)
-    threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
-    runs = materialize_days(defs, job, chosen, cli_instance())
+    settings = _common.settings()  # a bad setting was one line when it was read
+    runs = materialize_days(_common.definitions(), job, chosen, cli_instance(settings))
     ok = True
     for r in runs:
         ok &= r.success
@@ -44,9 +42,9 @@ def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
     from fsdl_data.core.ingestion.cursor import day_prefix
-    from fsdl_data.partitions import daily
+    from fsdl_data.partitions import daily_partitions
 
-    valid = daily.get_partition_keys()
+    valid = daily_partitions(_common.settings()).get_partition_keys()
     for day in days:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"

@@ -12,7 +12,7 @@ from fsdl_data.core.storage.objects import open_object_store
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify
 from fsdl_data.core.vision.model import pick_device
-from fsdl_data.core.vision.threads import use_torch_threads
+from fsdl_data.core.vision.threads import thread_count, use_torch_threads
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -35,6 +35,7 @@ def image_inference_asset(
     deps: Sequence[str] = (),
     batch_size: int = 64,
     group: str | None = None,
+    torch_threads: int | None = None,
 ) -> dg.AssetsDefinition:
     """An asset that classifies every image under `prefix` of `images` with a classifier from
     the registry at `registry_url` and writes one row per image to the Parquet file `output`.
@@ -53,7 +54,7 @@ def image_inference_asset(
     )
     def _inference() -> dg.MaterializeResult:
         device = pick_device()
-        threads = use_torch_threads()
+        threads = use_torch_threads(thread_count(torch_threads))
         chosen = newest_classifier(registry_url) if version == "newest" else version
         classifier = registry.load_classifier(open_object_store(registry_url), chosen, device)
         store = open_object_store(images)
@@ -76,6 +77,7 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
     deps: list[str] = []
     batch_size: int = 64
     group: str | None = None
+    torch_threads: int | None = None  # default: the cores divided among one step per core
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(
@@ -90,6 +92,7 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
                     self.deps,
                     self.batch_size,
                     self.group,
+                    self.torch_threads,
                 )
             ]
         )
