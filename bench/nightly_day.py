@@ -48,8 +48,8 @@ def main() -> int:
     from fsdl_data.core.versioning.store import SnapshotStore
     from fsdl_data.core.vision import registry
     from fsdl_data.core.vision.infer import classify, classify_pixels
-    from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier
-    from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+    from fsdl_data.core.vision.model import Classifier
+    from fsdl_data.core.vision.pixels import IMAGE_SIZE, thumbnails_from_bytes
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
     from fsdl_data.definitions import defs

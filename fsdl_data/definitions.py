@@ -31,7 +31,7 @@ from fsdl_data.jobs import (
 )
 from fsdl_data.partitions import bind_calendar, daily_partitions
 from fsdl_data.resources import build_resources
-from fsdl_data.schedules import nightly
+from fsdl_data.schedules import nightly_schedule
 from fsdl_data.sensors import object_sensors
 from fsdl_data.versions import with_code_versions
 
@@ -58,7 +58,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=bind_calendar(ASSETS, calendar),
         asset_checks=bind_calendar(CHECKS, calendar),
         jobs=[ingest_job, ingest_photos_job, ingest_events_job, import_labels_job, nightly_job],
-        schedules=[nightly],
+        schedules=[nightly_schedule(calendar)],
         sensors=object_sensors(calendar, settings.sensor_interval_s),
         executor=executor_for(settings),
         resources=build_resources(settings),

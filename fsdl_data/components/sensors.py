@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 import dagster as dg
+from pydantic import ConfigDict
 
 from fsdl_data.core.storage.objects import open_object_store
 
@@ -47,11 +48,18 @@ def new_objects_sensor(
 class NewObjectsSensor(dg.Component, dg.Model, dg.Resolvable):
     """`new_objects_sensor` from YAML."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     name: str
+    """The sensor's name."""
     objects: str
+    """Where the objects are: an S3 or file URL."""
     prefix: str = ""
+    """Watch only the objects under this key prefix."""
     assets: list[str]
+    """The assets a run materializes when the objects change."""
     interval_s: int = 30
+    """Seconds between ticks."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(

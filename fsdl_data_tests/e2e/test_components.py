@@ -78,7 +78,7 @@ def test_a_project_made_of_our_components_materializes(
         "photos_snapshot": f"type: fsdl_data.components.ObjectSnapshot\nattributes:\n  asset: photos_snapshot\n"
             f"  objects: {bucket}\n  prefix: photos/\n  store: {local}/snapshots\n  name: photos\n",
         "photo_classes": f"type: fsdl_data.components.ImageInference\nattributes:\n  asset: photo_classes\n"
-            f"  images: {bucket}\n  prefix: photos/\n  registry: {local}/registry\n"
+            f"  images: {bucket}\n  prefix: photos/\n  registry_root: {local}/registry\n"
             f"  output: {local}/tables/photo_classes.parquet\n  deps: [photos_snapshot]\n",
         "new_photos": f"type: fsdl_data.components.NewObjectsSensor\nattributes:\n  name: new_photos\n"
             f"  objects: {bucket}\n  prefix: photos/\n  assets: [photos_snapshot, photo_classes]\n",
@@ -101,7 +101,7 @@ def test_a_project_made_of_our_components_materializes(
     result = dg.materialize(assets)
     assert result.success
 
-    snapshot = SnapshotStore(open_object_store(f"{local}/snapshots"))
+    snapshot = SnapshotStore(open_object_store(local))  # store: .../snapshots is the root local
     _, manifest = snapshot.latest("photos")
     assert len(manifest.files) == 12
     classes = read_table(f"{local}/tables/photo_classes.parquet")
