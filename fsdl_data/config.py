@@ -70,6 +70,14 @@ def _day(name: str, text: str) -> date:
         raise ValueError(f"{name}={text!r}: give a day as YYYY-MM-DD") from None
 
 
+def _flag(name: str, text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(f"{name}={text!r}: give 1 or 0")
+
+
 def _choice(name: str, text: str) -> str:
     if text not in EXECUTORS:
         raise ValueError(f"{name}={text!r}: choose one of {', '.join(EXECUTORS)}")
@@ -212,6 +220,29 @@ class Settings:
             shown="./dagster.yaml's folder if there is one, else an ephemeral instance",
         ),
     )
+    world_clock: bool = field(
+        default=False,
+        metadata=_about(
+            "FSDL_WORLD_CLOCK",
+            "1: runs publish at a generated world's simulated nightly times instead of the wall "
+            "clock (fsdl_data/publishing.py); for replaying a generated world only",
+        ),
+    )
+    online_store_url: str | None = field(
+        default=None,
+        metadata=_about(
+            "FSDL_ONLINE_STORE_URL",
+            "where features are served from: redis://host:port/db, or an app-database URL",
+            shown="the app database itself",
+        ),
+    )
+    parity_min_entities: int = field(
+        default=10,
+        metadata=_about(
+            "FSDL_PARITY_MIN_ENTITIES",
+            "the online_features_parity gate fails when it compares fewer entities",
+        ),
+    )
     aws_credentials: tuple[str, ...] = field(default=(), metadata={"secret": True})
     """The AWS_* credential variables that are set (names only: Dagster reads them as EnvVar)."""
     app_db_url_is_secret: bool = field(default=False, metadata={"secret": True})
@@ -266,6 +297,8 @@ class Settings:
             "s3_read_timeout_s": _seconds,
             "s3_max_attempts": lambda name, text: _whole(name, text, 1),
             "dagster_home": lambda _, text: Path(text),
+            "world_clock": _flag,
+            "parity_min_entities": lambda name, text: _whole(name, text, 0),
         }
         values: dict[str, Any] = {}
         for variable in cls.variables():

@@ -23,6 +23,7 @@ from fsdl_data.checks import vision as vision_checks
 from fsdl_data.config import Settings
 from fsdl_data.executors import executor_for
 from fsdl_data.jobs import (
+    features_job,
     import_labels_job,
     ingest_events_job,
     ingest_job,
@@ -57,7 +58,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=bind_calendar(ASSETS, calendar),
         asset_checks=bind_calendar(CHECKS, calendar),
-        jobs=[ingest_job, ingest_photos_job, ingest_events_job, import_labels_job, nightly_job],
+        jobs=[
+            ingest_job,
+            ingest_photos_job,
+            ingest_events_job,
+            import_labels_job,
+            features_job,
+            nightly_job,
+        ],
         schedules=[nightly_schedule(calendar)],
         sensors=object_sensors(calendar, settings.sensor_interval_s),
         executor=executor_for(settings),

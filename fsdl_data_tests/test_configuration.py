@@ -70,7 +70,8 @@ def test_each_variable_reaches_its_field(tmp_path: Path) -> None:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_DEFAULT_REGION": "eu-west-1",
         "FSDL_S3_CONNECT_TIMEOUT_S": "1.5", "FSDL_S3_READ_TIMEOUT_S": "2.5",
         "FSDL_S3_MAX_ATTEMPTS": "2", "DAGSTER_HOME": str(tmp_path / "dagster"),
-        "AWS_ACCESS_KEY_ID": "id",
+        "FSDL_WORLD_CLOCK": "True", "FSDL_ONLINE_STORE_URL": "redis://h:6379/1",
+        "FSDL_PARITY_MIN_ENTITIES": "4", "AWS_ACCESS_KEY_ID": "id",
     }  # fmt: skip
     settings = Settings.from_env(env)
     assert {variable.name for variable in Settings.variables()} <= set(env) | {"AWS_REGION"}

@@ -50,3 +50,53 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fsdl-data: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly; nothing more can be printed
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as e:
+        message = one_line(e)
+        if message is None:
+            raise
+        print(f"fsdl-data: {message}", file=sys.stderr)
+        return 1
+
+
+def one_line(error: Exception) -> str | None:
+    """What to tell a user about an error of the environment (a read-only or full disk, a
+    missing bucket, an unreachable endpoint, a busy store) in one line; None for a bug."""
+    import errno
+
+    from fsdl_data.core.versioning.store import StoreBusy
+
+    if isinstance(error, StoreBusy):
+        return str(error)
+    if isinstance(error, OSError) and not type(error).__module__.startswith("botocore"):
+        where = f": {error.filename}" if error.filename else ""
+        if error.errno == errno.ENOSPC:
+            return (f"no space left on the device{where}: free space, then `fsdl-data snapshot "
+                    "gc --keep N` removes what an interrupted run left")  # fmt: skip
+        if isinstance(error, PermissionError) or error.errno == errno.EROFS:
+            return f"permission denied{where}: choose a folder you can write to"
+        if isinstance(error, NotADirectoryError):
+            return f"not a folder{where}"
+        if isinstance(error, IsADirectoryError):
+            return f"is a folder, not a file{where}"
+        return f"{error.strerror or error}{where}"
+    boto = sys.modules.get("botocore.exceptions")
+    if boto is not None:
+        if isinstance(error, boto.ClientError):
+            code = error.response.get("Error", {}).get("Code", "error")
+            text = error.response.get("Error", {}).get("Message", "")
+            bucket = error.response.get("Error", {}).get("BucketName")
+            hint = " (check FSDL_LAKE_URL / FSDL_OBJECT_STORE_URL or the URL given)"
+            return f"object store: {code}: {text}{f' ({bucket})' if bucket else ''}{hint}"
+        if isinstance(error, boto.EndpointConnectionError | boto.ConnectTimeoutError):
+            return f"cannot reach the object store: {error}: is the S3 endpoint running?"
+        if isinstance(error, boto.NoCredentialsError):
+            return "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        if isinstance(error, boto.BotoCoreError):
+            return f"object store: {error}"
+    return None

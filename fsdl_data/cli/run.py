@@ -9,8 +9,12 @@ from typing import Any
 from fsdl_data.cli import _common, explore, world
 
 
-def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
-    """One run of `job` per day (default: every world day); 0 when all succeed."""
+def materialize(
+    days: list[str] | None = None, job: str = "nightly", world_clock: bool = False
+) -> int:
+    """One run of `job` per day (default: every world day); 0 when all succeed. Features are
+    stamped known-at now, or with `world_clock` at the generated world's simulated nightly
+    times (a replay of its nights)."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.instance import fail_orphaned_runs
@@ -28,7 +32,7 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     instance = cli_instance(settings)
     for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
         print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
-    runs = materialize_days(_common.definitions(), job, chosen, instance)
+    runs = materialize_days(_common.definitions(), job, chosen, instance, world_clock=world_clock)
     ok = True
     for r in runs:
         ok &= r.success
@@ -68,7 +72,7 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
     else:
         print(f"using the existing world at {store.url}")
     print("materializing every asset of every world day ...")
-    code = materialize(None, job)
+    code = materialize(None, job, world_clock=True)  # a replay of the generated world's nights
     tables = _common.lake().tables()
     print("\nlake tables (rows over all partitions):")
     counts = " UNION ALL ".join(
@@ -86,7 +90,7 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
         "\nNext:\n  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000\n"
         '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"\n'
         "  .venv/bin/fsdl-data features get user:1\n"
-        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day <the new day>"
+        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock --day <the new day>"
     )
     return code
 
@@ -99,7 +103,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
     p.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
-    p.set_defaults(handler=lambda a: materialize(a.day, a.job))
+    p.add_argument(
+        "--world-clock",
+        action="store_true",
+        help="replay a generated world's nights: publish each day at its simulated nightly time "
+        "(default: features are known from now, as a backfill is)",
+    )
+    p.set_defaults(handler=lambda a: materialize(a.day, a.job, a.world_clock))
     p = verbs.add_parser("demo", help="seed a small world (if none) and materialize all of it")
     p.add_argument("--days", type=int, default=3)
     p.add_argument("--photos-per-day", type=int, default=400)

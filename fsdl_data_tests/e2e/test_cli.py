@@ -86,7 +86,10 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
         assert r.returncode == 1 and says in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
-    assert r.returncode == 1 and "choose one of import_labels, ingest, ingest_events" in r.stderr
+    assert (
+        r.returncode == 1
+        and "choose one of features, import_labels, ingest, ingest_events" in r.stderr
+    )
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
 
 

@@ -27,6 +27,19 @@ class Step:
     facts: dict[str, Any] = field(default_factory=dict)
     parents: list[Step] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The chain as plain data (`fsdl-data lineage --json`)."""
+        return {
+            "asset": self.asset,
+            "partitions": self.partitions,
+            "data_versions": self.data_versions,
+            "facts": {
+                k: v if isinstance(v, int | float | str | bool) or v is None else str(v)
+                for k, v in self.facts.items()
+            },
+            "parents": [p.as_dict() for p in self.parents],
+        }
+
     def lines(self, depth: int = 0) -> list[str]:
         parts = [p for p in self.partitions if p]
         where = ""
