@@ -1,6 +1,6 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +67,7 @@ def materialize_days(
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
     world_clock: bool = False,
+    on_run: Callable[[DayRun], None] | None = None,
 ) -> list[DayRun]:
     """One run of `job_name` per day partition, in order; failed blocking checks stop that day only.
 
@@ -74,7 +75,8 @@ def materialize_days(
     version), unless `world_clock`: then they replay a generated world's nights, stamped with
     the simulated time the nightly schedule would have published each day (publishing.py), so
     features are known in the order they would have been. An unknown job is a ValueError naming
-    the ones there are."""
+    the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
+    progress with it)."""
     jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
     if job_name not in jobs:
         raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
@@ -118,4 +120,6 @@ def materialize_days(
                 crashed_steps=crashed_steps(r),
             )
         )
+        if on_run is not None:
+            on_run(out[-1])
     return out
