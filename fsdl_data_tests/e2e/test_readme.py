@@ -61,6 +61,10 @@ def test_the_configuration_table_names_every_variable_the_code_reads() -> None:
     documented = {v for r in rows for v in re.findall(r"`(FSDL_[A-Z0-9_]+)`", r.split("|")[1])}
     assert read - documented == set(), "read by the code, missing from the README's table"
     assert documented - read == set(), "in the README's table, read nowhere"
+    from fsdl_data.config import Settings
+
+    named = {v for r in rows for v in re.findall(r"`([A-Z][A-Z0-9_]+)`", r.split("|")[1])}
+    assert {v.name for v in Settings.variables()} <= named, "Settings reads what the table lacks"
 
 
 def test_every_relative_link_resolves_and_every_doc_is_linked() -> None:
