@@ -237,7 +237,7 @@ def test_unsafe_s3_keys_are_refused_per_key(s3_env: str, s3_bucket: str) -> None
             "not_exactly_one_choice",
         ),
         (
-            b'[{"id": "x", "data": {"photo_id": "1"}, "annotations": [{"id": [], "created_at": 5, '
+            b'[{"id": "x", "data": {"photo_id": "p1"}, "annotations": [{"id": [], "created_at": 5, '
             b'"result": [{"type": "choices", "value": {"choices": ["cat"]}}]}]}]',
             "unknown_photo_id",
         ),

@@ -316,14 +316,14 @@ def _task_rows(
         label = choices[0] if len(choices) == 1 else None
         if pid is None or pid not in known_photo_ids:
             reason = "unknown_photo_id"
-        elif _annotator(ann.get("completed_by")) is None:
-            reason = "no_annotator"  # a vote nobody cast cannot be weighed or agreed with
         elif ann.get("was_cancelled") is True:
             reason = "cancelled"
         elif not isinstance(label, str):
             reason = "not_exactly_one_choice"
         elif label not in classes:
             reason = "unknown_class"
+        elif _annotator(ann.get("completed_by")) is None:
+            reason = "no_annotator"  # a vote nobody cast cannot be weighed or agreed with
         else:
             reason = None
         rows.append(_row(task, ann, pid, label, reason, source))
