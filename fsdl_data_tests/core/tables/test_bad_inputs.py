@@ -19,7 +19,7 @@ from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
 from fsdl_data.core.tables.events import MAX_LINE_BYTES, clean_events, read_log_lines
 from fsdl_data.core.tables.sources import log_lines, photo_objects
 from fsdl_data.core.vision.decode import MAX_PIXELS
-from fsdl_data_tests.core import events_oracle
+from fsdl_data_tests.core.tables import events_oracle
 
 DAY = "2026-01-02"
 
