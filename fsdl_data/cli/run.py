@@ -16,9 +16,7 @@ def materialize(
     stamped known-at now, or with `world_clock` at the generated world's simulated nightly
     times (a replay of its nights)."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
-    from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
-    from fsdl_data.definitions import defs
     from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
@@ -30,31 +28,37 @@ def materialize(
         )
         return 1
     check_days(chosen, store)
-    threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
-    instance = cli_instance()
+    settings = _common.settings()  # a bad setting was one line when it was read
+    instance = cli_instance(settings)
     for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
         print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
-    runs = materialize_days(defs, job, chosen, instance, world_clock=world_clock)
-    ok = True
-    for r in runs:
-        ok &= r.success
-        print(
-            f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets"
-        )
-        for check in r.failed_checks:
-            print(f"      check failed: {check}")
-        for step in r.crashed_steps:
-            print(f"      step failed: {step[:200]}")
+    print(f"{len(chosen)} day(s), one {job} run each; a line as each run ends:", flush=True)
+    runs = materialize_days(
+        _common.definitions(), job, chosen, instance, world_clock=world_clock, on_run=print_run
+    )
+    ok = all(r.success for r in runs)
     return 0 if ok else 2
+
+
+def print_run(r: Any) -> None:
+    """One day's run, printed as soon as it ends."""
+    print(
+        f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets",
+        flush=True,
+    )
+    for check in r.failed_checks:
+        print(f"      check failed: {check}", flush=True)
+    for step in r.crashed_steps:
+        print(f"      step failed: {step[:200]}", flush=True)
 
 
 def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
     from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
-    from fsdl_data.partitions import daily
+    from fsdl_data.partitions import daily_partitions
 
-    valid = daily.get_partition_keys()
+    valid = daily_partitions(_common.settings()).get_partition_keys()
     for day in days:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
@@ -88,13 +92,33 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
             "round(auc_above_median, 3) AS auc, promoted FROM popularity_model",
             max_rows=5,
         )
-    print(
-        "\nNext:\n  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000\n"
-        '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"\n'
-        "  .venv/bin/fsdl-data features get user:1\n"
-        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock --day <the new day>"
-    )
+    for line in next_steps(store):
+        print(line)
     return code
+
+
+def next_steps(store: Any) -> list[str]:
+    """What to try after the demo, with the world's own days filled in: each line runs as
+    printed from the folder `make demo` ran in (a test runs them)."""
+    from datetime import date, timedelta
+
+    from fsdl_data.core.world.generator import world_days
+
+    days = world_days(store)
+    after = (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat() if days else None
+    lines = [
+        "\nNext:",
+        "  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000",
+        '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"',
+    ]
+    if after:  # the last night's run published its features at 02:00 the day after
+        lines += [
+            f"  .venv/bin/fsdl-data features get user:1 --at {after}T03:00:00Z"
+            "   # as served after the last night",
+            "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock"
+            f" --day {after}",
+        ]
+    return lines
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

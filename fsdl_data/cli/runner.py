@@ -1,21 +1,21 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.config import Settings
 from fsdl_data.core.processes import this_worker
 from fsdl_data.instance import WORKER_TAG
 from fsdl_data.publishing import world_clock_config
 
 
-def cli_instance() -> dg.DagsterInstance:
-    """$DAGSTER_HOME's instance if set, else ./dagster.yaml's (the embedded default), else ephemeral."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
+def cli_instance(settings: Settings) -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance if set, else ./dagster.yaml's (the embedded default), else ephemeral."""
+    if settings.dagster_home:
+        return dg.DagsterInstance.from_config(str(settings.dagster_home))
     if Path("dagster.yaml").is_file():
         return dg.DagsterInstance.from_config(str(Path.cwd()))
     return dg.DagsterInstance.ephemeral()
@@ -67,6 +67,7 @@ def materialize_days(
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
     world_clock: bool = False,
+    on_run: Callable[[DayRun], None] | None = None,
 ) -> list[DayRun]:
     """One run of `job_name` per day partition, in order; failed blocking checks stop that day only.
 
@@ -74,7 +75,8 @@ def materialize_days(
     version), unless `world_clock`: then they replay a generated world's nights, stamped with
     the simulated time the nightly schedule would have published each day (publishing.py), so
     features are known in the order they would have been. An unknown job is a ValueError naming
-    the ones there are."""
+    the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
+    progress with it)."""
     jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
     if job_name not in jobs:
         raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
@@ -118,4 +120,6 @@ def materialize_days(
                 crashed_steps=crashed_steps(r),
             )
         )
+        if on_run is not None:
+            on_run(out[-1])
     return out

@@ -17,10 +17,9 @@ from fsdl_data.cli import _common
 
 
 def _store() -> Any:
-    from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.core.versioning.store import SnapshotStore
 
-    return SnapshotStore(open_object_store(_common.settings().lake_url))
+    return SnapshotStore(_common.lake().store)
 
 
 def warn(message: str) -> None:
@@ -34,13 +33,12 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
     from fsdl_data.core.versioning import snapshots
 
     if "://" in path_or_url:
-        from fsdl_data.core.storage.objects import open_object_store
         from fsdl_data.core.storage.urls import parse_location
 
         location = parse_location(path_or_url)
         if location.scheme == "file":
             return _source(location.path)
-        store = open_object_store(f"s3://{location.bucket}")
+        store = _common.open_store(f"s3://{location.bucket}")
         prefix = f"{location.path}/" if location.path else ""
         files = list(snapshots.object_files(store, prefix, warn))
         return files, lambda s: store.get(s.location), 8

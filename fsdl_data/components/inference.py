@@ -75,6 +75,7 @@ def image_inference_asset(
     deps: Sequence[str] = (),
     batch_size: int = 64,
     group: str | None = None,
+    torch_threads: int | None = None,
 ) -> dg.AssetsDefinition:
     """An asset that runs `classify_images` and writes its rows to the Parquet file `output`.
     GPU-tagged like photo_classifications: one GPU step at a time (the `gpu` pool), routed to
@@ -91,9 +92,9 @@ def image_inference_asset(
         f"image, written to {output} (Metadata: rows, uri, preview).",
     )
     def _inference() -> dg.MaterializeResult:
-        from fsdl_data.core.vision.threads import use_torch_threads
+        from fsdl_data.core.vision.threads import thread_count, use_torch_threads
 
-        threads = use_torch_threads()
+        threads = use_torch_threads(thread_count(torch_threads))
         df, chosen, device = classify_images(images, prefix, registry_root, version, batch_size)
         return written(output, df, classifier_version=chosen, device=device, torch_threads=threads)
 
@@ -139,6 +140,7 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
                     self.deps,
                     self.batch_size,
                     self.group,
+                    self.torch_threads,
                 )
             ]
         )

@@ -12,7 +12,7 @@ from fsdl_data.config import Settings
 from fsdl_data.core.storage.objects import open_object_store
 from fsdl_data.core.world.generator import append_days
 from fsdl_data.resources import build_resources
-from fsdl_data.sensors import new_log_objects, new_photo_objects
+from fsdl_data.sensors import sensor_for
 from fsdl_data_tests.helpers import SMALL, materialize_day, seed, stores
 
 
@@ -33,6 +33,8 @@ def _days(result: dg.SensorResult) -> list[str]:
 
 def _check_sensors(settings: Settings) -> None:
     seed(settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=2)
+    new_photo_objects = sensor_for(settings, "new_photo_objects")
+    new_log_objects = sensor_for(settings, "new_log_objects")
     instance = dg.DagsterInstance.ephemeral()
     photos = _tick(settings, new_photo_objects, None, instance)
     logs = _tick(settings, new_log_objects, None, instance)
@@ -87,8 +89,7 @@ def test_a_new_label_export_requests_the_days_it_names(embedded_settings: Settin
     import_labels for the days its tasks name, once per state of the files."""
     import json
 
-    from fsdl_data.sensors import new_label_exports
-
+    new_label_exports = sensor_for(embedded_settings, "new_label_exports")
     instance = dg.DagsterInstance.ephemeral()
     store = open_object_store(embedded_settings.object_store_url)
     assert _tick(embedded_settings, new_label_exports, None, instance).run_requests == []
@@ -112,7 +113,8 @@ def test_the_sensor_jobs_build_what_their_blocking_checks_read(embedded_settings
 
     seed(embedded_settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=1)
     instance = dg.DagsterInstance.ephemeral()
-    for sensor in (new_photo_objects, new_log_objects):
+    for name in ("new_photo_objects", "new_log_objects"):
+        sensor = sensor_for(embedded_settings, name)
         job = defs.resolve_job_def(sensor.job_name)
         selection = dg.AssetSelection.assets(*job.asset_layer.executable_asset_keys)
         result = materialize_day(embedded_settings, "2026-01-01", instance, selection=selection)

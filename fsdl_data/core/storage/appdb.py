@@ -117,6 +117,51 @@ class AppDatabase:
                 yield from rows
                 cursor = (rows[-1]["updated_at"], rows[-1]["photo_id"])
 
+    def photo_rows_as_stored(
+        self, start: datetime, end: datetime, batch: int = 2000
+    ) -> Iterator[dict[str, Any]]:
+        """Like `photos_posted_between`, but as the database holds the rows, so a drifted row
+        (a NULL, bytes that are not UTF-8, a time that is not one) is read, never an error, and
+        then judged by the caller: on SQLite, text columns come as bytes and times as their
+        text. Rows whose `posted_at` is NULL or not a time cannot fall in any day's window; they
+        are read with the day in which they were last updated (`updated_at`), so none is lost."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        text_columns = ("title", "location", "object_key")
+        columns = [
+            sa.cast(photos.c[c.name], sa.LargeBinary).label(c.name)
+            if sqlite and c.name in text_columns
+            else sa.cast(photos.c[c.name], sa.Text).label(c.name)
+            if sqlite and isinstance(c.type, sa.DateTime)
+            else photos.c[c.name]
+            for c in photos.columns
+        ]
+        updated = sa.cast(photos.c.updated_at, sa.Text) if sqlite else photos.c.updated_at
+        no_time = (
+            sa.func.datetime(photos.c.posted_at).is_(None)
+            if sqlite
+            else photos.c.posted_at.is_(None)
+        )
+        start, end = naive_utc(start), naive_utc(end)
+        in_window = sa.or_(
+            sa.and_(photos.c.posted_at >= start, photos.c.posted_at < end),
+            sa.and_(no_time, photos.c.updated_at >= start, photos.c.updated_at < end),
+        )
+        cursor: tuple[Any, Any] | None = None
+        with self.engine.connect() as conn:
+            while True:
+                q = sa.select(*columns).where(in_window)
+                if cursor is not None:
+                    q = q.where(
+                        sa.tuple_(updated, photos.c.photo_id)
+                        > sa.tuple_(sa.literal(cursor[0], updated.type), sa.literal(cursor[1]))
+                    )
+                q = q.order_by(updated, photos.c.photo_id).limit(batch)
+                rows = [dict(r._mapping) for r in conn.execute(q)]
+                if not rows:
+                    return
+                yield from rows
+                cursor = (rows[-1]["updated_at"], rows[-1]["photo_id"])
+
     def users_signed_up_before(self, end: datetime) -> list[dict[str, Any]]:
         end = naive_utc(end)
         with self.engine.connect() as conn:

@@ -314,14 +314,10 @@ class S3ObjectStore:
         return f"s3://{self.bucket}/{self._full(key)}"
 
 
-# Defaults; FSDL_S3_CONNECT_TIMEOUT_S, FSDL_S3_READ_TIMEOUT_S and FSDL_S3_MAX_ATTEMPTS override.
+# Defaults; Settings passes FSDL_S3_CONNECT_TIMEOUT_S, FSDL_S3_READ_TIMEOUT_S, FSDL_S3_MAX_ATTEMPTS.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 30.0  # a frozen endpoint fails a call after this, and it is retried
 S3_MAX_ATTEMPTS = 5  # botocore's "standard" retries: exponential backoff with jitter
-
-
-def _env_number(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
 
 
 def make_s3_client(
@@ -339,12 +335,10 @@ def make_s3_client(
     import boto3  # lazy: the local path must not pay for boto3
     from botocore.config import Config
 
-    attempts = max_attempts or int(_env_number("FSDL_S3_MAX_ATTEMPTS", S3_MAX_ATTEMPTS))
     config = Config(
-        connect_timeout=connect_timeout
-        or _env_number("FSDL_S3_CONNECT_TIMEOUT_S", S3_CONNECT_TIMEOUT_S),
-        read_timeout=read_timeout or _env_number("FSDL_S3_READ_TIMEOUT_S", S3_READ_TIMEOUT_S),
-        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect_timeout or S3_CONNECT_TIMEOUT_S,
+        read_timeout=read_timeout or S3_READ_TIMEOUT_S,
+        retries={"max_attempts": max_attempts or S3_MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.session.Session().client(
         "s3",
@@ -356,11 +350,12 @@ def make_s3_client(
 
 
 def open_object_store(url: str, s3_client: Any | None = None) -> ObjectStore:
-    """The store a URL names. For s3:// pass a boto3 client, or one is made from the AWS_* env
-    (with timeouts and retries: `make_s3_client`)."""
+    """The store a URL names. For s3:// pass a boto3 client, or one is made with boto3's own
+    defaults (AWS_* environment and profiles, including AWS_ENDPOINT_URL) and our timeouts and
+    retries (`make_s3_client`)."""
     loc = parse_location(url)
     if loc.scheme == "file":
         return LocalObjectStore(loc.path)
     if s3_client is None:
-        s3_client = make_s3_client(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        s3_client = make_s3_client()
     return S3ObjectStore(s3_client, loc.bucket, loc.path)
