@@ -145,7 +145,12 @@ def test_a_corrected_title_rerun_is_a_new_photo_version(world) -> None:
                 conn.execute(sa.text("UPDATE photos SET title = :t WHERE photo_id = :p"),
                              {"t": title, "p": photo})  # fmt: skip
             config = world_clock_config() if "world" in title else {}
-            result = run(world, ["photo_metadata", "photo_features"], DAYS[1], config=config)
+            result = run(
+                world,
+                ["photo_metadata", "photo_metadata_quarantine", "photo_features"],
+                DAYS[1],
+                config=config,
+            )
             assert result.success
             assert check_results(result)["photo_features_keys"].passed
     finally:
