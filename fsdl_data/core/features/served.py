@@ -19,6 +19,7 @@ from datetime import datetime
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.features.online import OK
 from fsdl_data.core.features.parity import offline_values
 from fsdl_data.core.features.serving import ServedRow
@@ -44,10 +45,6 @@ def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
           r.known_at) for r in rows],
         schema=SERVED_SCHEMA, orient="row",
     )  # fmt: skip
-
-
-def day_prefix(day: str) -> str:
-    return f"{SERVED_PREFIX}/date={day}/"
 
 
 class ServedLog:
@@ -88,7 +85,7 @@ class ServedLog:
         keys = []
         for (day,), part in frame.partition_by("__day", as_dict=True).items():
             first = part["request_time"].min().strftime("%H%M%S%f")  # type: ignore[union-attr]
-            key = f"{day_prefix(str(day))}{first}-{uuid.uuid4().hex[:12]}.parquet"
+            key = f"{day_folder(SERVED_PREFIX, day)}{first}-{uuid.uuid4().hex[:12]}.parquet"
             self.store.put(key, to_parquet_bytes(part.drop("__day")))  # type: ignore[attr-defined]
             keys.append(key)
         self.written.extend(keys)
@@ -105,7 +102,7 @@ def read_served(store: object, day: str) -> pl.DataFrame:
     """Every value logged as served on `day` (request time in that UTC day)."""
     import io
 
-    keys = sorted(k for k in store.keys(day_prefix(day)) if k.endswith(".parquet"))  # type: ignore[attr-defined]
+    keys = sorted(k for k in store.keys(day_folder(SERVED_PREFIX, day)) if k.endswith(".parquet"))  # type: ignore[attr-defined]
     frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
     if not frames:
         return pl.DataFrame(schema=SERVED_SCHEMA)
@@ -163,7 +160,7 @@ def freshness(served: pl.DataFrame) -> pl.DataFrame:
         ok.group_by("feature")
         .agg(
             pl.len().alias("served"),
-            pl.col("age_h").median().alias("median_age_h"),
+            pl.col("age_h").median().alias("median_age_h"),  # metadata and the plot read these
             pl.col("age_h").quantile(0.9).alias("p90_age_h"),
             pl.col("since_known_h").median().alias("median_since_known_h"),
             pl.col("since_known_h").quantile(0.9).alias("p90_since_known_h"),

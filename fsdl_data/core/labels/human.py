@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.objects import ObjectStat, ObjectStore
 
 HUMAN_LABELS = {
@@ -37,7 +38,7 @@ HUMAN_LABELS = {
     "rejected_detail": pl.String,
 }
 
-EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # + f"/date={day}/"
+EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # each with its day folders
 IMPORT_PREFIX = "labels/import/"  # Label Studio exports dropped by people: any file name
 MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a bigger file is quarantined, not read into memory
 
@@ -50,7 +51,7 @@ def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
     return [
         key
         for prefix in EXPORT_PREFIXES
-        for key in store.keys(f"{prefix}/date={day}/")
+        for key in store.keys(day_folder(prefix, day))
         if key.endswith(".json")
     ]
 
