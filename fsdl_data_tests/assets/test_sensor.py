@@ -51,7 +51,7 @@ def _check_sensors(settings: Settings) -> None:
     store, db, _ = stores(settings)
     append_days(store, db, settings.truth_dir, 1)
     db.dispose()
-    store.put("photos/date=2026-01-01/late-9999.jpg", store.get(store.keys("photos/date=2026-01-01/").__next__()))  # fmt: skip
+    store.put("photos/date=2026-01-01/999999.jpg", store.get(store.keys("photos/date=2026-01-01/").__next__()))  # fmt: skip
     later = _tick(settings, new_photo_objects, photos.cursor, instance)
     assert _days(later) == ["2026-01-01", "2026-01-02", "2026-01-03"]  # the late object's day too
     assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == [
