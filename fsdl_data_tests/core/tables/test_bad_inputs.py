@@ -19,7 +19,7 @@ from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
 from fsdl_data.core.tables.events import MAX_LINE_BYTES, clean_events, read_log_lines
 from fsdl_data.core.tables.sources import log_lines, photo_objects
 from fsdl_data.core.vision.decode import MAX_PIXELS
-from fsdl_data_tests.core import events_oracle
+from fsdl_data_tests.core.tables import events_oracle
 
 DAY = "2026-01-02"
 
@@ -293,9 +293,7 @@ def test_app_database_rows_that_break_the_schema_are_quarantined_with_a_reason(
     published, quarantine, state = photo_rows(db, DAY)  # one bad row never fails the day
     assert published["photo_id"].to_list() == [1]
     assert published.null_count().sum_horizontal().item() == 0  # never published with NULLs
-    reasons = {
-        row["raw"].split(",")[0]: row["reason"] for row in quarantine.iter_rows(named=True)
-    }
+    reasons = {row["raw"].split(",")[0]: row["reason"] for row in quarantine.iter_rows(named=True)}
     assert reasons == {
         "{'photo_id': 2": "missing_field",
         "{'photo_id': 3": "missing_field",
