@@ -3,7 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.core.ingestion.cursor import day_listing, day_prefix, objects_digest
+from fsdl_data.core.ingestion.cursor import day_listing, day_prefix
+from fsdl_data.core.storage.objects import listing_digest
 from fsdl_data.core.tables import sources as core
 from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
@@ -61,7 +62,7 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
         metadata={
             "decode_errors": errors,
             "total_bytes": int(raw["size"].sum() or 0),
-            "objects_digest": objects_digest(listing),  # what the sensor compares
+            "objects_digest": listing_digest(listing),  # what the sensor compares
         },
     )
     yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
@@ -121,5 +122,5 @@ def raw_events(
     return dg.Output(
         df,
         data_version=_version(*files, len(df)),
-        metadata={"log_files": len(files), "objects_digest": objects_digest(listing)},
+        metadata={"log_files": len(files), "objects_digest": listing_digest(listing)},
     )

@@ -52,7 +52,7 @@ def check_days(days: list[str], store: Any) -> None:
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
             raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
         roots = ("photos", "events")
-        if not any(next(iter(store.keys(day_prefix(r, day))), None) for r in roots):
+        if not any(next(iter(store.list(day_prefix(r, day))), None) for r in roots):
             raise LookupError(
                 f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
                 f"{store.url}; nothing was materialized"

@@ -19,10 +19,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 
 def newest_classifier(registry_url: str) -> str:
-    found = registry.cards(open_object_store(registry_url))
-    if not found:
-        raise LookupError(f"no classifier in the registry at {registry_url}: train one first")
-    return max(found, key=lambda card: card.trained_at).version
+    return registry.newest(open_object_store(registry_url)).version
 
 
 def image_inference_asset(
@@ -57,7 +54,7 @@ def image_inference_asset(
         chosen = newest_classifier(registry_url) if version == "newest" else version
         classifier = registry.load_classifier(open_object_store(registry_url), chosen, device)
         store = open_object_store(images)
-        keys = [k for k in store.keys(prefix) if k.lower().endswith(IMAGE_SUFFIXES)]
+        keys = [o.key for o in store.list(prefix) if o.key.lower().endswith(IMAGE_SUFFIXES)]
         df = classify(classifier, list(range(len(keys))), keys, store.get, batch_size, 0, device)
         return written(output, df, classifier_version=chosen, device=device, torch_threads=threads)
 

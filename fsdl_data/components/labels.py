@@ -3,21 +3,21 @@ and annotations back in."""
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from fsdl_data.components._tables import read_table, written
 from fsdl_data.core.labels import labeled_set as labeled
 from fsdl_data.core.labels.human import (
-    HUMAN_LABELS,
+    MAX_EXPORT_BYTES,
     deduplicate,
-    parse_label_studio,
-    photos_named,
+    read_label_studio,
     rejection_counts,
 )
-from fsdl_data.core.labels.studio import image_urls, labeling_config, queue_tasks
+from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.storage.objects import open_object_store
 
 URL_EXPIRY_S = 7 * 24 * 3600  # presigned image URLs in the tasks, on S3
@@ -69,17 +69,29 @@ class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
 
 class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
     """Label Studio tasks with pre-annotations from a predictions table (id, image key,
-    predicted class, score, model version), and the labeling config beside them."""
+    predicted class, score, model version), and the labeling config beside them, published as
+    fsdl_data's labeling_queue publishes them (`<prefix>/date=<day>/tasks.json`)."""
 
-    asset: str
-    predictions: (
-        str  # Parquet URL with columns photo_id, key, predicted_class, score, classifier_version
+    asset: str = Field(description="The asset's name.")
+    predictions: str = Field(
+        description="Parquet URL with columns photo_id, key, predicted_class, score (or p_<class> "
+        "columns) and classifier_version."
     )
-    classes: list[str]
-    objects: str  # where the tasks are published (S3 or file URL)
-    images: str | None = None  # the store the image keys are in (default: objects); S3 is presigned
-    prefix: str = "labels/queue"
-    deps: list[str] = []
+    classes: list[str] = Field(description="The classes annotators choose from.")
+    objects: str = Field(description="Where the tasks are published (an s3:// or file:// URL).")
+    images: str | None = Field(
+        default=None,
+        description="The store the image keys are in (default: objects); presigned where the "
+        "backend can (S3).",
+    )
+    prefix: str = Field(default=QUEUE_PREFIX, description="The folder the day folders go under.")
+    day: str | None = Field(
+        default=None, description="The day folder to publish under (default: today, UTC)."
+    )
+    url_expiry_s: int = Field(
+        default=URL_EXPIRY_S, description="Presigned image URLs stop working after this."
+    )
+    deps: list[str] = Field(default=[], description="Assets this one runs after.")
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         component = self
@@ -98,28 +110,37 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
                 probabilities = [c for c in rows.columns if c.startswith("p_")]
                 rows = rows.with_columns(score=pl.max_horizontal(probabilities))
             store = open_object_store(component.objects)
-            pictures = open_object_store(component.images) if component.images else store
-            tasks = queue_tasks(rows, image_urls(pictures, URL_EXPIRY_S))
-            store.put(f"{component.prefix}/tasks.json", json.dumps(tasks, indent=1).encode())
-            store.put(
-                f"{component.prefix}/labeling_config.xml",
-                labeling_config(tuple(component.classes)).encode(),
+            images = open_object_store(component.images) if component.images else None
+            day = component.day or datetime.now(UTC).date().isoformat()
+            tasks_key, config_key = publish_queue(
+                store, rows, tuple(component.classes), day, images, component.url_expiry_s,
+                component.prefix,
+            )  # fmt: skip
+            return dg.MaterializeResult(
+                metadata={
+                    "tasks": len(rows),
+                    "tasks_file": dg.MetadataValue.path(store.uri(tasks_key)),
+                    "labeling_config": dg.MetadataValue.path(store.uri(config_key)),
+                }
             )
-            return dg.MaterializeResult(metadata={"tasks": len(tasks)})
 
         return dg.Definitions(assets=[_tasks])
 
 
 class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
     """Every Label Studio export under a prefix, read as fsdl_data's human_labels are: one row
-    per annotation, ids only for annotators, bad input kept with a reason, duplicates once."""
+    per annotation, ids only for annotators, bad input kept with a reason (a file over the size
+    cap is one quarantine row, never read), duplicates once."""
 
-    asset: str
-    objects: str
-    prefix: str = "labels/import/"
-    classes: list[str]
-    output: str  # Parquet URL
-    deps: list[str] = []
+    asset: str = Field(description="The asset's name.")
+    objects: str = Field(description="The store the exports are in (an s3:// or file:// URL).")
+    prefix: str = Field(default="labels/import/", description="Where exports are dropped.")
+    classes: list[str] = Field(description="The classes annotators chose from.")
+    output: str = Field(description="Parquet URL the annotations are written to.")
+    max_bytes: int = Field(
+        default=MAX_EXPORT_BYTES, description="A bigger export is quarantined, not read."
+    )
+    deps: list[str] = Field(default=[], description="Assets this one runs after.")
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         component = self
@@ -133,13 +154,12 @@ class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
         )
         def _annotations() -> dg.MaterializeResult:
             store = open_object_store(component.objects)
-            frames = []
-            for key in store.keys(component.prefix):
-                export = store.get(key)  # no photo catalogue here: the photos it names are known
-                frames.append(
-                    parse_label_studio(export, photos_named(export), tuple(component.classes), key)
-                )
-            df = deduplicate(pl.concat(frames)) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+            keys = [o.key for o in store.list(component.prefix)]
+            # no photo catalogue here: the photos each export names are taken as known
+            rows = read_label_studio(
+                store, keys, None, tuple(component.classes), component.max_bytes
+            )
+            df = deduplicate(rows)
             return written(
                 component.output,
                 df,

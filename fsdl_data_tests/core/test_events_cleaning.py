@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.events import (
     ALLOWED_LATENESS,
     FUTURE_TOLERANCE,

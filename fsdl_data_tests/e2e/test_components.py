@@ -6,6 +6,7 @@ point-in-time join, annotations read back and a sensor on the prefix. Loaded wit
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -109,7 +110,10 @@ def test_a_project_made_of_our_components_materializes(
     assert set(classes["predicted_class"].to_list()) <= set(CONTENT_CLASSES)
     spec = next(a for a in assets if dg.AssetKey("photo_classes") in a.keys)
     assert spec.op.tags["fsdl/gpu"] == "true" and spec.op.pool == "gpu"  # GPU-tagged
-    tasks = json.loads(open_object_store(f"{local}/objects").get("labels/queue/tasks.json"))
+    objects = open_object_store(f"{local}/objects")
+    (tasks_key,) = [o.key for o in objects.list("labels/queue/") if o.key.endswith("tasks.json")]
+    assert re.fullmatch(r"labels/queue/date=\d{4}-\d{2}-\d{2}/tasks\.json", tasks_key)  # as labeling_queue
+    tasks = json.loads(objects.get(tasks_key))
     assert len(tasks) == 12 and tasks[0]["predictions"][0]["model_version"] == "tiny-v1"
     assert tasks[0]["data"]["image"].startswith("http") and "Expires=" in tasks[0]["data"]["image"]
     weak = read_table(f"{local}/tables/weak.parquet")

@@ -1,6 +1,6 @@
 """Taking snapshots, incrementally: of lake tables (an asset's partition files) and of folders.
 
-A file whose fingerprint (S3 ETag, or a local file's size, mtime and inode) is the one the
+A file whose fingerprint (S3 ETag, or a local file's size and mtime) is the one the
 previous snapshot of the same name recorded is not read again: its hash, size and row count
 are carried over, provided its blob is still in the store at that size. Only new or changed
 files are read, hashed and stored, so a night's snapshot costs what changed that night.
@@ -9,12 +9,12 @@ files are read, hashed and stored, so a night's snapshot costs what changed that
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from fsdl_data.core.storage.backends.local import fingerprint, walk
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
@@ -280,31 +280,13 @@ def snapshot_table(
 
 # --- folders ---------------------------------------------------------------------------------
 def local_files(root: Path) -> Iterator[SourceFile]:
-    """Every file under `root` with its stat fingerprint (size, mtime, inode), not read, in
-    path order. Symbolic links are skipped, never followed: one could point outside the folder."""
-    found: list[SourceFile] = []
-    pending = [(str(root.resolve()), "")]
-    while pending:
-        folder, relative = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                path = f"{relative}/{entry.name}" if relative else entry.name
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir():
-                    pending.append((entry.path, path))
-                    continue
-                stat = entry.stat()
-                found.append(
-                    SourceFile(
-                        path=path,
-                        location=entry.path,
-                        fingerprint=f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}",
-                        size=stat.st_size,
-                    )
-                )
-    found.sort(key=lambda source: source.path)
-    yield from found
+    """Every file under `root` with its fingerprint (size and mtime: the storage walker's),
+    not read, in path order. Symbolic links are skipped, never followed: one could point
+    outside the folder."""
+    for path, location, info in walk(str(root.resolve()), file_links=False):
+        yield SourceFile(
+            path=path, location=location, fingerprint=fingerprint(info), size=info.st_size
+        )
 
 
 def read_local(source: SourceFile) -> bytes:
@@ -313,12 +295,12 @@ def read_local(source: SourceFile) -> bytes:
 
 
 def object_files(store: ObjectStore, prefix: str) -> Iterator[SourceFile]:
-    """Every object under `prefix` with its ETag (and VersionId) as fingerprint, not read."""
+    """Every object under `prefix` with its listing fingerprint (the ETag on S3), not read."""
     for info in store.list(prefix):
         yield SourceFile(
             path=info.key[len(prefix) :].lstrip("/"),
             location=info.key,
-            fingerprint=f"{info.etag}:{info.version_id or ''}",
+            fingerprint=info.fingerprint,
             size=info.size,
         )
 

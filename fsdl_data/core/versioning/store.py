@@ -8,7 +8,7 @@ Layout (the one place that knows it):
     snapshots/manifests/<name>/<manifest id>.json  what a snapshot holds; id = SHA-256 of the JSON
     snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
     snapshots/cache/<name>.json                    the newest snapshot's files as they were listed
-                                                   (ETag, or size/mtime/inode): the stat cache
+                                                   (ETag, or size and mtime): the stat cache
 
 A blob already present is never rewritten (a present blob whose bytes no longer match its name
 is repaired: see `put_blob`). A manifest is written last, in one atomic put, so it never names a
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStat, ObjectStore
+from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
 ROOT = "snapshots"
@@ -189,7 +189,7 @@ class SnapshotStore:
         """Every packed file: its hash -> (pack, offset, size), from the pack indexes."""
         if self._packed is None:
             self._packed = {}
-            for key in self.store.keys(f"{ROOT}/packs/"):
+            for key in (o.key for o in self.store.list(f"{ROOT}/packs/")):
                 if key.endswith(".json"):
                     self._index_pack(json.loads(self.store.get(key)))
         return self._packed
@@ -204,7 +204,7 @@ class SnapshotStore:
         return (
             digest in self._stored
             or digest in self.packed()
-            or self.store.size(blob_key(digest)) is not None
+            or self.store.head(blob_key(digest)) is not None
         )
 
     def put_blob(self, data: bytes, digest: str | None = None) -> str:
@@ -212,10 +212,12 @@ class SnapshotStore:
         A blob whose stored bytes do not match its name (tampered, truncated) is replaced."""
         digest = digest or sha256(data)
         key = blob_key(digest)
-        if (digest in self.packed() or self.store.size(key) == len(data)) and self._intact(digest):
+        stored = None if digest in self.packed() else self.store.head(key)
+        present = digest in self.packed() or (stored is not None and stored.size == len(data))
+        if present and self._intact(digest):
             self._stored.add(digest)
             return digest
-        self.store.write(key, data)
+        self.store.put(key, data)
         self._stored.add(digest)
         return digest
 
@@ -225,7 +227,7 @@ class SnapshotStore:
         new = {}
         for digest, data in files.items():
             if digest in self.packed() and not self._intact(digest):
-                self.store.write(blob_key(digest), data)  # a damaged packed file: repaired loose
+                self.store.put(blob_key(digest), data)  # a damaged packed file: repaired loose
             elif not self.has_blob(digest):
                 new[digest] = data
         if not new:
@@ -238,7 +240,7 @@ class SnapshotStore:
         # like a Merkle tree, without hashing the bytes a second time.
         pack = sha256(canonical_json(offsets))
         body = b"".join(new.values())
-        self.store.write(blob_key(pack), body)
+        self.store.put(blob_key(pack), body)
         index = {"pack": pack, "bytes": len(body), "files": offsets}
         self.store.put(pack_key(pack), canonical_json(index))  # after the pack: never dangles
         self.packed()
@@ -246,11 +248,11 @@ class SnapshotStore:
         self._stored |= set(new)
         return pack
 
-    def blob_listing(self) -> dict[str, ObjectStat]:
+    def blob_listing(self) -> dict[str, Listed]:
         """Every stored blob (loose files and packs) by name, as one listing shows it."""
-        return {s.key.rsplit("/", 1)[1]: s for s in self.store.stat(f"{ROOT}/blobs/")}
+        return {s.key.rsplit("/", 1)[1]: s for s in self.store.list(f"{ROOT}/blobs/")}
 
-    def blob_sizes(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, int]:
+    def blob_sizes(self, listing: dict[str, Listed] | None = None) -> dict[str, int]:
         """Every stored file's size by its hash, loose or packed (packs themselves left out),
         from one listing (`listing`, or a new one); a packed file counts only while its pack
         is there, whole."""
@@ -333,9 +335,9 @@ class SnapshotStore:
         found = self.packed().get(digest)
         return found[0] if found else digest
 
-    def blob_fingerprints(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, str]:
+    def blob_fingerprints(self, listing: dict[str, Listed] | None = None) -> dict[str, str]:
         """Every stored blob (loose files and packs) by name, with its listing fingerprint (ETag,
-        or size/mtime/inode): a blob rewritten behind our back lists differently."""
+        or size and mtime): a blob rewritten behind our back lists differently."""
         listing = self.blob_listing() if listing is None else listing
         return {name: stat.fingerprint for name, stat in listing.items()}
 
@@ -400,7 +402,7 @@ class SnapshotStore:
 
     def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
         prefix = f"{ROOT}/manifests/{name}/" if name else f"{ROOT}/manifests/"
-        for key in self.store.keys(prefix):
+        for key in (o.key for o in self.store.list(prefix)):
             parts = key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
                 yield parts[2], parts[3][: -len(".json")]
@@ -409,7 +411,7 @@ class SnapshotStore:
         """Every snapshot (of `name`), oldest first, without reading a manifest."""
         prefix = f"{ROOT}/manifests/{name}/" if name else f"{ROOT}/manifests/"
         found = []
-        for stat in self.store.stat(prefix):
+        for stat in self.store.list(prefix):
             parts = stat.key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
                 found.append(SnapshotRef(parts[2], parts[3][: -len(".json")], stat.last_modified))
