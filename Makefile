@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-heavy browser-deps check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean
+.PHONY: install demo test test-heavy browser-deps check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,7 +56,11 @@ bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_day.py
 
 clean:
-	rm -rf .fsdl .tmp_dagster_home_*
+	rm -rf .fsdl .tmp_dagster_home_* dist
+
+dist: $(STAMP)  # dist/fsdl_data-<version>-py3-none-any.whl and the sdist: `pip install` either
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 bench-nightly: $(STAMP)
 	$(BIN)/python bench/nightly_day.py

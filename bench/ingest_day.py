@@ -40,8 +40,8 @@ def main() -> int:
 
     import dagster as dg
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     t0 = time.perf_counter()
     (run,) = materialize_days(defs, "ingest", [report.day], dg.DagsterInstance.ephemeral())

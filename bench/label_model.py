@@ -65,6 +65,7 @@ def world(days: int, photos: int, thresholds: list[float]) -> None:
     import dagster as dg
     import polars as pl
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
     from fsdl_data.core.labels.human import majority_labels
     from fsdl_data.core.labels.labeled_set import training_labels
@@ -78,7 +79,6 @@ def world(days: int, photos: int, thresholds: list[float]) -> None:
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     settings = Settings.from_env()
     spec = WorldSpec(photos_per_day=photos, users=1000, events_per_day=20_000)

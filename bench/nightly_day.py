@@ -36,6 +36,7 @@ def main() -> int:
     import polars as pl
     import torch
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
     from fsdl_data.core.modeling.metrics import spearman
     from fsdl_data.core.modeling.popularity import PopularityModel
@@ -47,12 +48,11 @@ def main() -> int:
     from fsdl_data.core.versioning.store import SnapshotStore
     from fsdl_data.core.vision import registry
     from fsdl_data.core.vision.infer import classify, classify_pixels
-    from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier
-    from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+    from fsdl_data.core.vision.model import Classifier
+    from fsdl_data.core.vision.pixels import IMAGE_SIZE, thumbnails_from_bytes
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     settings = Settings.from_env()
     spec = WorldSpec(photos_per_day=a.photos, users=a.users, events_per_day=a.events)

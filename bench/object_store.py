@@ -109,7 +109,12 @@ def main() -> int:
             args.keys,
             "keys",
         )
-        report(f"GET {args.gets:,} sequential", timed(sequential(ours.get), args.runs), args.gets, "GETs")
+        report(
+            f"GET {args.gets:,} sequential",
+            timed(sequential(ours.get), args.runs),
+            args.gets,
+            "GETs",
+        )
         report(
             f"GET {args.gets:,} with {args.threads} threads",
             timed(threaded(ours.get), args.runs),
@@ -159,7 +164,12 @@ def main() -> int:
 
         print(f"\nobstore {obstore.__version__}, {args.runs} runs:")
         report(f"list {args.keys:,} keys", timed(obstore_list, args.runs), args.keys, "keys")
-        report(f"GET {args.gets:,} sequential", timed(sequential(obstore_get), args.runs), args.gets, "GETs")
+        report(
+            f"GET {args.gets:,} sequential",
+            timed(sequential(obstore_get), args.runs),
+            args.gets,
+            "GETs",
+        )
         report(
             f"GET {args.gets:,} with {args.threads} threads",
             timed(threaded(obstore_get), args.runs),

@@ -51,7 +51,7 @@ def main() -> int:
     a = p.parse_args()
 
     from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-    from fsdl_data.core.vision.model import IMAGE_SIZE
+    from fsdl_data.core.vision.pixels import IMAGE_SIZE
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (a.photos, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)

@@ -28,10 +28,16 @@ ingest_photos_job = dg.define_asset_job(
 
 ingest_events_job = dg.define_asset_job(
     "ingest_events",
-    selection=dg.AssetSelection.assets("raw_events").downstream(depth=1)
-    & dg.AssetSelection.groups("sources", "tables"),
+    # `users` too: the blocking check events_users_exist reads the day's users, which a job of
+    # the logs alone would never build (every sensor run would fail on a missing partition)
+    selection=(
+        dg.AssetSelection.assets("raw_events").downstream(depth=1)
+        & dg.AssetSelection.groups("sources", "tables")
+    )
+    | dg.AssetSelection.assets("users"),
     partitions_def=daily,
-    description="Source the day's event logs and clean them (run by the new_log_objects sensor).",
+    description="Source the day's event logs and the users they name, and clean the events (run "
+    "by the new_log_objects sensor).",
 )
 
 import_labels_job = dg.define_asset_job(

@@ -6,6 +6,7 @@ stores or shows their values.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +69,22 @@ class AppDatabaseResource(dg.ConfigurableResource):
 
 PARTITION_COLUMN = "fsdl/partition_column"
 VERSIONED = "fsdl/versioned_by"  # asset metadata: the key columns versions are merged on
+# asset metadata of the first of two tables one step publishes (photo_pixels, events_quarantine):
+# the table published after it, without whose partition it is incomplete (a run stopped between)
+MADE_WITH = "fsdl/made_with"
+
+
+def require_made_with(lake: Lake, name: str, partitions: list[str], made_with: str | None) -> None:
+    """Refuse to read partitions of `name` whose companion table `made_with` is missing: half
+    of what one step publishes is not data to build on."""
+    if not made_with or not partitions:
+        return
+    missing = sorted(set(partitions) - set(lake.partitions(made_with)))
+    if missing:
+        raise TableNotFound(
+            f"{name} for {', '.join(missing)} was published without {made_with} (the run that "
+            f"made both stopped between them): rematerialize {made_with} for those days"
+        )
 
 
 def table_name(key: dg.AssetKey) -> str:
@@ -113,7 +130,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
             except TableNotFound:
                 existing = None
             obj = merge_versions(existing, obj, key=list(key), known_at=KNOWN_AT)
-        uri = lake.write(name, obj, partition)
+        try:
+            uri = lake.write(name, obj, partition)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise dg.Failure(  # one line that says what happened, not a traceback
+                description=f"the disk holding the lake ({lake.url}) is full: {name} "
+                f"{partition or ''} was not published; free space, then rerun",
+                allow_retries=False,
+            ) from None
         context.add_output_metadata(table_metadata(obj, uri))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
@@ -133,6 +159,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
         else:
             present = set(lake.partitions(name)) if keys else set()
             found = [k for k in keys if k in present]
+        upstream = context.upstream_output.definition_metadata if context.upstream_output else None
+        require_made_with(lake, name, found, (upstream or {}).get(MADE_WITH))
         frames = [lake.read(name, k) for k in found]
         if day_column:
             frames = [

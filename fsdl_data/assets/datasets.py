@@ -21,7 +21,6 @@ FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
     end_offset=-1,
     allow_nonexistent_upstream_partitions=True,
 )
-SNAPSHOT_NAME = "training_set"
 
 
 class TrainingSetConfig(dg.Config):
@@ -113,9 +112,10 @@ def _snapshot(
         metadata={
             "version": taken.snapshot_id,
             "dagster/row_count": manifest.row_count,
-            "files": len(manifest.files),
+            "files": len(manifest.files),  # = files_read + files_reused
             "files_read": taken.read,
             "files_reused": taken.reused,
+            "files_left_out": taken.left_out,  # listed, not kept (empty partitions)
             "days": f"{min(parts)} .. {max(parts)}" if parts else "",
             "bytes": manifest.total_bytes,
             "show": dg.MetadataValue.md(manifest_markdown(taken.snapshot_id, manifest)),

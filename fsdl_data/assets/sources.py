@@ -3,12 +3,17 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.core.ingestion.cursor import day_listing, day_prefix
-from fsdl_data.core.storage.objects import listing_digest
+from fsdl_data.core.ingestion.cursor import (
+    day_has_data,
+    day_listing,
+    day_prefix,
+    no_data_message,
+)
+from fsdl_data.core.storage.objects import ObjectStore, listing_digest
 from fsdl_data.core.tables import sources as core
 from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
-from fsdl_data.resources import AppDatabaseResource, ObjectStoreResource
+from fsdl_data.resources import MADE_WITH, AppDatabaseResource, ObjectStoreResource
 
 OWNERS = ["team:data-platform"]
 # Sources talk to services that can blip (S3 and Postgres restarting): a failed step is retried
@@ -21,6 +26,15 @@ DAILY_SOURCE = {
     "owners": OWNERS,
     "retry_policy": SOURCE_RETRIES,
 }
+
+
+def refuse_without_data(context: dg.AssetExecutionContext, store: ObjectStore) -> None:
+    """A day with no objects publishes nothing, however it was launched (UI, schedule, sensor,
+    CLI, `materialize()`): each source fails with why, once (no retry will make data appear)."""
+    if not day_has_data(store, context.partition_key):
+        raise dg.Failure(
+            description=no_data_message(context.partition_key, store.url), allow_retries=False
+        )
 
 
 def _version(*parts: object) -> dg.DataVersion:
@@ -40,6 +54,7 @@ def _version(*parts: object) -> dg.DataVersion:
             kinds={"numpy", "parquet"},
             owners=OWNERS,
             freshness_policy=DAILY_FRESHNESS,
+            metadata={MADE_WITH: "raw_photos"},
             description="Per decodable photo of the day: a model-sized RGB thumbnail (what the "
             "classifier sees) and pixel statistics for labeling functions. Made in the same "
             "read and decode as raw_photos, so nothing downstream decodes a JPEG again.",
@@ -51,10 +66,15 @@ def _version(*parts: object) -> dg.DataVersion:
 )
 def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     store = objects.open()
+    refuse_without_data(context, store)
     listing = day_listing(store, day_prefix("photos", context.partition_key))
     raw, pixels = core.photo_objects(store, context.partition_key, listing)
     version = _version(*raw.sort("key")["etag"].to_list())
     errors = int(raw["decode_error"].is_not_null().sum())
+    # pixels first: raw_photos, which carries the digest the sensor compares, is published
+    # last, so a run stopped between the two is asked again (and photo_pixels' readers refuse
+    # pixels whose raw_photos is missing: MADE_WITH)
+    yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
     yield dg.Output(
         raw,
         output_name="raw_photos",
@@ -65,7 +85,6 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
             "objects_digest": listing_digest(listing),  # what the sensor compares
         },
     )
-    yield dg.Output(pixels, output_name="photo_pixels", data_version=version)
 
 
 @dg.asset(
@@ -75,8 +94,9 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     "metadata records the watermark and row count that were read.",
 )
 def photo_metadata(
-    context: dg.AssetExecutionContext, app_db: AppDatabaseResource
+    context: dg.AssetExecutionContext, app_db: AppDatabaseResource, objects: ObjectStoreResource
 ) -> dg.Output[pl.DataFrame]:
+    refuse_without_data(context, objects.open())
     with app_db.connect() as db:
         df, state = core.photo_rows(db, context.partition_key)
     return dg.Output(
@@ -96,8 +116,9 @@ def photo_metadata(
     description="The users table as of the end of that day.",
 )
 def users(
-    context: dg.AssetExecutionContext, app_db: AppDatabaseResource
+    context: dg.AssetExecutionContext, app_db: AppDatabaseResource, objects: ObjectStoreResource
 ) -> dg.Output[pl.DataFrame]:
+    refuse_without_data(context, objects.open())
     with app_db.connect() as db:
         df = core.users_as_of(db, context.partition_key)
     newest = df["updated_at"].max() if len(df) else None
@@ -116,6 +137,7 @@ def raw_events(
     context: dg.AssetExecutionContext, objects: ObjectStoreResource
 ) -> dg.Output[pl.DataFrame]:
     store = objects.open()
+    refuse_without_data(context, store)
     listing = day_listing(store, day_prefix("events", context.partition_key))
     df = core.log_lines(store, context.partition_key, listing)
     files = df["source_key"].unique().sort().to_list()

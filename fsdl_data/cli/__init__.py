@@ -1,9 +1,18 @@
 """`fsdl-data`: generate a world, materialize it, explore it with SQL, read features online.
 
-One module per verb group (world, run, explore, features), each with plain functions that the
-argparse handlers and `demo` both call, and a `register` that adds its verbs. Imports inside the
-functions are lazy so `fsdl-data --help` starts fast; a mistake of the user's is one line on
-stderr and exit code 1, never a traceback.
+One module per verb group, each with plain functions that the argparse handlers and `demo`
+both call, and a `register` that adds its verbs (`fsdl-data VERB --help` lists sub-verbs):
+- world: `world`
+- run: `materialize`, `demo`
+- checks: `check`
+- explore: `sql`
+- features: `features`
+- snapshot: `snapshot`
+- lineage: `lineage`, `rebuild`, `export`
+Beside them: `runner` launches Dagster jobs (bench/ uses it too), `_lineage` walks the event
+log for `lineage`, `_common` opens settings and stores. Imports inside the functions are lazy
+so `fsdl-data --help` starts fast; a mistake of the user's is one line on stderr and exit
+code 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +21,6 @@ import argparse
 import sys
 
 from fsdl_data.cli import checks, explore, features, lineage, run, snapshot, world
-
-
-class UsageError(Exception):
-    """A mistake of the user's: printed as one line, exit code 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return args.handler(args)
-    except (FileExistsError, FileNotFoundError, LookupError, ValueError, UsageError) as e:
+    except (FileExistsError, FileNotFoundError, LookupError, ValueError) as e:
         # a KeyError's str() is the repr of its key; its first argument is the message
         message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         print(f"fsdl-data: {message}", file=sys.stderr)
@@ -45,3 +50,53 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fsdl-data: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly; nothing more can be printed
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as e:
+        message = one_line(e)
+        if message is None:
+            raise
+        print(f"fsdl-data: {message}", file=sys.stderr)
+        return 1
+
+
+def one_line(error: Exception) -> str | None:
+    """What to tell a user about an error of the environment (a read-only or full disk, a
+    missing bucket, an unreachable endpoint, a busy store) in one line; None for a bug."""
+    import errno
+
+    from fsdl_data.core.versioning.store import StoreBusy
+
+    if isinstance(error, StoreBusy):
+        return str(error)
+    if isinstance(error, OSError) and not type(error).__module__.startswith("botocore"):
+        where = f": {error.filename}" if error.filename else ""
+        if error.errno == errno.ENOSPC:
+            return (f"no space left on the device{where}: free space, then `fsdl-data snapshot "
+                    "gc --keep N` removes what an interrupted run left")  # fmt: skip
+        if isinstance(error, PermissionError) or error.errno == errno.EROFS:
+            return f"permission denied{where}: choose a folder you can write to"
+        if isinstance(error, NotADirectoryError):
+            return f"not a folder{where}"
+        if isinstance(error, IsADirectoryError):
+            return f"is a folder, not a file{where}"
+        return f"{error.strerror or error}{where}"
+    boto = sys.modules.get("botocore.exceptions")
+    if boto is not None:
+        if isinstance(error, boto.ClientError):
+            code = error.response.get("Error", {}).get("Code", "error")
+            text = error.response.get("Error", {}).get("Message", "")
+            bucket = error.response.get("Error", {}).get("BucketName")
+            hint = " (check FSDL_LAKE_URL / FSDL_OBJECT_STORE_URL or the URL given)"
+            return f"object store: {code}: {text}{f' ({bucket})' if bucket else ''}{hint}"
+        if isinstance(error, boto.EndpointConnectionError | boto.ConnectTimeoutError):
+            return f"cannot reach the object store: {error}: is the S3 endpoint running?"
+        if isinstance(error, boto.NoCredentialsError):
+            return "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        if isinstance(error, boto.BotoCoreError):
+            return f"object store: {error}"
+    return None

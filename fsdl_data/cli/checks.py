@@ -32,8 +32,8 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
                    orphan_photos=False)  # fmt: skip
     import dagster as dg
 
+    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import materialize_days
 
     chosen = world_days(store)[:days]
     print(f"materializing {job} for {', '.join(chosen)} in {os.environ['FSDL_HOME']} ...")

@@ -16,8 +16,7 @@ def snapshot_tables(snapshot_id: str) -> dict:
     from fsdl_data.core.versioning.store import SnapshotStore
 
     store = SnapshotStore(_common.lake().store)
-    name, full = store.resolve(snapshot_id)
-    manifest = store.read(full, name)
+    _, full, manifest = store.open_snapshot(snapshot_id)
     if manifest.kind != "table":
         raise ValueError(
             f"snapshot {full[:12]} is of a folder, not a table: `snapshot checkout` it instead"
@@ -27,7 +26,9 @@ def snapshot_tables(snapshot_id: str) -> dict:
     return {manifest.source: df, "snapshot": df}
 
 
-def sql(query: str, max_rows: int = 50, snapshot: str | None = None) -> int:
+def sql(
+    query: str, max_rows: int = 50, snapshot: str | None = None, allow_writes: bool = False
+) -> int:
     import duckdb
     import polars as pl
 
@@ -36,7 +37,12 @@ def sql(query: str, max_rows: int = 50, snapshot: str | None = None) -> int:
     lake = _common.lake()
     tables = snapshot_tables(snapshot) if snapshot else None
     try:
-        df = run_sql(lake, query, tables)
+        df = run_sql(lake, query, tables, allow_writes)
+    except duckdb.PermissionException as e:
+        first = str(e).splitlines()[0]
+        print(f"fsdl-data sql: {first}: queries read only the lake's tables (--allow-writes "
+              "lifts this)", file=sys.stderr)  # fmt: skip
+        return 1
     except duckdb.Error as e:
         names = ", ".join(sorted(tables) if tables else lake.tables()) or "(none yet)"
         print(
@@ -57,4 +63,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--max-rows", type=int, default=50)
     p.add_argument("--snapshot", metavar="ID", default=None,
                    help="query a table snapshot (time travel) instead of the live lake")  # fmt: skip
-    p.set_defaults(handler=lambda a: sql(a.query, a.max_rows, a.snapshot))
+    p.add_argument("--allow-writes", action="store_true",
+                   help="run any statement (COPY, ATTACH, CREATE ...) with file access: by "
+                   "default only SELECT/EXPLAIN run and only the lake's tables can be read")  # fmt: skip
+    p.set_defaults(handler=lambda a: sql(a.query, a.max_rows, a.snapshot, a.allow_writes))

@@ -11,10 +11,11 @@ from fsdl_data.cli import _common, explore, world
 
 def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     """One run of `job` per day (default: every world day); 0 when all succeed."""
+    from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
     from fsdl_data.definitions import defs
-    from fsdl_data.runner import cli_instance, materialize_days
+    from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
     chosen = days or world_days(store)
@@ -26,7 +27,10 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
         return 1
     check_days(chosen, store)
     threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
-    runs = materialize_days(defs, job, chosen, cli_instance())
+    instance = cli_instance()
+    for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
+        print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
+    runs = materialize_days(defs, job, chosen, instance)
     ok = True
     for r in runs:
         ok &= r.success
@@ -43,7 +47,7 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
 def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
-    from fsdl_data.core.ingestion.cursor import day_prefix
+    from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
     from fsdl_data.partitions import daily
 
     valid = daily.get_partition_keys()
@@ -51,12 +55,8 @@ def check_days(days: list[str], store: Any) -> None:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"
             raise ValueError(f"{day!r} is not a day partition: give a day as YYYY-MM-DD {span}")
-        roots = ("photos", "events")
-        if not any(next(iter(store.list(day_prefix(r, day))), None) for r in roots):
-            raise LookupError(
-                f"no data for {day}: nothing under photos/date={day}/ or events/date={day}/ in "
-                f"{store.url}; nothing was materialized"
-            )
+        if not day_has_data(store, day):
+            raise LookupError(no_data_message(day, store.url))
 
 
 def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,

@@ -23,9 +23,14 @@ def _store() -> Any:
     return SnapshotStore(open_object_store(_common.settings().lake_url))
 
 
+def warn(message: str) -> None:
+    print(f"fsdl-data: warning: {message}", file=sys.stderr)
+
+
 def _source(path_or_url: str) -> tuple[Any, Any, int]:
     """(files as listed, read function, threads to read with) of a local folder or an
-    object-store URL."""
+    object-store URL; what cannot be snapshotted (special files, links, unusable keys) is
+    skipped with a warning."""
     from fsdl_data.core.versioning import snapshots
 
     if "://" in path_or_url:
@@ -34,13 +39,14 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
         store = open_object_store(path_or_url)
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))
-        return list(snapshots.object_files(store, "")), lambda s: store.get(s.location), 8
+        files = list(snapshots.object_files(store, "", warn))
+        return files, lambda s: store.get(s.location), 8
     root = Path(path_or_url)
     if not root.is_dir():
         raise FileNotFoundError(
             f"{path_or_url} is not a folder (give a folder, s3://bucket/prefix or file://path)"
         )
-    return list(snapshots.local_files(root)), snapshots.read_local, 1
+    return list(snapshots.local_files(root, warn)), snapshots.read_local, 1
 
 
 def _progress(label: str) -> Any:
@@ -54,9 +60,9 @@ def _progress(label: str) -> Any:
 
 def add(path_or_url: str, name: str) -> int:
     from fsdl_data.core.versioning.snapshots import take
-    from fsdl_data.core.versioning.store import Manifest, check_name
+    from fsdl_data.core.versioning.store import Manifest, check_user_name
 
-    check_name(name)
+    check_user_name(name)
     files, read, threads = _source(path_or_url)
     if not files:
         raise FileNotFoundError(f"{path_or_url} holds no files to snapshot")
@@ -113,22 +119,23 @@ def show_list(name: str | None = None) -> int:
     return 0
 
 
-def show(snapshot_id: str) -> int:
-    store = _store()
-    name, full = store.resolve(snapshot_id)
-    m = store.read(full, name)
-    from fsdl_data.core.versioning.describe import manifest_lines
+def show(snapshot_id: str, objects: bool = False) -> int:
+    from fsdl_data.core.versioning.describe import manifest_lines, object_lines
 
-    print("\n".join(manifest_lines(full, m)))
+    _, full, m = _store().open_snapshot(snapshot_id)
+    lines = object_lines(m) if objects else manifest_lines(full, m)
+    for line in lines:
+        print(line)
     return 0
 
 
 def diff(a: str, b: str) -> int:
-    from fsdl_data.core.versioning.diff import diff_files, diff_tables
+    from fsdl_data.core.versioning.diff import COERCION, check_comparable, diff_files, diff_tables
     from fsdl_data.core.versioning.snapshots import load_table
 
     store = _store()
-    old, new = store.read(a), store.read(b)
+    old, new = store.open_snapshot(a)[2], store.open_snapshot(b)[2]
+    check_comparable(old, new)
     files = diff_files(old, new)
     print(
         f"files: {len(files.added)} added, {len(files.removed)} removed, {len(files.changed)} changed"
@@ -143,12 +150,17 @@ def diff(a: str, b: str) -> int:
     if old.kind == new.kind == "table" and old.key:
         label = old.extra.get("label_column")
         rows = diff_tables(load_table(store, old), load_table(store, new), list(old.key), label)
+        if rows.added_columns or rows.removed_columns or rows.retyped_columns:
+            print("schema:")
+            for column in rows.added_columns:
+                print(f"  added    {column} {new.schema.get(column, '')}".rstrip())
+            for column in rows.removed_columns:
+                print(f"  removed  {column} {old.schema.get(column, '')}".rstrip())
+            for column, (was, now) in rows.retyped_columns.items():
+                print(f"  retyped  {column} {was} -> {now}")
+            print(f"  rows compared on the common columns; {COERCION}")
         print(f"rows by {', '.join(rows.key)}: {rows.added_rows} added, {rows.removed_rows} removed, "
               f"{rows.changed_rows} changed, {rows.unchanged_rows} unchanged")  # fmt: skip
-        if rows.added_columns or rows.removed_columns or rows.retyped_columns:
-            print(
-                f"schema: added {rows.added_columns}, removed {rows.removed_columns}, retyped {rows.retyped_columns}"
-            )
         for column, count in sorted(rows.changed_by_column.items(), key=lambda kv: -kv[1]):
             print(f"  {column}: {count} rows changed")
         if rows.label_column:
@@ -157,25 +169,18 @@ def diff(a: str, b: str) -> int:
 
 
 def checkout(snapshot_id: str, folder: str) -> int:
+    from fsdl_data.core.versioning.snapshots import checkout as restore
+
     store = _store()
-    name, full = store.resolve(snapshot_id)
-    manifest = store.read(full, name)
-    root = Path(folder)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{folder} is not empty: check out into a new or empty folder")
-    for f in manifest.files:
-        target = root / f.path
-        if not target.resolve().is_relative_to(root.resolve()):
-            raise ValueError(f"snapshot path {f.path!r} would leave {folder}: refusing it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(store.get_blob(f.sha256))  # checked against its hash
-    print(f"checked out {full[:12]} ({name}): {len(manifest.files)} files into {folder}")
+    name, full, manifest = store.open_snapshot(snapshot_id)
+    count = restore(store, manifest, Path(folder))
+    print(f"checked out {full[:12]} ({name}): {count} files into {folder}")
     return 0
 
 
 def verify(snapshot_id: str | None = None) -> int:
     store = _store()
-    ids = [store.resolve(snapshot_id)[1]] if snapshot_id else None
+    ids = [store.open_snapshot(snapshot_id)[1]] if snapshot_id else None
     problems = store.verify(ids)
     for p in problems:
         print(f"{p.what:8s} blob {p.blob} ({p.path} in snapshot {p.snapshot[:12]})")
@@ -188,9 +193,16 @@ def verify(snapshot_id: str | None = None) -> int:
 
 
 def gc(keep: int, name: str | None = None) -> int:
-    dropped, blobs = _store().gc(keep, name)
-    print(f"removed {len(dropped)} snapshots and {len(blobs)} blobs no kept snapshot names")
+    from fsdl_data.core.versioning.snapshots import snapshots_models_name
+
+    pinned = snapshots_models_name(_common.lake())
+    dropped, blobs = _store().gc(keep, name, pinned)
+    print(f"removed {len(dropped)} snapshots and {len(blobs)} blobs no kept snapshot names "
+          f"(kept too: every snapshot a trained model names, {len(pinned)})")  # fmt: skip
     return 0
+
+
+REF_HELP = "a snapshot id (or a unique prefix), a snapshot name (its newest) or `latest`"
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -212,15 +224,17 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="only this name's")
     p.set_defaults(handler=lambda a: show_list(a.name))
     p = sub.add_parser("show", help="what a snapshot holds")
-    p.add_argument("id", metavar="ID", help="a snapshot id or a unique prefix of one")
-    p.set_defaults(handler=lambda a: show(a.id))
+    p.add_argument("id", metavar="ID", help=REF_HELP)
+    p.add_argument("--objects", action="store_true",
+                   help="list every file or object, one a line: key, size, SHA-256, ETag, VersionId")  # fmt: skip
+    p.set_defaults(handler=lambda a: show(a.id, a.objects))
     p = sub.add_parser("diff", help="what changed between two snapshots (rows, for tables)")
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
+    p.add_argument("a", metavar="A", help=REF_HELP)
+    p.add_argument("b", metavar="B", help=REF_HELP)
     p.set_defaults(handler=lambda a: diff(a.a, a.b))
     p = sub.add_parser("checkout", help="restore a snapshot's files, byte for byte, into a folder")
-    p.add_argument("id", metavar="ID")
-    p.add_argument("folder", metavar="DIR")
+    p.add_argument("id", metavar="ID", help=REF_HELP)
+    p.add_argument("folder", metavar="DIR", help="a new or empty folder (written atomically)")
     p.set_defaults(handler=lambda a: checkout(a.id, a.folder))
     p = sub.add_parser("verify", help="re-hash blobs; name every missing or corrupt one")
     p.add_argument("id", metavar="ID", nargs="?", default=None, help="one snapshot (default: all)")

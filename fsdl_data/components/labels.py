@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
+from pydantic import ConfigDict
 
 from fsdl_data.components._tables import read_table, written
 from fsdl_data.core.labels import labeled_set as labeled
@@ -39,13 +39,23 @@ def weak_labels(
 class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
     """Snorkel's job as an asset: fit the label model on a votes table and write weak labels."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     asset: str
-    votes: str  # Parquet URL: an id column and one column per labeling function
+    """The asset's name."""
+    votes: str
+    """A Parquet file URL: an id column and one column per labeling function (a class index,
+    or -1 to abstain)."""
     id_column: str = "id"
+    """The votes' integer id column."""
     classes: list[str]
-    output: str  # Parquet URL
+    """The class names, in the order of the votes' indices."""
+    output: str
+    """The Parquet file written, as a URL."""
     deps: list[str] = []
+    """Assets to run before this one."""
     seed: int = 0
+    """The label model's seed (ties are broken by it)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         component = self
@@ -67,31 +77,55 @@ class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
         return dg.Definitions(assets=[_weak_labels])
 
 
+def label_studio_tasks(
+    predictions: pl.DataFrame,
+    classes: list[str],
+    objects: str,
+    images: str | None = None,
+    prefix: str = QUEUE_PREFIX,
+    day: str | None = None,
+) -> int:
+    """Publish Label Studio tasks for the rows of `predictions` (photo_id, key,
+    predicted_class, classifier_version and score, or classify_images' p_<class> columns) with
+    the classifier's choice as a pre-annotation, as fsdl_data's labeling_queue publishes them
+    (core.labels.studio.publish_queue): <objects>/<prefix>/date=<day>/tasks.json (Label
+    Studio's import format; `day` defaults to today, UTC) and labeling_config.xml beside it.
+    Image URLs point into `images` (default `objects`), presigned where the store can (S3).
+    Returns how many tasks."""
+    rows = predictions.with_columns(photo_day=pl.lit("", dtype=pl.String))
+    if "score" not in rows.columns:  # classify_images' output: its top probability
+        probabilities = [c for c in rows.columns if c.startswith("p_")]
+        rows = rows.with_columns(score=pl.max_horizontal(probabilities))
+    store = open_object_store(objects)
+    pictures = open_object_store(images) if images else None
+    day = day or datetime.now(UTC).date().isoformat()
+    publish_queue(store, rows, tuple(classes), day, pictures, URL_EXPIRY_S, prefix)
+    return len(rows)
+
+
 class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
     """Label Studio tasks with pre-annotations from a predictions table (id, image key,
-    predicted class, score, model version), and the labeling config beside them, published as
-    fsdl_data's labeling_queue publishes them (`<prefix>/date=<day>/tasks.json`)."""
+    predicted class, score, model version), and the labeling config beside them."""
 
-    asset: str = Field(description="The asset's name.")
-    predictions: str = Field(
-        description="Parquet URL with columns photo_id, key, predicted_class, score (or p_<class> "
-        "columns) and classifier_version."
-    )
-    classes: list[str] = Field(description="The classes annotators choose from.")
-    objects: str = Field(description="Where the tasks are published (an s3:// or file:// URL).")
-    images: str | None = Field(
-        default=None,
-        description="The store the image keys are in (default: objects); presigned where the "
-        "backend can (S3).",
-    )
-    prefix: str = Field(default=QUEUE_PREFIX, description="The folder the day folders go under.")
-    day: str | None = Field(
-        default=None, description="The day folder to publish under (default: today, UTC)."
-    )
-    url_expiry_s: int = Field(
-        default=URL_EXPIRY_S, description="Presigned image URLs stop working after this."
-    )
-    deps: list[str] = Field(default=[], description="Assets this one runs after.")
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    asset: str
+    """The asset's name."""
+    predictions: str
+    """A Parquet file URL with photo_id, key, predicted_class, classifier_version and a score
+    (ImageInference's output has them)."""
+    classes: list[str]
+    """The labeling config's choices."""
+    objects: str
+    """Where the tasks are published: an S3 or file URL."""
+    images: str | None = None
+    """The store the image keys are in (default: objects); S3 URLs are presigned for 7 days."""
+    prefix: str = QUEUE_PREFIX
+    """The key prefix of the day folders (date=D/) holding tasks.json and labeling_config.xml."""
+    day: str | None = None
+    """The day folder to publish under (default: the day it runs, UTC)."""
+    deps: list[str] = []
+    """Assets to run before this one (e.g. the inference)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         component = self
@@ -103,44 +137,55 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
             description=f"Label Studio tasks for the rows of {component.predictions}.",
         )
         def _tasks() -> dg.MaterializeResult:
-            rows = read_table(component.predictions).with_columns(
-                photo_day=pl.lit("", dtype=pl.String)
-            )
-            if "score" not in rows.columns:  # image_inference_asset's output: its top probability
-                probabilities = [c for c in rows.columns if c.startswith("p_")]
-                rows = rows.with_columns(score=pl.max_horizontal(probabilities))
-            store = open_object_store(component.objects)
-            images = open_object_store(component.images) if component.images else None
-            day = component.day or datetime.now(UTC).date().isoformat()
-            tasks_key, config_key = publish_queue(
-                store, rows, tuple(component.classes), day, images, component.url_expiry_s,
+            count = label_studio_tasks(
+                read_table(component.predictions),
+                component.classes,
+                component.objects,
+                component.images,
                 component.prefix,
-            )  # fmt: skip
-            return dg.MaterializeResult(
-                metadata={
-                    "tasks": len(rows),
-                    "tasks_file": dg.MetadataValue.path(store.uri(tasks_key)),
-                    "labeling_config": dg.MetadataValue.path(store.uri(config_key)),
-                }
+                component.day,
             )
+            return dg.MaterializeResult(metadata={"tasks": count})
 
         return dg.Definitions(assets=[_tasks])
 
 
+def read_label_studio_exports(
+    objects: str,
+    classes: list[str],
+    prefix: str = "labels/import/",
+    max_bytes: int = MAX_EXPORT_BYTES,
+) -> pl.DataFrame:
+    """Every Label Studio JSON export under `prefix` of `objects`, one row per annotation as
+    fsdl_data's human_labels: annotator ids only, unusable rows kept with a rejected_reason,
+    an annotation exported twice counted once; a file over `max_bytes` is one quarantine row,
+    never read (human_labels' cap)."""
+    store = open_object_store(objects)
+    keys = [o.key for o in store.list(prefix)]
+    # no photo catalogue here: the photos each export names are taken as known
+    return deduplicate(read_label_studio(store, keys, None, tuple(classes), max_bytes))
+
+
 class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
     """Every Label Studio export under a prefix, read as fsdl_data's human_labels are: one row
-    per annotation, ids only for annotators, bad input kept with a reason (a file over the size
-    cap is one quarantine row, never read), duplicates once."""
+    per annotation, ids only for annotators, bad input kept with a reason, duplicates once."""
 
-    asset: str = Field(description="The asset's name.")
-    objects: str = Field(description="The store the exports are in (an s3:// or file:// URL).")
-    prefix: str = Field(default="labels/import/", description="Where exports are dropped.")
-    classes: list[str] = Field(description="The classes annotators chose from.")
-    output: str = Field(description="Parquet URL the annotations are written to.")
-    max_bytes: int = Field(
-        default=MAX_EXPORT_BYTES, description="A bigger export is quarantined, not read."
-    )
-    deps: list[str] = Field(default=[], description="Assets this one runs after.")
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    asset: str
+    """The asset's name."""
+    objects: str
+    """Where the exports are: an S3 or file URL."""
+    prefix: str = "labels/import/"
+    """The key prefix the exports are dropped under (any file name)."""
+    classes: list[str]
+    """The classes an annotation may choose; others are rejected as unknown_class."""
+    output: str
+    """The Parquet file written, as a URL."""
+    max_bytes: int = MAX_EXPORT_BYTES
+    """A bigger export is one quarantine row (too_large), never read into memory."""
+    deps: list[str] = []
+    """Assets to run before this one."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         component = self
@@ -153,13 +198,9 @@ class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
             f"{component.objects}/{component.prefix}.",
         )
         def _annotations() -> dg.MaterializeResult:
-            store = open_object_store(component.objects)
-            keys = [o.key for o in store.list(component.prefix)]
-            # no photo catalogue here: the photos each export names are taken as known
-            rows = read_label_studio(
-                store, keys, None, tuple(component.classes), component.max_bytes
+            df = read_label_studio_exports(
+                component.objects, component.classes, component.prefix, component.max_bytes
             )
-            df = deduplicate(rows)
             return written(
                 component.output,
                 df,

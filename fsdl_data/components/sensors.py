@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 
 import dagster as dg
-from pydantic import Field
+from pydantic import ConfigDict
 
 from fsdl_data.core.ingestion.cursor import HOT_DAYS, MAX_KEYS_PER_TICK, Cursor, scan
 from fsdl_data.core.storage.objects import ObjectStore, listing_digest, open_object_store
@@ -86,11 +86,18 @@ def new_objects_sensor(
 class NewObjectsSensor(dg.Component, dg.Model, dg.Resolvable):
     """`new_objects_sensor` from YAML."""
 
-    name: str = Field(description="The sensor's name.")
-    objects: str = Field(description="The store to watch (an s3:// or file:// URL).")
-    prefix: str = Field(default="", description="The folder to watch (ending in '/').")
-    assets: list[str] = Field(description="The assets a change requests.")
-    interval_s: int = Field(default=30, description="Seconds between ticks at least.")
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    name: str
+    """The sensor's name."""
+    objects: str
+    """Where the objects are: an S3 or file URL."""
+    prefix: str = ""
+    """Watch only the objects under this key prefix."""
+    assets: list[str]
+    """The assets a run materializes when the objects change."""
+    interval_s: int = 30
+    """Seconds between ticks."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(

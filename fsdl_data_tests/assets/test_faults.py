@@ -4,15 +4,23 @@ clear failure after its retries, publishes nothing partial, and a rerun complete
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
+import polars as pl
 import psycopg2
 import pytest
 
 from fsdl_data.config import Settings
+from fsdl_data.core.storage.lake import Lake, TableNotFound
+from fsdl_data.core.storage.objects import open_object_store
+from fsdl_data.partitions import daily
+from fsdl_data.resources import MADE_WITH
+from fsdl_data_tests.conftest import service_missing
 from fsdl_data_tests.faults import FaultyProxy
 from fsdl_data_tests.helpers import SMALL, materialize_day, seed
 
@@ -102,3 +110,77 @@ def test_a_database_gone_mid_run_fails_clearly_and_a_rerun_completes(
     assert not any(f.startswith("tables/photo_metadata/") for f in lake_files(settings))
     assert materialize_day(settings, DAY, selection=sources).success
     assert os.path.exists(Path(urlsplit(settings.lake_url).path) / "tables" / "photo_metadata")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real filesystem that fills up: a small tmpfs (needs root, which CI has)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        service_missing(f"a tmpfs mount ({done.stderr.decode().strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def pairs_whole(settings: Settings) -> None:
+    """What one step publishes together is never half there where it counts: the table
+    published last of a pair implies the first (photo_pixels before raw_photos, the quarantine
+    before events)."""
+    lake = Lake(open_object_store(settings.lake_url))
+    for first, last in (("photo_pixels", "raw_photos"), ("events_quarantine", "events")):
+        assert set(lake.partitions(last)) <= set(lake.partitions(first)), (first, last)
+
+
+def test_a_full_disk_fails_in_one_line_publishes_no_half_and_a_rerun_completes(
+    embedded_settings: Settings, tiny_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(embedded_settings, SMALL, days=1)
+    monkeypatch.setenv("FSDL_LAKE_URL", f"file://{tiny_disk / 'lake'}")
+    settings = Settings.from_env()
+    failed = materialize_day(settings, DAY)
+    assert not failed.success
+    messages = failure_messages(failed)
+    assert f"the disk holding the lake (file://{tiny_disk / 'lake'}) is full" in messages
+    (line,) = [m for m in messages.splitlines() if "is full" in m]  # one line says it all
+    assert "free space, then rerun" in line
+    assert not any(".tmp-" in f for f in lake_files(settings))  # nothing half-written
+    pairs_whole(settings)
+    subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)
+    assert materialize_day(settings, DAY).success  # space freed: the rerun completes
+    pairs_whole(settings)
+
+
+def test_pixels_published_without_their_raw_photos_are_refused_with_why(
+    embedded_settings: Settings,
+) -> None:
+    """A run stopped between the two outputs of one step (kill -9, full disk) leaves the first;
+    reading it then fails with the reason instead of building on half a day."""
+    from fsdl_data.resources import LakeIOManager, ObjectStoreResource, build_resources
+
+    lake = Lake(open_object_store(embedded_settings.lake_url))
+    lake.write("photo_pixels", pl.DataFrame({"photo_id": [1]}), DAY)
+    manager = LakeIOManager(lake=build_resources(embedded_settings)["lake"])
+    assert isinstance(manager.lake, ObjectStoreResource)
+    for made_with, refused in ((None, False), ("raw_photos", True)):
+        context = dg.build_input_context(
+            asset_key=dg.AssetKey("photo_pixels"),
+            partition_key=DAY,
+            asset_partitions_def=daily,
+            upstream_output=dg.build_output_context(
+                asset_key=dg.AssetKey("photo_pixels"),
+                definition_metadata={MADE_WITH: made_with} if made_with else {},
+            ),
+        )
+        if not refused:
+            assert len(manager.load_input(context)) == 1
+            continue
+        with pytest.raises(TableNotFound, match="photo_pixels for 2026-01-01 was published without raw_photos"):  # fmt: skip
+            manager.load_input(context)
+    lake.write("raw_photos", pl.DataFrame({"key": ["1.jpg"]}), DAY)
+    assert len(manager.load_input(context)) == 1

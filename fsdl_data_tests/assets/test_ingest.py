@@ -81,3 +81,21 @@ def test_rematerializing_a_day_is_idempotent(embedded_settings: Settings) -> Non
         for e in again.get_asset_materialization_events()
     }
     assert versions["raw_events"] and versions["photo_metadata"]
+
+
+def test_a_day_without_data_is_refused_by_the_assets_and_publishes_nothing(
+    embedded_settings: Settings,
+) -> None:
+    """Not only the CLI: a job launched any way (UI, schedule, materialize()) on a day with no
+    objects fails its sources with why, once, and publishes no partition at all."""
+    from fsdl_data_tests.assets.test_faults import failure_messages, lake_files
+
+    seed(embedded_settings, SMALL, days=1)
+    result = materialize_day(embedded_settings, "2026-01-03", selection=None)  # the whole graph
+    assert not result.success
+    assert "no data for 2026-01-03: nothing under photos/date=2026-01-03/" in failure_messages(
+        result
+    )
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert materialized(result) == set()
+    assert not [f for f in lake_files(embedded_settings) if "2026-01-03" in f]

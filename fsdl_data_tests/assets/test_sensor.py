@@ -129,3 +129,20 @@ def test_a_new_label_export_requests_the_days_it_names(embedded_settings: Settin
     later = _tick(embedded_settings, new_label_exports, first.cursor, instance)
     assert _days(later) == ["2026-01-01", "2026-01-02"]
     assert later.run_requests[1].run_key != first.run_requests[0].run_key
+
+
+def test_the_sensor_jobs_build_what_their_blocking_checks_read(embedded_settings: Settings) -> None:
+    """A sensor-driven run on a fresh day succeeds on its own: every blocking check in the job
+    finds the partitions it reads (events_users_exist needs the day's users)."""
+    from fsdl_data.definitions import defs
+
+    seed(embedded_settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=1)
+    instance = dg.DagsterInstance.ephemeral()
+    for sensor in (new_photo_objects, new_log_objects):
+        job = defs.resolve_job_def(sensor.job_name)
+        selection = dg.AssetSelection.assets(*job.asset_layer.executable_asset_keys)
+        result = materialize_day(embedded_settings, "2026-01-01", instance, selection=selection)
+        assert result.success, sensor.job_name
+        assert all(
+            e.passed for e in result.get_asset_check_evaluations() if e.severity.value == "ERROR"
+        )

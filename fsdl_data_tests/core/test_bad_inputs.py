@@ -20,6 +20,7 @@ from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables.events import MAX_LINE_BYTES, clean_events, read_log_lines
 from fsdl_data.core.tables.sources import log_lines, photo_objects
 from fsdl_data.core.vision.decode import MAX_PIXELS
+from fsdl_data_tests.core import events_oracle
 
 DAY = "2026-01-02"
 
@@ -34,7 +35,17 @@ def clean(lines: list[bytes]) -> tuple[pl.DataFrame, pl.DataFrame]:
     raw = read_log_lines(f"events/date={DAY}/part-0.jsonl.gz", gzip.compress(b"\n".join(lines)))
     out = clean_events(raw, DAY)
     assert len(out.events) + len(out.quarantine) == len(raw)  # every line ends somewhere
+    assert_same_as_reference(raw, out)
     return out.events, out.quarantine
+
+
+def assert_same_as_reference(raw: pl.DataFrame, out: object) -> None:
+    """The vectorized cleaning gives, row for row, what the line-by-line reference gives."""
+    from polars.testing import assert_frame_equal
+
+    expected = events_oracle.clean_events(raw, DAY)
+    assert_frame_equal(out.events, expected.events)
+    assert_frame_equal(out.quarantine, expected.quarantine)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +118,7 @@ def test_a_new_field_is_ignored_and_duplicates_and_conflicts_are_told_apart() ->
 def test_an_unreadable_log_file_is_one_quarantine_row(data: bytes, reason: str) -> None:
     raw = read_log_lines(f"events/date={DAY}/bad.jsonl.gz", data)
     out = clean_events(raw, DAY)
+    assert_same_as_reference(raw, out)
     assert out.quarantine["reason"].to_list() == ["unreadable_file"]
     assert reason.lower() in out.quarantine["detail"][0].lower()
 
@@ -197,7 +209,9 @@ def test_unsafe_s3_keys_are_refused_per_key(s3_env: str, s3_bucket: str) -> None
     gz = gzip.compress(event("2026-01-02T12:00:00Z"))
     client.put_object(Bucket=s3_bucket, Key=f"events/date={DAY}/../x.jsonl.gz", Body=gz)
     client.put_object(Bucket=s3_bucket, Key=f"events/date={DAY}/ok.jsonl.gz", Body=gz)
-    out = clean_events(log_lines(store, DAY), DAY)
+    raw = log_lines(store, DAY)
+    out = clean_events(raw, DAY)
+    assert_same_as_reference(raw, out)
     assert out.quarantine["reason"].to_list() == ["unreadable_file"] and len(out.events) == 1
 
 

@@ -10,18 +10,24 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.events import (
     ALLOWED_LATENESS,
     FUTURE_TOLERANCE,
+    Cleaned,
     clean_events,
+    clean_in_chunks,
     read_log_lines,
 )
 from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE
 from fsdl_data.core.tables.sources import log_lines
 from fsdl_data.core.world.generator import seed_world
+from fsdl_data_tests.core import events_oracle
 from fsdl_data_tests.helpers import SMALL
 
 
@@ -141,3 +147,209 @@ def test_empty_input() -> None:
     out = clean_events(_lines_frame([]).head(0), "2026-01-02")
     assert out.events.is_empty() and out.quarantine.is_empty()
     assert dict(out.events.schema) == EVENTS
+
+
+# --- the vectorized cleaning against the line-by-line reference it replaced -------------------
+def assert_same_as_reference(raw: pl.DataFrame, day: str, out: Cleaned | None = None) -> Cleaned:
+    out = clean_events(raw, day) if out is None else out
+    expected = events_oracle.clean_events(raw, day)
+    assert_frame_equal(out.events, expected.events)
+    assert_frame_equal(out.quarantine, expected.quarantine)
+    return out
+
+
+def per_file_chunks(raw: pl.DataFrame, day: str) -> Cleaned:
+    """A day cleaned file by file (the streaming path), the pieces put back together."""
+    files = raw.sort("source_key", "line_no").partition_by("source_key", maintain_order=True)
+    pieces = list(clean_in_chunks(files, day))
+    if not pieces:
+        return clean_events(raw.head(0), day)
+    return Cleaned(
+        events=pl.concat([piece.events for piece in pieces]),
+        quarantine=pl.concat([piece.quarantine for piece in pieces]),
+    )
+
+
+@pytest.mark.parametrize(("seed", "defects"), [(7, False), (7, True), (11, True), (23, True)])
+def test_same_as_reference_on_generated_days_whole_and_file_by_file(
+    tmp_path: Path, seed: int, defects: bool
+) -> None:
+    from fsdl_data.core.world import generator
+
+    spec = replace(SMALL, seed=seed, defects=defects, events_per_day=4000)
+    store = LocalObjectStore(tmp_path / "obj")
+    # small log files, so duplicates and replays cross file (chunk) boundaries
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "LINES_PER_LOG_FILE", 700)
+        seed_world(spec, 2, store, AppDatabase(f"sqlite:///{tmp_path}/a.db"), tmp_path / "t")
+    raw = log_lines(store, "2026-01-02")
+    assert raw["source_key"].n_unique() > 3
+    whole = assert_same_as_reference(raw, "2026-01-02")
+    assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
+    if defects:
+        assert whole.reason_counts.get("duplicate_event_id", 0) > 0
+
+
+def test_a_clean_day_is_read_in_bulk_not_line_by_line(tmp_path: Path) -> None:
+    """Python reads only the rare line the bulk reading declines: on a day without defects,
+    none, whatever the order of fields and the spacing a client writes."""
+    from fsdl_data.core.tables.events import _vectorized
+
+    store = LocalObjectStore(tmp_path / "obj")
+    seed_world(SMALL, 2, store, AppDatabase(f"sqlite:///{tmp_path}/a.db"), tmp_path / "t")
+    raw = log_lines(store, "2026-01-02")
+    reordered = raw.with_columns(
+        pl.col("raw")
+        .cast(pl.String)
+        .map_elements(
+            lambda text: json.dumps(dict(reversed(list(json.loads(text).items())))),
+            return_dtype=pl.String,
+        )
+        .cast(pl.Binary)
+    )
+    for frame in (raw, reordered):
+        _, handled = _vectorized(frame)
+        assert handled.all()
+        assert_same_as_reference(frame, "2026-01-02")
+
+
+def test_duplicates_across_chunks_keep_the_first_delivery() -> None:
+    line = b'{"event_id":"a","event_type":"login","user_id":1,"ts":"2026-01-02T01:00:00Z"}'
+    other = line.replace(b'"user_id":1', b'"user_id":2')
+    files = [
+        read_log_lines("events/date=2026-01-02/a.jsonl.gz", gzip.compress(line + b"\n")),
+        read_log_lines("events/date=2026-01-02/b.jsonl.gz", gzip.compress(line + b"\n" + other)),
+    ]
+    pieces = list(clean_in_chunks(files, "2026-01-02"))
+    assert [len(piece.events) for piece in pieces] == [1, 0]
+    assert pieces[1].quarantine["detail"].to_list() == [
+        "exact replay of an earlier line",
+        "same event_id, different payload",
+    ]
+    with pytest.raises(ValueError, match="out of order"):
+        list(clean_in_chunks(list(reversed(files)), "2026-01-02"))
+
+
+_KNOWN = ("event_id", "event_type", "user_id", "photo_id", "ts", "client")
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(1 << 70), max_value=1 << 70),
+    st.integers(min_value=1_700_000_000_000, max_value=1_800_000_000_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["login", "post", "view", "like", "teleport", "Login", ""]),
+)
+_timestamps = st.builds(
+    lambda moment, sep, fraction, zone: moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + fraction + zone,
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from(["T", " ", "t", "_"]),
+    st.sampled_from(["", ".5", ".123", ".123456", ".1234567", ",5"]),
+    st.sampled_from(["Z", "z", "+00:00", "-05:00", "+05:30", "+0530", "+05", "+24:00", "", " "]),
+)
+_near_day = st.datetimes(
+    min_value=datetime(2025, 12, 29), max_value=datetime(2026, 1, 4), timezones=st.just(UTC)
+).map(lambda moment: moment.isoformat())
+_records = st.dictionaries(
+    st.sampled_from([*_KNOWN, "extra", "ts "]),
+    st.one_of(_scalars, _timestamps, _near_day, st.lists(st.integers(), max_size=2)),
+    max_size=8,
+)
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["bytes", "record", "mutated", "good", "good", "good"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=60)).replace(b"\n", b" ")
+    record = draw(_records)
+    if kind == "good":  # a valid line, or one a single field away from it
+        record = {
+            "event_id": draw(st.sampled_from(["a", "b", "c", "é", 'q"uote', "back\\slash"])),
+            "event_type": draw(st.sampled_from(["login", "post", "view", "like"])),
+            "user_id": draw(st.integers(-5, 5)),
+            "photo_id": draw(st.one_of(st.none(), st.integers(0, 9))),
+            "ts": draw(
+                st.one_of(_near_day, _timestamps, st.integers(1_767_000_000_000, 1_767_600_000_000))
+            ),
+            **({"client": draw(st.text(max_size=3))} if draw(st.booleans()) else {}),
+        }
+        if draw(st.integers(0, 3)) == 0:
+            spoiled = draw(st.sampled_from(_KNOWN))
+            record[spoiled] = draw(_scalars)
+        if draw(st.integers(0, 3)) == 0 and "photo_id" in record:
+            del record["photo_id"]
+        keys = draw(st.permutations(list(record)))
+        record = {key: record[key] for key in keys}
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,\t", " :\r")]))
+    text = json.dumps(record, separators=separators, ensure_ascii=draw(st.booleans()))
+    if draw(st.integers(0, 4)) == 0:  # a known key twice: Python keeps the last
+        text = text.replace("{", '{"event_id": "dup", ', 1)
+    data = text.encode()
+    if kind == "mutated" and data:
+        at = draw(st.integers(0, len(data) - 1))
+        data = data[:at] + draw(st.binary(max_size=3)).replace(b"\n", b"") + data[at + 1 :]
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_lines(), max_size=12), st.integers(1, 3))
+def test_same_as_reference_on_random_lines(lines: list[bytes], files: int) -> None:
+    keys = [f"events/date=2026-01-02/part-{i}.jsonl.gz" for i in range(files)]
+    raw = pl.concat(
+        [
+            read_log_lines(key, gzip.compress(b"\n".join(lines[i::files]) + b"\n"))
+            for i, key in enumerate(keys)
+        ]
+    )
+    assert_same_as_reference(raw, "2026-01-02")
+    assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
+
+
+_LOGIN = '"event_type":"login","user_id":1'
+_TRICKY = [
+    '{"event_id":"\\u00e9",' + _LOGIN + ',"ts":"2026-01-02T01:00:00Z"}',  # an escape
+    '{"event_id":"a\\"b",' + _LOGIN + ',"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_id":"b",' + _LOGIN + ',"ts":"2026-01-02T01:00:00Z"}',  # last wins
+    '{"event_id":"a",' + _LOGIN + ',"user_id":"1","ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T01:00:00Z","ts":5}',
+    '{"event_id":"a","event_type":"login","user_id":9223372036854775807,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_type":"login","user_id":9223372036854775808,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_type":"login","user_id":1.0,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_type":"login","user_id":1e3,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_type":"login","user_id":-0,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a","event_type":"login","user_id":01,"ts":"2026-01-02T01:00:00Z"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":NaN}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":1767312000000.0}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":true}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-02-30T01:00:00Z"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T23:59:60Z"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T24:00:00Z"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":" 2026-01-02T01:00:00Z "}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T01:00:00.1234567+00:00"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T01:00:00+0530"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T01:00:00+05"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"2026-01-02T01:00:00-23:59"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":"0001-01-01T00:00:00+01:00"}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":""}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":1767312000000,"client":7}',
+    '{"event_id":"a",' + _LOGIN + ',"ts":1767312000000,"extra":{"ts":1}}',  # nested
+    '\ufeff{"event_id":"a",' + _LOGIN + ',"ts":1767312000000}',  # a byte-order mark
+    ' \t{ "event_id" : "a" ,' + _LOGIN + ',"ts":1767312000000 }\r',
+    '{"event_id":"a\x01",' + _LOGIN + ',"ts":1767312000000}',  # a control character
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":null,"ts":1767312000000}',
+    '{"event_id":"a","event_type":"view","user_id":1,"ts":1767312000000}',
+    '{"event_id":"a","event_type":"Login","user_id":1,"ts":1767312000000}',
+    '{"event_id":"a","event_type":"login","user_id":true,"ts":1767312000000}',
+    '{"event_id":null,"event_type":"login","user_id":1,"ts":1767312000000}',
+    "{}",
+    "[]",
+    '"a string"',
+]
+
+
+@pytest.mark.parametrize("line", _TRICKY)
+def test_same_as_reference_on_tricky_lines(line: str) -> None:
+    good = '{"event_id":"z","event_type":"login","user_id":2,"ts":"2026-01-02T03:00:00Z"}'
+    raw = _lines_frame([line.encode(), good.encode()])
+    assert_same_as_reference(raw, "2026-01-02")

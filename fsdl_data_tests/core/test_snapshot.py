@@ -255,3 +255,161 @@ def test_export_loads_and_streams_with_datasets(tmp_path: Path) -> None:
     assert loaded.num_rows == 3 and sorted(loaded["photo_id"]) == [1, 2, 3]
     streamed = datasets.load_dataset("parquet", data_files=files, split="train", streaming=True)
     assert sorted(row["photo_id"] for row in streamed) == [1, 2, 3]
+
+
+def test_exports_of_every_column_type_load_as_typed_datasets(tmp_path: Path) -> None:
+    import datetime as dt
+    import io
+
+    import datasets
+    import PIL.Image
+    import pyarrow.parquet as pq
+
+    from fsdl_data.core.versioning.export import card_features, export_snapshot
+
+    jpeg = io.BytesIO()
+    PIL.Image.new("RGB", (4, 3), (200, 10, 10)).save(jpeg, format="JPEG")
+    utc = dt.UTC
+    day = pl.DataFrame(
+        {
+            "photo_id": [1, 2],
+            "tags": [["a", "b"], []],
+            "meta": [{"w": 4, "scores": [0.5]}, {"w": None, "scores": []}],
+            "at": [dt.datetime(2026, 1, 1, tzinfo=utc), None],
+            "day": [dt.date(2026, 1, 1), dt.date(2026, 1, 2)],
+            "image": [jpeg.getvalue(), None],
+            "raw": [b"\x00\x01", b""],
+            "small": pl.Series([1, 2], dtype=pl.Int8),
+            "ok": [True, None],
+            "x": pl.Series([0.5, 1.0], dtype=pl.Float32),
+        }
+    )
+    local = LocalObjectStore(tmp_path / "lake")
+    store = SnapshotStore(local)
+    taken = snap.snapshot_table(
+        store, TABLE, table(lake_with(local, {"2026-01-01": day, "2026-01-02": day}))
+    )
+    folder = tmp_path / "hf"
+    export_snapshot(store, taken.snapshot_id, taken.manifest, folder)
+    shard = (folder / "data" / "train-00000-of-00002.parquet").read_bytes()
+    expected = datasets.Features.from_arrow_schema(pq.read_schema(io.BytesIO(shard)))
+    expected["image"] = datasets.Image()  # the oracle, with the image column as one
+    assert card_features([shard]) == expected._to_yaml_list()
+    loaded = datasets.load_dataset(str(folder), split="train")
+    assert loaded.num_rows == 4 and loaded.features == expected
+    assert loaded[0]["image"].size == (4, 3) and loaded[0]["meta"] == {"w": 4, "scores": [0.5]}
+    streamed = datasets.load_dataset(str(folder), split="train", streaming=True)
+    assert [row["photo_id"] for row in streamed] == [1, 2, 1, 2]
+    smaller = snap.snapshot_table(
+        store, TABLE, table(lake_with(LocalObjectStore(tmp_path / "l2"), {"2026-01-03": day}))
+    )
+    export_snapshot(store, smaller.snapshot_id, smaller.manifest, folder)  # replaces, whole
+    assert [p.name for p in (folder / "data").iterdir()] == ["train-00000-of-00001.parquet"]
+    assert datasets.load_dataset(str(folder), split="train").num_rows == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "l2", "lake"]  # no temporaries
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not empty"):
+        export_snapshot(store, taken.snapshot_id, taken.manifest, other)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+
+
+def test_a_raw_object_manifest_holds_every_object_and_its_upstream(tmp_path: Path) -> None:
+    import json
+
+    from fsdl_data.core.versioning.describe import object_lines
+    from fsdl_data.core.versioning.store import manifest_key
+
+    raw = pl.DataFrame(
+        {
+            "key": ["photos/2.jpg", "photos/1.jpg"],
+            "photo_id": [2, 1],
+            "etag": ["e2", "e1"],
+            "version_id": [None, "v1"],
+            "size": [20, 10],
+            "sha256": ["b" * 64, "a" * 64],
+        }
+    )
+    local = LocalObjectStore(tmp_path / "lake")
+    store = SnapshotStore(local)
+    lake = lake_with(local, {"2026-01-01": raw})
+    files = snap.TableFiles("t", local, tuple(snap.table_files(lake, "t")), lambda s: "dv-1")
+    template = Manifest(name="raw", kind="table", files=(), source="t", key=("key",))
+    first = snap.snapshot_table(store, template, files)
+    lake.write("t", raw.head(0), "2026-01-02")  # a second night: the first file is reused
+    files = snap.TableFiles("t", local, tuple(snap.table_files(lake, "t")), lambda s: "dv-2")
+    second = snap.snapshot_table(store, template, files)
+    assert second.reused == 1 and second.read == 1
+    for taken in (first, second):  # read back from the stored manifest itself
+        body = json.loads(local.get(manifest_key("raw", taken.snapshot_id)))
+        assert body["objects"] == [
+            {
+                "key": "photos/1.jpg",
+                "size": 10,
+                "sha256": "a" * 64,
+                "etag": "e1",
+                "version_id": "v1",
+            },
+            {
+                "key": "photos/2.jpg",
+                "size": 20,
+                "sha256": "b" * 64,
+                "etag": "e2",
+                "version_id": None,
+            },
+        ]
+        assert body["upstream"]["t[2026-01-01]"] == "dv-1"
+        assert "object_records" not in json.dumps(body["files"])  # held once, in objects
+    lines = object_lines(store.read(second.snapshot_id))
+    assert f"photos/1.jpg\t10\t{'a' * 64}\te1\tv1" in lines
+    assert f"photos/2.jpg\t20\t{'b' * 64}\te2\t-" in lines
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    old_rows=st.dictionaries(
+        st.integers(0, 30),
+        st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.sampled_from(["a", "b", None])),
+        max_size=25,
+    ),
+    edits=st.dictionaries(
+        st.integers(0, 40),
+        st.one_of(
+            st.none(),
+            st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.sampled_from(["a", "c", None])),
+        ),
+        max_size=25,
+    ),
+    retype=st.booleans(),
+)
+def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype) -> None:
+    new_rows = dict(old_rows)
+    for key, value in edits.items():  # None: removed; else added or replaced
+        if value is None:
+            new_rows.pop(key, None)
+        else:
+            new_rows[key] = value
+
+    def frame(rows: dict, text: bool) -> pl.DataFrame:
+        keys = sorted(rows)
+        values = [rows[k][0] for k in keys]
+        return pl.DataFrame(
+            {"id": keys, "n": [None if v is None else str(v) for v in values] if text else values,
+             "label": [rows[k][1] for k in keys], "snapshot_part": ["p"] * len(keys)},
+            schema={"id": pl.Int64, "n": pl.String if text else pl.Int64, "label": pl.String,
+                    "snapshot_part": pl.String},
+        )  # fmt: skip
+
+    d = diff_tables(frame(old_rows, False), frame(new_rows, retype), ["id"], "label")
+    both = set(old_rows) & set(new_rows)
+    changed = {k for k in both if old_rows[k] != new_rows[k]}  # "2" == 2 as text: the rule
+    assert (d.added_rows, d.removed_rows) == (
+        len(set(new_rows) - set(old_rows)),
+        len(set(old_rows) - set(new_rows)),
+    )
+    assert (d.changed_rows, d.unchanged_rows) == (len(changed), len(both) - len(changed))
+    assert d.label_flips == sum(old_rows[k][1] != new_rows[k][1] for k in both)
+    assert "snapshot_part" not in d.changed_by_column and d.retyped_columns == (
+        {"n": ("Int64", "String")} if retype else {}
+    )

@@ -16,7 +16,8 @@ from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision.decode import decode_rgb
 from fsdl_data.core.vision.infer import classify
-from fsdl_data.core.vision.model import IMAGE_SIZE, Classifier, pick_device
+from fsdl_data.core.vision.model import Classifier, pick_device
+from fsdl_data.core.vision.pixels import IMAGE_SIZE
 from fsdl_data.core.vision.style import vividness
 from fsdl_data.core.vision.train import TrainConfig, train_classifier
 from fsdl_data.core.world.generator import seed_world

@@ -111,6 +111,30 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+def test_the_cli_docstring_lists_every_verb_and_its_module() -> None:
+    """`cli/__init__.py` says which module holds which verbs: that list is the parser's."""
+    import re
+
+    import fsdl_data.cli as cli
+
+    parser = cli.build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices
+    listed = {
+        verb: module
+        for module, names in re.findall(r"^- (\w+): (.+)$", cli.__doc__ or "", re.M)
+        for verb in re.findall(r"`(\w+)`", names)
+    }
+    assert set(listed) == set(verbs)
+    for verb, module in listed.items():
+        command = verbs[verb]
+        groups = [a for a in command._actions if isinstance(a.choices, dict)]
+        handlers = [command.get_default("handler")] + [
+            sub.get_default("handler") for group in groups for sub in group.choices.values()
+        ]
+        modules = {handler.__module__ for handler in handlers if handler is not None}
+        assert modules == {f"fsdl_data.cli.{module}"}, verb
+
+
 def test_check_exits_1_naming_the_step_when_a_step_crashes(
     tmp_path: Path, env: dict[str, str]
 ) -> None:

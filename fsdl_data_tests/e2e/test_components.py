@@ -79,7 +79,7 @@ def test_a_project_made_of_our_components_materializes(
         "photos_snapshot": f"type: fsdl_data.components.ObjectSnapshot\nattributes:\n  asset: photos_snapshot\n"
             f"  objects: {bucket}\n  prefix: photos/\n  store: {local}/snapshots\n  name: photos\n",
         "photo_classes": f"type: fsdl_data.components.ImageInference\nattributes:\n  asset: photo_classes\n"
-            f"  images: {bucket}\n  prefix: photos/\n  registry: {local}/registry\n"
+            f"  images: {bucket}\n  prefix: photos/\n  registry_root: {local}/registry\n"
             f"  output: {local}/tables/photo_classes.parquet\n  deps: [photos_snapshot]\n",
         "new_photos": f"type: fsdl_data.components.NewObjectsSensor\nattributes:\n  name: new_photos\n"
             f"  objects: {bucket}\n  prefix: photos/\n  assets: [photos_snapshot, photo_classes]\n",
@@ -102,7 +102,7 @@ def test_a_project_made_of_our_components_materializes(
     result = dg.materialize(assets)
     assert result.success
 
-    snapshot = SnapshotStore(open_object_store(f"{local}/snapshots"))
+    snapshot = SnapshotStore(open_object_store(local))  # store: .../snapshots is the root local
     _, manifest = snapshot.latest("photos")
     assert len(manifest.files) == 12
     classes = read_table(f"{local}/tables/photo_classes.parquet")
@@ -112,7 +112,9 @@ def test_a_project_made_of_our_components_materializes(
     assert spec.op.tags["fsdl/gpu"] == "true" and spec.op.pool == "gpu"  # GPU-tagged
     objects = open_object_store(f"{local}/objects")
     (tasks_key,) = [o.key for o in objects.list("labels/queue/") if o.key.endswith("tasks.json")]
-    assert re.fullmatch(r"labels/queue/date=\d{4}-\d{2}-\d{2}/tasks\.json", tasks_key)  # as labeling_queue
+    assert re.fullmatch(
+        r"labels/queue/date=\d{4}-\d{2}-\d{2}/tasks\.json", tasks_key
+    )  # as labeling_queue
     tasks = json.loads(objects.get(tasks_key))
     assert len(tasks) == 12 and tasks[0]["predictions"][0]["model_version"] == "tiny-v1"
     assert tasks[0]["data"]["image"].startswith("http") and "Expires=" in tasks[0]["data"]["image"]

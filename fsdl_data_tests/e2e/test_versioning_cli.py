@@ -112,6 +112,25 @@ def test_table_snapshots_time_travel_diff_and_export(tmp_path: Path, world) -> N
     )
     assert r.returncode == 0 and (tmp_path / "hf" / "README.md").is_file()
     assert list((tmp_path / "hf" / "data").glob("train-*.parquet"))
+    assert (
+        "snapshot_part" not in fsdl(["snapshot", "diff", history[0], history[-1]], root, env).stdout
+    )
+    r = fsdl(["snapshot", "diff", names["labeled_set"], names["training_set"]], root, env)
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "same table" in r.stderr
+    import datasets
+
+    for name in ("training_set", "labeled_set", "raw_photos"):  # every snapshot kind loads
+        out = tmp_path / "kinds" / name
+        r = fsdl(["export", name, str(out)], root, env)
+        assert r.returncode == 0, r.stderr
+        rows = int(re.search(r"([\d,]+) rows", r.stdout).group(1).replace(",", ""))
+        assert datasets.load_dataset(str(out), split="train").num_rows == rows
+        streamed = datasets.load_dataset(str(out), split="train", streaming=True)
+        assert sum(1 for _ in streamed) == rows
+    r = fsdl(["export", "latest", str(tmp_path / "hf")], root, env)  # replaces the export above
+    assert r.returncode == 0 and f"exported {names['training_set']}" in r.stdout, r.stderr
+    r = fsdl(["snapshot", "show", names["raw_photos"], "--objects"], root, env)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) > 1
 
 
 def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
@@ -130,3 +149,40 @@ def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
     )["snapshot"]
     r = fsdl(["rebuild", snapshot[:12]], root, env)
     assert r.returncode == 0 and "== identical to" in r.stdout, r.stdout + r.stderr
+
+
+def test_every_mistake_is_one_line(tmp_path: Path, s3_env: str, s3_bucket: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
+    env["FSDL_HOME"] = str(tmp_path / "fsdl")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3000):  # `show --objects` prints more than a pipe holds
+        (folder / f"{i:04d}.jpg").write_bytes(b"%d" % i)
+    os.mkfifo(folder / "pipe")
+
+    def one_line(r: subprocess.CompletedProcess, *words: str) -> None:
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert all(w in lines[0] for w in words), lines[0]
+
+    r = fsdl(["snapshot", "add", str(folder), "--name", "photos"], tmp_path, env)
+    assert r.returncode == 0 and "3000 files" in r.stdout, r.stderr
+    assert "skipped pipe: a FIFO" in r.stderr
+    one_line(fsdl(["snapshot", "add", str(folder), "--name", "training_set"], tmp_path, env),
+             "reserved")  # fmt: skip
+    (tmp_path / "a-file").write_text("x")
+    one_line(fsdl(["snapshot", "checkout", "photos", str(tmp_path / "a-file")], tmp_path, env),
+             "is a file")  # fmt: skip
+    one_line(fsdl(["snapshot", "add", f"s3://nobucket-{s3_bucket}/x", "--name", "s"], tmp_path, env),
+             "NoSuchBucket")  # fmt: skip
+    away = {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+    one_line(fsdl(["snapshot", "add", f"s3://{s3_bucket}/x", "--name", "s"], tmp_path, away),
+             "cannot reach the object store")  # fmt: skip
+    shown = subprocess.Popen([sys.executable, "-m", "fsdl_data.cli", "snapshot", "show", "photos",
+                              "--objects"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)  # fmt: skip
+    assert shown.stdout.readline().startswith(b"path")
+    shown.stdout.close()  # `| head -1`
+    assert shown.wait(60) != 1 and b"Traceback" not in shown.stderr.read()
+    r = fsdl(["snapshot", "show", "photos", "--objects"], tmp_path, env)
+    assert len(r.stdout.splitlines()) == 3001 and "0042.jpg\t2\t" in r.stdout

@@ -21,7 +21,6 @@ from fsdl_data.core.features.pit import point_in_time_join
 from fsdl_data.core.features.versions import as_known_at as versions_known_at
 
 PHOTO_KEY = ["photo_id"]
-USER_KEY = ["user_id", "as_of"]
 
 
 def build_training_set(

@@ -211,6 +211,26 @@ def day_prefix(root: str, day: str) -> str:
     return f"{root}/date={day}/"
 
 
+DATA_ROOTS = ("photos", "events")  # a day holds data when either has an object for it
+
+
+def day_has_data(store: ObjectStore, day: str) -> bool:
+    """Whether any object landed for `day` (a photo or an event log): a day without one is
+    refused by every ingest path, so no empty partitions are published for it."""
+    return any(
+        next(iter(o.key for o in store.list(day_prefix(root, day))), None) for root in DATA_ROOTS
+    )
+
+
+def no_data_message(day: str, store_url: str) -> str:
+    """What a refused day says, on every launch path (CLI, UI, schedule, sensor)."""
+    folders = " or ".join(day_prefix(root, day) for root in DATA_ROOTS)
+    return (
+        f"no data for {day}: nothing under {folders} in {store_url}; nothing was "
+        "materialized (land the day's objects first, e.g. `fsdl-data world append`)"
+    )
+
+
 def day_listing(store: ObjectStore, prefix: str) -> list[Listed]:
     """Every object under a day folder as the sensor and the ingest both see it."""
     return list(store.list(prefix))

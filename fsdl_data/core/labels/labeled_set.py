@@ -15,7 +15,6 @@ from fsdl_data.core.labels.label_model import LabelModel
 from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.versions import code_version, version_of
 
-SOURCES = ("gold", "human", "weak")
 GOLD_CONFIDENCE = 0.995  # the expert's measured accuracy on the world's gold set
 
 LABELED_SET = {

@@ -25,8 +25,7 @@ from fsdl_data.core.tables.schemas import (
     empty,
 )
 from fsdl_data.core.vision.decode import decode_photo
-from fsdl_data.core.vision.model import IMAGE_SIZE
-from fsdl_data.core.vision.pixels import pixel_stats, thumbnail_bytes
+from fsdl_data.core.vision.pixels import IMAGE_SIZE, pixel_stats, thumbnail_bytes
 
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 

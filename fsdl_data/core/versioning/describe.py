@@ -30,6 +30,20 @@ def manifest_lines(snapshot_id: str, m: Manifest, limit: int = 20) -> list[str]:
     return lines
 
 
+def object_lines(m: Manifest) -> list[str]:
+    """Every file of a snapshot, then every raw object it records, one a line: key (or path),
+    size, SHA-256, ETag and S3 VersionId (`-` where the source had none)."""
+    lines = ["path\tbytes\tsha256\tetag\tversion_id"]
+    for f in m.files:
+        lines.append(f"{f.path}\t{f.bytes}\t{f.sha256}\t{f.etag or '-'}\t{f.version_id or '-'}")
+    for o in m.objects:
+        lines.append(
+            f"{o.get('key')}\t{o.get('size', '-')}\t{o.get('sha256') or '-'}\t"
+            f"{o.get('etag') or '-'}\t{o.get('version_id') or '-'}"
+        )
+    return lines
+
+
 def manifest_markdown(snapshot_id: str, m: Manifest) -> str:
     """The same lines as a Markdown code block, with the command that prints them."""
     body = "\n".join(manifest_lines(snapshot_id, m))

@@ -42,41 +42,110 @@ def diff_files(old: Manifest, new: Manifest) -> FileDiff:
     )
 
 
+INTERNAL_COLUMNS = ("snapshot_part",)  # added when a snapshot is loaded: never a change
+COERCION = (
+    "a retyped column is compared numerically (as Float64) when both types are numeric, "
+    "otherwise as text (each value cast to String); nulls equal nulls"
+)
+
+
+def check_comparable(old: Manifest, new: Manifest) -> None:
+    """Refuses to diff snapshots of different tables (or a table with a folder)."""
+    if old.kind != new.kind or (old.kind == "table" and old.source != new.source):
+        raise ValueError(
+            f"cannot diff a snapshot of {old.kind} {old.source!r} with one of {new.kind} "
+            f"{new.source!r}: diff two snapshots of the same table"
+        )
+
+
+def _comparable(
+    column: str, old_type: pl.DataType, new_type: pl.DataType
+) -> tuple[pl.Expr, pl.Expr]:
+    """Both sides of a column as one type, by COERCION."""
+    if old_type == new_type:
+        return pl.col(column), pl.col(column)
+    if old_type.is_numeric() and new_type.is_numeric():
+        target: pl.DataType = pl.Float64()
+    else:
+        target = pl.String()
+
+    def cast(dtype: pl.DataType) -> pl.Expr:
+        if target == pl.String() and isinstance(dtype, pl.List | pl.Array | pl.Struct):
+            return pl.col(column).map_elements(str, return_dtype=pl.String)  # nested: its repr
+        return pl.col(column).cast(target, strict=False)
+
+    return cast(old_type), cast(new_type)
+
+
 def diff_tables(
     old: pl.DataFrame, new: pl.DataFrame, key: list[str], label_column: str | None = None
 ) -> TableDiff:
     """Row-level: which keys were added, removed or changed, which columns changed how often,
-    and how many labels flipped. Rows are compared on the columns both tables have."""
+    and how many labels flipped. Schema first: added, removed and retyped columns; rows are
+    then compared on the columns both tables have, retyped ones by COERCION. Internal columns
+    (INTERNAL_COLUMNS) are never reported. Rows are matched by key and compared by a hash of
+    their common columns first, so only the few rows that differ are compared column by column."""
+    old = old.drop([c for c in INTERNAL_COLUMNS if c in old.columns])
+    new = new.drop([c for c in INTERNAL_COLUMNS if c in new.columns])
     missing = [k for k in key if k not in old.columns or k not in new.columns]
     if missing:
         raise ValueError(f"both snapshots need the key columns {key}; missing {missing}")
-    common = [c for c in old.columns if c in new.columns and c not in key]
-    old_keys = old.select(key).unique()
-    new_keys = new.select(key).unique()
-    added = new_keys.join(old_keys, on=key, how="anti", nulls_equal=True)
-    removed = old_keys.join(new_keys, on=key, how="anti", nulls_equal=True)
-    both = old.select(*key, *common).join(
-        new.select(*key, *common), on=key, how="inner", suffix="__new", nulls_equal=True
+    old_types, new_types = dict(old.schema), dict(new.schema)
+    shared = [c for c in old.columns if c in new_types]
+    sides = {c: _comparable(c, old_types[c], new_types[c]) for c in shared}
+    old = old.select([sides[c][0].alias(c) for c in shared])
+    new = new.select([sides[c][1].alias(c) for c in shared])
+    common = [c for c in shared if c not in key]
+    digest = (pl.struct(common).hash(seed=7) if common else pl.lit(0, pl.UInt64)).alias("__row")
+    # One full join of (key, row hash, side) pairs: what it leaves after dropping matched rows
+    # with equal hashes is small (added, removed, suspects), and only that is looked at again.
+    sides_joined = (
+        old.lazy()
+        .select(*key, digest)
+        .join(
+            new.lazy().select(*key, digest),
+            on=key,
+            how="full",
+            nulls_equal=True,
+            suffix="__new",
+            coalesce=True,
+        )
+        .filter(pl.col("__row").ne_missing(pl.col("__row__new")))  # a hash is never null
+        .collect()
+    )
+    added = sides_joined.filter(pl.col("__row").is_null()).select(key)
+    removed = sides_joined.filter(pl.col("__row__new").is_null()).select(key)
+    suspect = sides_joined.filter(
+        pl.col("__row").is_not_null() & pl.col("__row__new").is_not_null()
+    ).select(key)
+    matched = len(old) - len(removed)
+    candidates = (
+        old.join(suspect, on=key, how="semi", nulls_equal=True)
+        .select(*key, *common)
+        .join(new.select(*key, *common), on=key, how="inner", suffix="__new", nulls_equal=True)
     )
     differs = {c: pl.col(c).ne_missing(pl.col(f"{c}__new")) for c in common}
-    counts = both.select([e.sum().alias(c) for c, e in differs.items()]) if common else None
-    changed = both.filter(pl.any_horizontal(list(differs.values()))) if common else both.head(0)
+    counts = candidates.select([e.sum().alias(c) for c, e in differs.items()]) if common else None
+    changed = (
+        candidates.filter(pl.any_horizontal(list(differs.values())))
+        if common
+        else candidates.head(0)
+    )
     flips = 0
     if label_column and label_column in common:
-        flips = int(both.select(differs[label_column].sum()).item())
-    old_types, new_types = dict(old.schema), dict(new.schema)
+        flips = int(candidates.select(differs[label_column].sum()).item())
     return TableDiff(
         key=list(key),
         added_rows=len(added),
         removed_rows=len(removed),
         changed_rows=len(changed),
-        unchanged_rows=len(both) - len(changed),
-        added_columns=[c for c in new.columns if c not in old.columns],
-        removed_columns=[c for c in old.columns if c not in new.columns],
+        unchanged_rows=matched - len(changed),
+        added_columns=[c for c in new_types if c not in old_types],
+        removed_columns=[c for c in old_types if c not in new_types],
         retyped_columns={
             c: (str(old_types[c]), str(new_types[c]))
-            for c in old.columns
-            if c in new_types and old_types[c] != new_types[c]
+            for c in shared
+            if old_types[c] != new_types[c]
         },
         changed_by_column={
             c: int(counts[c][0]) for c in common if counts is not None and counts[c][0]
@@ -84,8 +153,8 @@ def diff_tables(
         label_column=label_column if label_column in common else None,
         label_flips=flips,
         examples={
-            "added": added.head(5).rows(),
-            "removed": removed.head(5).rows(),
-            "changed": changed.select(key).head(5).rows(),
+            "added": added.sort(key).head(5).rows(),
+            "removed": removed.sort(key).head(5).rows(),
+            "changed": changed.select(key).sort(key).head(5).rows(),
         },
     )

@@ -8,13 +8,17 @@ files are read, hashed and stored, so a night's snapshot costs what changed that
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fsdl_data.core.storage.backends.local import fingerprint, walk
+from fsdl_data.core.storage.backends.local import fingerprint, kind, walk
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
@@ -37,14 +41,17 @@ class SourceFile(NamedTuple):
     size: int
     partition: str | None = None
     data_version: str | None = None
+    etag: str | None = None  # object-store sources: the ETag listed
+    version_id: str | None = None  # and the S3 VersionId, when listed with versions
 
 
 @dataclass(frozen=True)
 class Taken:
     snapshot_id: str
     manifest: Manifest
-    read: int  # files read and hashed
-    reused: int  # files carried over from the previous snapshot
+    read: int  # files of the snapshot that were read and hashed
+    reused: int  # files of the snapshot carried over from the previous one (read + reused = files)
+    left_out: int = 0  # files listed but not kept (e.g. empty partitions)
 
 
 def _reusable(snapshots: SnapshotStore, name: str) -> dict[tuple[str, str], FileEntry]:
@@ -156,8 +163,25 @@ def take(
     from a file's bytes; `data_version` looks up the version of a file that had to be read;
     files `keep` rejects are left out; `read_threads` read ahead in parallel (for object
     stores). None, and nothing written, when no file is kept."""
+    with snapshots.writing():  # no gc deletes what this snapshot reuses or writes meanwhile
+        return _take(snapshots, template, files, read, describe, progress, data_version, keep,
+                     read_threads)  # fmt: skip
+
+
+def _take(
+    snapshots: SnapshotStore,
+    template: Manifest,
+    files: Iterable[SourceFile],
+    read: Callable[[SourceFile], bytes],
+    describe: Callable[[bytes], dict[str, Any]] | None,
+    progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]],
+    data_version: Callable[[SourceFile], str | None] | None,
+    keep: Callable[[FileEntry], bool],
+    read_threads: int,
+) -> Taken | None:
     reusable = _reusable(snapshots, template.name)
-    entries, read_count, reused = [], 0, 0
+    entries: list[FileEntry] = []
+    read_paths: set[str] = set()
     schema: dict[str, str] = dict(template.schema) or snapshots.cached_schema(template.name)
     listed = list(files)
     to_read = [s for s in listed if (s.path, s.fingerprint) not in reusable]
@@ -172,7 +196,6 @@ def take(
                     data_version=source.data_version or known.data_version,
                 )
             )
-            reused += 1
             continue
         data, digest = next(fetched)
         if data_version is not None and source.data_version is None:
@@ -191,16 +214,50 @@ def take(
                 partition=source.partition,
                 data_version=source.data_version,
                 fingerprint=source.fingerprint,
+                etag=source.etag,
+                version_id=source.version_id,
             )
         )
-        read_count += 1
+        read_paths.add(source.path)
     blobs.finish()
     kept = tuple(sorted((e for e in entries if keep(e)), key=lambda e: e.path))
     if not kept:
         return None
-    manifest = replace(template, files=kept, schema=schema)
-    snapshot_id = snapshots.commit(manifest, tuple(e for e in entries if not keep(e)))
-    return Taken(snapshot_id, manifest, read_count, reused)
+    left_out = tuple(e for e in entries if not keep(e))
+    manifest = replace(template, files=tuple(_without_records(e) for e in kept), schema=schema)
+    manifest = replace(manifest, objects=_object_records(kept) or template.objects,
+                       upstream={**_upstream(template.source, kept), **template.upstream})  # fmt: skip
+    snapshot_id = snapshots.commit(manifest, left_out, cached=kept)
+    read_count = sum(e.path in read_paths for e in kept)
+    return Taken(snapshot_id, manifest, read_count, len(kept) - read_count, len(left_out))
+
+
+RECORDS = "object_records"  # a raw-object table file's objects, as parquet_facts lists them
+RECORD_FIELDS = ("key", "size", "sha256", "etag", "version_id")
+
+
+def _object_records(entries: Iterable[FileEntry]) -> tuple[dict[str, Any], ...]:
+    """Every raw object the files name (key, size, SHA-256, ETag, VersionId), in key order:
+    the manifest holds them, not only a count."""
+    found = [r for e in entries for r in (e.facts or {}).get(RECORDS, ())]
+    return tuple(sorted(found, key=lambda r: str(r.get("key"))))
+
+
+def _without_records(entry: FileEntry) -> FileEntry:
+    """The entry as the manifest lists it: its objects move to the manifest's `objects`."""
+    if not entry.facts or RECORDS not in entry.facts:
+        return entry
+    rest = {k: v for k, v in entry.facts.items() if k != RECORDS}
+    return entry._replace(facts=rest or None)
+
+
+def _upstream(source: str, entries: Iterable[FileEntry]) -> dict[str, str]:
+    """The data version of each partition of the source asset the snapshot was taken of."""
+    return {
+        f"{source}[{e.partition}]" if e.partition else source: e.data_version
+        for e in entries
+        if e.data_version and source
+    }
 
 
 def parquet_facts(data: bytes) -> dict[str, Any]:
@@ -212,7 +269,10 @@ def parquet_facts(data: bytes) -> dict[str, Any]:
     rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
     facts: dict[str, Any] = {"rows": int(rows), "schema": {c: str(t) for c, t in schema.items()}}
     if {"key", "etag", "version_id"} <= set(schema):
-        objects = pl.read_parquet(io.BytesIO(data), columns=["key", "etag", "version_id"])
+        wanted = [c for c in RECORD_FIELDS if c in schema]
+        objects = pl.read_parquet(io.BytesIO(data), columns=wanted)
+        facts[RECORDS] = objects.sort("key").to_dicts()
+        objects = objects.select("key", "etag", "version_id")
         facts["objects"] = len(objects)
         facts["objects_with_version_id"] = int(objects["version_id"].is_not_null().sum())
         facts["objects_digest"] = sha256(objects.sort("key").write_csv().encode())
@@ -279,29 +339,65 @@ def snapshot_table(
 
 
 # --- folders ---------------------------------------------------------------------------------
-def local_files(root: Path) -> Iterator[SourceFile]:
-    """Every file under `root` with its fingerprint (size and mtime: the storage walker's),
-    not read, in path order. Symbolic links are skipped, never followed: one could point
-    outside the folder."""
-    for path, location, info in walk(str(root.resolve()), file_links=False):
+Warn = Callable[[str], None]
+
+
+def _ignore(message: str) -> None:
+    """The default for warnings nobody asked to hear."""
+
+
+def local_files(root: Path, warn: Warn = _ignore) -> Iterator[SourceFile]:
+    """Every regular file under `root` with its fingerprint (size and mtime: the storage
+    walker's, kept by a copy that keeps times), not read, in path order. Symbolic links are
+    never followed (one could lead out of the folder); special files (FIFOs, sockets, devices)
+    are never opened: reading one could block forever or never end. Both are skipped with a
+    warning."""
+    for path, location, info in walk(str(root.resolve()), file_links=False, warn=warn):
         yield SourceFile(
             path=path, location=location, fingerprint=fingerprint(info), size=info.st_size
         )
 
 
 def read_local(source: SourceFile) -> bytes:
-    with open(source.location, "rb") as handle:
+    """A listed file's bytes; refused (never blocking) when it has become a link or a special
+    file since it was listed."""
+    try:
+        descriptor = os.open(source.location, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError(f"{source.location} became a symbolic link: not followed") from None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{source.location} became {kind(mode)}: not read")
         return handle.read()
 
 
-def object_files(store: ObjectStore, prefix: str) -> Iterator[SourceFile]:
-    """Every object under `prefix` with its listing fingerprint (the ETag on S3), not read."""
+def usable_key(path: str) -> bool:
+    """A key that can be a path inside a snapshot: no empty, '.' or '..' segment."""
+    return (
+        bool(path)
+        and not path.startswith("/")
+        and all(part not in ("", ".", "..") for part in path.split("/"))
+    )
+
+
+def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Iterator[SourceFile]:
+    """Every object under `prefix` with its ETag (and VersionId) as fingerprint, not read. A
+    key that cannot be a path (with a '..', '.' or empty segment) is skipped with a warning."""
     for info in store.list(prefix):
+        path = info.key[len(prefix) :]
+        if not usable_key(path) or not usable_key(info.key):
+            warn(f"skipped object {info.key!r}: a key with an empty, '.' or '..' part")
+            continue
         yield SourceFile(
-            path=info.key[len(prefix) :].lstrip("/"),
+            path=path,
             location=info.key,
             fingerprint=info.fingerprint,
             size=info.size,
+            etag=info.etag,
+            version_id=info.version_id,
         )
 
 
@@ -331,3 +427,94 @@ def status(
         if now[path].size != before[path].bytes or sha256(read(now[path])) != before[path].sha256:
             modified.append(path)
     return Status(sorted(set(now) - set(before)), sorted(set(before) - set(now)), modified)
+
+
+# --- checkout --------------------------------------------------------------------------------
+def checkout(snapshots: SnapshotStore, manifest: Manifest, target: Path) -> int:
+    """Restores a snapshot's files into `target` (new, or an empty folder), byte for byte and
+    each checked against its hash. Atomic: the files are written into a temporary folder beside
+    the target, renamed onto it at the end; refused or failed, nothing is left behind. Returns
+    how many files were written."""
+    import shutil
+    import uuid
+
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target} is a file: check out into a new or empty folder")
+    if target.is_dir() and any(target.iterdir()):
+        raise FileExistsError(f"{target} is not empty: check out into a new or empty folder")
+    paths = [f.path for f in manifest.files]
+    bad = next((p for p in paths if not usable_key(p)), None)
+    if bad is not None:
+        raise ValueError(f"snapshot path {bad!r} would leave the folder or name it: refusing it")
+    parent = target.absolute().parent
+    created = [p for p in (parent, *parent.parents) if not p.exists()]
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = parent / f".{target.name}.checkout-{uuid.uuid4().hex[:12]}"
+    try:
+        scratch.mkdir()
+        for f in manifest.files:
+            path = scratch / f.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(snapshots.get_blob(f.sha256))  # checked against its hash
+        if target.is_dir():
+            target.rmdir()  # empty (checked above): the rename takes its place
+        os.rename(scratch, target)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for folder in created:  # innermost first: only the folders this checkout made
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return len(manifest.files)
+
+
+def snapshots_models_name(lake: Any) -> set[str]:
+    """Every snapshot a trained model names (the popularity_model table's `snapshot_version`,
+    promoted or not): its lineage record, which `snapshot gc` must never break."""
+    from fsdl_data.core.storage.lake import TableNotFound
+
+    try:
+        models = lake.read("popularity_model")
+    except TableNotFound:
+        return set()
+    if "snapshot_version" not in models.columns:
+        return set()
+    return {str(v) for v in models["snapshot_version"].drop_nulls().to_list()}
+
+
+def retake(
+    lake: Any,
+    manifest: Manifest,
+    data_version: Callable[[SourceFile], str | None],
+    code: dict[str, str],
+) -> Taken | None:
+    """A table snapshot taken again from the lake's files of the partitions it recorded (not
+    today's other partitions), with `code` (today's code versions), into a scratch store: the
+    real one is left as it is. Its id equals the recorded one when inputs and code are."""
+    import tempfile
+
+    from fsdl_data.core.storage.backends.local import LocalObjectStore
+
+    partitions = {f.partition for f in manifest.files if f.partition is not None}
+    files = TableFiles(manifest.source, lake.store,
+                       tuple(table_files(lake, manifest.source, partitions or None)), data_version)  # fmt: skip
+    template = replace(manifest, files=(), schema={}, upstream={}, objects=(), code=code)
+    with tempfile.TemporaryDirectory(prefix="fsdl-rebuild-") as scratch:
+        return snapshot_table(SnapshotStore(LocalObjectStore(scratch)), template, files)
+
+
+def first_difference(recorded: Manifest, again: Manifest) -> str:
+    """What differs first between a snapshot and its rebuild, in words."""
+    before = {f.path: f for f in recorded.files}
+    after = {f.path: f for f in again.files}
+    for path in sorted(set(before) | set(after)):
+        if path not in after:
+            return f"{path} is gone from the lake"
+        if path not in before:
+            return f"{path} is new"
+        if before[path].sha256 != after[path].sha256:
+            return f"{path} now has other bytes (sha256 {after[path].sha256[:12]}, recorded {before[path].sha256[:12]})"
+    for field_name in ("code", "schema", "key", "upstream", "objects", "extra"):
+        if getattr(recorded, field_name) != getattr(again, field_name):
+            return f"the {field_name} differs: {getattr(again, field_name)} (recorded {getattr(recorded, field_name)})"
+    return "nothing"

@@ -1,169 +1,94 @@
-"""The snapshot store: content-addressed blobs and versioned manifests, in the lake.
+"""The snapshot store: three pieces in the lake, and what is built on them.
 
-Layout (the one place that knows it):
-    snapshots/blobs/<sha256>                       a file's bytes, named by their hash (loose)
-    snapshots/packs/<pack sha256>.json             where a pack blob holds which files: many
-                                                   small files read at once go into one pack
-                                                   blob (offset, size by file hash), as in git
-    snapshots/manifests/<name>/<manifest id>.json  what a snapshot holds; id = SHA-256 of the JSON
-    snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
-    snapshots/cache/<name>.json                    the newest snapshot's files as they were listed
-                                                   (ETag, or size and mtime): the stat cache
+    blobs.py      snapshots/blobs/<sha256>         loose blobs: a file's bytes by their hash
+    packs.py      snapshots/packs/<pack>.json      many small files as one blob, with a format
+    manifests.py  snapshots/manifests/, refs/      what a snapshot holds; the newest of a name
+    here:         snapshots/cache/<name>.json      the newest snapshot's files as they were
+                                                   listed (ETag, or size/mtime): the stat cache
+                  snapshots/leases/<kind>-<id>.json  running writers and collectors (gc)
+    and verify, gc, and `open_snapshot`, the one way to open a snapshot by id, name or `latest`.
 
 A blob already present is never rewritten (a present blob whose bytes no longer match its name
-is repaired: see `put_blob`). A manifest is written last, in one atomic put, so it never names a
-blob that is not there. Identical inputs give an identical manifest, hence the same id.
+is repaired: see `put_blob`). A manifest is written last, so it never names a blob that is not
+there. gc and writers exclude each other through leases: a writer announces itself, then waits
+while a gc runs; a gc announces itself, then waits while any writer runs (one of the two always
+sees the other), so a gc never deletes a blob a running writer relies on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import time
+import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import TMP_PREFIX, Listed, ObjectNotFound, ObjectStore
+from fsdl_data.core.versioning.blobs import ROOT, Blobs, CorruptSnapshot, blob_key
 from fsdl_data.core.versioning.digests import canonical_json, sha256
+from fsdl_data.core.versioning.manifests import (
+    MANIFEST_SCHEMA_VERSION,
+    FileEntry,
+    Manifest,
+    Manifests,
+    SnapshotNotFound,
+    SnapshotRef,
+    check_name,
+    manifest_key,
+    ref_key,
+)
+from fsdl_data.core.versioning.packs import (
+    PACK_FILE_LIMIT,
+    PACK_FORMAT,
+    PACK_MIN_FILES,
+    PACK_TARGET,
+    Packs,
+    pack_key,
+)
 
-ROOT = "snapshots"
-MANIFEST_SCHEMA_VERSION = 1
+__all__ = [
+    "GRAPH_SNAPSHOTS", "MANIFEST_SCHEMA_VERSION", "PACK_FILE_LIMIT", "PACK_FORMAT",
+    "PACK_MIN_FILES", "PACK_TARGET", "ROOT", "CorruptSnapshot", "FileEntry", "Manifest",
+    "Problem", "SnapshotNotFound", "SnapshotRef", "SnapshotStore", "StoreBusy", "blob_key",
+    "cache_key", "check_name", "check_user_name", "manifest_key", "pack_key", "ref_key",
+]  # fmt: skip
 
-
-def blob_key(digest: str) -> str:
-    return f"{ROOT}/blobs/{digest}"
-
-
-def manifest_key(name: str, snapshot_id: str) -> str:
-    return f"{ROOT}/manifests/{name}/{snapshot_id}.json"
-
-
-def pack_key(pack: str) -> str:
-    return f"{ROOT}/packs/{pack}.json"
-
-
-PACK_MIN_FILES = 64  # a snapshot that reads this many small files writes them as packs
-PACK_FILE_LIMIT = 1 << 20  # files up to 1 MiB go into packs; larger ones are loose blobs
-PACK_TARGET = 16 << 20  # a pack is closed at about this size (one is written, one fills)
-
-
-def ref_key(name: str) -> str:
-    return f"{ROOT}/refs/{name}.json"
+# The snapshots the asset graph writes: name -> (the lake table it snapshots, the asset that
+# does it). The one place that says so: `add --name` refuses these names; rebuild finds the
+# asset here.
+GRAPH_SNAPSHOTS: dict[str, tuple[str, str]] = {
+    "training_set": ("training_set", "training_snapshot"),
+    "labeled_set": ("labeled_set", "labeled_set_snapshot"),
+    "raw_photos": ("raw_photos", "raw_photos_snapshot"),
+}
+LATEST = "latest"  # `open_snapshot("latest")`: the newest training_set snapshot
+LEASES = f"{ROOT}/leases/"
+LEASE_WAIT_S = 600.0  # how long a writer waits for a running gc, and a gc for writers
+LEASE_FOREIGN_TTL = timedelta(hours=24)  # another machine's lease is live for this long
 
 
 def cache_key(name: str) -> str:
     return f"{ROOT}/cache/{name}.json"
 
 
-def check_name(name: str) -> str:
-    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+def check_user_name(name: str) -> str:
+    """A name a user may give a snapshot: valid, and not one the graph writes."""
+    check_name(name)
+    if name in GRAPH_SNAPSHOTS:
         raise ValueError(
-            f"invalid snapshot name {name!r}: use letters, digits, '-', '_' and '.' only"
+            f"snapshot name {name!r} is reserved: the graph's {GRAPH_SNAPSHOTS[name][1]} writes "
+            "it; choose another name"
         )
     return name
 
 
-class SnapshotNotFound(LookupError):
-    """An id (or prefix) that names no snapshot, or names several."""
-
-
-class CorruptSnapshot(ValueError):
-    """Bytes that do not match the hash they are stored under (`what` = "corrupt"), or that
-    are not stored at all ("missing")."""
-
-    def __init__(self, message: str, what: str = "corrupt") -> None:
-        super().__init__(message)
-        self.what = what
-
-
-class FileEntry(NamedTuple):
-    """One file of a snapshot: where it goes, what it is, and for tables what it holds. (A
-    named tuple: the stat cache loads ten thousand of them for `snapshot status`.)"""
-
-    path: str  # relative path inside the snapshot (e.g. date=2026-01-01/data.parquet)
-    sha256: str
-    bytes: int
-    rows: int | None = None  # table files
-    partition: str | None = None  # table files of partitioned assets
-    data_version: str | None = None  # the Dagster data version of that partition, if known
-    fingerprint: str | None = None  # what the source looked like (ETag or stat): cache only
-    facts: dict[str, Any] | None = None  # more about the file (e.g. how many raw objects it names)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The entry as the manifest holds it: where a file happened to sit (its fingerprint) is
-        not what it is, so it stays out of the snapshot's identity."""
-        return {k: v for k, v in self._asdict().items() if v is not None and k != "fingerprint"}
-
-
-@dataclass(frozen=True)
-class Manifest:
-    name: str
-    kind: str  # "table" or "folder"
-    files: tuple[FileEntry, ...]
-    source: str = ""  # the asset or the folder/prefix it was taken of
-    schema: dict[str, str] = field(default_factory=dict)  # tables: column -> type
-    key: tuple[str, ...] = ()  # tables: the columns that identify a row, for row-level diffs
-    upstream: dict[str, str] = field(default_factory=dict)  # "asset[partition]" -> data version
-    objects: tuple[dict[str, Any], ...] = ()  # raw objects referenced: key, etag, version_id
-    code: dict[str, str] = field(default_factory=dict)  # code versions, git commit
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def row_count(self) -> int:
-        return sum(f.rows or 0 for f in self.files)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.bytes for f in self.files)
-
-    def body(self) -> bytes:
-        return canonical_json(
-            {
-                "schema_version": MANIFEST_SCHEMA_VERSION,
-                "name": self.name,
-                "kind": self.kind,
-                "source": self.source,
-                "files": [f.as_dict() for f in self.files],
-                "row_count": self.row_count,
-                "schema": self.schema,
-                "key": list(self.key),
-                "upstream": dict(sorted(self.upstream.items())),
-                "objects": list(self.objects),
-                "code": self.code,
-                "extra": self.extra,
-            }
-        )
-
-    @property
-    def id(self) -> str:
-        return sha256(self.body())
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Manifest:
-        d = json.loads(body)
-        if d.get("schema_version") != MANIFEST_SCHEMA_VERSION:
-            raise CorruptSnapshot(
-                f"manifest schema version {d.get('schema_version')} is not supported "
-                f"(this fsdl-data reads version {MANIFEST_SCHEMA_VERSION})"
-            )
-        return cls(
-            name=d["name"],
-            kind=d["kind"],
-            source=d.get("source", ""),
-            files=tuple(FileEntry(**f) for f in d["files"]),
-            schema=d.get("schema", {}),
-            key=tuple(d.get("key", ())),
-            upstream=d.get("upstream", {}),
-            objects=tuple(d.get("objects", ())),
-            code=d.get("code", {}),
-            extra=d.get("extra", {}),
-        )
-
-
-@dataclass(frozen=True)
-class SnapshotRef:
-    name: str
-    id: str
-    written: Any  # when the manifest was written (datetime), from the listing
+class StoreBusy(RuntimeError):
+    """A gc that waited too long for running writers (or a writer for a running gc)."""
 
 
 @dataclass(frozen=True)
@@ -174,50 +99,57 @@ class Problem:
     what: str  # "missing" or "corrupt"
 
 
+@dataclass(frozen=True)
+class Lease:
+    key: str
+    kind: str  # "writer" or "gc"
+    host: str
+    pid: int
+    started: datetime
+
+    def live(self, now: datetime) -> bool:
+        """On this machine: its process is running; elsewhere: younger than a day."""
+        if self.host != socket.gethostname():
+            return now - self.started < LEASE_FOREIGN_TTL
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
 class SnapshotStore:
     """Snapshots over an object store (a local folder or an S3 prefix: the lake's)."""
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self.blobs = Blobs(store)
+        self.packs = Packs(self.blobs)
+        self.manifests = Manifests(store)
         self._stored: set[str] = set()  # blobs this object wrote or checked: no second look
-        self._packed: dict[str, tuple[str, int, int]] | None = None  # hash -> (pack, offset, size)
-        self._pack_sizes: dict[str, int] = {}
-        self._open_pack: tuple[str, bytes] | None = None  # the last pack read, kept for slices
 
-    # --- blobs ---------------------------------------------------------------------------
+    # --- blobs, loose or packed ----------------------------------------------------------
     def packed(self) -> dict[str, tuple[str, int, int]]:
         """Every packed file: its hash -> (pack, offset, size), from the pack indexes."""
-        if self._packed is None:
-            self._packed = {}
-            for key in (o.key for o in self.store.list(f"{ROOT}/packs/")):
-                if key.endswith(".json"):
-                    self._index_pack(json.loads(self.store.get(key)))
-        return self._packed
-
-    def _index_pack(self, index: dict[str, Any]) -> None:
-        assert self._packed is not None
-        self._pack_sizes[index["pack"]] = index["bytes"]
-        for digest, (offset, size) in index["files"].items():
-            self._packed.setdefault(digest, (index["pack"], offset, size))
+        return self.packs.where()
 
     def has_blob(self, digest: str) -> bool:
         return (
-            digest in self._stored
-            or digest in self.packed()
-            or self.store.head(blob_key(digest)) is not None
+            digest in self._stored or digest in self.packed() or self.blobs.size(digest) is not None
         )
 
     def put_blob(self, data: bytes, digest: str | None = None) -> str:
         """Stores `data` under its hash unless a blob with the right bytes is there already.
         A blob whose stored bytes do not match its name (tampered, truncated) is replaced."""
         digest = digest or sha256(data)
-        key = blob_key(digest)
-        stored = None if digest in self.packed() else self.store.head(key)
-        present = digest in self.packed() or (stored is not None and stored.size == len(data))
-        if present and self._intact(digest):
+        if (digest in self.packed() or self.blobs.size(digest) == len(data)) and self._intact(
+            digest
+        ):
             self._stored.add(digest)
             return digest
-        self.store.put(key, data)
+        self.blobs.write(digest, data)
         self._stored.add(digest)
         return digest
 
@@ -227,30 +159,17 @@ class SnapshotStore:
         new = {}
         for digest, data in files.items():
             if digest in self.packed() and not self._intact(digest):
-                self.store.put(blob_key(digest), data)  # a damaged packed file: repaired loose
+                self.blobs.write(digest, data)  # a damaged packed file: repaired loose
             elif not self.has_blob(digest):
                 new[digest] = data
         if not new:
             return None
-        offsets, offset = {}, 0
-        for digest, data in new.items():
-            offsets[digest] = (offset, len(data))
-            offset += len(data)
-        # Named by the hash of its index, which names every file's hash: content-addressed
-        # like a Merkle tree, without hashing the bytes a second time.
-        pack = sha256(canonical_json(offsets))
-        body = b"".join(new.values())
-        self.store.put(blob_key(pack), body)
-        index = {"pack": pack, "bytes": len(body), "files": offsets}
-        self.store.put(pack_key(pack), canonical_json(index))  # after the pack: never dangles
-        self.packed()
-        self._index_pack(index)
+        pack = self.packs.write(new)
         self._stored |= set(new)
         return pack
 
     def blob_listing(self) -> dict[str, Listed]:
-        """Every stored blob (loose files and packs) by name, as one listing shows it."""
-        return {s.key.rsplit("/", 1)[1]: s for s in self.store.list(f"{ROOT}/blobs/")}
+        return self.blobs.listing()
 
     def blob_sizes(self, listing: dict[str, Listed] | None = None) -> dict[str, int]:
         """Every stored file's size by its hash, loose or packed (packs themselves left out),
@@ -259,9 +178,9 @@ class SnapshotStore:
         listing = self.blob_listing() if listing is None else listing
         loose = {name: stat.size for name, stat in listing.items()}
         packed = self.packed()
-        sizes = {d: size for d, size in loose.items() if d not in self._pack_sizes}
+        sizes = {d: size for d, size in loose.items() if d not in self.packs.sizes}
         for digest, (pack, _, size) in packed.items():
-            if loose.get(pack) == self._pack_sizes[pack]:
+            if loose.get(pack) == self.packs.sizes[pack]:
                 sizes.setdefault(digest, size)
         return sizes
 
@@ -272,25 +191,17 @@ class SnapshotStore:
         except CorruptSnapshot:
             return False
 
-    def _pack_bytes(self, pack: str) -> bytes:
-        if self._open_pack is None or self._open_pack[0] != pack:
-            self._open_pack = (pack, self.store.get(blob_key(pack)))
-        return self._open_pack[1]
-
     def get_blob(self, digest: str) -> bytes:
         """A file's bytes by its hash, packed or loose, checked against it."""
-        found, damaged = self.packed().get(digest), False
+        found, damaged = self.packs.slice(digest), False
         if found is not None:  # packed: a loose copy (a repair) serves when the pack is bad
-            pack, offset, size = found
-            try:
-                data = self._pack_bytes(pack)[offset : offset + size]
+            data = found[1]
+            if data is not None:
                 if sha256(data) == digest:
                     return data
                 damaged = True
-            except ObjectNotFound:
-                pass
         try:
-            data = self.store.get(blob_key(digest))
+            data = self.blobs.read(digest)
         except ObjectNotFound:
             if damaged:
                 data = b""
@@ -306,30 +217,6 @@ class SnapshotStore:
             )
         return data
 
-    # --- manifests -----------------------------------------------------------------------
-    def commit(self, manifest: Manifest, also_seen: tuple[FileEntry, ...] = ()) -> str:
-        """Writes the manifest (after its blobs, which must all be present) and returns its id.
-        `also_seen`: files listed but left out (e.g. empty ones), cached so they are not read
-        again while unchanged."""
-        missing = [f.sha256 for f in manifest.files if not self.has_blob(f.sha256)]
-        if missing:
-            raise CorruptSnapshot(f"{len(missing)} blobs are not stored, e.g. {missing[0]}")
-        body = manifest.body()
-        snapshot_id = sha256(body)
-        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
-        self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
-        cached = [f for f in (*manifest.files, *also_seen) if f.fingerprint]
-        cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in cached}
-        listed = self.blob_fingerprints()
-        blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in cached}}
-        self.store.put(
-            cache_key(manifest.name),
-            canonical_json(
-                {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
-            ),
-        )
-        return snapshot_id
-
     def holder(self, digest: str) -> str:
         """The blob that holds a file: its pack, or its own loose blob."""
         found = self.packed().get(digest)
@@ -337,9 +224,36 @@ class SnapshotStore:
 
     def blob_fingerprints(self, listing: dict[str, Listed] | None = None) -> dict[str, str]:
         """Every stored blob (loose files and packs) by name, with its listing fingerprint (ETag,
-        or size and mtime): a blob rewritten behind our back lists differently."""
+        or size/mtime): a blob rewritten behind our back lists differently."""
         listing = self.blob_listing() if listing is None else listing
         return {name: stat.fingerprint for name, stat in listing.items()}
+
+    # --- manifests, refs and the stat cache ----------------------------------------------
+    def commit(
+        self,
+        manifest: Manifest,
+        also_seen: tuple[FileEntry, ...] = (),
+        cached: tuple[FileEntry, ...] | None = None,
+    ) -> str:
+        """Writes the manifest (after its blobs, which must all be present) and returns its id.
+        `also_seen`: files listed but left out (e.g. empty ones), cached so they are not read
+        again while unchanged; `cached`: the manifest's files as the stat cache keeps them (with
+        facts the manifest holds elsewhere), by default the manifest's own."""
+        missing = [f.sha256 for f in manifest.files if not self.has_blob(f.sha256)]
+        if missing:
+            raise CorruptSnapshot(f"{len(missing)} blobs are not stored, e.g. {missing[0]}")
+        snapshot_id = self.manifests.put(manifest)
+        seen = [f for f in (*(cached or manifest.files), *also_seen) if f.fingerprint]
+        cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in seen}
+        listed = self.blob_fingerprints()
+        blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in seen}}
+        self.store.put(
+            cache_key(manifest.name),
+            canonical_json(
+                {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
+            ),
+        )
+        return snapshot_id
 
     def cached_blobs(self, name: str) -> dict[str, str]:
         """The fingerprints the newest snapshot of `name` recorded for the blobs it wrote."""
@@ -364,67 +278,116 @@ class SnapshotStore:
         return files, cache.get("schema", {})
 
     def read(self, snapshot_id: str, name: str | None = None) -> Manifest:
-        """A snapshot by id or unique id prefix (4 characters at least). A full id with its
-        name (what `resolve` returns) is read without listing the manifests again."""
-        full = snapshot_id.strip().lower()
-        if name and len(full) == 64 and all(c in "0123456789abcdef" for c in full):
-            found = (name, full)
-        else:
-            found = self.resolve(snapshot_id, name)
-        try:
-            body = self.store.get(manifest_key(found[0], found[1]))
-        except ObjectNotFound:
-            raise SnapshotNotFound(
-                f"no snapshot {snapshot_id!r} named {name!r} in {self.store.url}"
-            ) from None
-        if sha256(body) != found[1]:
-            raise CorruptSnapshot(f"manifest {found[1]} does not match its hash: storage corrupted")
-        return Manifest.from_body(body)
+        return self.manifests.read(snapshot_id, name)
 
     def resolve(self, snapshot_id: str, name: str | None = None) -> tuple[str, str]:
-        """(name, full id) of the snapshot an id or prefix names."""
-        prefix = snapshot_id.strip().lower()
-        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
-            raise SnapshotNotFound(
-                f"{snapshot_id!r} is not a snapshot id: give at least 4 hex characters "
-                "(`fsdl-data snapshot list` shows them)"
-            )
-        matches = [(n, i) for n, i in self.ids(name) if i.startswith(prefix)]
-        if not matches:
-            raise SnapshotNotFound(
-                f"no snapshot {snapshot_id!r} in {self.store.url}: `fsdl-data snapshot list` shows them"
-            )
-        if len(matches) > 1:
-            raise SnapshotNotFound(
-                f"{snapshot_id!r} names {len(matches)} snapshots: give more characters"
-            )
-        return matches[0]
+        return self.manifests.resolve(snapshot_id, name)
 
     def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
-        prefix = f"{ROOT}/manifests/{name}/" if name else f"{ROOT}/manifests/"
-        for key in (o.key for o in self.store.list(prefix)):
-            parts = key.split("/")
-            if len(parts) == 4 and parts[3].endswith(".json"):
-                yield parts[2], parts[3][: -len(".json")]
+        return self.manifests.ids(name)
 
     def history(self, name: str | None = None) -> list[SnapshotRef]:
-        """Every snapshot (of `name`), oldest first, without reading a manifest."""
-        prefix = f"{ROOT}/manifests/{name}/" if name else f"{ROOT}/manifests/"
-        found = []
-        for stat in self.store.list(prefix):
-            parts = stat.key.split("/")
-            if len(parts) == 4 and parts[3].endswith(".json"):
-                found.append(SnapshotRef(parts[2], parts[3][: -len(".json")], stat.last_modified))
-        return sorted(found, key=lambda r: (r.written is None, r.written, r.id))
+        return self.manifests.history(name)
 
     def latest(self, name: str) -> tuple[str, Manifest] | None:
         """The newest snapshot of `name` (its ref, else the newest manifest written)."""
+        snapshot_id = self.manifests.newest_id(name)
+        return None if snapshot_id is None else (snapshot_id, self.read(snapshot_id, name))
+
+    def open_snapshot(self, ref: str) -> tuple[str, str, Manifest]:
+        """(name, full id, manifest) of what a user typed: an id or a unique prefix of one, a
+        snapshot name (its newest snapshot), or `latest` (the newest training_set snapshot).
+        Every verb opens snapshots here."""
+        text = ref.strip()
+        if text == LATEST:
+            found = self.latest("training_set")
+            if found is None:
+                raise SnapshotNotFound(
+                    "no training_set snapshot yet: run `fsdl-data materialize` first"
+                )
+            return "training_set", found[0], found[1]
+        if _plain(text):
+            newest = self.manifests.newest_id(text)
+            if newest is not None:
+                return text, newest, self.read(newest, text)
+        name, full = self.resolve(text)
+        return name, full, self.read(full, name)
+
+    # --- leases: writers and gc exclude each other ---------------------------------------
+    def _leases(self) -> list[Lease]:
+        found = []
+        for key in (o.key for o in self.store.list(LEASES)):
+            try:
+                d = json.loads(self.store.get(key))
+                found.append(Lease(key, d["kind"], d["host"], int(d["pid"]),
+                                   datetime.fromisoformat(d["started"])))  # fmt: skip
+            except (ObjectNotFound, ValueError, KeyError):
+                continue  # released meanwhile, or not ours to read
+        return found
+
+    def _take_lease(self, kind: str) -> str:
+        key = f"{LEASES}{kind}-{uuid.uuid4().hex}.json"
+        body = {"kind": kind, "host": socket.gethostname(), "pid": os.getpid(),
+                "started": datetime.now(UTC).isoformat()}  # fmt: skip
+        self.store.put(key, canonical_json(body))
+        return key
+
+    def _live(self, kind: str, own: str | None = None) -> list[Lease]:
+        now = datetime.now(UTC)
+        return [
+            lease
+            for lease in self._leases()
+            if lease.kind == kind and lease.key != own and lease.live(now)
+        ]
+
+    @contextlib.contextmanager
+    def writing(self, wait_s: float = LEASE_WAIT_S) -> Iterator[None]:
+        """Held while a snapshot writes blobs and its manifest: no gc runs meanwhile."""
+        key = self._take_lease("writer")
         try:
-            snapshot_id = json.loads(self.store.get(ref_key(name)))["id"]
-            return snapshot_id, self.read(snapshot_id, name)
-        except (ObjectNotFound, SnapshotNotFound):
-            found = self.history(name)
-            return (found[-1].id, self.read(found[-1].id, name)) if found else None
+            deadline = time.monotonic() + wait_s
+            while self._live("gc"):
+                if time.monotonic() > deadline:
+                    raise StoreBusy(
+                        f"a snapshot gc is running on {self.store.url}: try again later"
+                    )
+                time.sleep(0.1)
+            yield
+        finally:
+            self.store.delete(key)
+
+    @contextlib.contextmanager
+    def collecting(self, wait_s: float = LEASE_WAIT_S) -> Iterator[None]:
+        """Held while gc deletes: it starts only once no writer runs (dead writers' leases, of a
+        killed process, are removed)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            key = self._take_lease("gc")
+            writers = self._live("writer")
+            if not writers:
+                break
+            self.store.delete(key)  # step aside, so the writers can finish
+            if time.monotonic() > deadline:
+                raise StoreBusy(
+                    f"{len(writers)} snapshot writers are still running on {self.store.url} "
+                    f"(pid {writers[0].pid} since {writers[0].started:%H:%M:%S}): try gc later"
+                )
+            time.sleep(0.2)
+        try:
+            now = datetime.now(UTC)
+            for lease in self._leases():
+                if lease.key != key and not lease.live(now):
+                    self.store.delete(lease.key)
+            yield
+        finally:
+            self.store.delete(key)
+
+    def _temporaries(self) -> list[Path]:
+        """Half-written files a killed writer left in a local store (temporary names)."""
+        root = getattr(self.store, "root", None)
+        if not isinstance(root, Path) or not (root / ROOT).is_dir():
+            return []
+        return [p for p in (root / ROOT).rglob(f"{TMP_PREFIX}*") if p.is_file()]
 
     # --- integrity and space -------------------------------------------------------------
     def verify(self, snapshot_ids: Iterable[str] | None = None) -> list[Problem]:
@@ -444,45 +407,60 @@ class SnapshotStore:
                     problems.append(Problem(snapshot_id, f.path, f.sha256, checked[f.sha256]))
         return problems
 
-    def gc(self, keep: int, name: str | None = None) -> tuple[list[str], list[str]]:
+    def gc(
+        self, keep: int, name: str | None = None, pinned: Iterable[str] = (),
+        wait_s: float = LEASE_WAIT_S,
+    ) -> tuple[list[str], list[str]]:  # fmt: skip
         """Keeps the newest `keep` snapshots of every name (or of `name` only, every other
-        name's all); deletes the other manifests, then every blob no kept manifest names.
-        Returns (deleted snapshot ids, deleted blobs)."""
+        name's all) and every `pinned` one (named by a model or a lineage record); deletes the
+        other manifests, then every blob no kept manifest names, and what killed writers left
+        half-written. Waits while writers run. Returns (deleted snapshot ids, deleted blobs)."""
         if keep < 1:
             raise ValueError("--keep must be at least 1")
-        by_name: dict[str, list[SnapshotRef]] = {}
-        for ref in self.history():
-            by_name.setdefault(ref.name, []).append(ref)
-        kept_blobs: set[str] = set()
-        dropped: list[SnapshotRef] = []
-        for snapshot_name, refs in by_name.items():
-            kept = refs[-keep:] if name in (None, snapshot_name) else refs
-            for ref in kept:
-                kept_blobs |= {f.sha256 for f in self.read(ref.id, ref.name).files}
-            dropped += refs[: len(refs) - len(kept)]
-        for ref in dropped:
-            self.store.delete(manifest_key(ref.name, ref.id))
-        orphans = sorted(set(self.blob_sizes()) - kept_blobs)
-        self._drop_from_packs(set(orphans))
-        for digest in orphans:
-            self.store.delete(blob_key(digest))
+        pins = set(pinned)
+        with self.collecting(wait_s):
+            self.packs = Packs(self.blobs)  # what writers stored before we started
+            self._stored.clear()
+            by_name: dict[str, list[SnapshotRef]] = {}
+            for ref in self.history():
+                by_name.setdefault(ref.name, []).append(ref)
+            kept_blobs: set[str] = set()
+            dropped: list[SnapshotRef] = []
+            for snapshot_name, refs in by_name.items():
+                newest = refs[-keep:] if name in (None, snapshot_name) else refs
+                kept = [r for r in refs if r in newest or r.id in pins]
+                for ref in kept:
+                    kept_blobs |= {f.sha256 for f in self.read(ref.id, ref.name).files}
+                dropped += [r for r in refs if r not in kept]
+            for ref in dropped:
+                self.manifests.delete(ref.name, ref.id)
+            orphans = sorted(set(self.blob_sizes()) - kept_blobs)
+            self._drop_from_packs(set(orphans))
+            for digest in orphans:
+                self.blobs.delete(digest)
+            for leftover in self._temporaries():  # no writer runs: every one is a dead one's
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
         return [r.id for r in dropped], orphans
 
     def _drop_from_packs(self, unwanted: set[str]) -> None:
         """Rewrites every pack that holds unwanted files with only its other files (a new pack
         and index first, then the old index and pack go), or deletes it when none is left."""
-        by_pack: dict[str, set[str]] = {}
-        for digest, (pack, _, _) in self.packed().items():
-            by_pack.setdefault(pack, set()).add(digest)
-        for pack, digests in sorted(by_pack.items()):
+        for pack, digests in sorted(self.packs.members().items()):
             if not digests & unwanted:
                 continue
             wanted = {d: self.get_blob(d) for d in sorted(digests - unwanted)}
-            for digest in digests:
-                self.packed().pop(digest, None)
-                self._stored.discard(digest)
+            self.packs.unindex(pack)
+            self._stored -= digests
             if wanted:
-                self.put_pack(wanted)
-            self.store.delete(pack_key(pack))
-            self.store.delete(blob_key(pack))
-            self._pack_sizes.pop(pack, None)
+                self.put_pack(wanted)  # the new pack is whole before the old one goes
+            self.packs.remove(pack)
+
+
+def _plain(name: str) -> bool:
+    """A string that may be a snapshot name (so it is looked up as one before as an id)."""
+    try:
+        check_name(name)
+        return True
+    except ValueError:
+        return False

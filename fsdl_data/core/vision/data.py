@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from fsdl_data.core.vision.decode import decode_rgb
-from fsdl_data.core.vision.model import IMAGE_SIZE
+from fsdl_data.core.vision.pixels import IMAGE_SIZE
 
 NORMALIZE_MEAN, NORMALIZE_STD = 0.5, 0.25  # pixels in [0, 1] -> (p - mean) / std, every channel
 

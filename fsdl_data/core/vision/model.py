@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-IMAGE_SIZE = 64
-
 
 class PhotoNet(nn.Module):
     def __init__(self, n_classes: int) -> None:

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from fsdl_data.core.vision.decode import decode_rgb
-from fsdl_data.core.vision.model import IMAGE_SIZE
 
+IMAGE_SIZE = 64  # the classifier's input side; here so reading pixels needs no torch
 THUMBNAIL_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 
 

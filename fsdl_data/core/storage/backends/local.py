@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,13 +36,29 @@ def listed(key: str, info: os.stat_result, etag: str | None = None) -> Listed:
     )
 
 
+def kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISLNK, "a symbolic link")):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def walk(
-    root: str, prefix: str = "", *, file_links: bool = True
+    root: str,
+    prefix: str = "",
+    *,
+    file_links: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> list[tuple[str, str, os.stat_result]]:
-    """(key, path, stat) of every file under `root` whose key starts with `prefix`, sorted by key,
-    skipping temporary names. Links to folders are never followed; links to files are listed
-    with `file_links` (the store refuses to read one that leads out of its root) and skipped
-    without it (a folder snapshot must not read outside its folder)."""
+    """(key, path, stat) of every file under `root` whose key starts with `prefix`, sorted by
+    key, skipping temporary names: the one folder walker (the local store's listing, folder
+    snapshots). Links to folders are never followed; links to files are listed with
+    `file_links` (the store refuses to read one that leads out of its root) and skipped without
+    it; special files (FIFOs, sockets, devices) are never listed: reading one could block.
+    What is skipped is told to `warn`, when given."""
     root = os.path.abspath(root)
     folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
     found: list[tuple[str, str, os.stat_result]] = []
@@ -61,14 +77,22 @@ def walk(
                 if entry.is_dir(follow_symlinks=False):
                     if key.startswith(prefix[: len(key)]):
                         pending.append((entry.path, key))
-                elif (
-                    not key.startswith(prefix)
-                    or entry.is_dir()
-                    or (entry.is_symlink() and not file_links)
-                ):  # a link to a folder
                     continue
-                else:
-                    found.append((key, entry.path, entry.stat(follow_symlinks=False)))
+                if not key.startswith(prefix):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    if not file_links:
+                        if warn:
+                            warn(f"skipped {key}: a symbolic link (links are not followed)")
+                        continue
+                    if entry.is_dir():  # a link to a folder: never walked
+                        continue
+                elif not stat.S_ISREG(info.st_mode):
+                    if warn:
+                        warn(f"skipped {key}: {kind(info.st_mode)}, never read")
+                    continue
+                found.append((key, entry.path, info))
     found.sort(key=lambda item: item[0])
     return found
 

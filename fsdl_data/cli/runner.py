@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.core.processes import this_worker
+from fsdl_data.instance import WORKER_TAG
 from fsdl_data.publishing import nightly_tags
 
 
@@ -81,7 +83,7 @@ def materialize_days(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags=nightly_tags(day),
+            tags={**nightly_tags(day), WORKER_TAG: this_worker()},  # a kill -9 is detectable
         )
         out.append(
             DayRun(

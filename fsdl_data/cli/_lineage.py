@@ -10,15 +10,12 @@ raw_events.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 
-from fsdl_data.core.modeling.popularity import card_key
-from fsdl_data.core.storage.lake import Lake, TableNotFound
-from fsdl_data.core.versioning.store import SnapshotStore
+from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.versioning.lineage import Step, model_training_snapshot
 
 SOURCE_FACTS = (
     "watermark",
@@ -30,38 +27,15 @@ SOURCE_FACTS = (
 )
 
 
-@dataclass
-class Step:
-    asset: str
-    partitions: list[str | None]
-    data_versions: list[str | None]
-    facts: dict[str, Any] = field(default_factory=dict)
-    parents: list[Step] = field(default_factory=list)
-
-    def lines(self, depth: int = 0) -> list[str]:
-        parts = [p for p in self.partitions if p]
-        where = ""
-        if len(parts) == 1:
-            where = f"[{parts[0]}]"
-        elif parts:
-            where = f"[{min(parts)} .. {max(parts)}: {len(parts)} partitions]"
-        versions = sorted({v for v in self.data_versions if v})
-        shown = (
-            versions[0] if len(versions) == 1 else f"{len(versions)} versions" if versions else "-"
-        )
-        facts = "".join(f", {k} {v}" for k, v in self.facts.items())
-        out = [f"{'  ' * depth}{self.asset}{where}  data version {shown}{facts}"]
-        for parent in self.parents:
-            out += parent.lines(depth + 1)
-        return out
-
-
 class Tracer:
     def __init__(self, instance: dg.DagsterInstance, defs: dg.Definitions, lake: Lake) -> None:
         self.instance = instance
         self.graph = defs.resolve_asset_graph()
         self.lake = lake
-        self.seen: set[tuple[str, str | None]] = set()
+        # walked already: (asset, partition, data version), so each version of an asset (two
+        # classifier versions, say) has its own parents walked
+        self.seen: set[tuple[str, str | None, str | None]] = set()
+        self._recorded: dict[tuple[str | None, str | None], tuple[str, Any]] | None = None
 
     def record(self, key: dg.AssetKey, partition: str | None, before: int | None) -> Any:
         return self.instance.get_latest_data_version_record(
@@ -79,9 +53,14 @@ class Tracer:
         if len(records) == 1:
             metadata = records[0][1].asset_materialization.metadata
             step.facts = {k: metadata[k].value for k in SOURCE_FACTS if k in metadata}
-        step.facts.update(self.source_facts(key, [p for p, _ in records]))
-        fresh = [(p, r) for p, r in records if (key.to_user_string(), p) not in self.seen]
-        self.seen |= {(key.to_user_string(), p) for p, _ in fresh}
+        step.facts.update(self.source_facts(key, records))
+        name = key.to_user_string()
+
+        def walked(partition: str | None, record: Any) -> tuple[str, str | None, str | None]:
+            return name, partition, record.asset_materialization.tags.get("dagster/data_version")
+
+        fresh = [(p, r) for p, r in records if walked(p, r) not in self.seen]
+        self.seen |= {walked(p, r) for p, r in fresh}
         for parent in sorted(self.graph.get(key).parent_keys, key=lambda k: k.to_user_string()):
             wanted: list[str | None] = []
             cursor = None
@@ -103,61 +82,84 @@ class Tracer:
         subset = self.graph.get_parent_partition_keys_for_child(partition, parent, child)
         return sorted(subset.partitions_subset.get_partition_keys())
 
-    def source_facts(self, key: dg.AssetKey, partitions: list[str | None]) -> dict[str, Any]:
-        """What a source partition was read from: the S3 object versions behind raw photos (and
-        photo_pixels, made in the same read)."""
+    def recorded_objects(self) -> dict[tuple[str | None, str | None], tuple[str, Any]]:
+        """(partition, data version) of each raw_photos file any raw_photos snapshot recorded ->
+        (that snapshot's id, the file's entry): the object versions as they were recorded."""
+        if self._recorded is None:
+            from fsdl_data.core.versioning.store import SnapshotStore
+
+            snapshots = SnapshotStore(self.lake.store)
+            self._recorded = {}
+            for ref in snapshots.history("raw_photos"):
+                for entry in snapshots.read(ref.id, ref.name).files:
+                    self._recorded[(entry.partition, entry.data_version)] = (ref.id, entry)
+        return self._recorded
+
+    def source_facts(
+        self, key: dg.AssetKey, records: list[tuple[str | None, Any]]
+    ) -> dict[str, Any]:
+        """What a source partition was read from: the S3 object versions behind raw photos, as
+        the raw_photos snapshot that holds that very version recorded them (never today's lake),
+        with the command that lists them. photo_pixels, made in the same read, has the same
+        data version."""
         if key.to_user_string() not in ("raw_photos", "photo_pixels"):
             return {}
         objects = versions = 0
-        for partition in partitions:
-            table = self.lake.read("raw_photos", partition)
-            objects += len(table)
-            versions += int(table["version_id"].is_not_null().sum())
-        return {
-            "objects": objects,
-            "with S3 VersionId": versions,
-            "ETags": "in raw_photos (key, etag)",
-        }
-
-
-def latest_model_version(lake: Lake) -> str:
-    """The newest popularity_model version in the lake."""
-    try:
-        models = lake.read("popularity_model")
-    except TableNotFound:
-        models = None
-    if models is None or models.is_empty():
-        raise LookupError("no popularity_model yet: run `fsdl-data materialize` first")
-    return models["version"][-1]
+        listed: set[str] = set()
+        missing = 0
+        for partition, record in records:
+            version = record.asset_materialization.tags.get("dagster/data_version")
+            found = self.recorded_objects().get((partition, version))
+            if found is None:
+                missing += 1
+                continue
+            snapshot_id, entry = found
+            facts = entry.facts or {}
+            objects += int(facts.get("objects", 0))
+            versions += int(facts.get("objects_with_version_id", 0))
+            listed.add(snapshot_id[:12])
+        out: dict[str, Any] = {"objects": objects, "with S3 VersionId": versions}
+        if listed:
+            out["listed by"] = " ; ".join(
+                f"fsdl-data snapshot show {i} --objects" for i in sorted(listed)
+            )
+        if missing:
+            out["not in any raw_photos snapshot"] = f"{missing} partitions"
+        return out
 
 
 def model_lineage(
     instance: dg.DagsterInstance, defs: dg.Definitions, lake: Lake, model_version: str
 ) -> Step:
     """The chain behind a popularity model version (its card names its snapshot)."""
-    from fsdl_data.core.storage.objects import ObjectNotFound
-
-    try:
-        card = json.loads(lake.store.get(card_key(model_version)))
-    except ObjectNotFound:
-        raise LookupError(
-            f'no popularity model {model_version!r} in {lake.url}: `fsdl-data sql "SELECT version FROM '
-            'popularity_model"` shows the newest'
-        ) from None
-    snapshots = SnapshotStore(lake.store)
-    manifest = snapshots.read(card["snapshot"], "training_set")
-    tracer = Tracer(instance, defs, lake)
-    snapshot = Step("training_snapshot", [None], [card["snapshot"]],
-                    {"files": len(manifest.files), "rows": manifest.row_count,
-                     "git commit": manifest.code.get("git_commit", "?")})  # fmt: skip
-    training_set = dg.AssetKey("training_set")
-    for entry in manifest.files:
-        record = _record_with_version(instance, training_set, entry.partition, entry.data_version)
-        cursor = record.storage_id + 1 if record else None
-        snapshot.parents.append(tracer.step(training_set, [entry.partition], cursor))
+    card, manifest = model_training_snapshot(lake, model_version)
+    snapshot = snapshot_lineage(instance, defs, lake, card["snapshot"], manifest)
     return Step("popularity_model", [None], [model_version],
                 {k: card[k] for k in ("held_out_day", "spearman", "auc_above_median") if k in card},
                 [snapshot])  # fmt: skip
+
+
+def snapshot_lineage(
+    instance: dg.DagsterInstance, defs: dg.Definitions, lake: Lake, snapshot_id: str,
+    manifest: Any,
+) -> Step:  # fmt: skip
+    """The chain behind a table snapshot: each file's partition at the version it recorded,
+    then everything upstream of that materialization."""
+    from fsdl_data.core.versioning.store import GRAPH_SNAPSHOTS
+
+    asset = GRAPH_SNAPSHOTS.get(manifest.name, (manifest.source, f"{manifest.name} snapshot"))[1]
+    tracer = Tracer(instance, defs, lake)
+    snapshot = Step(asset, [None], [snapshot_id],
+                    {"files": len(manifest.files), "rows": manifest.row_count,
+                     "git commit": manifest.code.get("git_commit", "?")})  # fmt: skip
+    if manifest.kind != "table" or not manifest.source:
+        return snapshot
+    table = dg.AssetKey(manifest.source)
+    for entry in manifest.files:
+        record = _record_with_version(instance, table, entry.partition, entry.data_version)
+        cursor = record.storage_id + 1 if record else None
+        snapshot.parents.append(tracer.step(table, [entry.partition], cursor))
+    return snapshot
 
 
 def _record_with_version(

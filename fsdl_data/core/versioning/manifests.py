@@ -1,0 +1,222 @@
+"""Piece three of the snapshot store: manifests (what a snapshot holds) and refs (the newest
+snapshot of a name).
+
+    snapshots/manifests/<name>/<manifest id>.json  id = SHA-256 of the JSON: the snapshot id
+    snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
+
+Identical inputs give an identical manifest, hence the same id. A manifest is written last, in
+one atomic put, after everything it names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
+from fsdl_data.core.versioning.blobs import ROOT, CorruptSnapshot
+from fsdl_data.core.versioning.digests import canonical_json, sha256
+
+MANIFEST_SCHEMA_VERSION = 1
+MANIFESTS = f"{ROOT}/manifests/"
+
+
+def manifest_key(name: str, snapshot_id: str) -> str:
+    return f"{MANIFESTS}{name}/{snapshot_id}.json"
+
+
+def ref_key(name: str) -> str:
+    return f"{ROOT}/refs/{name}.json"
+
+
+def check_name(name: str) -> str:
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise ValueError(
+            f"invalid snapshot name {name!r}: use letters, digits, '-', '_' and '.' only"
+        )
+    return name
+
+
+class SnapshotNotFound(LookupError):
+    """An id (or prefix) that names no snapshot, or names several."""
+
+
+class FileEntry(NamedTuple):
+    """One file of a snapshot: where it goes, what it is, and for tables what it holds. (A
+    named tuple: the stat cache loads ten thousand of them for `snapshot status`.)"""
+
+    path: str  # relative path inside the snapshot (e.g. date=2026-01-01/data.parquet)
+    sha256: str
+    bytes: int
+    rows: int | None = None  # table files
+    partition: str | None = None  # table files of partitioned assets
+    data_version: str | None = None  # the Dagster data version of that partition, if known
+    fingerprint: str | None = None  # what the source looked like (ETag or stat): cache only
+    facts: dict[str, Any] | None = None  # more about the file (e.g. how many raw objects it names)
+    etag: str | None = None  # an object-store source's ETag when it was read
+    version_id: str | None = None  # and its S3 VersionId (versioned buckets)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as the manifest holds it: where a file happened to sit (its fingerprint) is
+        not what it is, so it stays out of the snapshot's identity."""
+        return {k: v for k, v in self._asdict().items() if v is not None and k != "fingerprint"}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    kind: str  # "table" or "folder"
+    files: tuple[FileEntry, ...]
+    source: str = ""  # the asset or the folder/prefix it was taken of
+    schema: dict[str, str] = field(default_factory=dict)  # tables: column -> type
+    key: tuple[str, ...] = ()  # tables: the columns that identify a row, for row-level diffs
+    upstream: dict[str, str] = field(default_factory=dict)  # "asset[partition]" -> data version
+    objects: tuple[
+        dict[str, Any], ...
+    ] = ()  # raw objects referenced: key, size, sha256, etag, version_id
+    code: dict[str, str] = field(default_factory=dict)  # code versions, git commit
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def row_count(self) -> int:
+        return sum(f.rows or 0 for f in self.files)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def body(self) -> bytes:
+        return canonical_json(
+            {
+                "schema_version": MANIFEST_SCHEMA_VERSION,
+                "name": self.name,
+                "kind": self.kind,
+                "source": self.source,
+                "files": [f.as_dict() for f in self.files],
+                "row_count": self.row_count,
+                "schema": self.schema,
+                "key": list(self.key),
+                "upstream": dict(sorted(self.upstream.items())),
+                "objects": list(self.objects),
+                "code": self.code,
+                "extra": self.extra,
+            }
+        )
+
+    @property
+    def id(self) -> str:
+        return sha256(self.body())
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Manifest:
+        d = json.loads(body)
+        if d.get("schema_version") != MANIFEST_SCHEMA_VERSION:
+            raise CorruptSnapshot(
+                f"manifest schema version {d.get('schema_version')} is not supported "
+                f"(this fsdl-data reads version {MANIFEST_SCHEMA_VERSION})",
+                "unreadable",
+            )
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            source=d.get("source", ""),
+            files=tuple(FileEntry(**f) for f in d["files"]),
+            schema=d.get("schema", {}),
+            key=tuple(d.get("key", ())),
+            upstream=d.get("upstream", {}),
+            objects=tuple(d.get("objects", ())),
+            code=d.get("code", {}),
+            extra=d.get("extra", {}),
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    name: str
+    id: str
+    written: Any  # when the manifest was written (datetime), from the listing
+
+
+class Manifests:
+    """The manifests and refs of a store."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    def put(self, manifest: Manifest) -> str:
+        """Writes the manifest, then points its name's ref at it; returns its id."""
+        body = manifest.body()
+        snapshot_id = sha256(body)
+        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
+        self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
+        return snapshot_id
+
+    def delete(self, name: str, snapshot_id: str) -> None:
+        self.store.delete(manifest_key(name, snapshot_id))
+
+    def read(self, snapshot_id: str, name: str | None = None) -> Manifest:
+        """A snapshot by id or unique id prefix (4 characters at least). A full id with its
+        name (what `resolve` returns) is read without listing the manifests again."""
+        full = snapshot_id.strip().lower()
+        if name and len(full) == 64 and all(c in "0123456789abcdef" for c in full):
+            found = (name, full)
+        else:
+            found = self.resolve(snapshot_id, name)
+        try:
+            body = self.store.get(manifest_key(found[0], found[1]))
+        except ObjectNotFound:
+            raise SnapshotNotFound(
+                f"no snapshot {snapshot_id!r} named {name!r} in {self.store.url}"
+            ) from None
+        if sha256(body) != found[1]:
+            raise CorruptSnapshot(f"manifest {found[1]} does not match its hash: storage corrupted")
+        return Manifest.from_body(body)
+
+    def resolve(self, snapshot_id: str, name: str | None = None) -> tuple[str, str]:
+        """(name, full id) of the snapshot an id or prefix names."""
+        prefix = snapshot_id.strip().lower()
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            raise SnapshotNotFound(
+                f"{snapshot_id!r} is not a snapshot id: give at least 4 hex characters, a "
+                "snapshot name or `latest` (`fsdl-data snapshot list` shows them)"
+            )
+        matches = [(n, i) for n, i in self.ids(name) if i.startswith(prefix)]
+        if not matches:
+            raise SnapshotNotFound(
+                f"no snapshot {snapshot_id!r} in {self.store.url}: `fsdl-data snapshot list` shows them"
+            )
+        if len(matches) > 1:
+            raise SnapshotNotFound(
+                f"{snapshot_id!r} names {len(matches)} snapshots: give more characters"
+            )
+        return matches[0]
+
+    def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
+        prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
+        for key in (o.key for o in self.store.list(prefix)):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[3].endswith(".json"):
+                yield parts[2], parts[3][: -len(".json")]
+
+    def history(self, name: str | None = None) -> list[SnapshotRef]:
+        """Every snapshot (of `name`), oldest first, without reading a manifest."""
+        prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
+        found = []
+        for stat in self.store.list(prefix):
+            parts = stat.key.split("/")
+            if len(parts) == 4 and parts[3].endswith(".json"):
+                found.append(SnapshotRef(parts[2], parts[3][: -len(".json")], stat.last_modified))
+        return sorted(found, key=lambda r: (r.written is None, r.written, r.id))
+
+    def newest_id(self, name: str) -> str | None:
+        """The newest snapshot of `name`: its ref, else the newest manifest written."""
+        try:
+            snapshot_id = json.loads(self.store.get(ref_key(name)))["id"]
+            if self.store.head(manifest_key(name, snapshot_id)) is not None:
+                return snapshot_id
+        except ObjectNotFound:
+            pass
+        found = self.history(name)
+        return found[-1].id if found else None
