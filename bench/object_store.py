@@ -14,6 +14,7 @@ Run: `.venv/bin/python bench/object_store.py` (about a minute).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import statistics
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -61,6 +63,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 
     from fsdl_data.core.storage.backends.s3 import make_s3_client
     from fsdl_data.core.storage.objects import open_object_store
@@ -135,7 +139,11 @@ def main() -> int:
             access_key_id="testing",
             secret_access_key="testing",
             client_options={"allow_http": True, "timeout": "30s", "connect_timeout": "5s"},
-            retry_config={"max_retries": 4, "backoff": {"init_backoff": 0.1}, "retry_timeout": 60},
+            retry_config={
+                "max_retries": 4,
+                "backoff": {"init_backoff": timedelta(milliseconds=100)},
+                "retry_timeout": timedelta(seconds=60),
+            },
         )
 
         def obstore_list() -> None:
