@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not daemon and not labelstudio and not browser and not walkthrough"
+	$(BIN)/python -m pytest -q -m "not daemon and not labelstudio and not browser and not walkthrough and not quickstart"
 
 celery-workers: $(STAMP)  # two Celery workers on the local RabbitMQ: `dagster` and `gpu` (one at a time)
 	DAGSTER_CELERY_BROKER_HOST=127.0.0.1 $(BIN)/celery -A dagster_celery.app worker -Q dagster -n dagster@%h --detach --logfile=.fsdl/celery-dagster.log
@@ -30,7 +30,7 @@ check: $(STAMP)  # every asset check on a small generated world with defects (CI
 	$(BIN)/fsdl-data check
 
 test-heavy: $(STAMP) browser-deps  # suites too slow for every `make test`; .ci/run runs them too
-	$(BIN)/python -m pytest -q -m "daemon or labelstudio or browser or walkthrough"
+	$(BIN)/python -m pytest -q -m "daemon or labelstudio or browser or walkthrough or quickstart"
 
 browser-deps:  # Debian's Chromium for the browser test (Playwright drives it; no browser download)
 	command -v chromium >/dev/null || { $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }

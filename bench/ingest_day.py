@@ -1,42 +1,155 @@
-"""Benchmark: one world day of 1,000 photos and 200,000 events.
+"""Benchmark: ingesting one world day (default 1,000 photos and 200,000 events; `--scale 10`
+multiplies both).
 
-Prints (1) world generation time and (2) the materialization time of that day's source and
-table assets (the `ingest` job, in process, embedded default). Run: `make bench`.
-The measured day is the world's second: the first has no views of earlier days' photos yet,
-so only the second is a steady-state day of ~200,000 events.
+Prints, as medians with their range over `--runs` runs:
+1. event cleaning, one core (`POLARS_MAX_THREADS=1`): the day's gzipped log files read and
+   cleaned file by file as the product does (`read_log_lines` + `EventCleaner`), in lines/s,
+   beside DuckDB's typed `read_json` (one thread) over the same gzipped bytes: the reference;
+   each run in a fresh process, with its peak RSS;
+2. the materialization of the day's `ingest` job (in process, embedded default) once, with its
+   time and the process's peak RSS.
+The measured day is the world's second: the first has no views of earlier days' photos yet.
+Run: `make bench`, or `python bench/ingest_day.py --scale 10 --skip-materialize`.
+The 100x day of docs/scaling.md: `python bench/ingest_day.py --scale 100 --skip-materialize`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from _common import fresh_embedded_home
+
+_DAY_FILES = "day_files"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _clean_stage(folder: Path, day: str) -> dict:
+    """One run of the product's event cleaning over the day's files (in a fresh process)."""
+    import polars as pl
+
+    from fsdl_data.core.tables.events import EventCleaner, read_log_lines
+
+    paths = sorted(folder.glob("*.jsonl.gz"))
+    blobs = [(f"events/date={day}/{p.name}", p.read_bytes()) for p in paths]
+    start_rss = _peak_rss_mb()
+    t0 = time.perf_counter()
+    cleaner = EventCleaner(day)
+    lines = kept = 0
+    for key, gz in blobs:
+        raw = read_log_lines(key, gz)
+        cleaned = cleaner.clean(raw)
+        lines += len(raw)
+        kept += len(cleaned.events)
+        del raw, cleaned
+    seconds = time.perf_counter() - t0
+    assert pl.thread_pool_size() == 1
+    return {"seconds": seconds, "lines": lines, "kept": kept, "peak_rss_mb": _peak_rss_mb(),
+            "input_rss_mb": start_rss}  # fmt: skip
+
+
+def _duckdb_stage(folder: Path, day: str) -> dict:
+    """The reference: DuckDB's typed read_json over the same gzipped files, one thread."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    t0 = time.perf_counter()
+    (lines,) = con.execute(
+        "SELECT count(*) FROM read_json(?, format = 'newline_delimited', ignore_errors = true, "
+        "columns = {event_id: 'VARCHAR', event_type: 'VARCHAR', user_id: 'BIGINT', "
+        "photo_id: 'BIGINT', ts: 'VARCHAR', client: 'VARCHAR'})",
+        [str(folder / "*.jsonl.gz")],
+    ).fetchone()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "lines": lines, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _child(stage: str, folder: str, day: str) -> dict:
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, __file__, "--stage", stage, "--folder", folder, "--day", day],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _summary(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f} (range {min(values):,.0f}-{max(values):,.0f})"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--scale", type=float, default=1.0, help="multiplies photos, events, users")
     p.add_argument("--photos", type=int, default=1000)
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--users", type=int, default=2000)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--skip-materialize", action="store_true")
+    p.add_argument("--stage", choices=["clean", "duckdb"], help=argparse.SUPPRESS)
+    p.add_argument("--folder", help=argparse.SUPPRESS)
+    p.add_argument("--day", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.stage:
+        stage = _clean_stage if a.stage == "clean" else _duckdb_stage
+        print(json.dumps(stage(Path(a.folder), a.day)))
+        return 0
 
     fresh_embedded_home()
 
     from fsdl_data.config import Settings
+    from fsdl_data.core.ingestion.cursor import day_listing, day_prefix
     from fsdl_data.core.storage.appdb import AppDatabase
     from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.core.world.generator import append_days, seed_world
     from fsdl_data.core.world.spec import WorldSpec
 
     settings = Settings.from_env()
-    spec = WorldSpec(photos_per_day=a.photos, users=a.users, events_per_day=a.events)
+    spec = WorldSpec(
+        photos_per_day=int(a.photos * a.scale),
+        users=int(a.users * a.scale),
+        events_per_day=int(a.events * a.scale),
+    )
     store, db = open_object_store(settings.object_store_url), AppDatabase(settings.app_db_url)
     seed_world(spec, 1, store, db, settings.truth_dir)  # warm-up day
     t0 = time.perf_counter()
     (report,) = append_days(store, db, settings.truth_dir, 1)
     gen_s = time.perf_counter() - t0
+    print(f"world day {report.day}: {report.photos} photos, {report.events} log lines, "
+          f"{report.users} new users; generated in {gen_s:.1f} s")  # fmt: skip
+
+    folder = Path(tempfile.mkdtemp(prefix="fsdl-bench-logs-"))
+    for listed in day_listing(store, day_prefix("events", report.day)):
+        if listed.key.endswith(".jsonl.gz"):
+            (folder / listed.key.rsplit("/", 1)[1]).write_bytes(store.get(listed.key))
+    clean_runs, duck_runs = [], []
+    for _ in range(a.runs):  # interleaved, so both see the same load
+        clean_runs.append(_child("clean", str(folder), report.day))
+        duck_runs.append(_child("duckdb", str(folder), report.day))
+    ours = [r["lines"] / r["seconds"] for r in clean_runs]
+    reference = [r["lines"] / r["seconds"] for r in duck_runs]
+    ratios = [o / r for o, r in zip(ours, reference, strict=True)]
+    print(f"event cleaning, one core, {a.runs} runs, each in a fresh process:")
+    print(f"  fsdl_data (read + clean, file by file): {_summary(ours)} lines/s, "
+          f"peak RSS {_summary([r['peak_rss_mb'] for r in clean_runs])} MB "
+          f"(of which the day's gzipped input {clean_runs[0]['input_rss_mb']:,.0f} MB)")  # fmt: skip
+    print(f"  DuckDB typed read_json, same bytes:     {_summary(reference)} lines/s, "
+          f"peak RSS {_summary([r['peak_rss_mb'] for r in duck_runs])} MB")  # fmt: skip
+    print(f"  ratio: {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); "
+          "goals: >= 1,000,000 lines/s and >= 0.30")  # fmt: skip
+    if a.skip_materialize:
+        return 0
 
     import dagster as dg
 
@@ -49,12 +162,9 @@ def main() -> int:
     if not run.success:
         print("materialization failed:", run.failed_checks, file=sys.stderr)
         return 1
-    print(f"world day: {report.photos} photos, {report.events} log lines, {report.users} new users")
-    print(f"world generation:              {gen_s:6.2f} s")
-    print(
-        f"ingest materialization (day):  {mat_s:6.2f} s  ({len(run.materialized)} assets, {run.checks} checks)"
-    )
-    print(f"  = {report.events / mat_s:,.0f} log lines/s end to end")
+    print(f"ingest materialization (day, once): {mat_s:6.2f} s ({len(run.materialized)} assets, "
+          f"{run.checks} checks) = {report.events / mat_s:,.0f} log lines/s end to end; "
+          f"peak RSS of this process {_peak_rss_mb():,.0f} MB")  # fmt: skip
     return 0
 
 

@@ -89,7 +89,7 @@ def world(days: int, photos: int, thresholds: list[float]) -> None:
     day_keys = [r.day for r in reports]
     instance = dg.DagsterInstance.ephemeral()
     t0 = time.perf_counter()
-    for run in materialize_days(defs, "nightly", day_keys, instance):
+    for run in materialize_days(defs, "nightly", day_keys, instance, world_clock=True):
         if not run.success:
             print("night failed:", run.day, run.failed_checks, file=sys.stderr)
     print(f"2. world: {days} + 1 days x {photos} photos through the nightly graph "

@@ -71,7 +71,7 @@ def main() -> int:
 
     for day in days:
         t0 = time.perf_counter()
-        (run,) = materialize_days(defs, "nightly", [day], instance)
+        (run,) = materialize_days(defs, "nightly", [day], instance, world_clock=True)
         night_s = time.perf_counter() - t0
         steps = ", ".join(
             f"{name} {step_seconds(run.run_id, name):.2f} s"

@@ -37,6 +37,14 @@ class Settings:
     app_db_url: str
     start_date: date
     end_date: date | None = None  # the last day partition, inclusive
+    # FSDL_WORLD_CLOCK=1: runs publish at a generated world's simulated nightly times instead of
+    # the wall clock (fsdl_data/publishing.py); for replaying a generated world only.
+    world_clock: bool = False
+    # FSDL_ONLINE_STORE_URL: where features are served from: redis://host:port/db, or an
+    # app-database URL; unset: the app database itself.
+    online_store_url: str | None = None
+    # FSDL_PARITY_MIN_ENTITIES: the online_features_parity gate fails when it compares fewer.
+    parity_min_entities: int = 10
 
     @property
     def truth_dir(self) -> Path:
@@ -57,6 +65,9 @@ class Settings:
             app_db_url=env.get("FSDL_APP_DB_URL") or f"sqlite:///{(home / 'app.db').resolve()}",
             start_date=date.fromisoformat(start or DEFAULT_START_DATE),
             end_date=date.fromisoformat(end) if end else None,
+            world_clock=env.get("FSDL_WORLD_CLOCK", "").lower() in ("1", "true", "yes"),
+            online_store_url=env.get("FSDL_ONLINE_STORE_URL") or None,
+            parity_min_entities=int(env.get("FSDL_PARITY_MIN_ENTITIES") or 10),
         )
 
 

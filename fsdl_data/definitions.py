@@ -21,6 +21,7 @@ from fsdl_data.checks import vision as vision_checks
 from fsdl_data.config import Settings
 from fsdl_data.executors import executor_from_env
 from fsdl_data.jobs import (
+    features_job,
     import_labels_job,
     ingest_events_job,
     ingest_job,
@@ -48,7 +49,14 @@ all_checks = dg.load_asset_checks_from_modules(
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
-    jobs=[ingest_job, ingest_photos_job, ingest_events_job, import_labels_job, nightly_job],
+    jobs=[
+        ingest_job,
+        ingest_photos_job,
+        ingest_events_job,
+        import_labels_job,
+        features_job,
+        nightly_job,
+    ],
     schedules=[nightly],
     sensors=object_sensors,
     executor=executor_from_env(),

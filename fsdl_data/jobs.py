@@ -19,6 +19,15 @@ nightly_job = dg.define_asset_job(
     "that became known that day, the training set, a new snapshot and a retrained, gated model.",
 )
 
+features_job = dg.define_asset_job(
+    "features",
+    selection=dg.AssetSelection.groups("features"),
+    partitions_def=daily,
+    description="The day's user and photo features and their online copy, with their checks: a "
+    "backfill after a fix (`fsdl-data materialize --day D --job features`) publishes a new "
+    "version known from now on.",
+)
+
 ingest_photos_job = dg.define_asset_job(
     "ingest_photos",
     selection=dg.AssetSelection.assets("raw_photos", "photo_pixels"),

@@ -20,6 +20,7 @@ from fsdl_data.config import Settings
 from fsdl_data.core.catalog import TABLE_SCHEMAS
 from fsdl_data.core.columns import column_description
 from fsdl_data.core.features.definitions import KNOWN_AT
+from fsdl_data.core.features.online import OnlineStore, open_online_store
 from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake, TableNotFound
@@ -28,6 +29,7 @@ from fsdl_data.core.storage.urls import redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
+from fsdl_data.publishing import CLOCK, PublicationClock
 
 
 class ObjectStoreResource(dg.ConfigurableResource):
@@ -61,6 +63,26 @@ class AppDatabaseResource(dg.ConfigurableResource):
             yield db
         finally:
             db.dispose()
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
+class FeatureStoreResource(dg.ConfigurableResource):
+    """The online feature store (a URL: redis://..., or an app-database URL) and the parity
+    gate's minimum of entities compared."""
+
+    url: str
+    parity_min_entities: int = 10
+
+    @contextmanager
+    def connect(self) -> Iterator[OnlineStore]:
+        store = open_online_store(self.url)
+        try:
+            yield store
+        finally:
+            store.close()
 
     @property
     def display_url(self) -> str:
@@ -222,4 +244,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "lake": ObjectStoreResource(url=settings.lake_url, s3=s3),
         "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
         "lake_files": LakeFilesInput(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
+        CLOCK: PublicationClock(world_clock=settings.world_clock),
+        "feature_store": FeatureStoreResource(
+            url=settings.online_store_url or db_url,
+            parity_min_entities=settings.parity_min_entities,
+        ),
     }

@@ -9,6 +9,7 @@ from fsdl_data.core.versions import code_version
 # Which component's code makes each asset (its code version is that component's).
 ASSET_COMPONENTS = {
     "raw_photos": "sources", "photo_pixels": "sources", "photo_metadata": "sources",
+    "photo_metadata_quarantine": "sources",
     "users": "sources", "raw_events": "sources",
     "events": "tables", "events_quarantine": "tables",
     "user_features": "features", "photo_features": "features", "online_features": "online",

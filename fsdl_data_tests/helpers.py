@@ -13,7 +13,7 @@ from fsdl_data.core.storage.objects import ObjectStore, open_object_store
 from fsdl_data.core.world.generator import DayReport, seed_world
 from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.definitions import all_assets, all_checks
-from fsdl_data.publishing import nightly_tags
+from fsdl_data.publishing import world_clock_config
 from fsdl_data.resources import build_resources
 
 SMALL = WorldSpec(
@@ -55,8 +55,8 @@ def materialize_day(
         instance=instance,
         selection=selection,
         raise_on_error=False,
-        tags=nightly_tags(day),  # replaying the world's nights: published when the schedule would
-        run_config=run_config or {},
+        # replaying the world's nights: published when the schedule would have
+        run_config={**world_clock_config(), **(run_config or {})},
     )
 
 

@@ -88,8 +88,10 @@ def _snapshot(
     )
     taken = snapshot_table(SnapshotStore(lake.open()), template, table, skip_empty=skip_empty)
     if taken is None:
-        context.log.warning(
-            f"no {'non-empty ' if skip_empty else ''}{table.table} partition yet: skipped"
+        # expected on the first night (labels need 24 h), nothing to act on: info, not a warning
+        context.log.info(
+            f"not yet: no {'non-empty ' if skip_empty else ''}{table.table} partition to "
+            "snapshot (labels mature after 24 h; the second night makes the first)"
         )
         return
     manifest, parts = taken.manifest, [f.partition for f in taken.manifest.files if f.partition]

@@ -9,8 +9,8 @@ from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features import online
 from fsdl_data.core.features.versions import as_known_at, stamp
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
-from fsdl_data.publishing import published_at
-from fsdl_data.resources import VERSIONED, AppDatabaseResource
+from fsdl_data.publishing import PublicationClock, published_at
+from fsdl_data.resources import VERSIONED, FeatureStoreResource
 
 OWNERS = ["team:ml-features"]
 TRAILING_WEEK = dg.TimeWindowPartitionMapping(
@@ -51,9 +51,12 @@ def _definitions_markdown(entity: str) -> dg.MarkdownMetadataValue:
     "version, the old one stays.",
 )
 def user_features(
-    context: dg.AssetExecutionContext, events: pl.DataFrame, users: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    clock: PublicationClock,
+    events: pl.DataFrame,
+    users: pl.DataFrame,
 ) -> dg.Output:
-    df = stamp(f.user_features(events, users, context.partition_key), published_at(context))
+    df = stamp(f.user_features(events, users, context.partition_key), published_at(context, clock))
     return table(
         df,
         active_users=int((df["views_7d"] + df["logins_1d"] > 0).sum()),
@@ -73,8 +76,10 @@ def user_features(
     "(posting hour and weekday, title length, location), versioned by `known_at` like "
     "user_features.",
 )
-def photo_features(context: dg.AssetExecutionContext, photo_metadata: pl.DataFrame) -> dg.Output:
-    df = stamp(f.photo_features(photo_metadata), published_at(context))
+def photo_features(
+    context: dg.AssetExecutionContext, clock: PublicationClock, photo_metadata: pl.DataFrame
+) -> dg.Output:
+    df = stamp(f.photo_features(photo_metadata), published_at(context, clock))
     return table(df, definitions=_definitions_markdown("photo"))
 
 
@@ -82,14 +87,17 @@ def photo_features(context: dg.AssetExecutionContext, photo_metadata: pl.DataFra
     partitions_def=daily,
     group_name="features",
     owners=OWNERS,
-    kinds={"sqlite", "postgres", "parquet"},
-    description="The online store: the day's newest feature versions upserted into the app "
-    "database's `online_features` table (one row per entity, feature), where a row is replaced "
-    "only by a newer one; TTL is applied when read (`fsdl-data features get user:123`). The lake "
+    kinds={"sqlite", "postgres", "redis", "parquet"},
+    description="The online store: the day's newest feature versions upserted into the online "
+    "store (the app database's `online_features` table, or Redis; one record per entity and "
+    "feature), where a record is replaced only by a newer one; as-of rules and TTL are applied "
+    "when read (`fsdl-data features get user:123`, `fsdl-data features serve`). The lake "
     "partition keeps what was pushed.",
 )
 def online_features(
-    app_db: AppDatabaseResource, user_features: pl.DataFrame, photo_features: pl.DataFrame
+    feature_store: FeatureStoreResource,
+    user_features: pl.DataFrame,
+    photo_features: pl.DataFrame,
 ) -> dg.Output:
     rows = pl.concat(
         [
@@ -97,13 +105,13 @@ def online_features(
             online.online_rows(as_known_at(photo_features, key=["photo_id"], known_at=f.KNOWN_AT), "photo"),
         ]
     )  # fmt: skip
-    with app_db.connect() as db:
-        online.upsert(db, rows)
-        served = online.served_sample(db, rows)
+    with feature_store.connect() as store:
+        online.upsert(store, rows)
+        served = online.served_sample(store, rows)
     return table(
         rows,
         served=dg.MetadataValue.md(served),
         users=int((rows["entity"] == "user").sum() // max(len(f.USER_FEATURES), 1)),
         photos=int((rows["entity"] == "photo").sum() // max(len(f.PHOTO_FEATURES), 1)),
-        database=app_db.display_url,
+        database=feature_store.display_url,
     )

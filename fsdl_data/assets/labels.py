@@ -204,7 +204,10 @@ def label_matrix(
     },
     description="Per labeling function for the day: coverage, overlap, conflict, accuracy against "
     "gold and against the human consensus (with counts), beside its trailing "
-    f"{DRIFT_WINDOW_DAYS - 1}-day means for the drift check.",
+    f"{DRIFT_WINDOW_DAYS - 1}-day means for the drift check. Where to look: a partition's "
+    "materialization → Metadata → `per_function` (the table; an empty cell is not measured) "
+    "and `plot` (Show Markdown: coverage and accuracy bars, hatched when fewer than "
+    f"{analysis.MIN_ACCURACY_COUNT} photos, none when nothing to compare).",
 )
 def lf_analysis(
     context: dg.AssetExecutionContext, label_matrix: pl.DataFrame, human_consensus: pl.DataFrame
@@ -216,7 +219,9 @@ def lf_analysis(
     return table(
         df,
         per_function=_function_table(df),
-        plot=picture(plots.labeling_functions(df)) if len(df) else "no votes for this day",
+        plot=picture(plots.labeling_functions(df, analysis.MIN_ACCURACY_COUNT))
+        if len(df)
+        else "no votes for this day",
     )
 
 
@@ -225,7 +230,7 @@ def _function_table(df: pl.DataFrame) -> dg.TableMetadataValue:
                "human_accuracy", "conflict"]  # fmt: skip
     records = [
         dg.TableRecord({c: (round(v, 3) if isinstance(v, float) else v) for c, v in row.items()})
-        for row in df.select(columns).fill_null(-1).iter_rows(named=True)
+        for row in df.select(columns).iter_rows(named=True)  # missing stays null, never -1
     ]
     schema = dg.TableSchema(
         columns=[

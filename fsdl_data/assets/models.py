@@ -61,7 +61,7 @@ def popularity_model(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed
     )
     if fit is None:
-        context.log.warning("the snapshot has one day: two are needed (train, hold out): skipped")
+        context.log.info("not yet: the snapshot has one day; training needs two (train, hold out)")
         return
     model, ev, held_out_day = fit.model, fit.evaluation, fit.held_out_day
     card = {

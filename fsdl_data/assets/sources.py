@@ -87,26 +87,52 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     )
 
 
-@dg.asset(
-    **DAILY_SOURCE,
-    kinds={"postgres", "parquet"},
-    description="The photos posted that day, read from the app database in keyset pages; "
-    "metadata records the watermark and row count that were read.",
+@dg.multi_asset(
+    outs={
+        "photo_metadata": dg.AssetOut(
+            kinds={"postgres", "parquet"},
+            owners=OWNERS,
+            freshness_policy=DAILY_FRESHNESS,
+            description="The photos posted that day, read from the app database in keyset pages; "
+            "metadata records the watermark and row count that were read. Only rows that fit "
+            "the schema: the others are in photo_metadata_quarantine.",
+        ),
+        "photo_metadata_quarantine": dg.AssetOut(
+            kinds={"postgres", "parquet"},
+            owners=OWNERS,
+            freshness_policy=DAILY_FRESHNESS,
+            description="App-database photo rows of that day that break the schema (a NULL, "
+            "text that is not UTF-8, a time that is not one), each with a reason and the row.",
+        ),
+    },
+    partitions_def=daily,
+    group_name="sources",
+    retry_policy=SOURCE_RETRIES,
 )
 def photo_metadata(
     context: dg.AssetExecutionContext, app_db: AppDatabaseResource, objects: ObjectStoreResource
-) -> dg.Output[pl.DataFrame]:
+):
     refuse_without_data(context, objects.open())
     with app_db.connect() as db:
-        df, state = core.photo_rows(db, context.partition_key)
-    return dg.Output(
+        df, quarantine, state = core.photo_rows(db, context.partition_key)
+    version = _version(state["watermark"], state["row_count"], state["quarantined"])
+    yield dg.Output(
         df,
-        data_version=_version(state["watermark"], state["row_count"]),
+        output_name="photo_metadata",
+        data_version=version,
         metadata={
             "watermark": state["watermark"] or "",
             "read_window": state["window"],
             "database": app_db.display_url,
+            "quarantined": state["quarantined"],
         },
+    )
+    counts = quarantine.group_by("reason").len().sort("reason").iter_rows()
+    yield dg.Output(
+        quarantine,
+        output_name="photo_metadata_quarantine",
+        data_version=version,
+        metadata={f"reason/{reason}": count for reason, count in counts},
     )
 
 

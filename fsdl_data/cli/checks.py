@@ -38,7 +38,8 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
     chosen = world_days(store)[:days]
     print(f"materializing {job} for {', '.join(chosen)} in {os.environ['FSDL_HOME']} ...")
     # the table below says what failed; Dagster's own log of it would be tracebacks
-    runs = materialize_days(defs, job, chosen, dg.DagsterInstance.ephemeral(), "CRITICAL")
+    runs = materialize_days(defs, job, chosen, dg.DagsterInstance.ephemeral(), "CRITICAL",
+                            world_clock=True)  # fmt: skip
     outcomes = sorted((o for r in runs for o in r.outcomes), key=lambda o: (o.check, o.partition))
     width = max((len(o.check) for o in outcomes), default=10)
     print(f"\n{'check':{width}s}  {'partition':10s}  result")

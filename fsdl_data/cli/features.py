@@ -1,4 +1,5 @@
-"""`fsdl-data features get ENTITY:ID`: a feature vector as the online store serves it."""
+"""`fsdl-data features get ENTITY:ID`: a feature vector as the online store serves it;
+`fsdl-data features serve`: the feature server over HTTP."""
 
 from __future__ import annotations
 
@@ -32,24 +33,50 @@ def parse_moment(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def get(entity_ref: str, at: str | None = None) -> int:
-    """Prints every feature of one entity with its event and known-at times and status."""
-    from fsdl_data.core.features.online import read_vector
+def online_store_url(settings: object) -> str:
+    return settings.online_store_url or settings.app_db_url  # type: ignore[attr-defined]
+
+
+def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
+    """Prints every feature of one entity as served at `at` (default now) with its event and
+    known-at times and status; with `as_json`, a JSON list of objects."""
+    from fsdl_data.core.features.online import open_online_store, read_vector
 
     entity, entity_id = parse_entity(entity_ref)
     moment = parse_moment(at)
-    db = _common.app_db()
+    store = open_online_store(online_store_url(_common.settings()))
     try:
-        vector = read_vector(db, entity, entity_id, moment)
+        vector = read_vector(store, entity, entity_id, moment)
     finally:
-        db.dispose()
+        store.close()
     if vector is None:
         print(f"{entity}:{entity_id} has no online features (an unknown id, or its features were "
               "never materialized: run `fsdl-data materialize`)", file=sys.stderr)  # fmt: skip
         return 1
+    if as_json:
+        import json
+
+        print(json.dumps([value.as_json() for value in vector], indent=2))
+        return 0
     from fsdl_data.core.features.online import vector_lines
 
     print("\n".join(vector_lines(entity, entity_id, moment, vector)))
+    return 0
+
+
+def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
+    """Runs the feature server on the configured online store until interrupted."""
+    from fsdl_data.core.features.online import open_online_store
+    from fsdl_data.core.features.served import ServedLog
+    from fsdl_data.core.storage.objects import open_object_store
+    from fsdl_data.feature_server import run
+
+    settings = _common.settings()
+    store = open_online_store(online_store_url(settings))
+    served_log = ServedLog(open_object_store(settings.lake_url)) if log else None
+    print(f"serving features on http://{host}:{port} (POST /get-online-features, GET /health)",
+          flush=True)  # fmt: skip
+    run(store, served_log, host, port)
     return 0
 
 
@@ -61,6 +88,19 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("entity", metavar="ENTITY:ID", help="user:<user_id> or photo:<photo_id>")
     p.add_argument(
-        "--at", default=None, help="serve as at this ISO time (default: now); TTL is applied to it"
+        "--at",
+        default=None,
+        help="serve as at this ISO time (default: now): only values described and published by "
+        "then, within their TTL",
     )
-    p.set_defaults(handler=lambda a: get(a.entity, a.at))
+    p.add_argument("--json", action="store_true", help="print a JSON list of objects instead")
+    p.set_defaults(handler=lambda a: get(a.entity, a.at, a.json))
+    p = sub.add_parser(
+        "serve", help="serve feature vectors over HTTP (Feast's POST /get-online-features)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6566)
+    p.add_argument(
+        "--no-log", action="store_true", help="do not log served vectors to the lake (served_log/)"
+    )
+    p.set_defaults(handler=lambda a: serve(a.host, a.port, not a.no_log))

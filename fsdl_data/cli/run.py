@@ -9,8 +9,12 @@ from typing import Any
 from fsdl_data.cli import _common, explore, world
 
 
-def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
-    """One run of `job` per day (default: every world day); 0 when all succeed."""
+def materialize(
+    days: list[str] | None = None, job: str = "nightly", world_clock: bool = False
+) -> int:
+    """One run of `job` per day (default: every world day); 0 when all succeed. Features are
+    stamped known-at now, or with `world_clock` at the generated world's simulated nightly
+    times (a replay of its nights)."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
     from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
@@ -30,18 +34,22 @@ def materialize(days: list[str] | None = None, job: str = "nightly") -> int:
     instance = cli_instance()
     for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
         print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
-    runs = materialize_days(defs, job, chosen, instance)
-    ok = True
-    for r in runs:
-        ok &= r.success
-        print(
-            f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets"
-        )
-        for check in r.failed_checks:
-            print(f"      check failed: {check}")
-        for step in r.crashed_steps:
-            print(f"      step failed: {step[:200]}")
+    print(f"{len(chosen)} day(s), one {job} run each; a line as each run ends:", flush=True)
+    runs = materialize_days(defs, job, chosen, instance, world_clock=world_clock, on_run=print_run)
+    ok = all(r.success for r in runs)
     return 0 if ok else 2
+
+
+def print_run(r: Any) -> None:
+    """One day's run, printed as soon as it ends."""
+    print(
+        f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets",
+        flush=True,
+    )
+    for check in r.failed_checks:
+        print(f"      check failed: {check}", flush=True)
+    for step in r.crashed_steps:
+        print(f"      step failed: {step[:200]}", flush=True)
 
 
 def check_days(days: list[str], store: Any) -> None:
@@ -70,7 +78,7 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
     else:
         print(f"using the existing world at {store.url}")
     print("materializing every asset of every world day ...")
-    code = materialize(None, job)
+    code = materialize(None, job, world_clock=True)  # a replay of the generated world's nights
     tables = _common.lake().tables()
     print("\nlake tables (rows over all partitions):")
     counts = " UNION ALL ".join(
@@ -84,13 +92,33 @@ def demo(days: int = 3, photos_per_day: int = 400, users: int = 500,
             "round(auc_above_median, 3) AS auc, promoted FROM popularity_model",
             max_rows=5,
         )
-    print(
-        "\nNext:\n  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000\n"
-        '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"\n'
-        "  .venv/bin/fsdl-data features get user:1\n"
-        "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day <the new day>"
-    )
+    for line in next_steps(store):
+        print(line)
     return code
+
+
+def next_steps(store: Any) -> list[str]:
+    """What to try after the demo, with the world's own days filled in: each line runs as
+    printed from the folder `make demo` ran in (a test runs them)."""
+    from datetime import date, timedelta
+
+    from fsdl_data.core.world.generator import world_days
+
+    days = world_days(store)
+    after = (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat() if days else None
+    lines = [
+        "\nNext:",
+        "  make dev                      # the Dagster UI on this instance: http://127.0.0.1:3000",
+        '  .venv/bin/fsdl-data sql "SELECT event_type, count(*) FROM events GROUP BY 1"',
+    ]
+    if after:  # the last night's run published its features at 02:00 the day after
+        lines += [
+            f"  .venv/bin/fsdl-data features get user:1 --at {after}T03:00:00Z"
+            "   # as served after the last night",
+            "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock"
+            f" --day {after}",
+        ]
+    return lines
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -101,7 +129,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
     p.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
-    p.set_defaults(handler=lambda a: materialize(a.day, a.job))
+    p.add_argument(
+        "--world-clock",
+        action="store_true",
+        help="replay a generated world's nights: publish each day at its simulated nightly time "
+        "(default: features are known from now, as a backfill is)",
+    )
+    p.set_defaults(handler=lambda a: materialize(a.day, a.job, a.world_clock))
     p = verbs.add_parser("demo", help="seed a small world (if none) and materialize all of it")
     p.add_argument("--days", type=int, default=3)
     p.add_argument("--photos-per-day", type=int, default=400)

@@ -1,7 +1,7 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +9,7 @@ import dagster as dg
 
 from fsdl_data.core.processes import this_worker
 from fsdl_data.instance import WORKER_TAG
-from fsdl_data.publishing import nightly_tags
+from fsdl_data.publishing import world_clock_config
 
 
 def cli_instance() -> dg.DagsterInstance:
@@ -66,12 +66,17 @@ def materialize_days(
     days: Iterable[str],
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
+    world_clock: bool = False,
+    on_run: Callable[[DayRun], None] | None = None,
 ) -> list[DayRun]:
     """One run of `job_name` per day partition, in order; failed blocking checks stop that day only.
 
-    The runs replay the world's nights: what they publish is stamped with the time the nightly
-    schedule would have published it (publishing.nightly_tags), so features are known in the
-    order they would have been. An unknown job is a ValueError naming the ones there are."""
+    What the runs publish is stamped with the time they actually ran (a backfill is a later
+    version), unless `world_clock`: then they replay a generated world's nights, stamped with
+    the simulated time the nightly schedule would have published each day (publishing.py), so
+    features are known in the order they would have been. An unknown job is a ValueError naming
+    the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
+    progress with it)."""
     jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
     if job_name not in jobs:
         raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
@@ -82,8 +87,11 @@ def materialize_days(
             partition_key=day,
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={**nightly_tags(day), WORKER_TAG: this_worker()},  # a kill -9 is detectable
+            run_config={
+                "loggers": {"console": {"config": {"log_level": log_level}}},
+                **(world_clock_config() if world_clock else {}),
+            },
+            tags={WORKER_TAG: this_worker()},  # a kill -9 is detectable
         )
         out.append(
             DayRun(
@@ -112,4 +120,6 @@ def materialize_days(
                 crashed_steps=crashed_steps(r),
             )
         )
+        if on_run is not None:
+            on_run(out[-1])
     return out

@@ -1,8 +1,9 @@
 """What each column means, for the column docs every table shows in the UI.
 
 A column name means the same thing in every table that has it, so one glossary serves them all;
-the labeling functions' columns take their description from the function's docstring and the
-`p_<class>` columns are described from the class. A test fails on any table column without a
+feature columns take theirs from their definition (core/features/definitions.py), the
+labeling functions' columns from the function's docstring, and the `p_<class>` columns are
+described from the class. A test fails on any table column without a
 description here.
 """
 
@@ -33,7 +34,6 @@ COLUMNS: dict[str, str] = {
     "center_white": "Share of the centre's pixels that are near white (plates).",
     "colors": "Distinct coarse colours in the thumbnail (flat graphics have few).",
     "title": "The title the user gave the photo.",
-    "location": "The place the user tagged.",
     "posted_at": "When the photo was posted (UTC).",
     "updated_at": "When the record was last changed (UTC; for annotations, as Label Studio says).",
     "username": "The user's public handle.",
@@ -50,14 +50,7 @@ COLUMNS: dict[str, str] = {
     "feature_date": "The day the feature values describe.",
     "as_of": "The end of the day the values are computed as of (UTC).",
     "known_at": "When this version of the row was published: point-in-time joins use it.",
-    "logins_1d": "Logins that day.",
-    "views_7d": "Views of the user's photos over the trailing 7 days.",
-    "likes_7d": "Likes of the user's photos over the trailing 7 days.",
-    "posts_1d": "Photos posted that day.",
     "max_event_ts": "The newest event the values used.",
-    "post_hour": "Hour of posting (UTC, 0-23).",
-    "post_weekday": "Weekday of posting (1 = Monday).",
-    "title_length": "Characters in the title.",
     "entity": "user or photo: which kind of entity the feature describes.",
     "entity_id": "The user or photo id.",
     "feature": "The feature's name.",
@@ -163,6 +156,11 @@ COLUMNS: dict[str, str] = {
 
 def column_description(name: str) -> str | None:
     """The column's description, or None when it has none (a test keeps that from happening)."""
+    from fsdl_data.core.features.definitions import FEATURES
+
+    for feature in FEATURES:
+        if feature.name == name:
+            return feature.description
     if name in COLUMNS:
         return COLUMNS[name]
     if name.startswith("p_"):

@@ -26,26 +26,46 @@ def _png(figure: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def labeling_functions(analysis: pl.DataFrame) -> bytes:
-    """Coverage and accuracy (against the human consensus and gold) per labeling function."""
+def labeling_functions(analysis: pl.DataFrame, too_few: int = 10) -> bytes:
+    """labeling_functions_figure as PNG bytes."""
+    return _png(labeling_functions_figure(analysis, too_few))
+
+
+def labeling_functions_figure(analysis: pl.DataFrame, too_few: int = 10) -> plt.Figure:
+    """Coverage and accuracy (against the human consensus and gold) per labeling function.
+    Honest about what is not known: a missing accuracy (nothing to compare with) is no bar and
+    says "no votes", never a bar at 0; one measured on fewer than `too_few` photos is an
+    outlined, hatched bar marked "too few"; every accuracy bar names its count."""
     rows = analysis.sort("labeling_function", descending=True)
     names = rows["labeling_function"].to_list()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 0.28 * len(names) + 1.2), sharey=True)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 0.32 * len(names) + 1.4), sharey=True)
     positions = list(range(len(names)))
     left.barh(positions, rows["coverage"].to_list(), color="#4c72b0")
     left.set_yticks(positions, names, fontsize=8)
     left.set_xlim(0, 1)
     left.set_title("coverage", fontsize=10)
-    human = rows["human_accuracy"].fill_null(0).to_list()
-    gold = rows["gold_accuracy"].fill_null(0).to_list()
-    right.barh(
-        [p + 0.2 for p in positions], human, height=0.4, label="vs human consensus", color="#55a868"
+    series = (
+        ("human", +0.2, "vs human consensus", "#55a868"),
+        ("gold", -0.2, "vs gold", "#c44e52"),
     )
-    right.barh([p - 0.2 for p in positions], gold, height=0.4, label="vs gold", color="#c44e52")
+    for source, offset, label, color in series:
+        accuracies = rows[f"{source}_accuracy"].to_list()
+        counts = rows[f"{source}_n"].to_list()
+        for position, accuracy, n in zip(positions, accuracies, counts, strict=True):
+            y = position + offset
+            if accuracy is None or not n:
+                right.text(0.01, y, f"{source}: no votes", va="center", fontsize=6, color="#777")
+                continue
+            few = n < too_few
+            right.barh(y, accuracy, height=0.4, color="none" if few else color,
+                       edgecolor=color, hatch="///" if few else None)  # fmt: skip
+            note = f"n={n}, too few" if few else f"n={n}"
+            right.text(min(accuracy, 0.8) + 0.01, y, note, va="center", fontsize=6)
+        right.barh([], [], color=color, label=label)  # the legend's swatch
     right.set_xlim(0, 1)
-    right.set_title("accuracy", fontsize=10)
+    right.set_title(f"accuracy (hatched: fewer than {too_few} photos)", fontsize=10)
     right.legend(fontsize=7, loc="lower right")
-    return _png(figure)
+    return figure
 
 
 def counts(labels: list[str], values: list[int], title: str) -> bytes:

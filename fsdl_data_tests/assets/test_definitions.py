@@ -4,7 +4,8 @@ import dagster as dg
 
 from fsdl_data.definitions import defs
 
-ASSETS = {"raw_photos", "photo_pixels", "photo_metadata", "users", "raw_events", "events",
+ASSETS = {"raw_photos", "photo_pixels", "photo_metadata", "photo_metadata_quarantine", "users",
+          "raw_events", "events",
           "events_quarantine"}  # fmt: skip
 WORKED_EXAMPLE = {
     "user_features", "photo_features", "human_labels", "popularity_labels", "photo_classifier",

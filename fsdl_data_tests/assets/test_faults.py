@@ -99,7 +99,7 @@ def test_a_database_gone_mid_run_fails_clearly_and_a_rerun_completes(
     settings = Settings.from_env()
     seed(settings, SMALL, days=1)
     database = urlsplit(pg_database).path.lstrip("/")
-    sources = dg.AssetSelection.assets("photo_metadata", "users")
+    sources = dg.AssetSelection.assets("photo_metadata", "photo_metadata_quarantine", "users")
     _accept_connections(PG_ADMIN_URL, database, allow=False)
     try:
         failed = materialize_day(settings, DAY, selection=sources)

@@ -3,11 +3,12 @@ change a training set as known then, the online store and its parity gate, `feat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -17,9 +18,10 @@ import sqlalchemy as sa
 from fsdl_data.config import Settings
 from fsdl_data.core.calendar import nightly_publish_time
 from fsdl_data.core.features import online
+from fsdl_data.core.features.definitions import PHOTO_FEATURES
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.definitions import all_assets, all_checks
-from fsdl_data.publishing import PUBLISHED_AT_TAG
+from fsdl_data.publishing import world_clock_config
 from fsdl_data.resources import build_resources
 from fsdl_data_tests.helpers import SMALL, check_results, materialize_day, seed, stores
 
@@ -76,47 +78,87 @@ def test_features_are_stamped_with_their_publication(world) -> None:
     )
 
 
+def rebuild(settings: Settings, as_known_at: str | None) -> tuple[pl.DataFrame, str]:
+    """The training set of the last day built again, as known at a moment, and its snapshot."""
+    _, _, lake = stores(settings)
+    config = {"ops": {"training_set": {"config": {"as_known_at": as_known_at}}}}
+    result = run(settings, ["training_set", "training_snapshot"], DAYS[-1], config=config)
+    assert result.success
+    snapshot = result.asset_materializations_for_node("training_snapshot")[0]
+    return lake.read("training_set", DAYS[-1]), snapshot.metadata["version"].value
+
+
+def drop_events(settings: Settings, event_type: str, every: int) -> None:
+    """Late events of DAYS[0] turn up: what the lake held lacked every `every`-th of a type."""
+    _, _, lake = stores(settings)
+    events = lake.read("events", DAYS[0])
+    kept = ~((pl.col("event_type") == event_type) & (pl.col("line_no") % every == 0))
+    lake.write("events", events.filter(kept), DAYS[0])
+
+
 def test_a_backfill_adds_a_version_and_changes_only_what_asks_for_it(world) -> None:
+    """A backfill through materialize() and one through the CLI, each published when it ran
+    (the wall clock, not the world's): the training set as known then is rebuilt identical,
+    as known now it has the corrected values, and no join is ever ambiguous."""
     _, _, lake = stores(world)
     built_at = nightly_publish_time(DAYS[-1]).isoformat()
+    default_before, snapshot_default_before = rebuild(world, None)
+    then_before, snapshot_then_before = rebuild(world, built_at)
 
-    def rebuild(as_known_at: str | None) -> tuple[pl.DataFrame, str]:
-        config = {"ops": {"training_set": {"config": {"as_known_at": as_known_at}}}}
-        result = run(world, ["training_set", "training_snapshot"], DAYS[-1], config=config)
-        assert result.success
-        snapshot = result.asset_materializations_for_node("training_snapshot")[0]
-        return lake.read("training_set", DAYS[-1]), snapshot.metadata["version"].value
-
-    default_before, snapshot_default_before = rebuild(None)
-    then_before, snapshot_then_before = rebuild(built_at)
-    # late events for DAYS[0] turn up: a fifth of that day's views were missing. The day's
-    # features are recomputed a week later (a backfill) and published then.
-    events = lake.read("events", DAYS[0])
-    late = ~((pl.col("event_type") == "view") & (pl.col("line_no") % 5 == 0))
-    lake.write("events", events.filter(late), DAYS[0])
-    later = datetime(2026, 1, 10, tzinfo=UTC).isoformat()
-    assert run(world, ["user_features"], DAYS[0], tags={PUBLISHED_AT_TAG: later}).success
+    drop_events(world, "view", 5)  # a backfill through materialize(): known from now on
+    before_backfill = datetime.now(UTC)
+    result = run(world, ["user_features", "online_features"], DAYS[0])
+    assert result.success
+    assert check_results(result)["online_features_parity"].passed
     versions = lake.read("user_features", DAYS[0])
     assert versions["known_at"].n_unique() == 2 and len(versions) > len(lake.read("users", DAYS[0]))
+    assert versions["known_at"].max() >= before_backfill  # when it actually ran
+    now_first, snapshot_now_first = rebuild(world, datetime.now(UTC).isoformat())
+    assert snapshot_now_first != snapshot_then_before
+    assert not now_first["views_7d"].equals(then_before["views_7d"])  # the corrected values
 
-    default_after, snapshot_default_after = rebuild(None)
+    drop_events(world, "like", 4)  # a second backfill, through the CLI
+    r = cli(["materialize", "--day", DAYS[0], "--job", "features"], world)
+    assert r.returncode == 0, r.stdout + r.stderr
+    versions = lake.read("user_features", DAYS[0])
+    assert versions["known_at"].n_unique() == 3
+    assert versions.select("user_id", "as_of", "known_at").is_duplicated().sum() == 0
+
+    default_after, snapshot_default_after = rebuild(world, None)
     assert default_after.equals(default_before)  # as at posting, a backfill can never leak in
     assert snapshot_default_after == snapshot_default_before
-    then_after, snapshot_then_after = rebuild(built_at)
+    then_after, snapshot_then_after = rebuild(world, built_at)
     assert then_after.equals(then_before) and snapshot_then_after == snapshot_then_before
-    now, snapshot_now = rebuild(later)
-    assert snapshot_now != snapshot_then_before
-    assert not now["views_7d"].equals(then_before["views_7d"])  # the corrected values, on purpose
+    now, snapshot_now = rebuild(world, datetime.now(UTC).isoformat())
+    assert snapshot_now not in (snapshot_then_before, snapshot_now_first)
+    assert not now["likes_7d"].equals(now_first["likes_7d"])
+
+
+def test_a_corrected_title_rerun_is_a_new_photo_version(world) -> None:
+    """A title corrected in the app database, the day re-run (by hand, then again under the
+    world's simulated clock): each changed row is a later version, photo_features_keys passes."""
+    _, db, lake = stores(world)
+    photo = int(lake.read("photo_features", DAYS[1])["photo_id"][0])
+    try:
+        for title in ("a corrected title", "corrected again, under the world clock"):
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE photos SET title = :t WHERE photo_id = :p"),
+                             {"t": title, "p": photo})  # fmt: skip
+            config = world_clock_config() if "world" in title else {}
+            result = run(world, ["photo_metadata", "photo_features"], DAYS[1], config=config)
+            assert result.success
+            assert check_results(result)["photo_features_keys"].passed
+    finally:
+        db.dispose()
+    versions = lake.read("photo_features", DAYS[1]).filter(pl.col("photo_id") == photo)
+    assert versions["title_length"].to_list()[-2:] == [len("a corrected title"),
+                                                      len("corrected again, under the world clock")]  # fmt: skip
+    assert versions["known_at"].is_unique().all() and versions["known_at"].is_sorted()
 
 
 def test_online_store_serves_the_newest_versions_and_parity_holds(world) -> None:
     _, _, lake = stores(world)
-    result = run(
-        world,
-        ["online_features"],
-        DAYS[-1],
-        tags={PUBLISHED_AT_TAG: nightly_publish_time(DAYS[-1]).isoformat()},
-    )
+    result = run(world, ["online_features"], DAYS[-1], config=world_clock_config())
     parity = check_results(result)["online_features_parity"]
     assert parity.passed and parity.metadata["compared"].value > 100
     db = AppDatabase(world.app_db_url)
@@ -138,7 +180,7 @@ def test_online_store_serves_the_newest_versions_and_parity_holds(world) -> None
     finally:
         db.dispose()
     result = run(world, ["online_features", "popularity_model"], DAYS[-1],
-                 tags={PUBLISHED_AT_TAG: nightly_publish_time(DAYS[-1]).isoformat()})  # fmt: skip
+                 config=world_clock_config())  # fmt: skip
     # pushing the same versions again replaces nothing (only newer rows win): the gate fails
     parity = check_results(result)["online_features_parity"]
     assert not parity.passed and f"user:{user} views_7d: online 12345" in parity.description
@@ -148,10 +190,11 @@ def test_online_store_serves_the_newest_versions_and_parity_holds(world) -> None
 
 
 def cli(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FSDL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_"))}
     env["FSDL_HOME"] = str(settings.home)
+    env["FSDL_START_DATE"] = DAYS[0]
     return subprocess.run([sys.executable, "-m", "fsdl_data.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          cwd=settings.home, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
 def test_features_get(world) -> None:
@@ -161,6 +204,18 @@ def test_features_get(world) -> None:
     r = cli(["features", "get", f"photo:{photo}", "--at", at], world)
     assert r.returncode == 0, r.stderr
     assert "post_hour" in r.stdout and "location" in r.stdout and " ok" in r.stdout
+    r = cli(["features", "get", f"photo:{photo}", "--at", at, "--json"], world)
+    assert r.returncode == 0, r.stderr
+    served = json.loads(r.stdout)
+    assert [v["feature"] for v in served] == list(PHOTO_FEATURES)
+    assert {v["status"] for v in served} == {"ok"} and all(v["value"] is not None for v in served)
+    assert all(datetime.fromisoformat(v["known_at"]).utcoffset() is not None for v in served)
+    before = (datetime.fromisoformat(served[0]["known_at"]) - timedelta(seconds=1)).isoformat()
+    r = cli(["features", "get", f"photo:{photo}", "--at", before, "--json"], world)
+    early = json.loads(r.stdout)
+    assert {v["status"] for v in early} == {"not_yet_known"} and {v["value"] for v in early} == {
+        None
+    }
     r = cli(["features", "get", "user:1", "--at", "2026-02-01T00:00:00Z"], world)
     assert r.returncode == 0 and "expired (older than its TTL)" in r.stdout
     r = cli(["features", "get", "user:99999"], world)

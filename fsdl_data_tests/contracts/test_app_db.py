@@ -63,3 +63,30 @@ def test_users_signed_up_before(app_db: AppDatabase) -> None:
 def test_repr_hides_password() -> None:
     db = AppDatabase("postgresql://bob:s3cret@db.example:5432/app")
     assert "s3cret" not in repr(db) and "***" in repr(db)
+
+
+def test_rows_as_stored_page_like_the_typed_read_and_judge_the_same(app_db: AppDatabase) -> None:
+    """The tolerant read (for validation) yields the typed read's rows, each once, in pages,
+    and every one of them passes the schema judge unchanged."""
+    from datetime import UTC
+
+    from fsdl_data.core.tables.sources import judge_photo_row
+
+    start = datetime(2026, 1, 2)
+    rows = [
+        _photo(pid, start + timedelta(minutes=pid * 20), start + timedelta(seconds=(pid * 37) % 50))
+        for pid in range(1, 101)
+    ]
+    app_db.insert(photos, rows)
+    lo, hi = start, start + timedelta(days=1)
+    stored = list(app_db.photo_rows_as_stored(lo, hi, batch=7))
+    typed = list(app_db.photos_posted_between(lo, hi))
+    assert sorted(r["photo_id"] for r in stored) == sorted(r["photo_id"] for r in typed)
+    assert len({r["photo_id"] for r in stored}) == len(stored)
+    by_id = {r["photo_id"]: r for r in typed}
+    for row in stored:
+        judged, reason, _ = judge_photo_row(row, lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC))
+        assert reason == ""
+        expected = by_id[row["photo_id"]]
+        assert judged["title"] == expected["title"]
+        assert judged["posted_at"] == expected["posted_at"].replace(tzinfo=UTC)

@@ -1,17 +1,60 @@
-"""The online store's contract, on SQLite and on Postgres: newest-wins upserts that commute,
-TTL applied on read, missing entities and expired values reported as such."""
+"""The online store's contract, on every backend (SQLite, Postgres, Redis): newest-wins upserts
+that commute, also from concurrent writer processes; as-of reads (event time and known-at no
+later than the moment, within TTL) with a status that says why a value is not served."""
 
 from __future__ import annotations
 
+import multiprocessing
+import random
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
+import pytest
 
 from fsdl_data.core.features import online
 from fsdl_data.core.features.definitions import USER_FEATURES
 from fsdl_data.core.storage.appdb import AppDatabase
+from fsdl_data_tests.conftest import service_missing
 
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def open_store(url: str, prefix: str) -> online.OnlineStore:
+    if url.startswith("redis"):
+        return online.RedisOnlineStore(url, prefix=prefix)
+    return online.open_online_store(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(url, key prefix) of a fresh online store on each backend."""
+    prefix = f"fsdl-test-{uuid.uuid4().hex[:10]}"
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}", prefix
+    elif request.param == "postgres":
+        yield request.getfixturevalue("pg_database"), prefix
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        except redis.RedisError:
+            service_missing(f"Redis at {REDIS_URL}")
+        yield REDIS_URL, prefix
+        online.RedisOnlineStore(REDIS_URL, prefix=prefix).clear()
+
+
+@pytest.fixture
+def store(store_url: tuple[str, str]) -> Iterator[online.OnlineStore]:
+    opened = open_store(*store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def user_rows(user: int, as_of: datetime, known: datetime, views: int) -> pl.DataFrame:
@@ -23,44 +66,128 @@ def user_rows(user: int, as_of: datetime, known: datetime, views: int) -> pl.Dat
     return online.online_rows(table, "user")
 
 
-def views(db: AppDatabase, user: int, at: datetime) -> object:
-    vector = online.read_vector(db, "user", str(user), at)
+def views(store: online.OnlineStore, user: int, at: datetime) -> online.OnlineValue:
+    vector = online.read_vector(store, "user", str(user), at)
     assert vector is not None
     return next(v for v in vector if v.feature == "views_7d")
 
 
-def test_newest_value_wins_whatever_the_order(app_db: AppDatabase) -> None:
+def test_newest_value_wins_whatever_the_order(store: online.OnlineStore) -> None:
     old = user_rows(1, T0, T0 + timedelta(hours=2), views=5)
     corrected = user_rows(1, T0, T0 + timedelta(days=3), views=6)  # same day, published later
     newer_day = user_rows(1, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=2), views=9)
     for order in ([old, corrected, newer_day], [newer_day, corrected, old]):
-        app_db.engine.dispose()
-        with app_db.engine.begin() as conn:
-            online.metadata.drop_all(conn)
+        store.clear()
         for rows in order:
-            online.upsert(app_db, rows)
-        served = views(app_db, 1, T0 + timedelta(days=1, hours=3))
+            online.upsert(store, rows)
+        served = views(store, 1, T0 + timedelta(days=1, hours=3))
         assert (served.value, served.status) == (9, "ok")
         assert served.event_time == T0 + timedelta(days=1)
-    online.upsert(app_db, corrected)  # replaying an old day never overwrites a newer one
-    assert views(app_db, 1, T0 + timedelta(days=1, hours=3)).value == 9
+    online.upsert(store, corrected)  # replaying an old day never overwrites a newer one
+    assert views(store, 1, T0 + timedelta(days=1, hours=3)).value == 9
 
 
-def test_ttl_on_read_and_missing_entities(app_db: AppDatabase) -> None:
-    online.upsert(app_db, user_rows(2, T0, T0 + timedelta(hours=2), views=3))
-    fresh = views(app_db, 2, T0 + timedelta(days=1))
-    expired = views(app_db, 2, T0 + timedelta(days=2))  # TTL 2 days: at exactly as_of + 2 days
+def test_same_event_time_published_later_wins(store: online.OnlineStore) -> None:
+    online.upsert(store, user_rows(4, T0, T0 + timedelta(days=1), views=6))
+    online.upsert(store, user_rows(4, T0, T0 + timedelta(hours=2), views=5))
+    served = views(store, 4, T0 + timedelta(days=1, hours=1))
+    assert (served.value, served.known_at) == (6, T0 + timedelta(days=1))
+
+
+def test_ttl_on_read_and_missing_entities(store: online.OnlineStore) -> None:
+    online.upsert(store, user_rows(2, T0, T0 + timedelta(hours=2), views=3))
+    fresh = views(store, 2, T0 + timedelta(days=1))
+    expired = views(store, 2, T0 + timedelta(days=2))  # TTL 2 days: at exactly as_of + 2 days
     assert (fresh.status, fresh.value) == ("ok", 3)
     assert (expired.status, expired.value) == ("expired", None) and expired.event_time == T0
-    assert online.read_vector(app_db, "user", "999", T0) is None
-    vector = online.read_vector(app_db, "user", "2", T0 + timedelta(hours=3))
+    assert online.read_vector(store, "user", "999", T0) is None
+    vector = online.read_vector(store, "user", "2", T0 + timedelta(hours=3))
     assert [v.feature for v in vector] == list(USER_FEATURES)
 
 
-def test_long_format(app_db: AppDatabase) -> None:
+def test_as_of_reads_never_serve_what_was_not_known_yet(store: online.OnlineStore) -> None:
+    """Published at T0 + 2 h for the moment T0: before T0 it describes the future, between T0
+    and its publication nobody had it yet, from then on it is served until its TTL."""
+    online.upsert(store, user_rows(5, T0, T0 + timedelta(hours=2), views=7))
+    for at, status in [
+        (T0 - timedelta(hours=1), "not_yet_known"),  # event time after at
+        (T0 + timedelta(hours=1), "not_yet_known"),  # known-at after at
+        (T0 + timedelta(hours=2), "ok"),  # exactly when published
+        (T0 + timedelta(days=2), "expired"),
+    ]:
+        served = views(store, 5, at)
+        assert served.status == status, at
+        assert (served.value == 7) == (status == "ok")
+        assert served.as_json()["known_at"] == "2026-01-02T02:00:00+00:00"
+
+
+def test_long_format(store: online.OnlineStore) -> None:
     rows = user_rows(3, T0, T0, views=1)
     assert rows.schema == pl.Schema(online.ONLINE_ROWS)
     assert sorted(rows["feature"]) == sorted(USER_FEATURES)
-    assert online.upsert(app_db, rows) == len(USER_FEATURES)
-    stored = online.read_rows(app_db, "user", ["3"]).sort("feature")
+    assert online.upsert(store, rows) == len(USER_FEATURES)
+    stored = online.read_rows(store, "user", ["3"]).sort("feature")
     assert stored.equals(rows.sort("feature"))
+
+
+def test_app_database_is_the_sql_backend(app_db: AppDatabase) -> None:
+    """An AppDatabase is accepted wherever a store is (the embedded default)."""
+    online.upsert(app_db, user_rows(6, T0, T0 + timedelta(hours=2), views=2))
+    assert views(online.as_store(app_db), 6, T0 + timedelta(hours=3)).value == 2
+
+
+WRITERS, USERS, BATCHES = 4, 30, 12
+
+
+def versions_of(writer: int) -> list[tuple[int, datetime, datetime, int]]:
+    """(user, event time, known-at, views) the writer publishes, overlapping the others'."""
+    rng = random.Random(writer)
+    return [
+        (rng.randrange(USERS), T0 + timedelta(days=rng.randrange(4)),
+         T0 + timedelta(days=4, minutes=rng.randrange(10_000)), rng.randrange(1_000_000))
+        for _ in range(BATCHES * USERS)
+    ]  # fmt: skip
+
+
+def write_versions(url: str, prefix: str, writer: int) -> None:
+    """One writer process: its versions in batches, each batch one upsert."""
+    store = open_store(url, prefix)
+    try:
+        mine = versions_of(writer)
+        for start in range(0, len(mine), USERS):
+            frames = [user_rows(u, e, k, v) for u, e, k, v in mine[start : start + USERS]]
+            online.upsert(store, pl.concat(frames))
+            online.read_rows(store, "user", [str(u) for u in range(USERS)])  # a reader too
+    finally:
+        store.close()
+
+
+def test_concurrent_writer_processes_lose_no_upsert(store_url: tuple[str, str]) -> None:
+    """4 writer processes upsert overlapping versions at once (and read between batches): no
+    lock error, and each key holds the newest version any of them wrote (event time, then
+    known-at), as a naive reference over all versions says."""
+    url, prefix = store_url
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=write_versions, args=(url, prefix, w)) for w in range(WRITERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [w.exitcode for w in workers] == [0] * WRITERS
+    newest: dict[int, tuple[datetime, datetime, int]] = {}
+    for writer in range(WRITERS):
+        for user, event, known, value in versions_of(writer):
+            if user not in newest or (event, known) > newest[user][:2]:
+                newest[user] = (event, known, value)
+    store = open_store(url, prefix)
+    try:
+        stored = online.read_rows(store, "user", [str(u) for u in newest])
+    finally:
+        store.close()
+    got = {
+        int(r["entity_id"]): (r["event_time"], r["known_at"], int(r["value"]))
+        for r in stored.filter(pl.col("feature") == "views_7d").iter_rows(named=True)
+    }
+    assert got == newest

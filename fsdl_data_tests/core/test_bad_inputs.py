@@ -254,3 +254,71 @@ def test_malformed_label_studio_files_give_a_reason_not_an_exception(
     if export.startswith(b"["):
         both = parse_label_studio(export[:-1] + b", " + good + b"]", {1, 2}, ("cat", "dog"))
         assert both["rejected_reason"].to_list() == [reason, None]  # the good task is kept
+
+
+def drifted_app_db(path: Path) -> tuple[object, list[tuple]]:
+    """An app database whose photos table has drifted from the schema (no NOT NULL, no types),
+    holding one good row and one row per way a row can break the schema."""
+    import sqlite3
+
+    from fsdl_data.core.storage.appdb import AppDatabase
+
+    db_path = path / "drifted.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "CREATE TABLE photos (photo_id, user_id, title, location, posted_at, object_key, "
+            "updated_at)"
+        )
+        ok = ("2026-01-02 10:00:00.000000", "2026-01-02 10:00:05.000000")
+        rows = [
+            (1, 7, "a good row", "Lisbon", ok[0], "photos/1.jpg", ok[1]),
+            (2, None, "no user", "Lisbon", ok[0], "photos/2.jpg", ok[1]),
+            (3, 7, None, "Lisbon", ok[0], "photos/3.jpg", ok[1]),
+            (4, 7, b"\xff\xfe not utf-8", "Lisbon", ok[0], "photos/4.jpg", ok[1]),
+            (5, 7, "no posting time", "Lisbon", None, "photos/5.jpg", ok[1]),
+            (6, 7, "a time that is not one", "Lisbon", "yesterday", "photos/6.jpg", ok[1]),
+            (7, "seven", "a text user id", "Lisbon", ok[0], "photos/7.jpg", ok[1]),
+            (None, 7, "no photo id", "Lisbon", ok[0], "photos/8.jpg", ok[1]),
+            (9, 7, "another day", "Lisbon", "2026-01-05 10:00:00.000000", "photos/9.jpg", ok[1]),
+        ]
+        conn.executemany("INSERT INTO photos VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return AppDatabase(f"sqlite:///{db_path}"), rows
+
+
+def test_app_database_rows_that_break_the_schema_are_quarantined_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    from fsdl_data.core.tables.sources import photo_rows
+
+    db, _ = drifted_app_db(tmp_path)
+    published, quarantine, state = photo_rows(db, DAY)  # one bad row never fails the day
+    assert published["photo_id"].to_list() == [1]
+    assert published.null_count().sum_horizontal().item() == 0  # never published with NULLs
+    reasons = {
+        row["raw"].split(",")[0]: row["reason"] for row in quarantine.iter_rows(named=True)
+    }
+    assert reasons == {
+        "{'photo_id': 2": "missing_field",
+        "{'photo_id': 3": "missing_field",
+        "{'photo_id': 4": "invalid_utf8",
+        "{'photo_id': 5": "missing_field",  # read with its update day, not dropped
+        "{'photo_id': 6": "bad_timestamp",
+        "{'photo_id': 7": "wrong_type",
+        "{'photo_id': None": "missing_field",
+    }
+    assert all(quarantine["detail"])
+    assert state["row_count"] == 1 and state["quarantined"] == 7
+    later, later_quarantine, _ = photo_rows(db, "2026-01-05")
+    assert later["photo_id"].to_list() == [9] and later_quarantine.is_empty()
+
+
+def test_a_photo_key_naming_no_photo_id_is_a_row_with_a_reason(object_store: ObjectStore) -> None:
+    prefix = f"photos/date={DAY}/"
+    object_store.put(prefix + "1.jpg", jpeg())
+    object_store.put(prefix + "cover.jpg", jpeg())
+    object_store.put(prefix + "99999999999999999999999.jpg", jpeg())  # no 64-bit id
+    raw, pixels = photo_objects(object_store, DAY)
+    errors = dict(zip(raw["key"].str.split("/").list.last(), raw["decode_error"], strict=True))
+    assert errors["1.jpg"] is None and pixels["photo_id"].to_list() == [1]
+    assert errors["cover.jpg"].startswith("key names no photo id")
+    assert errors["99999999999999999999999.jpg"].startswith("key names no photo id")

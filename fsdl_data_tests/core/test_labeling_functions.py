@@ -143,7 +143,7 @@ def world_matrix(tmp_path_factory: pytest.TempPathFactory):
     db = AppDatabase(f"sqlite:///{root / 'app.db'}")
     seed_world(spec, 1, store, db, root / "truth")
     _, pixels = photo_objects(store, "2026-01-01")
-    metadata, _ = photo_rows(db, "2026-01-01")
+    metadata, _, _ = photo_rows(db, "2026-01-01")
     matrix = apply_labeling_functions(photos_for_labeling(metadata, pixels))
     truth = pl.read_parquet(root / "truth" / "photos" / "2026-01-01.parquet")
     content = matrix.select("photo_id").join(truth, on="photo_id", maintain_order="left")["content"]

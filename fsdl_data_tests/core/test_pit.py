@@ -25,15 +25,16 @@ def reference(
     left: pl.DataFrame,
     right: pl.DataFrame,
     *,
-    by: str,
+    by: str | list[str],
     left_time: str,
     right_time: str,
     known_at: str | None = None,
     ttl: timedelta | None = None,
 ) -> pl.DataFrame:
     """Every usable candidate of every left row, ranked; the first rank kept."""
-    values = [c for c in right.columns if c != by]
-    conditions = [f'r."{by}" = l."{by}"', f'r."{right_time}" <= l."{left_time}"']
+    keys = [by] if isinstance(by, str) else by
+    values = [c for c in right.columns if c not in keys]
+    conditions = [f'r."{k}" = l."{k}"' for k in keys] + [f'r."{right_time}" <= l."{left_time}"']
     if known_at:
         conditions.append(f'r."{known_at}" <= l."{left_time}"')
     if ttl is not None:
@@ -41,8 +42,12 @@ def reference(
         conditions.append(f'r."{right_time}" > l."{left_time}" - INTERVAL \'{seconds} seconds\'')
     order = f'r."{right_time}" DESC' + (f', r."{known_at}" DESC' if known_at else "")
     con = duckdb.connect()
-    con.register("l", left.with_row_index("__row").to_arrow())
-    con.register("r", right.to_arrow())
+    utc = {c: TS for c in (left_time,) if isinstance(left.schema[c], pl.Datetime)}
+    right_utc = {
+        c: TS for c in (right_time, known_at) if c and isinstance(right.schema[c], pl.Datetime)
+    }
+    con.register("l", left.cast(utc).with_row_index("__row").to_arrow())  # type: ignore[arg-type]
+    con.register("r", right.cast(right_utc).to_arrow())  # type: ignore[arg-type]
     picked = ", ".join(f'r."{c}" AS "{c}"' for c in values)
     out = con.sql(
         f"""
@@ -135,31 +140,97 @@ def test_empty_frames() -> None:
 
 
 hours = st.one_of(st.none(), st.integers(0, 12))
+KEY_TYPES = {"Int32": pl.Int32, "Int64": pl.Int64, "String": pl.String}
 
 
 @st.composite
 def frames(draw):
-    rows = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 3)), hours,
-                                   st.integers(0, 4), st.integers(0, 99)), max_size=25))  # fmt: skip
+    """Random frames: one or two key columns of one dtype (Int32, Int64 or String), each side's
+    times in its own unit and zone, null keys and times, repeated versions."""
+    rows = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 3)), st.integers(0, 1),
+                                   hours, st.integers(0, 4), st.integers(0, 99)), max_size=25))  # fmt: skip
     right, seen = [], set()
-    for user, event, delay, value in rows:
+    for user, region, event, delay, value in rows:
         known = None if event is None else event + delay
-        identity = (user, event, known)
+        identity = (user, region, event, known)
         if identity in seen:  # a repeated version repeats its value (conflicts: tested above)
-            value = next(r[3] for r in right if (r[0], r[1], r[2]) == identity)
+            value = next(r[4] for r in right if (r[0], r[1], r[2], r[3]) == identity)
         seen.add(identity)
-        right.append((user, event, known, value))
-    left = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 4)), hours), max_size=25))
+        right.append((user, region, event, known, value))
+    left = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 4)), st.integers(0, 1),
+                                   hours), max_size=25))  # fmt: skip
     ttl = draw(st.one_of(st.none(), st.integers(0, 6).map(lambda h: timedelta(hours=h))))
-    return labels(left), features(right), ttl, draw(st.booleans())
+    key_type = KEY_TYPES[draw(st.sampled_from(sorted(KEY_TYPES)))]
+    two_keys = draw(st.booleans())
+    units = [draw(st.sampled_from(["ms", "us", "ns"])) for _ in range(2)]
+    zones = [draw(st.sampled_from(["UTC", "Asia/Kolkata"])) for _ in range(2)]
+    key_columns = ["user", "region"] if two_keys else ["user"]
+    left_frame = pl.DataFrame(
+        [{"user": u, "region": g, "t": at(t), "label": i} for i, (u, g, t) in enumerate(left)],
+        schema={"user": pl.Int64, "region": pl.Int64, "t": TS, "label": pl.Int64},
+    )
+    right_frame = pl.DataFrame(
+        [{"user": u, "region": g, "as_of": at(t), "known_at": at(k), "value": v}
+         for u, g, t, k, v in right],
+        schema={"user": pl.Int64, "region": pl.Int64, "as_of": TS, "known_at": TS, "value": pl.Int64},
+    )  # fmt: skip
+    left_frame = left_frame.cast({c: key_type for c in key_columns}).with_columns(
+        pl.col("t").dt.cast_time_unit(units[0]).dt.convert_time_zone(zones[0])
+    )
+    right_frame = right_frame.cast({c: key_type for c in key_columns}).with_columns(
+        pl.col(c).dt.cast_time_unit(units[1]).dt.convert_time_zone(zones[1])
+        for c in ("as_of", "known_at")
+    )
+    if not two_keys:
+        left_frame, right_frame = left_frame.drop("region"), right_frame.drop("region")
+    return left_frame, right_frame, key_columns, ttl, draw(st.booleans())
 
 
 @settings(max_examples=300, deadline=None)
 @given(frames())
 def test_matches_the_reference_on_generated_frames(case) -> None:
-    left, right, ttl, bitemporal = case
+    left, right, keys, ttl, bitemporal = case
     if not bitemporal:
-        right = right.drop("known_at").unique(["user", "as_of"], keep="first")
-    ours, ref = both(left, right, known_at="known_at" if bitemporal else None, ttl=ttl)
-    assert ours.equals(ref), (ours, ref)
+        right = right.drop("known_at").unique([*keys, "as_of"], keep="first")
+    ours, ref = both(left, right, by=keys, known_at="known_at" if bitemporal else None, ttl=ttl)
+    assert ours.cast(ref.schema).equals(ref), (ours, ref)
     assert ours["label"].to_list() == left["label"].to_list()
+    assert ours.schema[keys[0]] == left.schema[keys[0]]
+
+
+def test_several_key_columns_on_a_hand_made_case() -> None:
+    """Rows match on every key column: user 1 in region 0 never sees region 1's value."""
+    right = pl.DataFrame(
+        {"user": [1, 1], "region": ["eu", "us"], "as_of": [at(0), at(1)], "value": [10, 20]},
+        schema_overrides={"as_of": TS},
+    )
+    left = pl.DataFrame({"user": [1, 1, 1], "region": ["eu", "us", "asia"], "t": [at(2)] * 3},
+                        schema_overrides={"t": TS})  # fmt: skip
+    got = point_in_time_join(left, right, by=["user", "region"], left_time="t", right_time="as_of")
+    assert got["value"].to_list() == [10, 20, None]
+
+
+def test_type_mismatches_are_one_line_errors_naming_the_columns() -> None:
+    right = features([(1, 0, 0, 5)])
+    left = labels([(1, 2)])
+    with pytest.raises(ValueError, match=r"key 'user' is Int32 on the left and Int64 on the right"):
+        point_in_time_join(left.cast({"user": pl.Int32}), right, by="user", left_time="t",
+                           right_time="as_of")  # fmt: skip
+    naive = left.with_columns(pl.col("t").dt.replace_time_zone(None))
+    with pytest.raises(ValueError, match=r"left column 't' holds naive datetimes"):
+        point_in_time_join(naive, right, by="user", left_time="t", right_time="as_of")
+    with pytest.raises(ValueError, match=r"right column 'known_at' holds naive datetimes"):
+        point_in_time_join(left, right.with_columns(pl.col("known_at").dt.replace_time_zone(None)),
+                           by="user", left_time="t", right_time="as_of", known_at="known_at")  # fmt: skip
+    integer = left.with_columns(pl.lit(5).alias("t"))
+    with pytest.raises(ValueError, match=r"times must be of one kind: left 't' is integer"):
+        point_in_time_join(integer, right, by="user", left_time="t", right_time="as_of")
+    integers = right.with_columns(pl.lit(1).alias("as_of"), pl.lit(1).alias("known_at"))
+    with pytest.raises(ValueError, match=r"ttl must be an integer for integer times"):
+        point_in_time_join(integer, integers, by="user", left_time="t", right_time="as_of",
+                           ttl=timedelta(hours=1))  # fmt: skip
+    got = point_in_time_join(integer, integers, by="user", left_time="t", right_time="as_of",
+                             known_at="known_at", ttl=10)  # fmt: skip
+    assert got["value"].to_list() == [5]
+    with pytest.raises(ValueError, match=r"the left frame has no column 'region'"):
+        point_in_time_join(left, right, by=["user", "region"], left_time="t", right_time="as_of")

@@ -17,6 +17,7 @@ from fsdl_data.core.features.definitions import (
     photo_features,
     user_features,
 )
+from fsdl_data.core.features.pit import point_in_time_join
 from fsdl_data.core.features.training_set import build_training_set, leaky_rows
 from fsdl_data.core.features.versions import as_known_at, merge_versions, stamp
 
@@ -139,6 +140,27 @@ def test_versions_append_only_what_changed() -> None:
     assert then.select("user_id", "views").rows() == [(1, 5), (2, 7)]
 
 
+def test_a_recompute_is_always_a_later_version() -> None:
+    """A changed value stamped at or before the key's newest known-at (a rerun under a simulated
+    clock, a skewed clock) becomes a version one tick after it: never two values at one known-at,
+    so the point-in-time join stays unambiguous."""
+    key = ["user_id", "as_of"]
+    first = stamp(pl.DataFrame({"user_id": [1, 2], "as_of": [T0, T0], "views": [5, 7]}),
+                  at("2026-01-02", 2))  # fmt: skip
+    for stamped in (at("2026-01-02", 2), at("2026-01-01", 0)):  # the same time, an earlier one
+        rerun = stamp(
+            pl.DataFrame({"user_id": [1, 2], "as_of": [T0, T0], "views": [5, 8]}), stamped
+        )
+        merged = merge_versions(first, rerun, key=key, known_at="known_at")
+        assert merged.select("user_id", "views").rows() == [(1, 5), (2, 7), (2, 8)]
+        assert merged["known_at"].to_list()[-1] == at("2026-01-02", 2) + timedelta(microseconds=1)
+        assert not merged.select(*key, "known_at").is_duplicated().any()
+        left = pl.DataFrame({"user_id": [2], "t": [at("2026-01-03", 0)]})
+        got = point_in_time_join(left, merged, by="user_id", left_time="t", right_time="as_of",
+                                 known_at="known_at")  # fmt: skip
+        assert got["views"].to_list() == [8]
+
+
 def test_training_set_at_posting_ignores_backfills_and_as_known_at_reproduces_a_build() -> None:
     events = _events([(7, "view", datetime(2026, 1, 1, 10, tzinfo=UTC))])
     users = pl.DataFrame({"user_id": [7]})
@@ -186,3 +208,56 @@ def test_ttl_gives_nulls_not_dropped_rows() -> None:
         pl.DataFrame({"photo_id": [1, 2], "likes_24h": [0, 0]}),
     )
     assert built["views_7d"].to_list() == [1, None] and len(built) == 2
+
+
+def test_a_feature_added_as_one_definition_flows_everywhere(tmp_path, monkeypatch) -> None:
+    """One new definition, with its own TTL (1 day, where the others have 2): it reaches the
+    user_features table, the online store (served and expired by its own TTL), the parity gate,
+    the training set (nulled by its own TTL, as online) and the popularity model's inputs."""
+    from dataclasses import replace
+
+    from fsdl_data.core.features import online
+    from fsdl_data.core.features.parity import check_parity
+    from fsdl_data.core.modeling.popularity import feature_matrix
+    from fsdl_data.core.storage.appdb import AppDatabase
+
+    likes_1d = replace(definitions.definition("likes_7d"), name="likes_1d",
+                       window=timedelta(days=1), ttl=timedelta(days=1),
+                       description="Likes the user gave in the day before as_of.")  # fmt: skip
+    monkeypatch.setattr(definitions, "FEATURES", (*FEATURES, likes_1d))
+    events = _events([(7, "like", at("2026-01-01", 10)), (7, "like", at("2026-01-01", 11)),
+                      (7, "view", at("2026-01-01", 12))])  # fmt: skip
+    table = stamp(user_features(events, pl.DataFrame({"user_id": [7]}), "2026-01-01"),
+                  at("2026-01-02", 2))  # fmt: skip
+    assert table["likes_1d"].to_list() == [2] and table["likes_7d"].to_list() == [2]
+
+    fresh, stale = at("2026-01-02", 12), at("2026-01-03", 12)  # 0.5 and 1.5 days after as_of
+    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        online.upsert(db, online.online_rows(table, "user"))
+        for moment, likes_1d_status in ((fresh, "ok"), (stale, "expired")):
+            served = {v.feature: v for v in online.read_vector(db, "user", "7", moment)}
+            assert served["likes_1d"].status == likes_1d_status
+            assert (served["views_7d"].status, served["views_7d"].value) == ("ok", 1)
+            parity = check_parity(db, {"user": table}, {"user": ["7"]}, moment)
+            assert parity.passed and parity.compared == len(definitions.features_of("user"))
+        online.upsert(db, online.online_rows(table.with_columns(likes_1d=pl.lit(9)), "user")
+                      .with_columns(known_at=pl.lit(at("2026-01-02", 3)).cast(pl.Datetime("us", "UTC"))))  # fmt: skip
+        tampered = check_parity(db, {"user": table}, {"user": ["7"]}, fresh)
+        assert [f"{m.feature} {m.online}" for m in tampered.mismatches] == ["likes_1d 9"]
+    finally:
+        db.dispose()
+
+    meta = pl.DataFrame(
+        {"photo_id": [1, 2], "user_id": [7, 7], "title": ["a", "bb"], "location": ["Oslo"] * 2,
+         "posted_at": [fresh, stale]},
+        schema_overrides={"posted_at": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    photos = stamp(photo_features(meta), at("2026-01-01", 0))
+    labels = pl.DataFrame({"photo_id": [1, 2], "likes_24h": [3, 4]})
+    classified = pl.DataFrame({"photo_id": [1, 2], "p_food": [1.0, 0.5], "style_score": [0.1, 0.2]})
+    training = build_training_set(photos, table, classified, labels)
+    assert training["likes_1d"].to_list() == [2, None]  # its own TTL, as served online
+    assert training["likes_7d"].to_list() == [2, 2]
+    _, inputs = feature_matrix(training, ["food"])
+    assert "likes_1d" in inputs and "likes_7d" in inputs

@@ -413,3 +413,15 @@ def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype) -> None:
     assert "snapshot_part" not in d.changed_by_column and d.retyped_columns == (
         {"n": ("Int64", "String")} if retype else {}
     )
+
+
+def test_counts_mean_one_thing_each(tmp_path: Path) -> None:
+    local = LocalObjectStore(tmp_path / "lake")
+    store = SnapshotStore(local)
+    lake = lake_with(local, {"2026-01-01": A, "2026-01-02": A.head(0)})
+    first = snap.snapshot_table(store, TABLE, table(lake), skip_empty=True)
+    assert (len(first.manifest.files), first.read, first.reused, first.left_out) == (1, 1, 0, 1)
+    lake.write("t", B, "2026-01-03")
+    again = snap.snapshot_table(store, TABLE, table(lake), skip_empty=True)
+    # files = files_read + files_reused; the empty partition is counted apart, once
+    assert (len(again.manifest.files), again.read, again.reused, again.left_out) == (2, 1, 1, 1)

@@ -169,3 +169,51 @@ def test_captions_hint_at_content_without_giving_it_away(tmp_path: Path) -> None
     assert 0.25 < generic / n < 0.45 and 0.5 < tagged / n < 0.85
     places = {loc for _, loc in titles.values()} - {c for _, cs in COUNTRIES.values() for c in cs}
     assert len(places) >= 10  # named places, not only the poster's city
+
+
+class FillingStore(LocalObjectStore):
+    """A local store on a disk that fills up after `room` more objects (ENOSPC, as a real one)."""
+
+    def __init__(self, root: Path, room: int) -> None:
+        super().__init__(root)
+        self.room = room
+
+    def put(self, key: str, data: bytes):
+        import errno
+        import os
+
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), key)
+        self.room -= 1
+        return super().put(key, data)
+
+
+def _state(store: LocalObjectStore, db: AppDatabase, truth: Path) -> tuple:
+    import sqlalchemy as sa
+
+    with db.engine.connect() as conn:
+        rows = tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in (users, photos))  # fmt: skip
+    objects = {  # label tasks name the store's own URL: compared by key only
+        k: None if k.startswith("labels/") else hashlib.md5(store.get(k)).hexdigest()
+        for k in store.keys("")
+    }
+    return objects, rows, sorted(str(p.relative_to(truth)) for p in truth.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("room", [0, 25, 50])  # full before the day, among its photos, at its logs
+def test_a_failed_append_leaves_the_world_as_it_was_and_a_retry_completes(
+    tmp_path: Path, room: int
+) -> None:
+    spec = replace(SMALL, photos_per_day=50)
+    store, db, _ = _world(tmp_path, 1, spec)
+    before = _state(store, db, tmp_path / "truth")
+    full = FillingStore(tmp_path / "obj", room)
+    with pytest.raises(OSError, match="No space left on device"):
+        append_days(full, db, tmp_path / "truth", 1)
+    assert _state(store, db, tmp_path / "truth") == before  # nothing of the day remains
+    (report,) = append_days(store, db, tmp_path / "truth", 1)  # no UNIQUE constraint failure
+    reference_store, reference_db, _ = _world(tmp_path / "reference", 2, spec)
+    assert report.photos == 50
+    assert _state(store, db, tmp_path / "truth") == _state(
+        reference_store, reference_db, tmp_path / "reference" / "truth"
+    )  # exactly the world seeding two days makes

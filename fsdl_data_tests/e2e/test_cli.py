@@ -86,7 +86,10 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
         assert r.returncode == 1 and says in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
-    assert r.returncode == 1 and "choose one of import_labels, ingest, ingest_events" in r.stderr
+    assert (
+        r.returncode == 1
+        and "choose one of features, import_labels, ingest, ingest_events" in r.stderr
+    )
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
 
 
@@ -152,3 +155,53 @@ def test_check_exits_1_naming_the_step_when_a_step_crashes(
     assert "1 failed steps" in r.stdout and "Traceback" not in r.stdout + r.stderr
     (line,) = [line for line in r.stdout.splitlines() if line.startswith("  2026-01-01 users:")]
     assert "users" in line.split(":", 1)[1]  # the error names what is missing
+
+
+@pytest.mark.daemon  # heavy: three interrupted and resumed CLI runs
+@pytest.mark.parametrize("after", ["photo_pixels", "events_quarantine", "events"])
+def test_a_materialize_killed_with_9_blocks_nothing_and_the_rerun_completes(
+    tmp_path: Path, env: dict[str, str], after: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 of `fsdl-data materialize` once `after` is published: the run it leaves STARTED
+    is failed at the next CLI start (so the day is not blocked), no pair is half there, and the
+    rerun publishes the whole day."""
+    import signal
+    import time
+
+    import dagster as dg
+
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.storage.objects import LocalObjectStore
+
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    monkeypatch.chdir(tmp_path)  # the embedded instance's storage is relative to it
+    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
+    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    command = [sys.executable, "-m", "fsdl_data.cli", "materialize", "--job", "ingest"]
+    with dg.DagsterInstance.from_config(str(tmp_path)):
+        pass  # its storage made here first: two processes creating it at once would race
+    cli = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            while cli.poll() is None:
+                if instance.get_latest_materialization_event(dg.AssetKey(after)):
+                    break
+                time.sleep(0.05)
+        assert cli.poll() is None, "the run finished before it could be killed"
+        os.killpg(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=30)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        (killed,) = instance.get_runs()
+        assert killed.status == dg.DagsterRunStatus.STARTED  # what a kill -9 leaves
+    r = fsdl(["materialize", "--job", "ingest"], tmp_path, env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"run {killed.run_id[:8]} had lost its process (killed?): marked failed" in r.stderr
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    lake = Lake(LocalObjectStore(tmp_path / "fsdl" / "lake"))
+    for table in ("raw_photos", "photo_pixels", "events", "events_quarantine", "users"):
+        assert lake.partitions(table) == ["2026-01-01"], table

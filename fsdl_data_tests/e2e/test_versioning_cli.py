@@ -144,11 +144,39 @@ def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
                  "photo_metadata[", "watermark", "events[", "raw_events["):  # fmt: skip
         assert step in r.stdout, step
     assert fsdl(["lineage", "nope"], root, env).returncode == 1
+    listed = re.search(r"listed by fsdl-data snapshot show ([0-9a-f]{12}) --objects", r.stdout)
+    assert listed, r.stdout  # object versions as a raw_photos snapshot recorded them
+    objects = fsdl(["snapshot", "show", listed.group(1), "--objects"], root, env).stdout
+    assert re.search(r"^photos/\S+\t\d+\t[0-9a-f]{64}\t\S+\t\S+$", objects, re.MULTILINE)
+    chain = json.loads(fsdl(["lineage", "latest", "--json"], root, env).stdout)
+
+    def walk(step: dict):
+        yield step
+        for parent in step["parents"]:
+            yield from walk(parent)
+
+    parents: dict[str, set[str]] = {}  # each classifier version -> its parents' assets
+    for step in walk(chain):
+        if step["asset"] == "photo_classifier":
+            parents.setdefault(step["data_versions"][0], set()).update(
+                p["asset"] for p in step["parents"]
+            )
+    assert len(parents) >= 2 and all("labeled_set" in p for p in parents.values()), parents
+    r = fsdl(["lineage", "training_set"], root, env)  # a snapshot, by name
+    assert (
+        r.returncode == 0
+        and r.stdout.startswith("training_snapshot")
+        and "training_set[" in r.stdout
+    )
     snapshot = json.loads(
         (root / "fsdl" / "lake" / "models" / "popularity_model" / f"{version}.json").read_text()
     )["snapshot"]
     r = fsdl(["rebuild", snapshot[:12]], root, env)
     assert r.returncode == 0 and "== identical to" in r.stdout, r.stdout + r.stderr
+    history = fsdl(["snapshot", "list", "--name", "training_set"], root, env).stdout.splitlines()
+    oldest = history[1].split()[0]  # taken nights before the newest: its partitions only
+    r = fsdl(["rebuild", oldest], root, env)
+    assert r.returncode == 0 and f"== identical to {oldest}" in r.stdout, r.stdout + r.stderr
 
 
 def test_every_mistake_is_one_line(tmp_path: Path, s3_env: str, s3_bucket: str) -> None:

@@ -46,3 +46,37 @@ def test_the_readme_walkthrough_runs(tmp_path: Path) -> None:
     assert "training_set" in out  # snapshot list
     assert "popularity_model" in out and "raw_photos" in out  # lineage reaches the sources
     assert "0 blocking failures" in out  # check
+
+
+def test_every_next_step_the_demo_prints_works_as_printed(tmp_path: Path) -> None:
+    """The demo's "Next:" lines, run verbatim from the folder it ran in (`.venv/bin/` there is
+    this interpreter's), with the world's own days filled in: no placeholder, no "expired"."""
+    for name in ("dagster.yaml", "workspace.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_"))}
+    env |= {"DAGSTER_HOME": str(tmp_path)}
+    demo = subprocess.run(
+        [".venv/bin/fsdl-data", "demo", "--days", "2", "--photos-per-day", "120", "--users",
+         "100", "--events-per-day", "2000"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "UserWarning" not in demo.stderr and " - WARNING - " not in demo.stderr, demo.stderr
+    assert "2026-01-01: ok" in demo.stdout and "2026-01-02: ok" in demo.stdout
+    steps = demo.stdout.split("\nNext:\n", 1)[1].splitlines()
+    commands = [line.split("#")[0].strip() for line in steps if line.strip()]
+    assert "<" not in "".join(commands), commands  # every value filled in
+    ran = [c for c in commands if not c.startswith("make ")]
+    assert len(ran) == 3, ran
+    for command in ran:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=1500,
+        )  # fmt: skip
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+        if "features get" in command:
+            assert "as served at" in done.stdout and "expired" not in done.stdout, done.stdout
+        if "--day 2026-01-03" in command:
+            assert "2026-01-03: ok" in done.stdout, done.stdout

@@ -1,9 +1,13 @@
 """Feature definitions as data: the same definitions compute features for training and serving.
 
 Each feature names its entity, the asset it is computed from, how (an aggregation), over which
-window, how long a value stays usable (TTL), its owner and what it means. `user_features` and
-`photo_features` are built from these definitions alone; adding a feature is one definition here
-plus a test (fsdl_data_tests/core/test_pit_and_features.py).
+window, how long a value stays usable (TTL), its owner, what it means and how the popularity
+model reads it. Everything else is derived from these definitions: the tables `user_features`
+and `photo_features` and their contracts, the column docs (core/columns.py), the version keys,
+the online store's rows and as-of reads (TTL per feature), the parity gate, the training set
+(TTL per feature) and the model's inputs (core/modeling/popularity.py). Adding a feature is one
+definition here plus a test (fsdl_data_tests/core/test_pit_and_features.py proves a feature
+added in a test flows to all of them).
 
 Every value carries two times: its event time (the moment it describes: `as_of` for a user, the
 end of the day whose events it counts; `posted_at` for a photo) and its known-at time (when the
@@ -15,6 +19,7 @@ as_of <= t and known_at <= t, or null when older than its TTL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,6 +46,38 @@ class FromRow:
     expression: Callable[[], pl.Expr]
 
 
+@dataclass(frozen=True)
+class LogCount:
+    """A model input: log(1 + count), a missing count as 0."""
+
+    def columns(self, name: str) -> dict[str, pl.Expr]:
+        return {name: pl.col(name).fill_null(0).cast(pl.Float64).log1p()}
+
+
+@dataclass(frozen=True)
+class Cyclic:
+    """A model input: a value on a circle of `period` (an hour, a weekday) as its sine and cosine."""
+
+    period: int
+
+    def columns(self, name: str) -> dict[str, pl.Expr]:
+        angle = pl.col(name).cast(pl.Float64) * (2 * math.pi / self.period)
+        return {f"{name}_sin": angle.sin(), f"{name}_cos": angle.cos()}
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """A model input: the value divided by a typical size."""
+
+    by: float
+
+    def columns(self, name: str) -> dict[str, pl.Expr]:
+        return {name: pl.col(name).cast(pl.Float64) / self.by}
+
+
+ModelInput = LogCount | Cyclic | Scaled
+
+
 @dataclass(frozen=True, eq=False)
 class FeatureDefinition:
     name: str
@@ -52,29 +89,30 @@ class FeatureDefinition:
     owner: str
     description: str
     dtype: pl.DataType
+    model_input: ModelInput | None = None  # how the popularity model reads it; None: it does not
 
 
 FEATURES: tuple[FeatureDefinition, ...] = (
     FeatureDefinition(
         "logins_1d", "user", "events", CountEvents("login"), DAY, USER_TTL, OWNER,
-        "Logins in the day before as_of.", pl.Int64(),
+        "Logins in the day before as_of.", pl.Int64(), LogCount(),
     ),
     FeatureDefinition(
         "views_7d", "user", "events", CountEvents("view"), 7 * DAY, USER_TTL, OWNER,
-        "Photos the user viewed in the 7 days before as_of.", pl.Int64(),
+        "Photos the user viewed in the 7 days before as_of.", pl.Int64(), LogCount(),
     ),
     FeatureDefinition(
         "likes_7d", "user", "events", CountEvents("like"), 7 * DAY, USER_TTL, OWNER,
-        "Likes the user gave in the 7 days before as_of.", pl.Int64(),
+        "Likes the user gave in the 7 days before as_of.", pl.Int64(), LogCount(),
     ),
     FeatureDefinition(
         "posts_1d", "user", "events", CountEvents("post"), DAY, USER_TTL, OWNER,
-        "Photos the user posted in the day before as_of.", pl.Int64(),
+        "Photos the user posted in the day before as_of.", pl.Int64(), LogCount(),
     ),
     FeatureDefinition(
         "post_hour", "photo", "photo_metadata",
         FromRow(lambda: pl.col("posted_at").dt.hour().cast(pl.Int32)), None, None, OWNER,
-        "Hour of posting, UTC (0-23).", pl.Int32(),
+        "Hour of posting, UTC (0-23).", pl.Int32(), Cyclic(24),
     ),
     FeatureDefinition(
         "post_weekday", "photo", "photo_metadata",
@@ -84,7 +122,7 @@ FEATURES: tuple[FeatureDefinition, ...] = (
     FeatureDefinition(
         "title_length", "photo", "photo_metadata",
         FromRow(lambda: pl.col("title").str.len_chars().cast(pl.Int32)), None, None, OWNER,
-        "Characters in the title, hashtags included.", pl.Int32(),
+        "Characters in the title, hashtags included.", pl.Int32(), Scaled(40),
     ),
     FeatureDefinition(
         "location", "photo", "photo_metadata", FromRow(lambda: pl.col("location")), None, None,
@@ -98,7 +136,18 @@ KNOWN_AT = "known_at"
 
 
 def features_of(entity: str) -> tuple[FeatureDefinition, ...]:
+    """The entity's features, read from FEATURES at call time (a test may add one)."""
     return tuple(f for f in FEATURES if f.entity == entity)
+
+
+def model_input_columns() -> dict[str, pl.Expr]:
+    """The popularity model's inputs from the features: each definition's model input, encoded
+    as it says, in definition order."""
+    columns: dict[str, pl.Expr] = {}
+    for feature in FEATURES:
+        if feature.model_input is not None:
+            columns.update(feature.model_input.columns(feature.name))
+    return columns
 
 
 def definition(name: str) -> FeatureDefinition:
@@ -131,7 +180,22 @@ PHOTO_FEATURE_TABLE: dict[str, pl.DataType] = {
 # How each table's versions are told apart: the key (entity and event time) and known_at.
 VERSION_KEYS = {"user_features": ["user_id", "as_of"], "photo_features": ["photo_id"]}
 USER_FEATURE_WINDOW_DAYS = max(f.window for f in features_of("user")).days  # type: ignore[type-var]
-USER_TTL_DAYS = USER_TTL.days
+
+
+def longest_ttl(entity: str) -> timedelta | None:
+    """The longest TTL of an entity's features (None: some never expire): how far back a
+    point-in-time read must look."""
+    ttls = [f.ttl for f in features_of(entity)]
+    return None if None in ttls else max(ttls)  # type: ignore[type-var]
+
+
+def _days(ttl: timedelta | None) -> int:
+    if ttl is None:
+        raise ValueError("every user feature needs a ttl: training reads that many days back")
+    return -(-ttl // DAY)
+
+
+USER_TTL_DAYS = _days(longest_ttl("user"))  # day partitions a user feature stays usable over
 
 
 def _count(feature: FeatureDefinition, as_of: datetime) -> pl.Expr:
@@ -152,7 +216,8 @@ def user_features(events: pl.DataFrame, users: pl.DataFrame, day: str) -> pl.Dat
     absent.
     """
     as_of = day_start(day) + DAY
-    widest = as_of - USER_FEATURE_WINDOW_DAYS * DAY
+    names = [f.name for f in features_of("user")]
+    widest = as_of - max(f.window for f in features_of("user"))  # type: ignore[type-var]
     recent = events.filter((pl.col("ts") >= widest) & (pl.col("ts") < as_of))
     counts = recent.group_by("user_id").agg(
         *[_count(f, as_of) for f in features_of("user")],
@@ -167,7 +232,7 @@ def user_features(events: pl.DataFrame, users: pl.DataFrame, day: str) -> pl.Dat
             pl.lit(date.fromisoformat(day)).alias("feature_date"),
             pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
         )
-        .select("user_id", "feature_date", "as_of", *USER_FEATURES, "max_event_ts")
+        .select("user_id", "feature_date", "as_of", *names, "max_event_ts")
         .sort("user_id")
     )
 

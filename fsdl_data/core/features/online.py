@@ -1,19 +1,27 @@
-"""The online feature store: the latest value of every feature of every entity, in the app
-database (SQLite by default, Postgres in production), for serving.
+"""The online feature store: the latest value of every feature of every entity, for serving.
 
-One row per (entity, id, feature): the value (JSON), its event time and known-at time. An upsert
-replaces a row only with a newer one (later event time, or the same event time published later),
-so upserts commute: replaying old partitions never overwrites fresher values. TTL is applied on
-read: a value whose event time is not after `at - ttl` is reported as expired, not served.
+Three backends behind one small protocol (`OnlineStore`), chosen by URL: the app database
+(`sqlite://`, the embedded default; `postgresql://` in production) or Redis (`redis://`). One
+record per (entity, id, feature): the value (JSON), its event time and known-at time. An upsert
+replaces a record only with a newer one (later event time, or the same event time published
+later), atomically, so upserts commute and concurrent writers never lose one: replaying old
+partitions never overwrites fresher values.
+
+Reads are as of a moment `at`: a value is served (`ok`) only when its event time <= at, its
+known-at <= at and it is within its TTL (event time > at - ttl); otherwise its status says why
+(`not_yet_known`, `expired`, `missing`) and no value is given. The store keeps the newest version
+only, so asking for a moment before it was published answers `not_yet_known`, never a value
+nobody had then.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import polars as pl
 import sqlalchemy as sa
@@ -47,6 +55,18 @@ ONLINE_ROWS = {
     "event_time": pl.Datetime("us", "UTC"),
     "known_at": pl.Datetime("us", "UTC"),
 }
+OK, NOT_YET_KNOWN, EXPIRED, MISSING = "ok", "not_yet_known", "expired", "missing"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored value: what every backend reads back."""
+
+    entity_id: str
+    feature: str
+    value: str | None  # JSON
+    event_time: datetime  # aware, UTC
+    known_at: datetime  # aware, UTC
 
 
 @dataclass(frozen=True)
@@ -55,11 +75,228 @@ class OnlineValue:
     value: Any
     event_time: datetime | None
     known_at: datetime | None
-    status: str  # "ok", "expired" or "missing"
+    status: str  # OK, NOT_YET_KNOWN, EXPIRED or MISSING
+
+    def as_json(self) -> dict[str, Any]:
+        """What `features get --json` prints for one feature (times ISO 8601 with offset)."""
+        return {
+            "feature": self.feature,
+            "value": self.value,
+            "event_time": self.event_time.isoformat() if self.event_time else None,
+            "known_at": self.known_at.isoformat() if self.known_at else None,
+            "status": self.status,
+        }
 
 
-def ensure_table(db: AppDatabase) -> None:
-    metadata.create_all(db.engine)
+class OnlineStore(Protocol):
+    """What a backend does: newest-wins upserts and reads of some entities' records."""
+
+    def upsert(self, records: Sequence[Record], entity: str) -> int: ...
+
+    def records(
+        self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
+    ) -> list[Record]: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def newest_per_key(records: Sequence[Record]) -> list[Record]:
+    """The newest record of each (id, feature) in a batch, in one order for every writer (so one
+    statement never touches a row twice, and concurrent Postgres upserts never deadlock)."""
+    newest: dict[tuple[str, str], Record] = {}
+    for r in records:
+        held = newest.get((r.entity_id, r.feature))
+        if held is None or (r.event_time, r.known_at) > (held.event_time, held.known_at):
+            newest[(r.entity_id, r.feature)] = r
+    return [newest[key] for key in sorted(newest)]
+
+
+class SqlOnlineStore:
+    """The `online_features` table of the app database (SQLite or Postgres). On SQLite the app
+    database runs in WAL mode with a busy timeout (core.storage.appdb), and a write that still
+    finds the database locked is retried, so concurrent writer processes all land."""
+
+    ATTEMPTS = 20
+
+    def __init__(self, db: AppDatabase) -> None:
+        self.db = db
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            ensure_table(self.db)
+            self._ready = True
+
+    def upsert(self, records: Sequence[Record], entity: str, chunk: int = 5000) -> int:
+        self._ensure()
+        rows = [
+            {"entity": entity, "entity_id": r.entity_id, "feature": r.feature, "value": r.value,
+             "event_time": naive_utc(r.event_time), "known_at": naive_utc(r.known_at)}
+            for r in newest_per_key(records)
+        ]  # fmt: skip
+        insert = postgresql.insert if self.db.engine.dialect.name == "postgresql" else sqlite.insert
+
+        def write() -> None:
+            with self.db.engine.begin() as conn:
+                for start in range(0, len(rows), chunk):
+                    statement = insert(online_features).values(rows[start : start + chunk])
+                    new = statement.excluded
+                    newer = (new.event_time > online_features.c.event_time) | (
+                        (new.event_time == online_features.c.event_time)
+                        & (new.known_at > online_features.c.known_at)
+                    )
+                    conn.execute(
+                        statement.on_conflict_do_update(
+                            index_elements=["entity", "entity_id", "feature"],
+                            set_={"value": new.value, "event_time": new.event_time,
+                                  "known_at": new.known_at},
+                            where=newer,
+                        )
+                    )  # fmt: skip
+
+        if rows:
+            self.db.retrying(write)
+        return len(rows)
+
+    def records(
+        self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
+    ) -> list[Record]:
+        self._ensure()
+        table = online_features
+        query = sa.select(
+            table.c.entity_id, table.c.feature, table.c.value, table.c.event_time,
+            table.c.known_at,
+        ).where(table.c.entity == entity, table.c.entity_id.in_(list(entity_ids)))  # fmt: skip
+        if features is not None:
+            query = query.where(table.c.feature.in_(list(features)))
+        with self.db.engine.connect() as conn:
+            found = conn.execute(query).all()
+        return [
+            Record(i, f, v, e.replace(tzinfo=UTC), k.replace(tzinfo=UTC)) for i, f, v, e, k in found
+        ]
+
+    def clear(self) -> None:
+        self.db.engine.dispose()
+        with self.db.engine.begin() as conn:
+            metadata.drop_all(conn)
+        self._ready = False
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+# Newest wins, atomically: replace a field only if (event, known) is newer than the stored one.
+_REDIS_UPSERT = """
+local written = 0
+for i = 1, #ARGV, 4 do
+  local field, event, known, value = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3]
+  local old = redis.call('HGET', KEYS[math.floor(i / 4) + 1], field)
+  local replace = true
+  if old then
+    local old_event, old_known = string.match(old, '^(%-?%d+) (%-?%d+) ')
+    old_event, old_known = tonumber(old_event), tonumber(old_known)
+    replace = event > old_event or (event == old_event and known > old_known)
+  end
+  if replace then
+    redis.call('HSET', KEYS[math.floor(i / 4) + 1], field, ARGV[i+1] .. ' ' .. ARGV[i+2] .. ' ' .. value)
+    written = written + 1
+  end
+end
+return written
+"""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+class RedisOnlineStore:
+    """One hash per entity (`<prefix>:<entity>:<id>`), one field per feature holding
+    "<event µs> <known µs> <JSON value>"; the newest-wins rule runs inside Redis (a Lua
+    script), so concurrent writers never lose an upsert."""
+
+    def __init__(self, url: str, prefix: str = "fsdl:online") -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self._upsert = self.client.register_script(_REDIS_UPSERT)
+
+    def _key(self, entity: str, entity_id: str) -> str:
+        return f"{self.prefix}:{entity}:{entity_id}"
+
+    def upsert(self, records: Sequence[Record], entity: str, chunk: int = 500) -> int:
+        for start in range(0, len(records), chunk):
+            keys, args = [], []
+            for r in records[start : start + chunk]:
+                keys.append(self._key(entity, r.entity_id))
+                value = "null" if r.value is None else r.value
+                args += [r.feature, _micros(r.event_time), _micros(r.known_at), value]
+            self._upsert(keys=keys, args=args)
+        return len(records)
+
+    def records(
+        self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
+    ) -> list[Record]:
+        pipe = self.client.pipeline(transaction=False)
+        for entity_id in entity_ids:
+            if features is None:
+                pipe.hgetall(self._key(entity, entity_id))
+            else:
+                pipe.hmget(self._key(entity, entity_id), list(features))
+        out = []
+        for entity_id, found in zip(entity_ids, pipe.execute(), strict=True):
+            pairs = found.items() if features is None else zip(features, found, strict=True)
+            for field, stored in pairs:
+                if stored is None:
+                    continue
+                event, known, value = stored.decode().split(" ", 2)
+                name = field.decode() if isinstance(field, bytes) else field
+                out.append(
+                    Record(entity_id, name, None if value == "null" else value,
+                           _moment(int(event)), _moment(int(known)))
+                )  # fmt: skip
+        return out
+
+    def clear(self) -> None:
+        keys = list(self.client.scan_iter(f"{self.prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            self.client.delete(*keys[start : start + 1000])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_online_store(url: str) -> OnlineStore:
+    """The backend a URL names: redis://... or an app-database URL (sqlite://, postgresql://)."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisOnlineStore(url)
+    return SqlOnlineStore(AppDatabase(url))
+
+
+def as_store(store: OnlineStore | AppDatabase) -> OnlineStore:
+    return SqlOnlineStore(store) if isinstance(store, AppDatabase) else store
+
+
+def ensure_table(db: AppDatabase, attempts: int = 10) -> None:
+    """Creates `online_features` unless it exists; writers starting at once may race to create
+    it (Postgres then reports a duplicate type, SQLite that it exists): the loser tries again."""
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.schema.CreateTable(online_features, if_not_exists=True))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def online_rows(features: pl.DataFrame, entity: str) -> pl.DataFrame:
@@ -88,75 +325,66 @@ def online_rows(features: pl.DataFrame, entity: str) -> pl.DataFrame:
     )
 
 
-def _insert(db: AppDatabase) -> Any:
-    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-
-
-def upsert(db: AppDatabase, rows: pl.DataFrame, chunk: int = 5000) -> int:
+def upsert(store: OnlineStore | AppDatabase, rows: pl.DataFrame) -> int:
     """Writes `rows` (ONLINE_ROWS) where they are newer than what the store holds."""
-    ensure_table(db)
-    records = [
-        {**r, "event_time": naive_utc(r["event_time"]), "known_at": naive_utc(r["known_at"])}
-        for r in rows.iter_rows(named=True)
-    ]
-    insert = _insert(db)
-    with db.engine.begin() as conn:
-        for start in range(0, len(records), chunk):
-            statement = insert(online_features).values(records[start : start + chunk])
-            new = statement.excluded
-            newer = (new.event_time > online_features.c.event_time) | (
-                (new.event_time == online_features.c.event_time)
-                & (new.known_at > online_features.c.known_at)
-            )
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["entity", "entity_id", "feature"],
-                    set_={
-                        "value": new.value,
-                        "event_time": new.event_time,
-                        "known_at": new.known_at,
-                    },
-                    where=newer,
-                )
-            )
-    return len(records)
+    store = as_store(store)
+    written = 0
+    for (entity,), part in rows.partition_by("entity", as_dict=True).items():
+        records = [
+            Record(r["entity_id"], r["feature"], r["value"], r["event_time"], r["known_at"])
+            for r in part.iter_rows(named=True)
+        ]
+        written += store.upsert(records, str(entity))
+    return written
 
 
-def read_rows(db: AppDatabase, entity: str, entity_ids: Iterable[str]) -> pl.DataFrame:
+def read_rows(
+    store: OnlineStore | AppDatabase, entity: str, entity_ids: Iterable[str]
+) -> pl.DataFrame:
     """The stored rows of some entities (ONLINE_ROWS), untouched by TTL."""
-    ensure_table(db)
-    ids = list(entity_ids)
-    with db.engine.connect() as conn:
-        result = conn.execute(
-            sa.select(online_features).where(
-                online_features.c.entity == entity, online_features.c.entity_id.in_(ids)
-            )
-        )
-        records = [dict(r._mapping) for r in result]
-    for r in records:
-        r["event_time"] = r["event_time"].replace(tzinfo=UTC)
-        r["known_at"] = r["known_at"].replace(tzinfo=UTC)
-    return pl.DataFrame(records, schema=ONLINE_ROWS)
+    found = as_store(store).records(entity, list(entity_ids))
+    return pl.DataFrame(
+        [(entity, r.entity_id, r.feature, r.value, r.event_time, r.known_at) for r in found],
+        schema=ONLINE_ROWS,
+        orient="row",
+    )
+
+
+def status_of(feature: FeatureDefinition, record: Record | None, at: datetime) -> str:
+    """Whether a stored value is served at `at`, or why not: the module docstring's rule, the
+    one place it is decided (reads, the feature server and the parity gate all call it)."""
+    if record is None:
+        return MISSING
+    if record.event_time > at or record.known_at > at:
+        return NOT_YET_KNOWN
+    if feature.ttl is not None and record.event_time <= at - feature.ttl:
+        return EXPIRED
+    return OK
+
+
+def serve(feature: FeatureDefinition, record: Record | None, at: datetime) -> OnlineValue:
+    """One value as served at `at`."""
+    status = status_of(feature, record, at)
+    if record is None:
+        return OnlineValue(feature.name, None, None, None, status)
+    value = json.loads(record.value) if status == OK and record.value is not None else None
+    return OnlineValue(feature.name, value, record.event_time, record.known_at, status)
 
 
 def read_vector(
-    db: AppDatabase, entity: str, entity_id: str, at: datetime
+    store: OnlineStore | AppDatabase, entity: str, entity_id: str, at: datetime
 ) -> list[OnlineValue] | None:
     """Every feature of one entity as served at `at`; None when the store has no row for it."""
-    rows = {r["feature"]: r for r in read_rows(db, entity, [entity_id]).iter_rows(named=True)}
-    if not rows:
+    found = {r.feature: r for r in as_store(store).records(entity, [entity_id])}
+    if not found:
         return None
-    return [_serve(feature, rows.get(feature.name), at) for feature in features_of(entity)]
+    return [serve(feature, found.get(feature.name), at) for feature in features_of(entity)]
 
 
-def _serve(feature: FeatureDefinition, row: dict | None, at: datetime) -> OnlineValue:
-    if row is None:
-        return OnlineValue(feature.name, None, None, None, "missing")
-    expired = feature.ttl is not None and row["event_time"] <= at - feature.ttl
-    value = None if expired else json.loads(row["value"])
-    return OnlineValue(
-        feature.name, value, row["event_time"], row["known_at"], "expired" if expired else "ok"
-    )
+STATUS_WORDS = {
+    EXPIRED: "expired (older than its TTL)",
+    NOT_YET_KNOWN: "not yet known (published or describing a later time)",
+}
 
 
 def vector_lines(
@@ -171,15 +399,19 @@ def vector_lines(
         shown = "-" if v.value is None else str(v.value)
         when = v.event_time.isoformat() if v.event_time else "-"
         known = v.known_at.isoformat() if v.known_at else "-"
-        status = v.status if v.status != "expired" else "expired (older than its TTL)"
-        lines.append(f"  {v.feature:14s} {shown:>12s}  {when:25s} {known:25s} {status}")
-    expired = [v.feature for v in vector if v.status == "expired"]
+        lines.append(
+            f"  {v.feature:14s} {shown:>12s}  {when:25s} {known:25s} {STATUS_WORDS.get(v.status, v.status)}"
+        )
+    expired = [v.feature for v in vector if v.status == EXPIRED]
     if expired:
         lines.append(f"{len(expired)} expired: not served; materialize newer days to refresh them")
+    later = [v.feature for v in vector if v.status == NOT_YET_KNOWN]
+    if later:
+        lines.append(f"{len(later)} not yet known at {moment.isoformat()}: not served")
     return lines
 
 
-def served_sample(db: AppDatabase, pushed: pl.DataFrame) -> str:
+def served_sample(store: OnlineStore | AppDatabase, pushed: pl.DataFrame) -> str:
     """The first user's and photo's vectors of a push (ONLINE_ROWS), read back from the store as
     served at the push's newest known_at, as Markdown: what `fsdl-data features get` prints."""
     if pushed.is_empty():
@@ -191,7 +423,7 @@ def served_sample(db: AppDatabase, pushed: pl.DataFrame) -> str:
         if ids.is_empty():
             continue
         entity_id = str(ids.sort()[0])
-        vector = read_vector(db, entity, entity_id, moment)
+        vector = read_vector(store, entity, entity_id, moment)
         if vector:
             text = "\n".join(vector_lines(entity, entity_id, moment, vector))
             blocks.append(f"`fsdl-data features get {entity}:{entity_id}`\n\n```\n{text}\n```")

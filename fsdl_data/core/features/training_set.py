@@ -16,7 +16,7 @@ from datetime import datetime
 
 import polars as pl
 
-from fsdl_data.core.features.definitions import KNOWN_AT, USER_FEATURES, USER_TTL
+from fsdl_data.core.features.definitions import KNOWN_AT, features_of, longest_ttl
 from fsdl_data.core.features.pit import point_in_time_join
 from fsdl_data.core.features.versions import as_known_at as versions_known_at
 
@@ -32,7 +32,13 @@ def build_training_set(
     as_known_at: datetime | None = None,
 ) -> pl.DataFrame:
     """One row per labeled photo; `features_as_of` and `features_known_at` say which version of
-    the poster's features it got, `knowledge_time` how it was asked for (null: at posting)."""
+    the poster's features it got, `knowledge_time` how it was asked for (null: at posting).
+    Each user feature's own TTL applies (as the online store and the parity gate apply it): the
+    version is chosen within the longest TTL, and a feature whose shorter TTL has passed at
+    posting is null."""
+    user_features_defined = features_of("user")
+    names = [feature.name for feature in user_features_defined]
+    ttl = longest_ttl("user")
     photos = versions_known_at(
         photo_features, key=PHOTO_KEY, known_at=KNOWN_AT, moment=as_known_at
     ).drop(KNOWN_AT)
@@ -40,13 +46,13 @@ def build_training_set(
         "user_id",
         pl.col("as_of").alias("features_as_of"),
         pl.col(KNOWN_AT).alias("features_known_at"),
-        *USER_FEATURES,
+        *names,
         pl.col("max_event_ts").alias("features_max_event_ts"),
     )
     if as_known_at is None:
         joined = point_in_time_join(
             photos, users, by="user_id", left_time="posted_at", right_time="features_as_of",
-            known_at="features_known_at", ttl=USER_TTL,
+            known_at="features_known_at", ttl=ttl,
         )  # fmt: skip
     else:
         known = versions_known_at(
@@ -55,8 +61,16 @@ def build_training_set(
         )  # fmt: skip
         joined = point_in_time_join(
             photos, known, by="user_id", left_time="posted_at", right_time="features_as_of",
-            ttl=USER_TTL,
+            ttl=ttl,
         )  # fmt: skip
+    joined = joined.with_columns(
+        pl.when(pl.col("features_as_of") <= pl.col("posted_at") - feature.ttl)
+        .then(None)
+        .otherwise(pl.col(feature.name))
+        .alias(feature.name)
+        for feature in user_features_defined
+        if feature.ttl is not None and feature.ttl != ttl
+    )
     cls = classifications.drop("key", strict=False)
     return (
         joined.join(cls, on="photo_id", how="left")

@@ -11,23 +11,22 @@ import polars as pl
 import torch
 from torch import nn
 
-from fsdl_data.core.features.definitions import USER_FEATURES
+from fsdl_data.core.features.definitions import features_of, model_input_columns
 from fsdl_data.core.modeling.metrics import auc, spearman
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versions import code_version, version_of
 
 
 def feature_matrix(df: pl.DataFrame, classes: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Numeric features; missing classifier outputs become uniform, missing user features 0 + a flag."""
+    """Numeric features: classifier outputs (missing: uniform), and every feature whose definition
+    names a model input, encoded as it says; missing user features get a flag."""
     n = len(classes)
     cols: dict[str, pl.Expr] = {f"p_{c}": pl.col(f"p_{c}").fill_null(1.0 / n) for c in classes}
     cols["style_score"] = pl.col("style_score").fill_null(0.5)
-    hour = pl.col("post_hour").cast(pl.Float64) * (2 * np.pi / 24)
-    cols["hour_sin"], cols["hour_cos"] = hour.sin(), hour.cos()
-    cols["title_length"] = pl.col("title_length").cast(pl.Float64) / 40
-    for f in USER_FEATURES:
-        cols[f] = pl.col(f).fill_null(0).cast(pl.Float64).log1p()
-    cols["no_user_features"] = pl.col(USER_FEATURES[0]).is_null().cast(pl.Float64)
+    cols.update(model_input_columns())
+    user_inputs = [f.name for f in features_of("user") if f.model_input is not None]
+    if user_inputs:
+        cols["no_user_features"] = pl.col(user_inputs[0]).is_null().cast(pl.Float64)
     x = df.select(**cols).to_numpy().astype(np.float32)
     return x, list(cols)
 

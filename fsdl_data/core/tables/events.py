@@ -220,16 +220,27 @@ _VALUE = rf"(?:{_STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|tr
 _PAIR = rf"{_STRING}{_SPACE}:{_SPACE}{_VALUE}{_SPACE}"
 # A flat JSON object of simple values: every line that matches is valid JSON for Python too.
 _FLAT_OBJECT = rf"^{_SPACE}\{{{_SPACE}(?:{_PAIR}(?:,{_SPACE}{_PAIR})*)?\}}{_SPACE}$"
-# The fields in the order of the `events` schema, which is how the app writes them: one pass.
+_INTEGER_TOKEN = r"-?(?:0|[1-9][0-9]{0,17})"  # at most 18 digits: always inside 64 bits
+_INTEGER = rf"^{_INTEGER_TOKEN}$"
+# The fields in the order of the `events` schema (how the app writes them), each of a type the
+# schema accepts: one pass. A line of another order or with other types is read field by field.
+_IN_ORDER_TOKENS = {
+    "event_id": _STRING,
+    "event_type": _STRING,
+    "user_id": _INTEGER_TOKEN,
+    "photo_id": rf"(?:{_INTEGER_TOKEN}|null)",
+    "ts": rf"(?:{_STRING}|{_INTEGER_TOKEN})",
+    "client": rf"(?:{_STRING}|null)",
+}
 _IN_ORDER = (
     rf"^{_SPACE}\{{{_SPACE}"
     + rf",{_SPACE}".join(
-        rf'"{name}"{_SPACE}:{_SPACE}(?P<{name}>{_VALUE}){_SPACE}' for name in _FIELDS
+        rf'"{name}"{_SPACE}:{_SPACE}(?P<{name}>{token}){_SPACE}'
+        for name, token in _IN_ORDER_TOKENS.items()
     )
     + rf"\}}{_SPACE}$"
 )
 _KNOWN_KEY = rf'"(?:{"|".join(_FIELDS)})"{_SPACE}:'
-_INTEGER = r"^-?(?:0|[1-9][0-9]{0,17})$"  # at most 18 digits: always inside 64 bits
 _ISO = (
     r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ]"
     r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"

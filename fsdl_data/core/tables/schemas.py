@@ -49,6 +49,12 @@ USERS = {
     "signup_at": UTC_TS,
     "updated_at": UTC_TS,
 }
+PHOTO_METADATA_QUARANTINE = {
+    "photo_id": pl.Int64,  # null when the row's own id is missing or not an integer
+    "reason": pl.String,
+    "detail": pl.String,
+    "raw": pl.String,  # the row as read, for a person to look at
+}
 RAW_EVENTS = {"source_key": pl.String, "line_no": pl.Int64, "raw": pl.Binary}
 EVENTS = {
     "event_id": pl.String,
@@ -109,6 +115,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "raw_photos": RAW_PHOTOS,
     "photo_pixels": PHOTO_PIXELS,
     "photo_metadata": PHOTO_METADATA,
+    "photo_metadata_quarantine": PHOTO_METADATA_QUARANTINE,
     "users": USERS,
     "raw_events": RAW_EVENTS,
     "events": EVENTS,

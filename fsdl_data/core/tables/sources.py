@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -17,6 +17,7 @@ from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.tables.events import read_log_lines, unreadable_file
 from fsdl_data.core.tables.schemas import (
     PHOTO_METADATA,
+    PHOTO_METADATA_QUARANTINE,
     PHOTO_PIXELS,
     RAW_EVENTS,
     RAW_PHOTOS,
@@ -45,13 +46,14 @@ def photo_objects(
     (or of `listing`, when the caller has listed it): `raw_photos` (identity, content hash,
     decoded size or why not) and `photo_pixels` (a model-sized thumbnail and pixel statistics
     of each decodable photo). A key that is unsafe (`..`, a link out of the store), too large
-    or gone by the time it is read gets a row saying so; the rest of the day is ingested."""
+    or gone by the time it is read, or that names no photo id, gets a row saying so; the rest
+    of the day is ingested."""
     if listing is None:
         listing = day_listing(store, day_prefix("photos", day))
     rows, pixels = [], []
     for listed in listing:
         m = _PHOTO_ID.search(listed.key)
-        photo_id = int(m.group(1)) if m else None
+        photo_id = int(m.group(1)) if m and len(m.group(1)) <= 18 else None
         if listed.size > MAX_PHOTO_BYTES:
             reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
             rows.append(_refused(listed.key, photo_id, listed.size, reason))
@@ -66,6 +68,10 @@ def photo_objects(
             rows.append(_refused(listed.key, photo_id, listed.size, reason))
             continue
         img, thumb = decode_photo(data, IMAGE_SIZE)
+        error = img.error
+        if photo_id is None:  # recorded with the reason, never made a photo_pixels row
+            name = listed.key.rsplit("/", 1)[-1]
+            error = f"key names no photo id (expected <digits>.<ext>): {name!r}"
         rows.append(
             {
                 "key": info.key,
@@ -76,7 +82,7 @@ def photo_objects(
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "width": img.width,
                 "height": img.height,
-                "decode_error": img.error,
+                "decode_error": error,
             }
         )
         if thumb is not None and photo_id is not None:
@@ -103,18 +109,94 @@ def _utc(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str
     return out
 
 
-def photo_rows(db: AppDatabase, day: str) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The photos posted on `day`, and the database state that was read (watermark, count)."""
+_REQUIRED_TEXT = ("title", "location", "object_key")
+
+
+def _as_time(value: object) -> datetime | None:
+    """A stored time as an aware UTC datetime; None when it is not one."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, str):
+        try:
+            return _as_time(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def judge_photo_row(
+    row: dict[str, Any], start: datetime, end: datetime
+) -> tuple[dict | None, str, str]:
+    """One stored photos row against the `photo_metadata` schema: (the typed row, "", "") or
+    (None, reason, detail). Reasons: `missing_field`, `wrong_type`, `invalid_utf8`,
+    `bad_timestamp`, `outside_window` (a row read for its update time whose own time is not
+    in the day)."""
+    typed: dict[str, Any] = {}
+    for name in ("photo_id", "user_id"):
+        value = row.get(name)
+        if value is None:
+            return None, "missing_field", f"{name} is NULL"
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None, "wrong_type", f"{name} should be an integer, got {value!r}"
+        typed[name] = value
+    for name in _REQUIRED_TEXT:
+        value = row.get(name)
+        if value is None:
+            return None, "missing_field", f"{name} is NULL"
+        if isinstance(value, bytes | memoryview):
+            try:
+                value = bytes(value).decode("utf-8")
+            except UnicodeDecodeError as e:
+                return None, "invalid_utf8", f"{name}: {e}"
+        if not isinstance(value, str):
+            return None, "wrong_type", f"{name} should be text, got {value!r}"
+        typed[name] = value
+    for name in ("posted_at", "updated_at"):
+        value = row.get(name)
+        if value is None:
+            return None, "missing_field", f"{name} is NULL"
+        moment = _as_time(value)
+        if moment is None:
+            return None, "bad_timestamp", f"{name} is not a time: {value!r}"
+        typed[name] = moment
+    if not start <= typed["posted_at"] < end:
+        window = f"[{start.isoformat()}, {end.isoformat()})"
+        return None, "outside_window", f"posted_at {typed['posted_at']} outside {window}"
+    return typed, "", ""
+
+
+def _shown(row: dict[str, Any]) -> str:
+    return repr({k: bytes(v) if isinstance(v, memoryview) else v for k, v in row.items()})
+
+
+def photo_rows(db: AppDatabase, day: str) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """The photos posted on `day` that fit the schema, the rows that do not (each with a
+    reason; one bad row never fails the day, none is published with NULLs or dropped), and
+    the database state that was read (watermark, count)."""
     start, end = day_bounds(day)
-    rows = _utc(db.photos_posted_between(start, end), ("posted_at", "updated_at"))
-    df = conform(rows, PHOTO_METADATA) if rows else empty(PHOTO_METADATA)
+    good, bad = [], []
+    for row in db.photo_rows_as_stored(start, end):
+        typed, reason, detail = judge_photo_row(row, start, end)
+        if typed is not None:
+            good.append(typed)
+        else:
+            photo_id = row.get("photo_id")
+            photo_id = (
+                photo_id if isinstance(photo_id, int) and not isinstance(photo_id, bool) else None
+            )
+            bad.append(
+                {"photo_id": photo_id, "reason": reason, "detail": detail, "raw": _shown(row)}
+            )
+    df = conform(good, PHOTO_METADATA) if good else empty(PHOTO_METADATA)
+    quarantine = conform(bad, PHOTO_METADATA_QUARANTINE)
     watermark = df["updated_at"].max() if len(df) else None
     state = {
         "watermark": watermark.isoformat() if watermark else None,
         "row_count": len(df),
+        "quarantined": len(quarantine),
         "window": f"[{start.isoformat()}, {end.isoformat()})",
     }
-    return df, state
+    return df, quarantine, state
 
 
 def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:

@@ -515,6 +515,13 @@ def first_difference(recorded: Manifest, again: Manifest) -> str:
         if before[path].sha256 != after[path].sha256:
             return f"{path} now has other bytes (sha256 {after[path].sha256[:12]}, recorded {before[path].sha256[:12]})"
     for field_name in ("code", "schema", "key", "upstream", "objects", "extra"):
-        if getattr(recorded, field_name) != getattr(again, field_name):
-            return f"the {field_name} differs: {getattr(again, field_name)} (recorded {getattr(recorded, field_name)})"
+        was, now = getattr(recorded, field_name), getattr(again, field_name)
+        if was == now:
+            continue
+        if isinstance(was, dict) and isinstance(now, dict):
+            keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+            return f"{field_name} " + ", ".join(
+                f"{k}: {now.get(k, '-')} (recorded {was.get(k, '-')})" for k in keys
+            )
+        return f"{field_name} differs: {now} (recorded {was})"
     return "nothing"

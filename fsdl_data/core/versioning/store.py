@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fsdl_data.core.storage.objects import TMP_PREFIX, Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.blobs import ROOT, Blobs, CorruptSnapshot, blob_key
@@ -129,6 +130,7 @@ class SnapshotStore:
         self.packs = Packs(self.blobs)
         self.manifests = Manifests(store)
         self._stored: set[str] = set()  # blobs this object wrote or checked: no second look
+        self._caches: dict[str, dict[str, Any]] = {}  # stat caches read, by name
 
     # --- blobs, loose or packed ----------------------------------------------------------
     def packed(self) -> dict[str, tuple[str, int, int]]:
@@ -247,20 +249,23 @@ class SnapshotStore:
         cache = {f.path: {**f.as_dict(), "fingerprint": f.fingerprint} for f in seen}
         listed = self.blob_fingerprints()
         blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in seen}}
-        self.store.put(
-            cache_key(manifest.name),
-            canonical_json(
-                {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
-            ),
-        )
+        body = {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
+        self.store.write(cache_key(manifest.name), canonical_json(body))
+        self._caches.pop(manifest.name, None)
         return snapshot_id
+
+    def _cache_body(self, name: str) -> dict[str, Any]:
+        """The stat cache of `name`, read once per store object (it is large: one entry a file)."""
+        if name not in self._caches:
+            try:
+                self._caches[name] = json.loads(self.store.get(cache_key(name)))
+            except ObjectNotFound:
+                self._caches[name] = {}
+        return self._caches[name]
 
     def cached_blobs(self, name: str) -> dict[str, str]:
         """The fingerprints the newest snapshot of `name` recorded for the blobs it wrote."""
-        try:
-            return json.loads(self.store.get(cache_key(name))).get("blobs", {})
-        except ObjectNotFound:
-            return {}
+        return self._cache_body(name).get("blobs", {})
 
     def cached_files(self, name: str) -> dict[str, FileEntry]:
         """The newest snapshot's entries with the fingerprints they were listed with."""
@@ -270,9 +275,8 @@ class SnapshotStore:
         return self._cache(name)[1]
 
     def _cache(self, name: str) -> tuple[dict[str, FileEntry], dict[str, str]]:
-        try:
-            cache = json.loads(self.store.get(cache_key(name)))
-        except ObjectNotFound:
+        cache = self._cache_body(name)
+        if not cache:
             return {}, {}
         files = {path: FileEntry(**entry) for path, entry in cache["files"].items()}
         return files, cache.get("schema", {})

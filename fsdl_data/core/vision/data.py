@@ -24,7 +24,9 @@ def to_batch(pixels: np.ndarray) -> torch.Tensor:
     """N x H x W x 3 uint8 -> N x 3 x H x W normalised float32, as to_tensor on each image.
     In torch, in place: 6x faster than the same arithmetic in numpy (measured), which kept
     inference on stored pixels at half the forward pass's rate."""
-    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).to(torch.float32)
+    # from_numpy warns on read-only arrays (pixels decoded from Parquet are): copy only those
+    pixels = np.require(pixels, requirements=["C_CONTIGUOUS", "WRITEABLE"])
+    x = torch.from_numpy(pixels).permute(0, 3, 1, 2).to(torch.float32)
     return x.div_(255.0).sub_(NORMALIZE_MEAN).div_(NORMALIZE_STD).contiguous()
 
 

@@ -208,9 +208,31 @@ def append_days(
     spec, days = found
     reports = []
     for d in range(days, days + n):
-        reports.append(generate_day(spec, d, store, db, truth_dir))
-        _write_manifest(store, spec, d + 1)
+        remove_day(spec, d, store, db, truth_dir)  # what an append killed midway left behind
+        try:
+            reports.append(generate_day(spec, d, store, db, truth_dir))
+        except BaseException:  # a full disk, a lost database: the world stays as it was
+            remove_day(spec, d, store, db, truth_dir)
+            raise
+        _write_manifest(store, spec, d + 1)  # the day exists once the manifest says so
     return reports
+
+
+DAY_ROOTS = ("photos", "events", "labels/seed", "labels/gold")  # where generate_day writes
+
+
+def remove_day(
+    spec: WorldSpec, day_index: int, store: ObjectStore, db: AppDatabase, truth_dir: Path
+) -> None:
+    """Undo a partial generate_day: its objects, its users' and photos' rows, its truth."""
+    day = spec.day(day_index).isoformat()
+    for root in DAY_ROOTS:
+        for key in list(store.keys(f"{root}/date={day}/")):
+            store.delete(key)
+    db.delete_in(photos, "photo_id", [int(p) for p in photos_posted_on(spec, day_index).photo_id])
+    db.delete_in(users, "user_id", [int(u) for u in users_joined_on(spec, day_index).user_id])
+    for folder, name in (("photos", ".parquet"), ("users", ".parquet"), ("defects", ".json")):
+        (truth_dir / folder / f"{day}{name}").unlink(missing_ok=True)
 
 
 def world_days(store: ObjectStore) -> list[str]:

@@ -1,0 +1,253 @@
+"""Feature server latency and throughput: `fsdl-data features serve` on each online-store
+backend (SQLite, Postgres, Redis), with and without the served log, beside Feast's own feature
+server on the same features and the same client in the same run (when a Feast virtualenv is
+given; `pip install feast` into a separate one, never the project's).
+
+The client is asyncio over raw keep-alive HTTP/1.1 connections (no HTTP library in the way),
+in this process; the server is one uvicorn worker in another. Each configuration runs `--runs`
+times for `--seconds`; printed: p50 / p99 / p99.9 latency (ms) and requests/s, the median of the
+runs with their range. Goals (issue 18.6): p99 <= 2 ms at batch 1, <= 10 ms at batch 50,
+>= 2,000 requests/s on 2 cores, client included.
+
+    .venv/bin/python bench/feature_server.py [--backends sqlite,postgres,redis] [--feast /tmp/feast-venv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from fsdl_data.core.features import online  # noqa: E402
+from fsdl_data.core.features.definitions import USER_FEATURES  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+FEATURES = [f"user:{name}" for name in USER_FEATURES]
+FEAST_SETUP = Path(__file__).with_name("feature_server_feast_setup.py")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def populate(url: str, users: int) -> None:
+    """`users` users' features, fresh (as of two hours ago) so the server serves them."""
+    as_of = datetime.now(UTC) - timedelta(hours=2)
+    table = pl.DataFrame(
+        {"user_id": list(range(users)), "as_of": [as_of] * users, "known_at": [as_of] * users,
+         **{name: [i % 97 for i in range(users)] for name in USER_FEATURES}},
+        schema_overrides={"as_of": pl.Datetime("us", "UTC"), "known_at": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    store = online.open_online_store(url)
+    try:
+        store.clear() if url.startswith("redis") else None
+        online.upsert(store, online.online_rows(table, "user"))
+    finally:
+        store.close()
+
+
+def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("the server never became healthy")
+
+
+async def client(port: int, batch: int, users: int, until: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    rng = random.Random()
+    try:
+        while time.perf_counter() < until:
+            body = json.dumps(
+                {"features": FEATURES, "entities": {"user_id": rng.sample(range(users), batch)}}
+            ).encode()
+            head = (f"POST /get-online-features HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+            start = time.perf_counter()
+            writer.write(head.encode() + body)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if b" 200 " not in status_line:
+                raise RuntimeError(f"server answered {status_line!r}")
+    finally:
+        writer.close()
+
+
+def measure(port: int, batch: int, users: int, clients: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+
+    async def main() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(
+            *[client(port, batch, users, until, latencies) for _ in range(clients)]
+        )
+
+    asyncio.run(main())
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {"p50": pct(0.5), "p99": pct(0.99), "p99.9": pct(0.999), "rps": len(ordered) / seconds}
+
+
+def summary(runs: list[dict[str, float]]) -> str:
+    parts = []
+    for metric, fmt in (("p50", ".2f"), ("p99", ".2f"), ("p99.9", ".2f"), ("rps", ".0f")):
+        values = [r[metric] for r in runs]
+        parts.append(
+            f"{metric} {statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+        )
+    return "  ".join(parts)
+
+
+def start_ours(url: str, log: bool, home: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSDL_")}
+    env |= {"FSDL_HOME": str(home), "FSDL_ONLINE_STORE_URL": url, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "fsdl_data.cli", "features", "serve", "--port", str(port)]
+    process = subprocess.Popen(args + ([] if log else ["--no-log"]), env=env, cwd=home,
+                               stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    wait_healthy(port, process)
+    return process, port
+
+
+def start_feast(venv: Path, users: int, work: Path) -> tuple[subprocess.Popen, int]:
+    repo = work / "feast_repo"
+    subprocess.run([str(venv / "bin" / "python"), str(FEAST_SETUP), str(repo), str(users)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [str(venv / "bin" / "feast"), "serve", "-h", "127.0.0.1", "-p", str(port),
+         "--no-access-log", "-w", "1", "--max-requests", "100000000"],  # no worker restarts
+        cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    wait_healthy(port, process)
+    return process, port
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def postgres_url() -> tuple[str, str]:
+    import psycopg2
+
+    name = f"fsdl_bench_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(PG_ADMIN)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop_postgres(name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(PG_ADMIN)
+    conn.autocommit = True
+    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def bench(process_port: tuple[subprocess.Popen, int], label: str, args: argparse.Namespace) -> None:
+    process, port = process_port
+    try:
+        measure(port, 1, args.users, args.clients, 1.0)  # warm up
+        for batch in (1, 50):
+            runs = [
+                measure(port, batch, args.users, args.clients, args.seconds)
+                for _ in range(args.runs)
+            ]
+            print(f"{label:28s} batch {batch:3d}: {summary(runs)}", flush=True)
+    finally:
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgres,redis")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive connections")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--feast", type=Path, default=None, help="a virtualenv with feast installed"
+    )
+    parser.add_argument(
+        "--no-log-variant", action="store_true", help="also measure without the served log"
+    )
+    args = parser.parse_args()
+    print(f"{args.users} users x {len(FEATURES)} features, {args.clients} clients, "
+          f"{args.runs} runs x {args.seconds:g} s; median [range] over runs; latency in ms; "
+          f"{os.cpu_count()} CPUs (shared)", flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="fsdl-bench-serve-") as tmp:
+        work = Path(tmp)
+        if args.feast:
+            bench(start_feast(args.feast, args.users, work), "feast (sqlite)", args)
+        for backend in args.backends.split(","):
+            dropped = None
+            if backend == "sqlite":
+                url = f"sqlite:///{work / 'online.db'}"
+            elif backend == "postgres":
+                url, dropped = postgres_url()
+            else:
+                url = REDIS_URL
+            try:
+                populate(url, args.users)
+                bench(start_ours(url, True, work), f"fsdl-data ({backend}, logged)", args)
+                if args.no_log_variant:
+                    bench(start_ours(url, False, work), f"fsdl-data ({backend}, no log)", args)
+            finally:
+                if dropped:
+                    drop_postgres(dropped)
+                elif backend == "redis":
+                    store = online.open_online_store(url)
+                    store.clear()
+                    store.close()
+
+
+if __name__ == "__main__":
+    main()
