@@ -294,9 +294,7 @@ def test_app_database_rows_that_break_the_schema_are_quarantined_with_a_reason(
     published, quarantine, state = photo_rows(db, DAY)  # one bad row never fails the day
     assert published["photo_id"].to_list() == [1]
     assert published.null_count().sum_horizontal().item() == 0  # never published with NULLs
-    reasons = {
-        row["raw"].split(",")[0]: row["reason"] for row in quarantine.iter_rows(named=True)
-    }
+    reasons = {row["raw"].split(",")[0]: row["reason"] for row in quarantine.iter_rows(named=True)}
     assert reasons == {
         "{'photo_id': 2": "missing_field",
         "{'photo_id': 3": "missing_field",

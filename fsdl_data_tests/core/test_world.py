@@ -195,7 +195,7 @@ def _state(store: LocalObjectStore, db: AppDatabase, truth: Path) -> tuple:
         rows = tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in (users, photos))  # fmt: skip
     objects = {  # label tasks name the store's own URL: compared by key only
         k: None if k.startswith("labels/") else hashlib.md5(store.get(k)).hexdigest()
-        for k in store.keys("")
+        for k in (o.key for o in store.list(""))
     }
     return objects, rows, sorted(str(p.relative_to(truth)) for p in truth.rglob("*") if p.is_file())
 

@@ -105,7 +105,8 @@ def read_served(store: object, day: str) -> pl.DataFrame:
     """Every value logged as served on `day` (request time in that UTC day)."""
     import io
 
-    keys = sorted(k for k in store.keys(day_prefix(day)) if k.endswith(".parquet"))  # type: ignore[attr-defined]
+    listing = store.list(day_prefix(day))  # type: ignore[attr-defined]
+    keys = sorted(o.key for o in listing if o.key.endswith(".parquet"))
     frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
     if not frames:
         return pl.DataFrame(schema=SERVED_SCHEMA)

@@ -149,8 +149,8 @@ class Manifests:
         """Writes the manifest, then points its name's ref at it; returns its id."""
         body = manifest.body()
         snapshot_id = sha256(body)
-        self.store.write(manifest_key(check_name(manifest.name), snapshot_id), body)
-        self.store.write(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
+        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
+        self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
         return snapshot_id
 
     def delete(self, name: str, snapshot_id: str) -> None:

@@ -250,7 +250,7 @@ class SnapshotStore:
         listed = self.blob_fingerprints()
         blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in seen}}
         body = {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
-        self.store.write(cache_key(manifest.name), canonical_json(body))
+        self.store.put(cache_key(manifest.name), canonical_json(body))
         self._caches.pop(manifest.name, None)
         return snapshot_id
 
