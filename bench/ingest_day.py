@@ -143,7 +143,7 @@ def main() -> int:
     print(f"event cleaning, one core, {a.runs} runs, each in a fresh process:")
     print(f"  fsdl_data (read + clean, file by file): {_summary(ours)} lines/s, "
           f"peak RSS {_summary([r['peak_rss_mb'] for r in clean_runs])} MB "
-          f"(of which the day's gzipped input {clean_runs[0]['input_rss_mb']:,.0f} MB)")  # fmt: skip
+          f"(before cleaning, imports and input: {clean_runs[0]['input_rss_mb']:,.0f} MB)")  # fmt: skip
     print(f"  DuckDB typed read_json, same bytes:     {_summary(reference)} lines/s, "
           f"peak RSS {_summary([r['peak_rss_mb'] for r in duck_runs])} MB")  # fmt: skip
     print(f"  ratio: {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); "

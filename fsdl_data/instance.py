@@ -15,9 +15,42 @@ import dagster as dg
 from dagster import Field, StringSource
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
 from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from dagster._core.storage.root import LocalArtifactStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 
 from fsdl_data.config import Settings
 from fsdl_data.core.processes import local_pid, process_gone
+
+
+def home_dagster_dir(*parts: str) -> str:
+    """$FSDL_HOME/dagster/<parts>, absolute: the same place from every working directory."""
+    return str(Settings.from_env().home.resolve().joinpath("dagster", *parts))
+
+
+class HomeSqliteStorage(DagsterSqliteStorage):
+    """The embedded run, event-log and schedule storage under $FSDL_HOME/dagster/storage (or
+    `base_dir`, when given), not in `.fsdl/` of whichever directory a process started in."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: dict[str, Any]) -> Any:
+        base = config_value.get("base_dir") or home_dagster_dir("storage")
+        return cls.from_local(base_dir=base, inst_data=inst_data)
+
+
+class HomeArtifactStorage(LocalArtifactStorage):
+    """Run artifacts under $FSDL_HOME/dagster (or `base_dir`, when given)."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: dict[str, Any]) -> Any:
+        return cls(base_dir=config_value.get("base_dir") or home_dagster_dir(), inst_data=inst_data)
 
 
 class HomeComputeLogManager(LocalComputeLogManager):

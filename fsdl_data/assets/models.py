@@ -63,44 +63,14 @@ def popularity_model(
     if fit is None:
         context.log.info("not yet: the snapshot has one day; training needs two (train, hold out)")
         return
-    model, ev, held_out_day = fit.model, fit.evaluation, fit.held_out_day
-    card = {
-        "version": version,
-        "snapshot": snapshot_id,
-        "held_out_day": held_out_day,
-        "train_rows": fit.train_rows,
-        "test_rows": ev.rows,
-        "spearman": ev.spearman,
-        "auc_above_median": ev.auc_above_median,
-        "promoted": ev.beats_baseline,
-    }
-    key = pop.save_model(store, model, card)
-    row = pl.DataFrame(
-        {
-            "version": [version],
-            "model_key": [key],
-            "snapshot_version": [snapshot_id],
-            "held_out_day": [held_out_day],
-            "train_rows": [fit.train_rows],
-            "test_rows": [ev.rows],
-            "spearman": [ev.spearman],
-            "auc_above_median": [ev.auc_above_median],
-            "baseline_spearman": [ev.baseline_spearman],
-            "baseline_auc": [ev.baseline_auc],
-            "promoted": [ev.beats_baseline],
-        }
-    )
+    record = pop.ModelRecord.of(fit, version, snapshot_id)
+    key = pop.save_model(store, fit.model, record.card())
     yield dg.Output(
-        row,
+        record.row(key),
         output_name="popularity_model",
         data_version=dg.DataVersion(version),
         metadata={
-            "snapshot_version": snapshot_id,
-            "held_out_day": held_out_day,
-            "spearman": ev.spearman,
-            "auc_above_median": ev.auc_above_median,
-            "baseline_auc": ev.baseline_auc,
-            "promoted": ev.beats_baseline,
+            **record.metadata(),
             "lineage": dg.MetadataValue.md(
                 f"`fsdl-data lineage {version}` prints the whole chain, down to the S3 object "
                 "versions. Trained on:\n\n" + manifest_markdown(snapshot_id, manifest)
@@ -112,8 +82,11 @@ def popularity_model(
     )
     yield dg.AssetCheckResult(
         check_name="popularity_model_beats_baseline",
-        passed=ev.beats_baseline,
-        description=f"held-out {held_out_day}: AUC {ev.auc_above_median:.3f} vs baseline {ev.baseline_auc:.3f}, "
-        f"rank correlation {ev.spearman:.3f} vs {ev.baseline_spearman:.3f}",
-        metadata={"auc": ev.auc_above_median, "spearman": ev.spearman, "test_rows": ev.rows},
+        passed=record.promoted,
+        description=record.check_description(),
+        metadata={
+            "auc": record.auc_above_median,
+            "spearman": record.spearman,
+            "test_rows": record.test_rows,
+        },
     )

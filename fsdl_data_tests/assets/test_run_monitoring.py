@@ -33,9 +33,23 @@ def dead_pid() -> int:
 def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The embedded instance exactly as dagster.yaml configures it."""
     shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FSDL_HOME", str(tmp_path / "home"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # any working directory: the instance lives under FSDL_HOME
     with dg.DagsterInstance.from_config(str(tmp_path)) as found:
         yield found
+
+
+def test_run_storage_and_artifacts_live_under_fsdl_home(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    run = started_run(instance, {})
+    home = tmp_path / "home" / "dagster"
+    assert (home / "storage" / "history" / "runs.db").is_file()
+    assert instance.get_run_by_id(run.run_id) is not None
+    assert instance.root_directory == str(home)
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # nothing in the working directory
 
 
 def started_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> DagsterRun:

@@ -45,3 +45,29 @@ def test_fit_holds_out_the_last_day_and_beats_a_constant() -> None:
     again = PopularityModel.from_bytes(fit.model.to_bytes())
     rows = _rows(["2026-01-05"], n=20, seed=1)
     assert np.allclose(again.predict(rows), fit.model.predict(rows))
+
+
+def test_one_record_gives_the_card_the_row_and_the_metadata() -> None:
+    """Every number of a trained model is written once: card, table row and run metadata are
+    views of one record and agree."""
+    from fsdl_data.core.modeling.popularity import ModelRecord, model_version
+
+    rows = _rows(["2026-01-02", "2026-01-03"], n=100)
+    version = model_version("snap1", 50, 0)
+    fit = fit_with_held_out_day(rows, list(CONTENT_CLASSES), version, epochs=50)
+    record = ModelRecord.of(fit, version, "snap1")
+    card, row, metadata = record.card(), record.row("models/x.pt"), record.metadata()
+    assert card["snapshot"] == "snap1" and card["version"] == version  # what lineage reads
+    assert row.columns == [
+        "version", "model_key", "snapshot_version", "held_out_day", "train_rows", "test_rows",
+        "spearman", "auc_above_median", "baseline_spearman", "baseline_auc", "promoted",
+    ]  # fmt: skip
+    assert row["model_key"][0] == "models/x.pt" and len(row) == 1
+    for name in ("held_out_day", "train_rows", "test_rows", "spearman", "auc_above_median",
+                 "promoted"):  # fmt: skip
+        assert card[name] == row[name][0]
+    for name, value in metadata.items():
+        assert row[name][0] == value
+    assert card["test_rows"] == fit.evaluation.rows and card["train_rows"] == fit.train_rows
+    assert card["promoted"] == fit.evaluation.beats_baseline
+    assert f"{fit.evaluation.auc_above_median:.3f}" in record.check_description()

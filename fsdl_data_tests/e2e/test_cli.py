@@ -47,7 +47,8 @@ def test_seed_append_materialize_sql(tmp_path: Path, env: dict[str, str]) -> Non
     r = fsdl(["materialize"], tmp_path, env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count(": ok run") == 2
-    assert (tmp_path / ".fsdl" / "dagster" / "storage").is_dir()  # runs persisted for `make dev`
+    assert (tmp_path / "fsdl" / "dagster" / "storage").is_dir()  # runs persisted for `make dev`
+    assert not (tmp_path / ".fsdl").exists()  # under FSDL_HOME, not the working directory
 
     r = fsdl(["sql", "SELECT count(*) AS photos FROM photo_metadata"], tmp_path, env)
     assert r.returncode == 0 and "80" in r.stdout and "(1 rows)" in r.stdout
@@ -174,7 +175,7 @@ def test_a_materialize_killed_with_9_blocks_nothing_and_the_rerun_completes(
     from fsdl_data.core.storage.lake import Lake
 
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    monkeypatch.chdir(tmp_path)  # the embedded instance's storage is relative to it
+    monkeypatch.setenv("FSDL_HOME", env["FSDL_HOME"])  # the embedded instance's storage is there
     small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
     assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
     command = [sys.executable, "-m", "fsdl_data.cli", "materialize", "--job", "ingest"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -164,6 +165,63 @@ def fit_with_held_out_day(
     predicted = model.predict(test_rows)
     ev = evaluate(predicted, test_rows["likes_24h"].to_numpy(), baseline)
     return HeldOutFit(model, ev, held_out_day, len(train_rows), predicted, target(test_rows))
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The one record of a trained model: its card (stored beside the weights, where lineage
+    starts), its `popularity_model` table row and the run's metadata are three views of it, so
+    a number is written once."""
+
+    version: str
+    snapshot_version: str
+    held_out_day: str
+    train_rows: int
+    test_rows: int
+    spearman: float
+    auc_above_median: float
+    baseline_spearman: float
+    baseline_auc: float
+    promoted: bool
+
+    @classmethod
+    def of(cls, fit: HeldOutFit, version: str, snapshot_version: str) -> ModelRecord:
+        ev = fit.evaluation
+        return cls(
+            version=version, snapshot_version=snapshot_version, held_out_day=fit.held_out_day,
+            train_rows=fit.train_rows, test_rows=ev.rows, spearman=ev.spearman,
+            auc_above_median=ev.auc_above_median, baseline_spearman=ev.baseline_spearman,
+            baseline_auc=ev.baseline_auc, promoted=ev.beats_baseline,
+        )  # fmt: skip
+
+    def card(self) -> dict:
+        """What the card stores (`snapshot` is the key lineage reads)."""
+        return {
+            "version": self.version, "snapshot": self.snapshot_version,
+            "held_out_day": self.held_out_day, "train_rows": self.train_rows,
+            "test_rows": self.test_rows, "spearman": self.spearman,
+            "auc_above_median": self.auc_above_median, "promoted": self.promoted,
+        }  # fmt: skip
+
+    def row(self, model_key: str) -> pl.DataFrame:
+        """The model's one-row `popularity_model` table."""
+        fields = dataclasses.asdict(self)
+        return pl.DataFrame([{"version": self.version, "model_key": model_key, **fields}])
+
+    def metadata(self) -> dict:
+        """The numbers a run shows."""
+        return {
+            "snapshot_version": self.snapshot_version, "held_out_day": self.held_out_day,
+            "spearman": self.spearman, "auc_above_median": self.auc_above_median,
+            "baseline_auc": self.baseline_auc, "promoted": self.promoted,
+        }  # fmt: skip
+
+    def check_description(self) -> str:
+        return (
+            f"held-out {self.held_out_day}: AUC {self.auc_above_median:.3f} vs baseline "
+            f"{self.baseline_auc:.3f}, rank correlation {self.spearman:.3f} vs "
+            f"{self.baseline_spearman:.3f}"
+        )
 
 
 MODEL_PREFIX = "models/popularity_model"
