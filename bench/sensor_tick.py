@@ -54,8 +54,11 @@ def tick(sensor, cursor: str | None):
 
 
 def measure(label: str, put, days: list[str], per_day: int, counter: ListCounter | None) -> None:
+    from fsdl_data.config import Settings
     from fsdl_data.core.ingestion.cursor import MAX_KEYS_PER_TICK, Cursor
-    from fsdl_data.sensors import new_photo_objects
+    from fsdl_data.sensors import sensor_for
+
+    new_photo_objects = sensor_for(Settings.from_env(), "new_photo_objects")
 
     t0 = time.perf_counter()
     an_hour_ago = time.time() - 3600  # existing objects are older than the look-back window

@@ -12,6 +12,8 @@ step's pod is scheduled on a GPU node. Nothing else changes.
 
 import dagster as dg
 
+from fsdl_data.config import Settings
+
 GPU_TAG_KEY = "fsdl/gpu"
 GPU_POOL = "gpu"
 
@@ -41,11 +43,10 @@ gpu_aware_executor = dg.multiprocess_executor.configured(
     name="gpu_aware_multiprocess",
 )
 
-EXECUTORS = ("multiprocess", "celery", "k8s")
 
-
-def executor_from_env(env: dict[str, str] | None = None) -> dg.ExecutorDefinition:
-    """The executor FSDL_EXECUTOR names: a configuration change, not a code edit.
+def executor_for(settings: Settings) -> dg.ExecutorDefinition:
+    """The executor FSDL_EXECUTOR names (`settings.executor`): a configuration change, not a
+    code edit.
 
     - `multiprocess` (default): one machine, `gpu_aware_multiprocess` above;
     - `celery`: every step a Celery task on FSDL_CELERY_BROKER (default RabbitMQ on localhost);
@@ -54,20 +55,12 @@ def executor_from_env(env: dict[str, str] | None = None) -> dg.ExecutorDefinitio
     - `k8s`: every step its own Kubernetes pod (`dagster-k8s`); GPU steps ask for one
       `nvidia.com/gpu`, on a node labelled `fsdl/accelerator=gpu`, tolerating the GPU taint.
     """
-    import os
-
-    chosen = (env if env is not None else os.environ).get("FSDL_EXECUTOR", "multiprocess")
-    if chosen == "multiprocess":
-        return gpu_aware_executor
-    if chosen == "celery":
+    if settings.executor == "celery":
         from dagster_celery import celery_executor
 
-        broker = (env if env is not None else os.environ).get(
-            "FSDL_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//"
-        )
-        return celery_executor.configured({"broker": broker}, name="celery")
-    if chosen == "k8s":
+        return celery_executor.configured({"broker": settings.celery_broker}, name="celery")
+    if settings.executor == "k8s":
         from dagster_k8s import k8s_job_executor
 
         return k8s_job_executor
-    raise ValueError(f"FSDL_EXECUTOR={chosen!r}: choose one of {', '.join(EXECUTORS)}")
+    return gpu_aware_executor  # Settings accepts only EXECUTORS

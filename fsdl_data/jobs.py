@@ -2,19 +2,15 @@
 
 import dagster as dg
 
-from fsdl_data.partitions import daily
-
 ingest_job = dg.define_asset_job(
     "ingest",
     selection=dg.AssetSelection.groups("sources", "tables"),
-    partitions_def=daily,
     description="Source the day's photos, app-database rows and event logs; clean them into tables.",
 )
 
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily,
     description="Everything for one finished day: ingest, features, classifier and its outputs, the labels "
     "that became known that day, the training set, a new snapshot and a retrained, gated model.",
 )
@@ -22,7 +18,6 @@ nightly_job = dg.define_asset_job(
 features_job = dg.define_asset_job(
     "features",
     selection=dg.AssetSelection.groups("features"),
-    partitions_def=daily,
     description="The day's user and photo features and their online copy, with their checks: a "
     "backfill after a fix (`fsdl-data materialize --day D --job features`) publishes a new "
     "version known from now on.",
@@ -31,7 +26,6 @@ features_job = dg.define_asset_job(
 ingest_photos_job = dg.define_asset_job(
     "ingest_photos",
     selection=dg.AssetSelection.assets("raw_photos", "photo_pixels"),
-    partitions_def=daily,
     description="Source the day's photo objects (run by the new_photo_objects sensor).",
 )
 
@@ -44,7 +38,6 @@ ingest_events_job = dg.define_asset_job(
         & dg.AssetSelection.groups("sources", "tables")
     )
     | dg.AssetSelection.assets("users"),
-    partitions_def=daily,
     description="Source the day's event logs and the users they name, and clean the events (run "
     "by the new_log_objects sensor).",
 )
@@ -53,7 +46,6 @@ import_labels_job = dg.define_asset_job(
     "import_labels",
     selection=dg.AssetSelection.assets("human_labels").downstream()
     & dg.AssetSelection.groups("labels"),
-    partitions_def=daily,
     description="Read the Label Studio exports for a day's photos again, and everything in the "
     "labels group that follows (consensus, annotator quality, labeled set, labeling queue); "
     "run by the new_label_exports sensor.",

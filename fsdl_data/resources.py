@@ -1,4 +1,4 @@
-"""Dagster resources around core.storage, built from Settings (the environment).
+"""Dagster resources around core.storage, built from Settings (read once, in config).
 
 Secrets (AWS keys, a database URL with a password) are passed as EnvVar so Dagster never
 stores or shows their values.
@@ -7,7 +7,6 @@ stores or shows their values.
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +28,7 @@ from fsdl_data.core.storage.urls import redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
+from fsdl_data.core.vision.threads import thread_count, use_torch_threads
 from fsdl_data.publishing import CLOCK, PublicationClock
 
 
@@ -37,12 +37,16 @@ class ObjectStoreResource(dg.ConfigurableResource):
 
     url: str
     s3: S3Resource
+    s3_connect_timeout_s: float = 5.0
+    s3_read_timeout_s: float = 30.0
 
     def open(self) -> ObjectStore:
         s3 = {
             "endpoint_url": self.s3.endpoint_url,
             "region_name": self.s3.region_name,
-            "max_attempts": int(os.environ.get("FSDL_S3_MAX_ATTEMPTS") or self.s3.max_attempts),
+            "connect_timeout": self.s3_connect_timeout_s,
+            "read_timeout": self.s3_read_timeout_s,
+            "max_attempts": self.s3.max_attempts,
             "aws_access_key_id": self.s3.aws_access_key_id,
             "aws_secret_access_key": self.s3.aws_secret_access_key,
             "aws_session_token": self.s3.aws_session_token,
@@ -220,30 +224,53 @@ class LakeFilesInput(dg.ConfigurableIOManager):
         return TableFiles(name, lake.store, tuple(table_files(lake, name, wanted)), data_version)
 
 
-def _s3_resource() -> S3Resource:
-    kwargs: dict[str, Any] = {}
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        kwargs["endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
-    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
-        kwargs["region_name"] = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        if os.environ.get(var):
-            kwargs[var.lower()] = dg.EnvVar(var)
+def _s3_resource(settings: Settings) -> S3Resource:
+    kwargs: dict[str, Any] = {"max_attempts": settings.s3_max_attempts}
+    if settings.s3_endpoint_url:
+        kwargs["endpoint_url"] = settings.s3_endpoint_url
+    if settings.s3_region:
+        kwargs["region_name"] = settings.s3_region
+    for var in settings.aws_credentials:
+        kwargs[var.lower()] = dg.EnvVar(var)
     return S3Resource(**kwargs)
+
+
+class TorchResource(dg.ConfigurableResource):
+    """How many threads torch may use in a step (FSDL_TORCH_THREADS, else the cores divided
+    among FSDL_PARALLEL_STEPS: core.vision.threads)."""
+
+    threads: int | None = None
+    parallel_steps: int | None = None
+
+    def use_threads(self) -> int:
+        """Set torch's intra-op threads for this step's process; returns the count."""
+        return use_torch_threads(thread_count(self.threads, self.parallel_steps))
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Resources for the environment `settings` describes (embedded default or S3 + Postgres)."""
-    s3 = _s3_resource()
+    s3 = _s3_resource(settings)
     db_url: Any = (
-        dg.EnvVar("FSDL_APP_DB_URL") if os.environ.get("FSDL_APP_DB_URL") else settings.app_db_url
+        dg.EnvVar("FSDL_APP_DB_URL") if settings.app_db_url_is_secret else settings.app_db_url
     )
+
+    def store(url: str) -> ObjectStoreResource:
+        return ObjectStoreResource(
+            url=url,
+            s3=s3,
+            s3_connect_timeout_s=settings.s3_connect_timeout_s,
+            s3_read_timeout_s=settings.s3_read_timeout_s,
+        )
+
     return {
-        "objects": ObjectStoreResource(url=settings.object_store_url, s3=s3),
+        "objects": store(settings.object_store_url),
         "app_db": AppDatabaseResource(url=db_url),
-        "lake": ObjectStoreResource(url=settings.lake_url, s3=s3),
-        "io_manager": LakeIOManager(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
-        "lake_files": LakeFilesInput(lake=ObjectStoreResource(url=settings.lake_url, s3=s3)),
+        "lake": store(settings.lake_url),
+        "io_manager": LakeIOManager(lake=store(settings.lake_url)),
+        "lake_files": LakeFilesInput(lake=store(settings.lake_url)),
+        "torch": TorchResource(
+            threads=settings.torch_threads, parallel_steps=settings.parallel_steps
+        ),
         CLOCK: PublicationClock(world_clock=settings.world_clock),
         "feature_store": FeatureStoreResource(
             url=settings.online_store_url or db_url,

@@ -11,17 +11,16 @@ fingerprints (ETag on S3), so the same objects never start two runs.
 from __future__ import annotations
 
 import json
-import os
 
 import dagster as dg
 
+from fsdl_data.config import Settings
 from fsdl_data.core.ingestion import cursor as core
 from fsdl_data.core.labels.human import IMPORT_PREFIX, changed_exports_by_day
 from fsdl_data.jobs import import_labels_job, ingest_events_job, ingest_photos_job
-from fsdl_data.partitions import daily
+from fsdl_data.partitions import daily_partitions
 from fsdl_data.resources import ObjectStoreResource
 
-INTERVAL_S = int(os.environ.get("FSDL_SENSOR_INTERVAL_S", "30"))
 DAY_FOLDER = "date="
 INGEST_TAG = "fsdl/ingest"  # the day, digest and ingest state a run was requested for
 MAX_ATTEMPTS = 3  # runs per (day, objects) before the sensor stops asking and says so
@@ -54,14 +53,20 @@ def next_attempt(instance: dg.DagsterInstance, base: str) -> str | None:
 
 
 def _object_sensor(
-    name: str, root: str, job: dg.UnresolvedAssetJobDefinition, asset: str, marker: str | None
+    name: str,
+    root: str,
+    job: dg.UnresolvedAssetJobDefinition,
+    asset: str,
+    marker: str | None,
+    calendar: dg.PartitionsDefinition,
+    interval_s: int,
 ) -> dg.SensorDefinition:
     what = f"objects under {root}/{DAY_FOLDER}D/" + (f" (once {marker} is there)" if marker else "")
 
     @dg.sensor(
         name=name,
         job=job,
-        minimum_interval_seconds=INTERVAL_S,
+        minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Requests `{job.name}` for day D when new {what} land. The cursor keeps, "
         "per day folder, the newest LastModified seen and the objects seen in a 15-minute "
@@ -79,7 +84,7 @@ def _object_sensor(
             core.Cursor.from_json(context.cursor),
             lambda day: core.day_listing(store, core.day_prefix(root, day)),
         )
-        valid = set(daily.get_partition_keys())
+        valid = set(calendar.get_partition_keys())
         ingested = {}
 
         def ingested_digest(day: str) -> str | None:
@@ -117,44 +122,59 @@ def _object_sensor(
     return sensor
 
 
-new_photo_objects = _object_sensor(
-    "new_photo_objects", "photos", ingest_photos_job, "raw_photos", marker=None
-)
-new_log_objects = _object_sensor(
-    "new_log_objects", "events", ingest_events_job, "raw_events", marker="_SUCCESS"
-)
+def _label_exports_sensor(
+    job: dg.UnresolvedAssetJobDefinition, calendar: dg.PartitionsDefinition, interval_s: int
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="new_label_exports",
+        job=job,
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Requests `import_labels` for each day a new or changed Label Studio export "
+        f"under {IMPORT_PREFIX} names (its tasks' `data.day`, which labeling_queue writes), so "
+        "annotations dropped there reach the labeled set without anyone rematerializing by hand.",
+    )
+    def new_label_exports(
+        context: dg.SensorEvaluationContext, objects: ObjectStoreResource
+    ) -> dg.SensorResult:
+        store = objects.open()
+        listing = {info.key: info.fingerprint for info in store.list(IMPORT_PREFIX)}
+        seen = json.loads(context.cursor) if context.cursor else {}
+        digests, unplaced = changed_exports_by_day(seen, listing, store.get)
+        valid = set(calendar.get_partition_keys())
+        requests = []
+        for day, digest in digests.items():
+            if day not in valid:
+                context.log.warning(f"exports name {day}, which is not a day partition: ignored")
+                continue
+            run_key = f"new_label_exports-{day}-{digest[:16]}"
+            requests.append(dg.RunRequest(run_key=run_key, partition_key=day))
+        if unplaced:
+            context.log.warning(
+                f"exports that name no day (no `data.day` in their tasks): {unplaced}; "
+                "rematerialize human_labels for their photos' days"
+            )
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(listing, sort_keys=True))
+
+    return new_label_exports
 
 
-@dg.sensor(
-    name="new_label_exports",
-    job=import_labels_job,
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description=f"Requests `import_labels` for each day a new or changed Label Studio export "
-    f"under {IMPORT_PREFIX} names (its tasks' `data.day`, which labeling_queue writes), so "
-    "annotations dropped there reach the labeled set without anyone rematerializing by hand.",
-)
-def new_label_exports(
-    context: dg.SensorEvaluationContext, objects: ObjectStoreResource
-) -> dg.SensorResult:
-    store = objects.open()
-    listing = {info.key: info.fingerprint for info in store.list(IMPORT_PREFIX)}
-    seen = json.loads(context.cursor) if context.cursor else {}
-    digests, unplaced = changed_exports_by_day(seen, listing, store.get)
-    valid = set(daily.get_partition_keys())
-    requests = []
-    for day, digest in digests.items():
-        if day not in valid:
-            context.log.warning(f"exports name {day}, which is not a day partition: ignored")
-            continue
-        run_key = f"new_label_exports-{day}-{digest[:16]}"
-        requests.append(dg.RunRequest(run_key=run_key, partition_key=day))
-    if unplaced:
-        context.log.warning(
-            f"exports that name no day (no `data.day` in their tasks): {unplaced}; "
-            "rematerialize human_labels for their photos' days"
-        )
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(listing, sort_keys=True))
+def object_sensors(calendar: dg.PartitionsDefinition, interval_s: int) -> list[dg.SensorDefinition]:
+    """The sensors on new photos, event logs and label exports, for days of `calendar`,
+    ticking every `interval_s` seconds."""
+    return [
+        _object_sensor("new_photo_objects", "photos", ingest_photos_job, "raw_photos", None,
+                       calendar, interval_s),
+        _object_sensor("new_log_objects", "events", ingest_events_job, "raw_events", "_SUCCESS",
+                       calendar, interval_s),
+        _label_exports_sensor(import_labels_job, calendar, interval_s),
+    ]  # fmt: skip
 
 
-object_sensors = [new_photo_objects, new_log_objects, new_label_exports]
+def sensor_for(settings: Settings, name: str) -> dg.SensorDefinition:
+    """The sensor called `name` as `settings` configure it (for ticks in tests and benchmarks)."""
+    sensors = object_sensors(daily_partitions(settings), settings.sensor_interval_s)
+    found = {sensor.name: sensor for sensor in sensors}
+    if name not in found:
+        raise LookupError(f"no sensor {name!r}: choose one of {', '.join(sorted(found))}")
+    return found[name]

@@ -28,9 +28,8 @@ from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
-from fsdl_data.core.vision.threads import use_torch_threads
 from fsdl_data.partitions import PREVIOUS_DAY, daily
-from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
+from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource, TorchResource
 
 OWNERS = ["team:labeling"]
 TAGGED_BY_DAY = {PARTITION_COLUMN: "day"}
@@ -156,11 +155,12 @@ def human_consensus(
 def label_matrix(
     context: dg.AssetExecutionContext,
     lake: ObjectStoreResource,
+    torch: TorchResource,
     photo_metadata: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
     store = lake.open()
-    use_torch_threads()
+    torch.use_threads()
     card = registry.classifier_as_of(store, context.partition_key)
     outputs = None
     if card is not None and len(photo_pixels):

@@ -14,11 +14,10 @@ from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.model import pick_device
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
-from fsdl_data.core.vision.threads import use_torch_threads
 from fsdl_data.core.vision.train import TrainConfig, model_version, train_classifier
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 from fsdl_data.partitions import daily
-from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
+from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource, TorchResource
 
 OWNERS = ["team:vision"]
 
@@ -60,10 +59,11 @@ class InferenceConfig(dg.Config):
 def photo_classifier(
     config: ClassifierTraining,
     lake: ObjectStoreResource,
+    torch: TorchResource,
     labeled_set: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
-    threads = use_torch_threads()
+    threads = torch.use_threads()
     labels = training_labels(
         labeled_set, use_weak=config.use_weak_labels, weak_min_confidence=config.weak_min_confidence
     )
@@ -152,12 +152,13 @@ def photo_classifier(
 def photo_classifications(
     config: InferenceConfig,
     lake: ObjectStoreResource,
+    torch: TorchResource,
     photo_pixels: pl.DataFrame,
     photo_classifier: pl.DataFrame,
     human_consensus: pl.DataFrame,
 ) -> dg.Output:
     device = pick_device()
-    threads = use_torch_threads()
+    threads = torch.use_threads()
     classifier = registry.load_classifier(lake.open(), photo_classifier["version"][0], device)
     pixels = photo_pixels.sort("photo_id")
     if pixels.is_empty():

@@ -12,16 +12,25 @@ only: a passed check is just passed.
 from __future__ import annotations
 
 import argparse
-import os
+from pathlib import Path
+from typing import Any
+
+
+def home_settings(home: Path) -> Any:
+    """The environment's settings, but every store in `home` (the world lives there, whatever
+    the shell's URLs say), its calendar read from there."""
+    from fsdl_data.config import Settings
+
+    return Settings.from_env(home=home, object_store_url="", lake_url="", app_db_url="")
 
 
 def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
     import tempfile
 
-    os.environ["FSDL_HOME"] = home or tempfile.mkdtemp(prefix="fsdl-check-")
-    for name in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
-        os.environ.pop(name, None)  # the world lives in that home, whatever the shell says
     from fsdl_data.cli import _common, world
+
+    chosen_home = Path(home or tempfile.mkdtemp(prefix="fsdl-check-"))
+    _common.use_settings(home_settings(chosen_home))
     from fsdl_data.core.world.generator import read_manifest, world_days
 
     store = _common.object_store()
@@ -33,11 +42,12 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
     import dagster as dg
 
     from fsdl_data.cli.runner import materialize_days
-    from fsdl_data.definitions import defs
 
+    _common.use_settings(home_settings(chosen_home))  # the calendar of the world just seeded
     chosen = world_days(store)[:days]
-    print(f"materializing {job} for {', '.join(chosen)} in {os.environ['FSDL_HOME']} ...")
+    print(f"materializing {job} for {', '.join(chosen)} in {chosen_home} ...")
     # the table below says what failed; Dagster's own log of it would be tracebacks
+    defs = _common.definitions()
     runs = materialize_days(defs, job, chosen, dg.DagsterInstance.ephemeral(), "CRITICAL",
                             world_clock=True)  # fmt: skip
     outcomes = sorted((o for r in runs for o in r.outcomes), key=lambda o: (o.check, o.partition))

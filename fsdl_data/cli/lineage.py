@@ -20,14 +20,13 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
     from fsdl_data.core.modeling.popularity import card_key
     from fsdl_data.core.versioning.lineage import latest_model_version
     from fsdl_data.core.versioning.store import SnapshotNotFound, SnapshotStore
-    from fsdl_data.definitions import defs
 
-    lake = _common.lake()
+    lake, settings, defs = _common.lake(), _common.settings(), _common.definitions()
     wanted = model_or_snapshot.strip()
     if wanted == "latest":
-        chain = model_lineage(cli_instance(), defs, lake, latest_model_version(lake))
+        chain = model_lineage(cli_instance(settings), defs, lake, latest_model_version(lake))
     elif lake.store.head(card_key(wanted)) is not None:
-        chain = model_lineage(cli_instance(), defs, lake, wanted)
+        chain = model_lineage(cli_instance(settings), defs, lake, wanted)
     else:
         try:
             _, full, manifest = SnapshotStore(lake.store).open_snapshot(wanted)
@@ -37,7 +36,7 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
                 '`fsdl-data sql "SELECT version FROM popularity_model"` and `fsdl-data snapshot '
                 "list` show them"
             ) from None
-        chain = snapshot_lineage(cli_instance(), defs, lake, full, manifest)
+        chain = snapshot_lineage(cli_instance(settings), defs, lake, full, manifest)
     print(json.dumps(chain.as_dict(), indent=1) if as_json else "\n".join(chain.lines()))
     return 0
 
@@ -49,7 +48,6 @@ def rebuild(snapshot_id: str) -> int:
 
     from fsdl_data.cli.runner import cli_instance
     from fsdl_data.core.versioning.store import GRAPH_SNAPSHOTS, SnapshotStore
-    from fsdl_data.definitions import defs
 
     store = SnapshotStore(_common.lake().store)
     name, full, manifest = store.open_snapshot(snapshot_id)
@@ -60,8 +58,8 @@ def rebuild(snapshot_id: str) -> int:
     snapshot_asset = GRAPH_SNAPSHOTS.get(name, (None, None))[1]
     if snapshot_asset is None:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
-    instance = cli_instance()
-    job = defs.resolve_implicit_global_asset_job_def()
+    instance = cli_instance(_common.settings())
+    job = _common.definitions().resolve_implicit_global_asset_job_def()
     for entry in manifest.files:
         result = job.execute_in_process(
             partition_key=entry.partition, instance=instance, raise_on_error=False,

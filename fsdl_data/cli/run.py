@@ -16,9 +16,7 @@ def materialize(
     stamped known-at now, or with `world_clock` at the generated world's simulated nightly
     times (a replay of its nights)."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
-    from fsdl_data.core.vision.threads import threads_from_env
     from fsdl_data.core.world.generator import world_days
-    from fsdl_data.definitions import defs
     from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
@@ -30,12 +28,14 @@ def materialize(
         )
         return 1
     check_days(chosen, store)
-    threads_from_env()  # a bad FSDL_TORCH_THREADS / FSDL_PARALLEL_STEPS: one line, before any run
-    instance = cli_instance()
+    settings = _common.settings()  # a bad setting was one line when it was read
+    instance = cli_instance(settings)
     for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
         print(f"  run {run_id[:8]} had lost its process (killed?): marked failed", file=sys.stderr)
     print(f"{len(chosen)} day(s), one {job} run each; a line as each run ends:", flush=True)
-    runs = materialize_days(defs, job, chosen, instance, world_clock=world_clock, on_run=print_run)
+    runs = materialize_days(
+        _common.definitions(), job, chosen, instance, world_clock=world_clock, on_run=print_run
+    )
     ok = all(r.success for r in runs)
     return 0 if ok else 2
 
@@ -56,9 +56,9 @@ def check_days(days: list[str], store: Any) -> None:
     """Every day must be a partition of the calendar and hold data: a mistake is one line that
     says what is valid, and a day without data publishes nothing (instead of empty tables)."""
     from fsdl_data.core.ingestion.cursor import day_has_data, no_data_message
-    from fsdl_data.partitions import daily
+    from fsdl_data.partitions import daily_partitions
 
-    valid = daily.get_partition_keys()
+    valid = daily_partitions(_common.settings()).get_partition_keys()
     for day in days:
         if day not in set(valid):
             span = f"between {valid[0]} and {valid[-1]}" if valid else "(the calendar is empty)"

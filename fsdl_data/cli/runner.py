@@ -1,21 +1,21 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from fsdl_data.config import Settings
 from fsdl_data.core.processes import this_worker
 from fsdl_data.instance import WORKER_TAG
 from fsdl_data.publishing import world_clock_config
 
 
-def cli_instance() -> dg.DagsterInstance:
-    """$DAGSTER_HOME's instance if set, else ./dagster.yaml's (the embedded default), else ephemeral."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
+def cli_instance(settings: Settings) -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance if set, else ./dagster.yaml's (the embedded default), else ephemeral."""
+    if settings.dagster_home:
+        return dg.DagsterInstance.from_config(str(settings.dagster_home))
     if Path("dagster.yaml").is_file():
         return dg.DagsterInstance.from_config(str(Path.cwd()))
     return dg.DagsterInstance.ephemeral()

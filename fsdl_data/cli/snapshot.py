@@ -17,10 +17,9 @@ from fsdl_data.cli import _common
 
 
 def _store() -> Any:
-    from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.core.versioning.store import SnapshotStore
 
-    return SnapshotStore(open_object_store(_common.settings().lake_url))
+    return SnapshotStore(_common.lake().store)
 
 
 def warn(message: str) -> None:
@@ -34,9 +33,9 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
     from fsdl_data.core.versioning import snapshots
 
     if "://" in path_or_url:
-        from fsdl_data.core.storage.objects import Capability, open_object_store, supports
+        from fsdl_data.core.storage.objects import Capability, supports
 
-        store = open_object_store(path_or_url)
+        store = _common.open_store(path_or_url)
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))
         files = list(snapshots.object_files(store, "", warn))

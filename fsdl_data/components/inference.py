@@ -76,6 +76,7 @@ def image_inference_asset(
     deps: Sequence[str] = (),
     batch_size: int = 64,
     group: str | None = None,
+    torch_threads: int | None = None,
 ) -> dg.AssetsDefinition:
     """An asset that runs `classify_images` and writes its rows to the Parquet file `output`.
     GPU-tagged like photo_classifications: one GPU step at a time (the `gpu` pool), routed to
@@ -92,9 +93,9 @@ def image_inference_asset(
         f"image, written to {output} (Metadata: rows, uri, preview).",
     )
     def _inference() -> dg.MaterializeResult:
-        from fsdl_data.core.vision.threads import use_torch_threads
+        from fsdl_data.core.vision.threads import thread_count, use_torch_threads
 
-        threads = use_torch_threads()
+        threads = use_torch_threads(thread_count(torch_threads))
         df, chosen, device = classify_images(images, prefix, registry_root, version, batch_size)
         return written(output, df, classifier_version=chosen, device=device, torch_threads=threads)
 
@@ -126,6 +127,8 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
     """Images per forward pass."""
     group: str | None = None
     """The asset group in the UI."""
+    torch_threads: int | None = None
+    """CPU threads torch may use (default: FSDL_TORCH_THREADS's rule, one per core)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(
@@ -140,6 +143,7 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
                     self.deps,
                     self.batch_size,
                     self.group,
+                    self.torch_threads,
                 )
             ]
         )

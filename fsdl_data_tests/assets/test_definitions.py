@@ -74,3 +74,37 @@ def test_ingest_job_and_blocking_checks() -> None:
         "events_users_exist",
     } <= blocking
     assert "events_quarantine_rate" not in blocking
+
+
+def test_definitions_built_twice_in_one_process_keep_their_own_settings(tmp_path) -> None:
+    """Settings are read once and passed down: two definitions from different settings, built
+    in the same process, each have their own calendar, stores, sensor interval and executor
+    (nothing was read from the environment at import)."""
+    from fsdl_data.config import Settings
+    from fsdl_data.definitions import build_definitions
+
+    january = Settings.from_env({"FSDL_HOME": str(tmp_path / "a"), "FSDL_START_DATE": "2026-01-01",
+                                 "FSDL_END_DATE": "2026-01-03"})  # fmt: skip
+    march = Settings.from_env({"FSDL_HOME": str(tmp_path / "b"), "FSDL_START_DATE": "2026-03-01",
+                               "FSDL_END_DATE": "2026-03-02", "FSDL_SENSOR_INTERVAL_S": "7",
+                               "FSDL_LAKE_URL": "s3://bucket/lake",
+                               "FSDL_EXECUTOR": "celery"})  # fmt: skip
+    first, second = build_definitions(january), build_definitions(march)
+    for built, days, lake, interval, executor in (
+        (first, ["2026-01-01", "2026-01-02", "2026-01-03"], january.lake_url, 30,
+         "gpu_aware_multiprocess"),
+        (second, ["2026-03-01", "2026-03-02"], "s3://bucket/lake", 7, "celery"),
+    ):  # fmt: skip
+        graph = built.resolve_asset_graph()
+        calendars = {
+            str(graph.get(key).partitions_def.get_partition_keys())
+            for key in [*graph.get_all_asset_keys(), *graph.asset_check_keys]
+            if graph.get(key).partitions_def is not None
+        }
+        assert calendars == {str(days)}  # every daily asset and check: the settings' days
+        assert built.resolve_job_def("nightly").partitions_def.get_partition_keys() == days
+        resources = built.resources or {}
+        assert resources["lake"].url == lake
+        sensors = list(built.sensors or [])
+        assert {s.minimum_interval_seconds for s in sensors} == {interval}
+        assert built.resolve_job_def("nightly").executor_def.name == executor

@@ -18,7 +18,7 @@ import pytest
 from fsdl_data.config import Settings
 from fsdl_data.core.storage.lake import Lake, TableNotFound
 from fsdl_data.core.storage.objects import open_object_store
-from fsdl_data.partitions import daily
+from fsdl_data.partitions import daily_partitions
 from fsdl_data.resources import MADE_WITH
 from fsdl_data_tests.conftest import service_missing
 from fsdl_data_tests.faults import FaultyProxy
@@ -59,6 +59,7 @@ def test_a_hung_s3_endpoint_fails_the_run_after_retries_and_a_rerun_completes(
     monkeypatch.setenv("FSDL_S3_READ_TIMEOUT_S", "1")
     monkeypatch.setenv("FSDL_S3_CONNECT_TIMEOUT_S", "1")
     monkeypatch.setenv("FSDL_S3_MAX_ATTEMPTS", "2")
+    settings = Settings.from_env()  # the run's settings: through the proxy, with short timeouts
     try:
         started = time.monotonic()
         failed = materialize_day(settings, DAY)
@@ -171,7 +172,7 @@ def test_pixels_published_without_their_raw_photos_are_refused_with_why(
         context = dg.build_input_context(
             asset_key=dg.AssetKey("photo_pixels"),
             partition_key=DAY,
-            asset_partitions_def=daily,
+            asset_partitions_def=daily_partitions(embedded_settings),
             upstream_output=dg.build_output_context(
                 asset_key=dg.AssetKey("photo_pixels"),
                 definition_metadata={MADE_WITH: made_with} if made_with else {},

@@ -14,7 +14,7 @@ from fsdl_data.core.ingestion.cursor import day_prefix
 from fsdl_data.core.storage.objects import listing_digest, open_object_store
 from fsdl_data.core.world.generator import append_days
 from fsdl_data.resources import build_resources
-from fsdl_data.sensors import new_log_objects, new_photo_objects
+from fsdl_data.sensors import sensor_for
 from fsdl_data_tests.helpers import SMALL, materialize_day, seed, stores
 
 
@@ -35,6 +35,8 @@ def _days(result: dg.SensorResult) -> list[str]:
 
 def _check_sensors(settings: Settings) -> None:
     seed(settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=2)
+    new_photo_objects = sensor_for(settings, "new_photo_objects")
+    new_log_objects = sensor_for(settings, "new_log_objects")
     instance = dg.DagsterInstance.ephemeral()
     photos = _tick(settings, new_photo_objects, None, instance)
     logs = _tick(settings, new_log_objects, None, instance)
@@ -88,8 +90,12 @@ def test_a_restored_data_folder_reruns_nothing(embedded_settings: Settings, tmp_
         before = listing_digest(open_object_store(settings.object_store_url).list(prefix))
         after = listing_digest(open_object_store(restored.object_store_url).list(prefix))
         assert before == after
-    assert _days(_tick(restored, new_photo_objects, None, instance)) == ["2026-01-02"]
-    assert _days(_tick(restored, new_log_objects, None, instance)) == ["2026-01-02"]
+    photos, logs = (
+        sensor_for(restored, "new_photo_objects"),
+        sensor_for(restored, "new_log_objects"),
+    )
+    assert _days(_tick(restored, photos, None, instance)) == ["2026-01-02"]
+    assert _days(_tick(restored, logs, None, instance)) == ["2026-01-02"]
 
 
 @pytest.mark.s3
@@ -113,8 +119,7 @@ def test_a_new_label_export_requests_the_days_it_names(embedded_settings: Settin
     import_labels for the days its tasks name, once per state of the files."""
     import json
 
-    from fsdl_data.sensors import new_label_exports
-
+    new_label_exports = sensor_for(embedded_settings, "new_label_exports")
     instance = dg.DagsterInstance.ephemeral()
     store = open_object_store(embedded_settings.object_store_url)
     assert _tick(embedded_settings, new_label_exports, None, instance).run_requests == []
@@ -138,7 +143,8 @@ def test_the_sensor_jobs_build_what_their_blocking_checks_read(embedded_settings
 
     seed(embedded_settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=1)
     instance = dg.DagsterInstance.ephemeral()
-    for sensor in (new_photo_objects, new_log_objects):
+    for name in ("new_photo_objects", "new_log_objects"):
+        sensor = sensor_for(embedded_settings, name)
         job = defs.resolve_job_def(sensor.job_name)
         selection = dg.AssetSelection.assets(*job.asset_layer.executable_asset_keys)
         result = materialize_day(embedded_settings, "2026-01-01", instance, selection=selection)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -62,7 +62,7 @@ def test_a_project_made_of_our_components_materializes(
     write_table(f"{local}/tables/votes.parquet",
                 pl.DataFrame({"id": [1, 2, 3, 4], "lf_a": [0, 1, 0, -1], "lf_b": [0, 1, -1, 1],
                               "lf_c": [0, 0, 0, 1]}))  # fmt: skip
-    t0 = datetime(2026, 1, 2, 12)
+    t0 = datetime(2026, 1, 2, 12, tzinfo=UTC)  # point_in_time_join wants instants
     write_table(f"{local}/tables/labels.parquet",
                 pl.DataFrame({"user_id": [1, 2], "ts": [t0, t0], "liked": [1, 0]}))  # fmt: skip
     write_table(f"{local}/tables/features.parquet",

@@ -20,7 +20,7 @@ from fsdl_data.core.world.annotations import ANNOTATORS, CONFUSABLE
 from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.jobs import import_labels_job
 from fsdl_data.resources import build_resources
-from fsdl_data.sensors import new_label_exports
+from fsdl_data.sensors import sensor_for
 from fsdl_data_tests.helpers import check_results, materialize_day, materialized, seed, stores
 from fsdl_data_tests.label_studio_server import label_studio
 
@@ -80,7 +80,9 @@ def test_label_studio_round_trip(embedded_settings: Settings, tmp_path: Path) ->
     with dg.build_sensor_context(
         resources=resources, instance=dg.DagsterInstance.ephemeral()
     ) as tick:
-        requested = new_label_exports(tick).run_requests  # the loop closes itself
+        requested = sensor_for(settings, "new_label_exports")(
+            tick
+        ).run_requests  # the loop closes itself
     assert [r.partition_key for r in requested] == [DAY]
     result = materialize_day(settings, DAY, selection=LABELS_IN)
     assert result.success

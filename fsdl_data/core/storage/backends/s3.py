@@ -4,21 +4,16 @@ is retried with backoff) instead of hanging a run."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from fsdl_data.core.storage.objects import Capability, Listed, ObjectNotFound, check_key
 
-# Defaults; FSDL_S3_CONNECT_TIMEOUT_S, FSDL_S3_READ_TIMEOUT_S and FSDL_S3_MAX_ATTEMPTS override.
+# Defaults; Settings passes FSDL_S3_CONNECT_TIMEOUT_S, FSDL_S3_READ_TIMEOUT_S, FSDL_S3_MAX_ATTEMPTS.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 30.0  # a frozen endpoint fails a call after this, and it is retried
 S3_MAX_ATTEMPTS = 5  # botocore's "standard" retries: exponential backoff with jitter
-
-
-def _env_number(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
 
 
 def make_s3_client(
@@ -36,12 +31,10 @@ def make_s3_client(
     import boto3  # lazy: the local path must not pay for boto3
     from botocore.config import Config
 
-    attempts = max_attempts or int(_env_number("FSDL_S3_MAX_ATTEMPTS", S3_MAX_ATTEMPTS))
     config = Config(
-        connect_timeout=connect_timeout
-        or _env_number("FSDL_S3_CONNECT_TIMEOUT_S", S3_CONNECT_TIMEOUT_S),
-        read_timeout=read_timeout or _env_number("FSDL_S3_READ_TIMEOUT_S", S3_READ_TIMEOUT_S),
-        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect_timeout or S3_CONNECT_TIMEOUT_S,
+        read_timeout=read_timeout or S3_READ_TIMEOUT_S,
+        retries={"max_attempts": max_attempts or S3_MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.session.Session().client(
         "s3",
@@ -74,10 +67,9 @@ class S3ObjectStore:
         cls, location: Any, *, client: Any | None = None, **client_options: Any
     ) -> S3ObjectStore:
         """The store of a parsed s3:// URL, through `client`, or one made by `make_s3_client`
-        from `client_options` (endpoint_url, timeouts, attempts, credentials; the endpoint
-        defaults to AWS_ENDPOINT_URL)."""
+        from `client_options` (endpoint_url, timeouts, attempts, credentials; what is not
+        given comes from boto3's own defaults: AWS_* environment, profiles)."""
         if client is None:
-            client_options.setdefault("endpoint_url", os.environ.get("AWS_ENDPOINT_URL") or None)
             client = make_s3_client(**client_options)
         return cls(client, location.bucket, location.path)
 
