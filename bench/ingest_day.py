@@ -109,7 +109,8 @@ def main() -> int:
     fresh_embedded_home()
 
     from fsdl_data.config import Settings
-    from fsdl_data.core.ingestion.cursor import day_listing, day_prefix
+    from fsdl_data.core.calendar import day_folder
+    from fsdl_data.core.ingestion.cursor import day_listing
     from fsdl_data.core.storage.appdb import AppDatabase
     from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.core.world.generator import append_days, seed_world
@@ -130,7 +131,7 @@ def main() -> int:
           f"{report.users} new users; generated in {gen_s:.1f} s")  # fmt: skip
 
     folder = Path(tempfile.mkdtemp(prefix="fsdl-bench-logs-"))
-    for listed in day_listing(store, day_prefix("events", report.day)):
+    for listed in day_listing(store, day_folder("events", report.day)):
         if listed.key.endswith(".jsonl.gz"):
             (folder / listed.key.rsplit("/", 1)[1]).write_bytes(store.get(listed.key))
     clean_runs, duck_runs = [], []

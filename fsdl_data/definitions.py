@@ -4,6 +4,7 @@ workspace.yaml load: the environment is read once, here, when the definitions lo
 
 import dagster as dg
 
+from fsdl_data import _quiet  # noqa: F401  (first: before the modules that use beta APIs)
 from fsdl_data.assets import (
     datasets,
     features,

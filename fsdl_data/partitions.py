@@ -87,7 +87,14 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24)
 )
 
+
+def days_window(first: int, last: int) -> dg.TimeWindowPartitionMapping:
+    """Partition D reads its input's partitions D+first .. D+last (those that exist): the one
+    spelling of every window over days."""
+    return dg.TimeWindowPartitionMapping(
+        start_offset=first, end_offset=last, allow_nonexistent_upstream_partitions=True
+    )
+
+
 # Partition D reads partition D-1 of its input (labels and training rows mature a day later).
-PREVIOUS_DAY = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
-)
+PREVIOUS_DAY = days_window(-1, -1)

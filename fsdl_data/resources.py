@@ -94,6 +94,7 @@ class FeatureStoreResource(dg.ConfigurableResource):
 
 
 PARTITION_COLUMN = "fsdl/partition_column"
+TAGGED_BY_DAY = {PARTITION_COLUMN: "day"}  # input metadata: each row gets its partition's day
 VERSIONED = "fsdl/versioned_by"  # asset metadata: the key columns versions are merged on
 # asset metadata of the first of two tables one step publishes (photo_pixels, events_quarantine):
 # the table published after it, without whose partition it is incomplete (a run stopped between)

@@ -15,13 +15,13 @@ import json
 import dagster as dg
 
 from fsdl_data.config import Settings
+from fsdl_data.core.calendar import DAY_FOLDER, day_folder, folder_day
 from fsdl_data.core.ingestion import cursor as core
 from fsdl_data.core.labels.human import IMPORT_PREFIX, changed_exports_by_day
 from fsdl_data.jobs import import_labels_job, ingest_events_job, ingest_photos_job
 from fsdl_data.partitions import daily_partitions
 from fsdl_data.resources import ObjectStoreResource
 
-DAY_FOLDER = "date="
 INGEST_TAG = "fsdl/ingest"  # the day, digest and ingest state a run was requested for
 MAX_ATTEMPTS = 3  # runs per (day, objects) before the sensor stops asking and says so
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
@@ -78,11 +78,11 @@ def _object_sensor(
     ) -> dg.SensorResult:
         store = objects.open()
         folders = store.folders(f"{root}/")
-        days = [f[len(DAY_FOLDER) :] for f in folders if f.startswith(DAY_FOLDER)]
+        days = [day for day in map(folder_day, folders) if day]
         scan = core.scan(
             days,
             core.Cursor.from_json(context.cursor),
-            lambda day: core.day_listing(store, core.day_prefix(root, day)),
+            lambda day: core.day_listing(store, day_folder(root, day)),
         )
         valid = set(calendar.get_partition_keys())
         ingested = {}

@@ -12,15 +12,11 @@ from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
 from fsdl_data.core.versions import code_versions
-from fsdl_data.partitions import PREVIOUS_DAY, daily
+from fsdl_data.partitions import PREVIOUS_DAY, daily, days_window
 from fsdl_data.resources import ObjectStoreResource
 
 OWNERS = ["team:ml-platform"]
-FEATURES_BEFORE_POSTING = dg.TimeWindowPartitionMapping(
-    start_offset=-(USER_TTL_DAYS + 1),
-    end_offset=-1,
-    allow_nonexistent_upstream_partitions=True,
-)
+FEATURES_BEFORE_POSTING = days_window(-(USER_TTL_DAYS + 1), -1)
 
 
 class TrainingSetConfig(dg.Config):

@@ -8,16 +8,12 @@ from fsdl_data.assets._outputs import table
 from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features import online
 from fsdl_data.core.features.versions import as_known_at, stamp
-from fsdl_data.partitions import DAILY_FRESHNESS, daily
+from fsdl_data.partitions import DAILY_FRESHNESS, daily, days_window
 from fsdl_data.publishing import PublicationClock, published_at
 from fsdl_data.resources import VERSIONED, FeatureStoreResource
 
 OWNERS = ["team:ml-features"]
-TRAILING_WEEK = dg.TimeWindowPartitionMapping(
-    start_offset=-(f.USER_FEATURE_WINDOW_DAYS - 1),
-    end_offset=0,
-    allow_nonexistent_upstream_partitions=True,
-)
+TRAILING_WEEK = days_window(-(f.USER_FEATURE_WINDOW_DAYS - 1), 0)
 
 
 def _definitions_markdown(entity: str) -> dg.MarkdownMetadataValue:

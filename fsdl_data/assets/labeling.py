@@ -9,22 +9,16 @@ from fsdl_data.assets._outputs import table
 from fsdl_data.core.labels.active import build_queue, handled_photos
 from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.partitions import daily
-from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource
+from fsdl_data.partitions import daily, days_window
+from fsdl_data.resources import TAGGED_BY_DAY, ObjectStoreResource
 
 QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
-TAGGED_BY_DAY = {PARTITION_COLUMN: "day"}
 
 
 def _days(start: int, end: int) -> dg.AssetIn:
     """An input of the partitions from `start` to `end` days from this one (those that exist),
     each row tagged with its day."""
-    return dg.AssetIn(
-        partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=start, end_offset=end, allow_nonexistent_upstream_partitions=True
-        ),
-        metadata=TAGGED_BY_DAY,
-    )
+    return dg.AssetIn(partition_mapping=days_window(start, end), metadata=TAGGED_BY_DAY)
 
 
 class LabelingQueueConfig(dg.Config):

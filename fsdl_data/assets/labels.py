@@ -6,6 +6,7 @@ import polars as pl
 
 from fsdl_data.assets._outputs import picture, table
 from fsdl_data.core import plots
+from fsdl_data.core.calendar import parse_day
 from fsdl_data.core.labels import analysis
 from fsdl_data.core.labels import labeled_set as labeled
 from fsdl_data.core.labels.consensus import annotator_consensus, exclusions_by_gold
@@ -28,18 +29,15 @@ from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
-from fsdl_data.partitions import PREVIOUS_DAY, daily
-from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource, TorchResource
+from fsdl_data.partitions import PREVIOUS_DAY, daily, days_window
+from fsdl_data.resources import TAGGED_BY_DAY, ObjectStoreResource, TorchResource
 
 OWNERS = ["team:labeling"]
-TAGGED_BY_DAY = {PARTITION_COLUMN: "day"}
 
 
 def _trailing(days: int) -> dg.TimeWindowPartitionMapping:
     """The partition itself and the `days - 1` before it (those that exist)."""
-    return dg.TimeWindowPartitionMapping(
-        start_offset=-(days - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
-    )
+    return days_window(-(days - 1), 0)
 
 
 CONSENSUS_WINDOW_DAYS = 30  # annotators' confusion matrices are estimated over this many days
@@ -212,7 +210,7 @@ def label_matrix(
 def lf_analysis(
     context: dg.AssetExecutionContext, label_matrix: pl.DataFrame, human_consensus: pl.DataFrame
 ) -> dg.Output:
-    day = pl.Series([context.partition_key]).str.to_date()[0]
+    day = parse_day(context.partition_key)
     df = analysis.lf_analysis(
         label_matrix, human_consensus, day, LABELING_FUNCTIONS, CONTENT_CLASSES
     )
@@ -266,7 +264,7 @@ def labeled_set(
     label_matrix: pl.DataFrame,
     human_consensus: pl.DataFrame,
 ) -> dg.Output:
-    day = pl.Series([context.partition_key]).str.to_date()[0]
+    day = parse_day(context.partition_key)
     names = [lf.name for lf in LABELING_FUNCTIONS]
     today = label_matrix.filter(pl.col("day") == day)
     weak, model = labeled.weak_labels(label_matrix, today, names, CONTENT_CLASSES, config.seed)
@@ -314,9 +312,7 @@ def labeled_set(
     )
 
 
-PREVIOUS_AND_THIS_DAY = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
+PREVIOUS_AND_THIS_DAY = days_window(-1, 0)
 
 
 @dg.asset(

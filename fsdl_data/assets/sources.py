@@ -3,10 +3,10 @@
 import dagster as dg
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.ingestion.cursor import (
     day_has_data,
     day_listing,
-    day_prefix,
     no_data_message,
 )
 from fsdl_data.core.storage.objects import ObjectStore, listing_digest
@@ -67,7 +67,7 @@ def _version(*parts: object) -> dg.DataVersion:
 def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     store = objects.open()
     refuse_without_data(context, store)
-    listing = day_listing(store, day_prefix("photos", context.partition_key))
+    listing = day_listing(store, day_folder("photos", context.partition_key))
     raw, pixels = core.photo_objects(store, context.partition_key, listing)
     version = _version(*raw.sort("key")["etag"].to_list())
     errors = int(raw["decode_error"].is_not_null().sum())
@@ -164,7 +164,7 @@ def raw_events(
 ) -> dg.Output[pl.DataFrame]:
     store = objects.open()
     refuse_without_data(context, store)
-    listing = day_listing(store, day_prefix("events", context.partition_key))
+    listing = day_listing(store, day_folder("events", context.partition_key))
     df = core.log_lines(store, context.partition_key, listing)
     files = df["source_key"].unique().sort().to_list()
     return dg.Output(

@@ -9,7 +9,7 @@ from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features.parity import check_parity, sample_ids
 from fsdl_data.core.features.versions import as_known_at
 from fsdl_data.core.tables import quality
-from fsdl_data.partitions import daily
+from fsdl_data.partitions import daily, days_window
 from fsdl_data.publishing import PublicationClock, published_at
 from fsdl_data.resources import FeatureStoreResource
 
@@ -40,9 +40,7 @@ def photo_features_cover_photos(
     )
 
 
-WITHIN_TTL = dg.TimeWindowPartitionMapping(
-    start_offset=-f.USER_TTL_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
+WITHIN_TTL = days_window(-f.USER_TTL_DAYS, 0)
 
 
 @dg.asset_check(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,113 @@ def test_pixels_published_without_their_raw_photos_are_refused_with_why(
             manager.load_input(context)
     lake.write("raw_photos", pl.DataFrame({"key": ["1.jpg"]}), DAY)
     assert len(manager.load_input(context)) == 1
+
+
+@pytest.mark.daemon  # heavy: its own Postgres cluster, two runs
+@pytest.mark.postgres
+def test_the_app_database_restarted_mid_run_fails_clearly_or_is_retried_and_a_rerun_completes(
+    embedded_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsdl_data_tests.postgres_cluster import PostgresCluster, postgres_bin
+
+    if postgres_bin() is None:
+        service_missing("Debian's PostgreSQL server binaries (initdb, pg_ctl)")
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        monkeypatch.setenv("FSDL_APP_DB_URL", cluster.url)
+        settings = Settings.from_env()
+        seed(settings, SMALL, days=1)
+        results: list[dg.ExecuteInProcessResult] = []
+        with dg.instance_for_test() as instance:
+            run = threading.Thread(
+                target=lambda: results.append(materialize_day(settings, DAY, instance))
+            )
+            run.start()
+            while run.is_alive() and not instance.get_runs():
+                time.sleep(0.05)
+            _once_a_step_started(run, instance)
+            cluster.restart()
+            run.join()
+        (result,) = results
+        if not result.success:  # else the sources' retries rode over the restart
+            messages = failure_messages(result)
+            assert any(
+                says in messages
+                for says in ("terminating connection", "server closed the connection",
+                             "Connection refused", "the database system is")
+            ), messages  # fmt: skip
+        assert not any(".tmp-" in f for f in lake_files(settings))
+        pairs_whole(settings)
+        assert materialize_day(settings, DAY).success  # the rerun completes
+        pairs_whole(settings)
+    finally:
+        cluster.stop()
+
+
+def _once_a_step_started(run: threading.Thread, instance: dg.DagsterInstance) -> None:
+    """Wait until the run in `run` has started a step (mid-run), or ended."""
+    while run.is_alive() and not any(
+        instance.all_logs(r.run_id, of_type=dg.DagsterEventType.STEP_START)
+        for r in instance.get_runs()
+    ):
+        time.sleep(0.05)
+
+
+@pytest.mark.daemon  # heavy: its own S3 server, stopped and restarted, two runs
+@pytest.mark.s3
+def test_the_s3_server_stopped_and_restarted_mid_run_fails_clearly_or_is_retried_and_a_rerun_completes(
+    s3_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.server import ThreadedMotoServer
+
+    from fsdl_data_tests.conftest import s3_client
+    from fsdl_data_tests.processes import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    s3_client(endpoint).create_bucket(Bucket="faults")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("FSDL_HOME", str(tmp_path / "fsdl"))
+    monkeypatch.setenv("FSDL_OBJECT_STORE_URL", "s3://faults/raw")
+    monkeypatch.delenv("FSDL_LAKE_URL", raising=False)
+    monkeypatch.delenv("FSDL_APP_DB_URL", raising=False)
+    monkeypatch.setenv("FSDL_S3_CONNECT_TIMEOUT_S", "1")
+    monkeypatch.setenv("FSDL_S3_MAX_ATTEMPTS", "2")
+    settings = Settings.from_env()
+    seed(settings, SMALL, days=1)
+    results: list[dg.ExecuteInProcessResult] = []
+    try:
+        with dg.instance_for_test() as instance:
+            run = threading.Thread(
+                target=lambda: results.append(materialize_day(settings, DAY, instance))
+            )
+            run.start()
+            _once_a_step_started(run, instance)
+            server.stop()  # the endpoint refuses connections...
+            while run.is_alive() and not any(  # ...until a step has failed or been retried
+                instance.all_logs(
+                    r.run_id,
+                    of_type={
+                        dg.DagsterEventType.STEP_FAILURE,
+                        dg.DagsterEventType.STEP_UP_FOR_RETRY,
+                    },
+                )
+                for r in instance.get_runs()
+            ):
+                time.sleep(0.05)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()  # ...and is back, with the same objects
+            run.join()
+        (result,) = results
+        if not result.success:
+            messages = failure_messages(result)
+            assert "Could not connect to the endpoint URL" in messages, messages
+        assert not any(".tmp-" in f for f in lake_files(settings))
+        pairs_whole(settings)
+        assert materialize_day(settings, DAY).success  # the rerun completes
+        pairs_whole(settings)
+    finally:
+        server.stop()

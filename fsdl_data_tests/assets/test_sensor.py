@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from fsdl_data.config import Settings
-from fsdl_data.core.ingestion.cursor import day_prefix
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.objects import listing_digest, open_object_store
 from fsdl_data.core.world.generator import append_days
 from fsdl_data.resources import build_resources
@@ -86,7 +86,7 @@ def test_a_restored_data_folder_reruns_nothing(embedded_settings: Settings, tmp_
         lake_url=f"file://{restored_home / 'lake'}",
     )
     for root in ("photos", "events"):
-        prefix = day_prefix(root, "2026-01-01")
+        prefix = day_folder(root, "2026-01-01")
         before = listing_digest(open_object_store(settings.object_store_url).list(prefix))
         after = listing_digest(open_object_store(restored.object_store_url).list(prefix))
         assert before == after

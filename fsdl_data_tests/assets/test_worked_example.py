@@ -104,11 +104,14 @@ def test_snapshot_is_reproducible_and_content_addressed(nights) -> None:
     mat = again.get_asset_materialization_events()[0].materialization
     assert mat.tags["dagster/data_version"] == first
     assert mat.metadata["files_read"].value == 0  # nothing changed: nothing read again
+    meta = {k: mat.metadata[k].value for k in ("files", "files_read", "files_reused")}
+    assert meta["files"] == meta["files_read"] + meta["files_reused"]  # one meaning each
     snapshots = SnapshotStore(lake.store)
     manifest = snapshots.read(first, "training_set")
     assert [f.partition for f in manifest.files] == DAYS[1:]  # the first day has no labels yet
     versions = {d: lake_version(instance, "training_set", d) for d in DAYS[1:]}
     assert {f.partition: f.data_version for f in manifest.files} == versions
+    assert manifest.upstream == {f"training_set[{d}]": v for d, v in versions.items()}
     assert manifest.code["git_commit"] and manifest.code["training_set"]
     rows = load_table(snapshots, manifest)
     assert len(rows) == manifest.row_count > 500

@@ -81,3 +81,26 @@ def test_a_store_ending_in_snapshots_is_the_same_store(tmp_path: Path) -> None:
     assert first is not None and again is not None
     assert again.snapshot_id == first.snapshot_id and again.read == 0  # found its own cache
     assert not (tmp_path / "lake" / "snapshots" / "snapshots").exists()
+
+
+def test_the_code_location_loads_without_the_beta_warning_flood(tmp_path: Path) -> None:
+    """`make dev` loads fsdl_data.definitions in each process: no Beta/Preview lines, while any
+    other warning still shows."""
+    code = (
+        "import warnings\nimport fsdl_data.definitions\n"
+        "warnings.warn('a warning a user should see', UserWarning)\n"
+    )
+    env = {k: v for k, v in os_environ().items() if not k.startswith(("FSDL_", "DAGSTER_"))}
+    env["FSDL_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, env=env,
+        check=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert "BetaWarning" not in done.stderr and "PreviewWarning" not in done.stderr, done.stderr
+    assert "a warning a user should see" in done.stderr
+
+
+def os_environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)

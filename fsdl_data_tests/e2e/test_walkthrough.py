@@ -26,6 +26,16 @@ def walkthrough() -> str:
     return found.group(1)
 
 
+def demo_output_in_the_readme() -> list[str]:
+    """The README's excerpt of the demo's output; `…` stands for anything."""
+    text = (REPO / "README.md").read_text()
+    found = re.search(
+        r"<!-- demo-output:start -->\s*```text\n(.*?)```\s*<!-- demo-output:end -->", text, re.S
+    )
+    assert found, "README.md lost its demo-output block"
+    return [line for line in found.group(1).splitlines() if line.strip()]
+
+
 def test_the_readme_walkthrough_runs(tmp_path: Path) -> None:
     for name in ("dagster.yaml", "workspace.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
@@ -58,13 +68,16 @@ def test_every_next_step_the_demo_prints_works_as_printed(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_"))}
     env |= {"DAGSTER_HOME": str(tmp_path)}
     demo = subprocess.run(
-        [".venv/bin/fsdl-data", "demo", "--days", "2", "--photos-per-day", "120", "--users",
+        [".venv/bin/fsdl-data", "demo", "--days", "3", "--photos-per-day", "120", "--users",
          "100", "--events-per-day", "2000"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "UserWarning" not in demo.stderr and " - WARNING - " not in demo.stderr, demo.stderr
-    assert "2026-01-01: ok" in demo.stdout and "2026-01-02: ok" in demo.stdout
+    assert "2026-01-01: ok" in demo.stdout and "2026-01-03: ok" in demo.stdout
+    for line in demo_output_in_the_readme():  # what the README says the demo prints
+        pattern = re.escape(line).replace("…", ".*")
+        assert any(re.fullmatch(pattern, printed) for printed in demo.stdout.splitlines()), line
     steps = demo.stdout.split("\nNext:\n", 1)[1].splitlines()
     commands = [line.split("#")[0].strip() for line in steps if line.strip()]
     assert "<" not in "".join(commands), commands  # every value filled in
@@ -78,5 +91,5 @@ def test_every_next_step_the_demo_prints_works_as_printed(tmp_path: Path) -> Non
         assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
         if "features get" in command:
             assert "as served at" in done.stdout and "expired" not in done.stdout, done.stdout
-        if "--day 2026-01-03" in command:
-            assert "2026-01-03: ok" in done.stdout, done.stdout
+        if "--day 2026-01-04" in command:
+            assert "2026-01-04: ok" in done.stdout, done.stdout

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.features.online import OK
 from fsdl_data.core.features.parity import offline_values
 from fsdl_data.core.features.serving import ServedRow
@@ -44,10 +45,6 @@ def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
           r.known_at) for r in rows],
         schema=SERVED_SCHEMA, orient="row",
     )  # fmt: skip
-
-
-def day_prefix(day: str) -> str:
-    return f"{SERVED_PREFIX}/date={day}/"
 
 
 class ServedLog:
@@ -88,7 +85,7 @@ class ServedLog:
         keys = []
         for (day,), part in frame.partition_by("__day", as_dict=True).items():
             first = part["request_time"].min().strftime("%H%M%S%f")  # type: ignore[union-attr]
-            key = f"{day_prefix(str(day))}{first}-{uuid.uuid4().hex[:12]}.parquet"
+            key = f"{day_folder(SERVED_PREFIX, day)}{first}-{uuid.uuid4().hex[:12]}.parquet"
             self.store.put(key, to_parquet_bytes(part.drop("__day")))  # type: ignore[attr-defined]
             keys.append(key)
         self.written.extend(keys)
@@ -105,7 +102,7 @@ def read_served(store: object, day: str) -> pl.DataFrame:
     """Every value logged as served on `day` (request time in that UTC day)."""
     import io
 
-    listing = store.list(day_prefix(day))  # type: ignore[attr-defined]
+    listing = store.list(day_folder(SERVED_PREFIX, day))  # type: ignore[attr-defined]
     keys = sorted(o.key for o in listing if o.key.endswith(".parquet"))
     frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
     if not frames:

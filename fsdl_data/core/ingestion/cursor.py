@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
@@ -206,25 +207,18 @@ def days_to_request(
     return out
 
 
-def day_prefix(root: str, day: str) -> str:
-    """The folder of one day's objects: `photos/date=2026-01-01/`."""
-    return f"{root}/date={day}/"
-
-
 DATA_ROOTS = ("photos", "events")  # a day holds data when either has an object for it
 
 
 def day_has_data(store: ObjectStore, day: str) -> bool:
     """Whether any object landed for `day` (a photo or an event log): a day without one is
     refused by every ingest path, so no empty partitions are published for it."""
-    return any(
-        next(iter(o.key for o in store.list(day_prefix(root, day))), None) for root in DATA_ROOTS
-    )
+    return any(next(iter(store.list(day_folder(root, day))), None) for root in DATA_ROOTS)
 
 
 def no_data_message(day: str, store_url: str) -> str:
     """What a refused day says, on every launch path (CLI, UI, schedule, sensor)."""
-    folders = " or ".join(day_prefix(root, day) for root in DATA_ROOTS)
+    folders = " or ".join(day_folder(root, day) for root in DATA_ROOTS)
     return (
         f"no data for {day}: nothing under {folders} in {store_url}; nothing was "
         "materialized (land the day's objects first, e.g. `fsdl-data world append`)"

@@ -47,8 +47,7 @@ def day_statistics(
     """One row per function for one day's label matrix and that day's consensus."""
     names = [lf.name for lf in functions]
     votes = vote_matrix(matrix, names)
-    voted = votes != ABSTAIN
-    others = voted.sum(axis=1, keepdims=True) - voted
+    voted, overlapping, conflicting = _overlaps_and_conflicts(votes)
     n = len(matrix)
     references = matrix.select("photo_id").join(
         consensus.select("photo_id", "label", "gold_label", pl.col("annotators").list.len().alias("a")),
@@ -63,10 +62,6 @@ def day_statistics(
     rows = []
     for j, lf in enumerate(functions):
         mine = voted[:, j]
-        differ = np.zeros(n, dtype=bool)
-        for k in range(votes.shape[1]):
-            if k != j:
-                differ |= voted[:, k] & (votes[:, k] != votes[:, j])
         on_gold = mine & (gold >= 0)
         on_human = mine & (human >= 0)
         rows.append(
@@ -77,8 +72,8 @@ def day_statistics(
                 "photos": n,
                 "votes": int(mine.sum()),
                 "coverage": _share(mine.sum(), n),
-                "overlap": _share((mine & (others[:, j] > 0)).sum(), n),
-                "conflict": _share((mine & differ).sum(), n),
+                "overlap": _share(overlapping[:, j].sum(), n),
+                "conflict": _share(conflicting[:, j].sum(), n),
                 "gold_n": int(on_gold.sum()),
                 "gold_accuracy": _ratio((votes[on_gold, j] == gold[on_gold]).sum(), on_gold.sum()),
                 "human_n": int(on_human.sum()),
@@ -88,6 +83,60 @@ def day_statistics(
             }
         )
     return pl.DataFrame(rows, schema={c: LF_ANALYSIS[c] for c in rows[0]} if rows else None)
+
+
+def _overlaps_and_conflicts(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, m) masks: function j votes; it votes and another does too; it votes and another
+    votes differently (Snorkel's LFAnalysis definitions)."""
+    voted = votes != ABSTAIN
+    others = voted.sum(axis=1, keepdims=True) - voted
+    conflicting = np.zeros_like(voted)
+    for j in range(votes.shape[1]):
+        differ = voted & (votes != votes[:, [j]])
+        differ[:, j] = False
+        conflicting[:, j] = voted[:, j] & differ.any(axis=1)
+    return voted, voted & (others > 0), conflicting
+
+
+def lf_summary(
+    L: np.ndarray, Y: np.ndarray | None = None, names: list[str] | None = None
+) -> pl.DataFrame:
+    """Snorkel's `LFAnalysis(L).lf_summary(Y)` on a plain (n, m) vote matrix (-1 = abstain):
+    per function its polarity (the classes it ever votes), coverage, overlaps and conflicts
+    (shares of all rows), and with gold `Y` (rows where Y is -1 are not counted) the number of
+    correct and incorrect votes and the empirical accuracy."""
+    L = np.asarray(L)
+    if L.ndim != 2:
+        raise ValueError(f"L must be a 2-D (items x labeling functions) array, got shape {L.shape}")
+    n, m = L.shape
+    names = names or [str(j) for j in range(m)]
+    if len(names) != m:
+        raise ValueError(f"{len(names)} names for {m} labeling functions")
+    voted, overlapping, conflicting = _overlaps_and_conflicts(L)
+    table: dict[str, list] = {
+        "labeling_function": names,
+        "j": list(range(m)),
+        "polarity": [sorted(int(v) for v in np.unique(L[:, j][voted[:, j]])) for j in range(m)],
+        "coverage": [_share(voted[:, j].sum(), n) for j in range(m)],
+        "overlaps": [_share(overlapping[:, j].sum(), n) for j in range(m)],
+        "conflicts": [_share(conflicting[:, j].sum(), n) for j in range(m)],
+    }
+    if Y is not None:
+        Y = np.asarray(Y).ravel()
+        if len(Y) != n:
+            raise ValueError(f"Y has {len(Y)} labels for {n} rows of L")
+        known = voted & (Y != ABSTAIN)[:, None]
+        correct = (known & (Y[:, None] == L)).sum(axis=0)
+        incorrect = (known & (Y[:, None] != L)).sum(axis=0)
+        table["correct"] = correct.tolist()
+        table["incorrect"] = incorrect.tolist()
+        table["empirical_accuracy"] = [
+            _ratio(c, c + i) for c, i in zip(correct.tolist(), incorrect.tolist(), strict=True)
+        ]
+    schema = {"labeling_function": pl.String, "j": pl.Int64, "polarity": pl.List(pl.Int64),
+              "coverage": pl.Float64, "overlaps": pl.Float64, "conflicts": pl.Float64,
+              "correct": pl.Int64, "incorrect": pl.Int64, "empirical_accuracy": pl.Float64}  # fmt: skip
+    return pl.DataFrame(table, schema={c: schema[c] for c in table})
 
 
 def _share(count: int, total: int) -> float:

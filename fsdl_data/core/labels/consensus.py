@@ -65,7 +65,7 @@ def annotator_consensus(
     index = {c: i for i, c in enumerate(classes)}
     rows = annotations.filter(pl.col("label").is_in(list(classes)))
     gold_rows = rows.filter(pl.col("ground_truth"))
-    votes = rows.filter(~pl.col("ground_truth"))
+    votes = rows.filter(~pl.col("ground_truth") & pl.col("annotator").is_not_null())  # no voter
     used = votes.filter(~pl.col("annotator").is_in(list(excluded)))
 
     gold = gold_labels(gold_rows)

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 HUMAN_LABELS = {
@@ -36,7 +37,7 @@ HUMAN_LABELS = {
     "rejected_detail": pl.String,
 }
 
-EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # + f"/date={day}/"
+EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # each with its day folders
 IMPORT_PREFIX = "labels/import/"  # Label Studio exports dropped by people: any file name
 MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a bigger file is quarantined, not read into memory
 
@@ -49,7 +50,7 @@ def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
     return [
         key
         for prefix in EXPORT_PREFIXES
-        for key in (o.key for o in store.list(f"{prefix}/date={day}/"))
+        for key in (o.key for o in store.list(day_folder(prefix, day)))
         if key.endswith(".json")
     ]
 
@@ -201,11 +202,33 @@ def _photo_and_day(task: Any) -> tuple[int | None, str | None]:
         day = dt.date.fromisoformat(day).isoformat() if isinstance(day, str) else None
     except ValueError:
         day = None
-    return _int(data.get("photo_id")), day
+    return _photo_id(data.get("photo_id")), day
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _photo_id(value: Any) -> int | None:
+    """A photo id as an integer, or as a string of digits (what a CSV or a hand-made task
+    gives)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return _int(value)
+
+
+def _instant(stamp: str | None) -> int | None:
+    """An ISO 8601 time as microseconds since the epoch, offsets and fractions included (a time
+    without an offset is taken as UTC), so versions are compared as times, never as text."""
+    if not stamp:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int((moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds() * 1_000_000)
 
 
 def _annotator(completed_by: Any) -> str | None:
@@ -254,7 +277,7 @@ def _row(
     return {
         "task_id": _int(task.get("id")),
         "annotation_id": _int(annotation.get("id")),
-        "photo_id": _int(photo_id),
+        "photo_id": _photo_id(photo_id),
         "annotator": _annotator(annotation.get("completed_by")),
         "label": label if isinstance(label, str) else None,
         "ground_truth": annotation.get("ground_truth") is True,
@@ -273,6 +296,8 @@ def _task_rows(
     rows: list[dict[str, Any]] = []
     data = task.get("data") if isinstance(task, dict) else None
     annotations = task.get("annotations") if isinstance(task, dict) else None
+    if annotations is None and isinstance(task, dict):
+        annotations = task.get("completions")  # Label Studio's older exports
     if not isinstance(data, dict) or not isinstance(annotations, list | type(None)):
         what = (
             "not an object"
@@ -283,14 +308,14 @@ def _task_rows(
             {**_row(task, None, None, None, "malformed_task", source), "rejected_detail": what}
         )
         return pl.DataFrame(rows, schema=HUMAN_LABELS)
-    pid = data.get("photo_id")
+    pid = _photo_id(data.get("photo_id"))
     for ann in annotations or []:
         choices = _choices(ann) if isinstance(ann, dict) else None
         if choices is None:
             rows.append(_row(task, ann, pid, None, "malformed_annotation", source))
             continue
         label = choices[0] if len(choices) == 1 else None
-        if _int(pid) is None or pid not in known_photo_ids:
+        if pid is None or pid not in known_photo_ids:
             reason = "unknown_photo_id"
         elif ann.get("was_cancelled") is True:
             reason = "cancelled"
@@ -298,6 +323,8 @@ def _task_rows(
             reason = "not_exactly_one_choice"
         elif label not in classes:
             reason = "unknown_class"
+        elif _annotator(ann.get("completed_by")) is None:
+            reason = "no_annotator"  # a vote nobody cast cannot be weighed or agreed with
         else:
             reason = None
         rows.append(_row(task, ann, pid, label, reason, source))
@@ -323,11 +350,15 @@ def parse_label_studio(
 
 def deduplicate(rows: pl.DataFrame) -> pl.DataFrame:
     """Each annotation counted once: among rows of the same `annotation_id` from the same kind of
-    file (seed, gold or import), the newest `updated_at` (else `created_at`; ties: the later
-    file) stays as it is; the others are kept as `duplicate` (same timestamp) or `superseded`."""
+    file (seed, gold or import), the newest `updated_at` (else `created_at`; compared as times,
+    offsets and fractions included; ties: the later file) stays as it is; the others are kept as `duplicate` (same timestamp) or `superseded`."""
     if rows.is_empty():
         return rows
-    stamp = pl.coalesce("updated_at", "created_at").fill_null("")
+    stamp = (
+        pl.coalesce("updated_at", "created_at")
+        .map_elements(_instant, return_dtype=pl.Int64)
+        .fill_null(-1)
+    )
     origin = pl.col("source_file").fill_null("").str.split("/").list.slice(0, 2).list.join("/")
     ranked = rows.with_row_index("_order").with_columns(_stamp=stamp, _origin=origin)
     keyed = ranked.filter(pl.col("annotation_id").is_not_null())

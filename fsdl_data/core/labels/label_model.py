@@ -24,7 +24,12 @@ distinct vote patterns, not of items.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +39,9 @@ GROUP_STRENGTH = 0.8  # dependency from which functions count as copies of each 
 
 
 STRUCTURES = ("full", "compact")
+TIE_BREAK_POLICIES = ("abstain", "random", "true-random")
+TIE_TOLERANCE = 1e-5  # probabilities closer than this are a tie (Snorkel's tolerance)
+FORMAT = "fsdl-label-model-1"
 
 
 @dataclass(frozen=True)
@@ -180,14 +188,36 @@ class LabelModel:
         self._confusion: np.ndarray | None = None  # (m, k, k + 1): P(vote + 1 | class)
         self._weights: np.ndarray | None = None
         self._dependencies: list[Dependency] = []
+        self._fixed_prior: np.ndarray | None = None
         self.iterations = 0
 
     # --- fitting -------------------------------------------------------------------------
-    def fit(self, L: np.ndarray) -> LabelModel:
+    def fit(
+        self,
+        L: np.ndarray,
+        Y_dev: np.ndarray | None = None,
+        class_balance: np.ndarray | Sequence[float] | None = None,
+        *,
+        n_epochs: int | None = None,
+        seed: int | None = None,
+        progress_bar: bool = False,
+    ) -> LabelModel:
+        """Fits on L (Snorkel's signature): `class_balance` fixes the prior; else `Y_dev`, gold
+        labels of any items (-1 = unknown), estimates it; else it is learned from L. `n_epochs`
+        caps the EM iterations; `seed` replaces the tie-break seed. `progress_bar` is accepted
+        for Snorkel's callers and ignored (a fit takes seconds)."""
+        del progress_bar
         L = _check_matrix(L, self.cardinality)
         n, m = L.shape
         if n == 0:
             raise ValueError("L has no rows: nothing to fit")
+        if seed is not None:
+            self.seed = seed
+        if n_epochs is not None:
+            if n_epochs < 1:
+                raise ValueError(f"n_epochs must be at least 1, got {n_epochs}")
+            self.max_iter = n_epochs
+        self._fixed_prior = _known_prior(self.cardinality, Y_dev, class_balance)
         patterns, _, counts = _patterns(L, self.cardinality)
         self._targets = _single_targets(patterns)
         indicators = self._indicators(patterns)
@@ -248,7 +278,7 @@ class LabelModel:
         full = k * (used - 1)
         compact = np.where(self._targets >= 0, full, np.minimum(used - 1, 2))
         per_function = full if structure == "full" else compact
-        parameters = (k - 1) + int(per_function.sum())
+        parameters = (k - 1 if self._fixed_prior is None else 0) + int(per_function.sum())
         total = counts.sum()
         assert self._prior is not None and self._confusion is not None
         return _Fit(
@@ -281,7 +311,10 @@ class LabelModel:
         k = self.cardinality
         m = indicators.shape[1] // (k + 1)
         mass = posterior * counts[:, None]  # (P, k)
-        self._prior = (mass.sum(axis=0) + 1.0) / (counts.sum() + k)
+        if self._fixed_prior is not None:
+            self._prior = self._fixed_prior.copy()
+        else:
+            self._prior = (mass.sum(axis=0) + 1.0) / (counts.sum() + k)
         table = (indicators.T @ mass).reshape(m, k + 1, k).transpose(0, 2, 1)  # (m, k, k + 1)
         full = (table + self.smoothing) / (table + self.smoothing).sum(axis=2, keepdims=True)
         if self._structure == "full":
@@ -395,28 +428,88 @@ class LabelModel:
             return np.zeros((0, self.cardinality))
         return _log_normalize(self._log_likelihoods(self._indicators(patterns)))[inverse]
 
-    def predict(self, L: np.ndarray) -> np.ndarray:
-        """The most probable class per row; exact ties are broken at random (by `seed`)."""
+    def predict(
+        self,
+        L: np.ndarray,
+        return_probs: bool = False,
+        tie_break_policy: str = "true-random",
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The most probable class per row. Ties (probabilities within 1e-5) follow Snorkel's
+        policies: "abstain" gives -1, "random" a pick that depends only on the row's position
+        (the same on every call), "true-random" a pick drawn with this model's `seed` (our
+        default, so every row gets a class; Snorkel's predict defaults to "abstain")."""
+        if tie_break_policy not in TIE_BREAK_POLICIES:
+            raise ValueError(
+                f"tie_break_policy must be one of {TIE_BREAK_POLICIES}, got {tie_break_policy!r}"
+            )
         proba = self.predict_proba(L)
-        if len(proba) == 0:
-            return np.zeros(0, dtype=np.int64)
-        rng = np.random.default_rng(self.seed)
-        best = proba.max(axis=1, keepdims=True)
-        tied = np.isclose(proba, best, rtol=0, atol=1e-12)
-        jitter = rng.uniform(size=proba.shape) * tied
-        return np.argmax(jitter + tied * 2, axis=1).astype(np.int64)
+        predicted = _probabilities_to_predictions(proba, tie_break_policy, self.seed)
+        return (predicted, proba) if return_probs else predicted
+
+    def score(
+        self,
+        L: np.ndarray,
+        Y: np.ndarray,
+        metrics: Sequence[str] = ("accuracy",),
+        tie_break_policy: str = "abstain",
+    ) -> dict[str, float]:
+        """Snorkel's `score`: metrics of predict(L) against gold Y; rows where the gold or the
+        prediction is -1 are left out, except for "coverage" (the share of rows predicted)."""
+        predicted, _ = self.predict(L, return_probs=True, tie_break_policy=tie_break_policy)
+        return score_predictions(np.asarray(Y), predicted, metrics)
+
+    def get_weights(self) -> np.ndarray:
+        """(m,) Snorkel's name for the estimated accuracy of each function."""
+        return np.clip(self.lf_accuracies(), 0.0, 1.0)
+
+    def save(self, path: str | Path) -> None:
+        """Writes the fitted model as JSON, atomically (a temporary name, then a rename)."""
+        self._fitted()
+        assert self._prior is not None and self._confusion is not None
+        assert self._weights is not None and self._targets is not None
+        state = {
+            "format": FORMAT,
+            "cardinality": self.cardinality,
+            "seed": self.seed,
+            "structure": self.chosen_structure,
+            "prior": self._prior.tolist(),
+            "confusion": self._confusion.tolist(),
+            "weights": self._weights.tolist(),
+            "targets": self._targets.tolist(),
+            "dependencies": [[d.first, d.second, d.strength] for d in self._dependencies],
+        }
+        path = Path(path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(descriptor, "w") as out:
+            json.dump(state, out)
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelModel:
+        """A model written by save(); predicts exactly as the saved one did."""
+        try:
+            state = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read a label model from {path}: {error}") from None
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a label model saved in format {FORMAT}")
+        model = cls(cardinality=state["cardinality"], seed=state["seed"])
+        model.chosen_structure = state["structure"]
+        model._structure = state["structure"] or "full"
+        model._prior = np.asarray(state["prior"], dtype=np.float64)
+        model._confusion = np.asarray(state["confusion"], dtype=np.float64)
+        model._weights = np.asarray(state["weights"], dtype=np.float64)
+        model._targets = np.asarray(state["targets"], dtype=np.int64)
+        model._dependencies = [
+            Dependency(int(a), int(b), float(s)) for a, b, s in state["dependencies"]
+        ]
+        return model
 
     def class_balance(self) -> np.ndarray:
         """(k,) the estimated share of each class."""
         self._fitted()
         assert self._prior is not None
         return self._prior.copy()
-
-    def confusion_matrices(self) -> np.ndarray:
-        """(m, k, k + 1): P(vote | class), column 0 = abstain, column v + 1 = vote for class v."""
-        self._fitted()
-        assert self._confusion is not None
-        return self._confusion.copy()
 
     def lf_accuracies(self) -> np.ndarray:
         """(m,) P(vote is the true class | the function votes), per labeling function."""
@@ -437,6 +530,76 @@ class LabelModel:
         """Pairs of functions found to depend on each other, strongest first."""
         self._fitted()
         return sorted(self._dependencies, key=lambda d: -d.strength)
+
+
+def _known_prior(
+    k: int, Y_dev: np.ndarray | None, class_balance: np.ndarray | Sequence[float] | None
+) -> np.ndarray | None:
+    if class_balance is not None:
+        prior = np.asarray(class_balance, dtype=np.float64).ravel()
+        if prior.shape != (k,) or (prior < 0).any() or not np.isclose(prior.sum(), 1.0):
+            raise ValueError(f"class_balance must be {k} non-negative shares summing to 1")
+        prior = np.clip(prior, 1e-6, None)
+        return prior / prior.sum()
+    if Y_dev is not None:
+        gold = np.asarray(Y_dev).astype(np.int64).ravel()
+        gold = gold[gold != ABSTAIN]
+        if len(gold) == 0 or gold.min() < 0 or gold.max() >= k:
+            raise ValueError(f"Y_dev must hold classes in 0..{k - 1} (-1 for unknown)")
+        return (np.bincount(gold, minlength=k) + 1.0) / (len(gold) + k)
+    return None
+
+
+def _probabilities_to_predictions(proba: np.ndarray, policy: str, seed: int) -> np.ndarray:
+    if len(proba) == 0:
+        return np.zeros(0, dtype=np.int64)
+    tied = proba.max(axis=1, keepdims=True) - proba < TIE_TOLERANCE
+    if policy == "abstain":
+        return np.where(tied.sum(axis=1) > 1, ABSTAIN, np.argmax(proba, axis=1)).astype(np.int64)
+    if policy == "random":  # a function of the row's position only: the same on every call
+        jitter = ((np.arange(len(proba))[:, None] * 2654435761 + np.arange(proba.shape[1]) * 40503)
+                  % 65521) / 65521.0  # fmt: skip
+    else:
+        jitter = np.random.default_rng(seed).uniform(size=proba.shape)
+    return np.argmax(jitter * tied + tied * 2, axis=1).astype(np.int64)
+
+
+SCORE_METRICS = ("accuracy", "coverage", "precision", "recall", "f1", "f1_micro", "f1_macro",
+                 "matthews_corrcoef")  # fmt: skip
+
+
+def score_predictions(
+    gold: np.ndarray, predicted: np.ndarray, metrics: Sequence[str]
+) -> dict[str, float]:
+    """Snorkel's Scorer on plain arrays (precision, recall and f1 are binary, positive class 1,
+    as in scikit-learn); rows where the gold or the prediction is -1 are left out, except for
+    coverage."""
+    from sklearn import metrics as sk
+
+    gold, predicted = gold.astype(np.int64).ravel(), predicted.astype(np.int64).ravel()
+    if len(gold) != len(predicted):
+        raise ValueError(f"Y has {len(gold)} labels for {len(predicted)} rows of L")
+    unknown = [name for name in metrics if name not in SCORE_METRICS]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; known: {', '.join(SCORE_METRICS)}")
+    keep = (gold != ABSTAIN) & (predicted != ABSTAIN)
+    g, p = gold[keep], predicted[keep]
+    computed = {
+        "accuracy": lambda: sk.accuracy_score(g, p),
+        "precision": lambda: sk.precision_score(g, p, zero_division=0),
+        "recall": lambda: sk.recall_score(g, p, zero_division=0),
+        "f1": lambda: sk.f1_score(g, p, zero_division=0),
+        "f1_micro": lambda: sk.f1_score(g, p, average="micro", zero_division=0),
+        "f1_macro": lambda: sk.f1_score(g, p, average="macro", zero_division=0),
+        "matthews_corrcoef": lambda: sk.matthews_corrcoef(g, p),
+    }
+    out = {}
+    for name in metrics:
+        if name == "coverage":
+            out[name] = float((predicted != ABSTAIN).mean()) if len(predicted) else 0.0
+        else:
+            out[name] = float(computed[name]()) if len(g) else float("nan")
+    return out
 
 
 def majority_vote(L: np.ndarray, cardinality: int, seed: int = 0) -> np.ndarray:

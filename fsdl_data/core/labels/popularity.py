@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from fsdl_data.core.features.definitions import day_start
+from fsdl_data.core.calendar import DAY, day_start
 
 LABEL_WINDOW = timedelta(hours=24)
 
@@ -15,7 +15,7 @@ def label_cutoff(event_days: list[date], partition: str) -> datetime:
     """Until when likes are known: the end of the newest events partition present (events arrive
     by their day). With none present, nothing is known past the partition's own start."""
     if event_days:
-        return day_start(max(event_days).isoformat()) + timedelta(days=1)
+        return day_start(max(event_days)) + DAY
     return day_start(partition)
 
 

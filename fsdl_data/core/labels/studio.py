@@ -17,6 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.objects import Capability, ObjectStore, supports
 
 FROM_NAME = "content"  # the Choices control's name; annotations come back under it
@@ -94,7 +95,7 @@ QUEUE_PREFIX = "labels/queue"
 
 def queue_key(day: str, name: str = "tasks.json", prefix: str = QUEUE_PREFIX) -> str:
     """Where a day's queue is published: `labels/queue/date=D/tasks.json` and its config."""
-    return f"{prefix}/date={day}/{name}"
+    return f"{day_folder(prefix, day)}{name}"
 
 
 def publish_queue(

@@ -9,11 +9,11 @@ Each file is written with one atomic `put`, so a partition is either the old one
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 
 import polars as pl
 
+from fsdl_data.core.calendar import DAY_FOLDER, folder_day
 from fsdl_data.core.storage.objects import (
     Capability,
     Listed,
@@ -24,7 +24,6 @@ from fsdl_data.core.storage.objects import (
 
 TABLES = "tables"
 UNPARTITIONED = "all"
-_PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
 class TableNotFound(LookupError):
@@ -32,7 +31,7 @@ class TableNotFound(LookupError):
 
 
 def table_key(table: str, partition: str | None) -> str:
-    part = f"date={partition}" if partition else UNPARTITIONED
+    part = f"{DAY_FOLDER}{partition}" if partition else UNPARTITIONED
     return f"{TABLES}/{table}/{part}/data.parquet"
 
 
@@ -74,18 +73,18 @@ class Lake:
     def partitions(self, table: str) -> list[str]:
         out = []
         for listed in self.store.list(f"{TABLES}/{table}/"):
-            m = _PARTITION_DIR.match(listed.key.split("/")[2])
-            if m:
-                out.append(m.group(1))
+            day = folder_day(listed.key.split("/")[2])
+            if day:
+                out.append(day)
         return sorted(out)
 
     def files(self, table: str) -> Iterator[tuple[str | None, Listed]]:
         """(partition or None, listing) of every file of a table, without reading any."""
         for stat in self.store.list(f"{TABLES}/{table}/"):
             folder = stat.key.split("/")[2]
-            m = _PARTITION_DIR.match(folder)
-            if m or folder == UNPARTITIONED:
-                yield (m.group(1) if m else None), stat
+            day = folder_day(folder)
+            if day or folder == UNPARTITIONED:
+                yield day, stat
 
     def local_glob(self, table: str) -> str | None:
         """A glob over the table's files when the lake is a local folder (for DuckDB views)."""

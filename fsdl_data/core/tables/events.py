@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.tables.schemas import (
     EVENT_TYPES,
     EVENTS,
@@ -373,8 +374,8 @@ class EventCleaner:
 
     @property
     def window(self) -> tuple[datetime, datetime]:
-        start = datetime.fromisoformat(self.day).replace(tzinfo=UTC)
-        return start - ALLOWED_LATENESS, start + timedelta(days=1) + FUTURE_TOLERANCE
+        start, end = day_bounds(self.day)
+        return start - ALLOWED_LATENESS, end + FUTURE_TOLERANCE
 
     def clean(self, raw: pl.DataFrame) -> Cleaned:
         raw = raw.sort("source_key", "line_no")

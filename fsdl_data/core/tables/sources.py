@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from fsdl_data.core.calendar import day_bounds
-from fsdl_data.core.ingestion.cursor import day_listing, day_prefix
+from fsdl_data.core.calendar import day_bounds, day_folder
+from fsdl_data.core.ingestion.cursor import day_listing
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.tables.events import read_log_lines, unreadable_file
@@ -49,7 +49,7 @@ def photo_objects(
     or gone by the time it is read, or that names no photo id, gets a row saying so; the rest
     of the day is ingested."""
     if listing is None:
-        listing = day_listing(store, day_prefix("photos", day))
+        listing = day_listing(store, day_folder("photos", day))
     rows, pixels = [], []
     for listed in listing:
         m = _PHOTO_ID.search(listed.key)
@@ -210,7 +210,7 @@ def log_lines(store: ObjectStore, day: str, listing: list[Listed] | None = None)
     """All raw lines of the day's log files (or of `listing`'s), in file and line order. A file
     that cannot be read (an unsafe key, not gzip, a gzip bomb) becomes one row saying why."""
     if listing is None:
-        listing = day_listing(store, day_prefix("events", day))
+        listing = day_listing(store, day_folder("events", day))
     frames = []
     for listed in listing:
         if not listed.key.endswith(".jsonl.gz"):

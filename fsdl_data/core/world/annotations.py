@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.world.population import photos_posted_on, rng_for
 from fsdl_data.core.world.spec import CONTENT_CLASSES, WorldSpec
 
@@ -114,4 +115,4 @@ def gold_label_tasks(spec: WorldSpec, day_index: int, uri_for_key: Any) -> list[
 
 
 def photo_key(spec: WorldSpec, day_index: int, photo_id: int) -> str:
-    return f"photos/date={spec.day(day_index).isoformat()}/{photo_id}.jpg"
+    return f"{day_folder('photos', spec.day(day_index))}{photo_id}.jpg"

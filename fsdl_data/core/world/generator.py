@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.storage.appdb import AppDatabase, photos, users
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.world import activity, defects
@@ -57,7 +58,7 @@ def _write_manifest(store: ObjectStore, spec: WorldSpec, days: int) -> None:
 
 
 def log_key(day: str, part: int) -> str:
-    return f"events/date={day}/part-{part:05d}.jsonl.gz"
+    return f"{day_folder('events', day)}part-{part:05d}.jsonl.gz"
 
 
 def generate_day(
@@ -125,13 +126,13 @@ def generate_day(
     for part, i in enumerate(range(0, max(len(lines), 1), LINES_PER_LOG_FILE)):
         body = b"\n".join(lines[i : i + LINES_PER_LOG_FILE]) + b"\n"
         store.put(log_key(day, part), gzip.compress(body, compresslevel=5, mtime=0))
-    store.put(f"events/date={day}/{SUCCESS_MARKER}", b"")  # the day's logs are complete
+    store.put(f"{day_folder('events', day)}{SUCCESS_MARKER}", b"")  # the day's logs are complete
 
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)
-    store.put(f"labels/seed/date={day}/tasks.json", json.dumps(tasks, indent=1).encode())
+    store.put(f"{day_folder('labels/seed', day)}tasks.json", json.dumps(tasks, indent=1).encode())
     gold = gold_label_tasks(spec, day_index, store.uri)
-    store.put(f"labels/gold/date={day}/tasks.json", json.dumps(gold, indent=1).encode())
+    store.put(f"{day_folder('labels/gold', day)}tasks.json", json.dumps(gold, indent=1).encode())
 
     _write_truth(spec, day_index, truth_dir, dlog)
     return DayReport(
@@ -227,7 +228,7 @@ def remove_day(
     """Undo a partial generate_day: its objects, its users' and photos' rows, its truth."""
     day = spec.day(day_index).isoformat()
     for root in DAY_ROOTS:
-        for key in [o.key for o in store.list(f"{root}/date={day}/")]:
+        for key in [o.key for o in store.list(day_folder(root, day))]:
             store.delete(key)
     db.delete_in(photos, "photo_id", [int(p) for p in photos_posted_on(spec, day_index).photo_id])
     db.delete_in(users, "user_id", [int(u) for u in users_joined_on(spec, day_index).user_id])

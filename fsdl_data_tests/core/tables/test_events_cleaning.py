@@ -27,7 +27,7 @@ from fsdl_data.core.tables.events import (
 from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE
 from fsdl_data.core.tables.sources import log_lines
 from fsdl_data.core.world.generator import seed_world
-from fsdl_data_tests.core import events_oracle
+from fsdl_data_tests.core.tables import events_oracle
 from fsdl_data_tests.helpers import SMALL
 
 

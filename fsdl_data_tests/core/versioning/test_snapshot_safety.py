@@ -199,3 +199,33 @@ def test_environment_errors_are_one_line() -> None:
     denied = PermissionError(errno.EACCES, "Permission denied", "/ro/out")
     assert one_line(denied) == "permission denied: /ro/out: choose a folder you can write to"
     assert one_line(RuntimeError("a bug")) is None  # bugs keep their traceback
+
+
+def test_open_snapshot_by_id_prefix_name_or_latest_and_models_pin_theirs(tmp_path: Path) -> None:
+    import polars as pl
+
+    from fsdl_data.core.storage.lake import Lake
+    from fsdl_data.core.versioning.store import SnapshotNotFound
+
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    root = tmp_path / "f"
+    root.mkdir()
+    taken = []
+    for i in range(2):
+        (root / "x.bin").write_bytes(bytes([i]) * 10)
+        taken.append(add(store, root, name="training_set"))
+    newest = taken[-1].snapshot_id
+    for ref in ("latest", "training_set", newest, newest[:8]):
+        assert store.open_snapshot(ref)[:2] == ("training_set", newest)
+    assert store.open_snapshot(taken[0].snapshot_id[:6])[1] == taken[0].snapshot_id
+    with pytest.raises(SnapshotNotFound, match="a snapshot name or `latest`"):
+        store.open_snapshot("no-such-name")
+    lake = Lake(store.store)
+    assert snap.snapshots_models_name(lake) == set()
+    lake.write(
+        "popularity_model",
+        pl.DataFrame({"version": ["m1"], "snapshot_version": [taken[0].snapshot_id]}),
+    )
+    assert snap.snapshots_models_name(lake) == {taken[0].snapshot_id}
+    store.gc(1, pinned=snap.snapshots_models_name(lake))  # the model's snapshot stays
+    assert {r.id for r in store.history()} == {t.snapshot_id for t in taken}

@@ -156,3 +156,126 @@ def test_any_vote_matrix_gives_probabilities(rows: int, functions: int, k: int, 
 def test_majority_vote_reference() -> None:
     L = np.array([[0, 0, 1], [ABSTAIN, ABSTAIN, ABSTAIN], [2, ABSTAIN, 2], [1, 1, 0]])
     assert majority_vote(L, 3).tolist() == [0, ABSTAIN, 2, 1]
+
+
+# --- Snorkel parity on plain arrays ----------------------------------------------------------
+def test_class_balance_fixes_the_prior_and_y_dev_estimates_it() -> None:
+    data = generate(20_000, [0.3, 0.7], [0.8, 0.75, 0.7, 0.65], [0.5, 0.5, 0.5, 0.5], seed=7)
+    fixed = LabelModel(cardinality=2).fit(data.L, class_balance=[0.5, 0.5])
+    assert np.allclose(fixed.class_balance(), [0.5, 0.5])
+    dev = np.array([0] * 10 + [1] * 30 + [ABSTAIN] * 5)
+    from_dev = LabelModel(cardinality=2).fit(data.L, Y_dev=dev)
+    assert np.allclose(from_dev.class_balance(), [11 / 42, 31 / 42])
+    learned = LabelModel(cardinality=2).fit(data.L)
+    assert abs(learned.class_balance()[0] - 0.3) < 0.02
+    with pytest.raises(ValueError, match="summing to 1"):
+        LabelModel(cardinality=2).fit(data.L, class_balance=[0.5, 0.6])
+    with pytest.raises(ValueError, match="Y_dev must hold classes"):
+        LabelModel(cardinality=2).fit(data.L, Y_dev=np.array([0, 2]))
+
+
+def test_n_epochs_caps_the_iterations_and_seed_sets_the_tie_breaks() -> None:
+    data = generate(5_000, [0.4, 0.6], [0.8, 0.7, 0.6], [0.5, 0.5, 0.5], seed=8)
+    model = LabelModel(cardinality=2).fit(data.L, n_epochs=2, seed=5)
+    uncapped = LabelModel(cardinality=2).fit(data.L)
+    # `iterations` counts every EM run of a fit (2 structures, up to 4 rounds each), 2 at most each
+    assert model.iterations <= 2 * 2 * 4 < uncapped.iterations and model.seed == 5
+    with pytest.raises(ValueError, match="n_epochs"):
+        LabelModel(cardinality=2).fit(data.L, n_epochs=0)
+
+
+def test_tie_break_policies_follow_snorkel() -> None:
+    symmetric = np.array([[0, 0], [1, 1], [0, 0], [1, 1], [0, 1], [1, 0]] * 50)
+    model = LabelModel(cardinality=2, seed=0).fit(symmetric)
+    tie = np.array([[0, 1]] * 200 + [[0, 0]])
+    abstained = model.predict(tie, tie_break_policy="abstain")
+    assert (abstained[:200] == ABSTAIN).all() and abstained[200] == 0
+    by_position = model.predict(tie, tie_break_policy="random")
+    assert np.array_equal(by_position, model.predict(tie, tie_break_policy="random"))
+    assert set(by_position[:200].tolist()) == {0, 1} and by_position[200] == 0
+    predicted, proba = model.predict(tie, return_probs=True)
+    assert np.allclose(proba, model.predict_proba(tie)) and predicted.shape == (201,)
+    with pytest.raises(ValueError, match="tie_break_policy"):
+        model.predict(tie, tie_break_policy="first")
+
+
+def test_score_leaves_out_abstains_like_snorkel() -> None:
+    symmetric = np.array([[0, 0], [1, 1], [0, 0], [1, 1], [0, 1], [1, 0]] * 50)
+    model = LabelModel(cardinality=2, seed=0).fit(symmetric)
+    L = np.array([[0, 0], [1, 1], [0, 1], [1, 1]])
+    Y = np.array([0, 0, 1, ABSTAIN])
+    scores = model.score(L, Y, metrics=["accuracy", "coverage", "f1"])
+    # row 2 is a tie (abstained), row 3 has no gold: accuracy over rows 0 and 1
+    assert scores == {"accuracy": 0.5, "coverage": 0.75, "f1": 0.0}
+    with pytest.raises(ValueError, match="unknown metrics"):
+        model.score(L, Y, metrics=["auc"])
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    data = generate(10_000, [0.3, 0.7], [0.8, 0.75, 0.7, 0.65], [0.5, 0.4, 0.3, 0.6], seed=9)
+    model = LabelModel(cardinality=2, seed=3).fit(data.L)
+    model.save(tmp_path / "model.json")
+    loaded = LabelModel.load(tmp_path / "model.json")
+    assert np.array_equal(loaded.predict_proba(data.L), model.predict_proba(data.L))
+    assert np.array_equal(loaded.predict(data.L), model.predict(data.L))
+    assert np.array_equal(loaded.get_weights(), model.get_weights())
+    assert np.allclose(model.get_weights(), model.lf_accuracies())
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a label model"):
+        LabelModel.load(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="cannot read"):
+        LabelModel.load(tmp_path / "missing.json")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    functions=st.integers(1, 5),
+    k=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+)
+def test_lf_summary_matches_a_row_by_row_reference(rows, functions, k, seed) -> None:
+    from fsdl_data.core.labels.analysis import lf_summary
+
+    rng = np.random.default_rng(seed)
+    L = rng.integers(-1, k, size=(rows, functions))
+    Y = rng.integers(-1, k, size=rows)
+    summary = lf_summary(L, Y).to_dicts()
+    for j, row in enumerate(summary):
+        votes = [(i, L[i, j]) for i in range(rows) if L[i, j] != ABSTAIN]
+        others = [
+            [L[i, o] for o in range(functions) if o != j and L[i, o] != ABSTAIN]
+            for i in range(rows)
+        ]
+        assert row["polarity"] == sorted({int(v) for _, v in votes})
+        assert row["coverage"] == pytest.approx(len(votes) / rows)
+        assert row["overlaps"] == pytest.approx(sum(1 for i, _ in votes if others[i]) / rows)
+        assert row["conflicts"] == pytest.approx(
+            sum(1 for i, v in votes if any(o != v for o in others[i])) / rows
+        )
+        correct = sum(1 for i, v in votes if Y[i] != ABSTAIN and v == Y[i])
+        incorrect = sum(1 for i, v in votes if Y[i] != ABSTAIN and v != Y[i])
+        assert (row["correct"], row["incorrect"]) == (correct, incorrect)
+        expected = correct / (correct + incorrect) if correct + incorrect else None
+        assert row["empirical_accuracy"] == (
+            pytest.approx(expected) if expected is not None else None
+        )
+    assert "correct" not in lf_summary(L).columns
+
+
+def test_the_random_structures_oracle_is_calibrated() -> None:
+    """The generator's oracle (fsdl_data_tests/label_matrices.random_structure) is the exact
+    posterior of every family: its confidences match its accuracy on fresh labels."""
+    from fsdl_data_tests.label_matrices import (
+        FAMILIES,
+        expected_calibration_error,
+        random_structure,
+    )
+
+    for seed in range(2 * 8):
+        structure = random_structure(seed)
+        assert structure.family == FAMILIES[seed % len(FAMILIES)]
+        L, y = structure.sample(20_000, seed)
+        proba = structure.oracle_proba(L)
+        right = (proba.argmax(axis=1) == y).astype(float)
+        assert expected_calibration_error(proba, right) < 0.02, (seed, structure.family)

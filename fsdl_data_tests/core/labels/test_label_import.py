@@ -211,3 +211,56 @@ def test_changed_exports_are_grouped_by_the_days_they_name() -> None:
     touched = {**listing, "labels/import/b.json": "etag-new"}
     again, _ = changed_exports_by_day(listing, touched, files.__getitem__)
     assert list(again) == ["2026-01-02"] and again["2026-01-02"] != digests["2026-01-02"]
+
+
+def test_an_annotation_without_an_annotator_is_rejected_and_never_reaches_consensus() -> None:
+    from fsdl_data.core.labels.consensus import annotator_consensus
+
+    export = [
+        task(1, 1, [annotation(1, ["city"], completed_by=None), annotation(2, ["food"])]),
+        task(2, 2, [annotation(3, ["food"], completed_by={"email": "x@example.com"})]),
+    ]
+    rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, "labels/import/a.json")
+    reasons = dict(zip(rows["annotation_id"], rows["rejected_reason"], strict=True))
+    assert reasons == {1: "no_annotator", 2: None, 3: "no_annotator"}
+    # even handed every row, unfiltered, the consensus leaves the voter-less ones out (it used
+    # to crash sorting annotators with None among them)
+    result = annotator_consensus(rows, CLASSES)
+    assert set(result.annotators["annotator"].to_list()) == {"7"}
+    assert result.photos["photo_id"].to_list() == [1]
+
+
+def test_updates_are_ordered_as_times_not_as_text() -> None:
+    # as text "…10:00:00Z" sorts after "…10:00:00.500000Z"; as times it is earlier; and
+    # "11:30+02:00" is 09:30 UTC, earlier than both
+    versions = [
+        ("2026-01-03T10:00:00.500000Z", "food"),
+        ("2026-01-03T10:00:00Z", "city"),
+        ("2026-01-03T11:30:00+02:00", "landscape"),
+    ]
+    frames = [
+        parse_label_studio(
+            json.dumps([task(5, 1, [annotation(1, [label], updated_at=stamp)])]).encode(),
+            PHOTOS,
+            CLASSES,
+            f"labels/import/{i}.json",
+        )
+        for i, (stamp, label) in enumerate(versions)
+    ]
+    rows = deduplicate(pl.concat(frames))
+    assert rows.filter(pl.col("rejected_reason").is_null())["label"].to_list() == ["food"]
+    assert rejection_counts(rows) == {"superseded": 2}
+
+
+def test_older_exports_with_completions_are_read() -> None:
+    old = {"id": 9, "data": {"photo_id": 2}, "completions": [annotation(4, ["landscape"])]}
+    rows = parse_label_studio(json.dumps([old]).encode(), PHOTOS, CLASSES, "x.json")
+    assert rows.select("annotation_id", "photo_id", "label", "rejected_reason").rows() == [
+        (4, 2, "landscape", None)
+    ]
+
+
+def test_a_photo_id_given_as_a_string_is_read() -> None:
+    export = [task(3, None, [annotation(6, ["city"])], photo_id="3")]
+    rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, "x.json")
+    assert rows.select("photo_id", "label", "rejected_reason").rows() == [(3, "city", None)]

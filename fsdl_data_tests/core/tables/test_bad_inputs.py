@@ -20,7 +20,7 @@ from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables.events import MAX_LINE_BYTES, clean_events, read_log_lines
 from fsdl_data.core.tables.sources import log_lines, photo_objects
 from fsdl_data.core.vision.decode import MAX_PIXELS
-from fsdl_data_tests.core import events_oracle
+from fsdl_data_tests.core.tables import events_oracle
 
 DAY = "2026-01-02"
 
@@ -238,7 +238,7 @@ def test_unsafe_s3_keys_are_refused_per_key(s3_env: str, s3_bucket: str) -> None
             "not_exactly_one_choice",
         ),
         (
-            b'[{"id": "x", "data": {"photo_id": "1"}, "annotations": [{"id": [], "created_at": 5, '
+            b'[{"id": "x", "data": {"photo_id": "p1"}, "annotations": [{"id": [], "created_at": 5, '
             b'"result": [{"type": "choices", "value": {"choices": ["cat"]}}]}]}]',
             "unknown_photo_id",
         ),
