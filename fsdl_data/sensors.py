@@ -17,6 +17,7 @@ import dagster as dg
 from fsdl_data.config import Settings
 from fsdl_data.core.calendar import DAY_FOLDER, day_folder, folder_day
 from fsdl_data.core.ingestion import cursor as core
+from fsdl_data.core.ingestion.nightly import outside_calendar_advice
 from fsdl_data.core.labels.human import IMPORT_PREFIX, changed_exports_by_day
 from fsdl_data.jobs import import_labels_job, ingest_events_job, ingest_photos_job
 from fsdl_data.partitions import daily_partitions
@@ -111,8 +112,10 @@ def _object_sensor(
                 f"ingest failed {MAX_ATTEMPTS} times for days {gave_up}: see those runs, fix the "
                 "cause, then re-execute them (or change the objects) to ingest again"
             )
-        if outside:
-            context.log.warning(f"day folders outside the partition calendar, ignored: {outside}")
+        if outside:  # not marked seen: once the calendar includes them, they are new
+            for day in outside:
+                scan.cursor.days.pop(day, None)
+            context.log.warning(outside_calendar_advice(outside, sorted(valid)))
         context.log.info(
             f"listed {scan.listed_keys} keys in {scan.listed_days} day folders; "
             f"{sum(map(len, scan.new.values()))} new objects; {len(requests)} runs requested"

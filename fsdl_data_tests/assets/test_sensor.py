@@ -53,7 +53,7 @@ def _check_sensors(settings: Settings) -> None:
     store, db, _ = stores(settings)
     append_days(store, db, settings.truth_dir, 1)
     db.dispose()
-    store.put("photos/date=2026-01-01/late-9999.jpg", store.get(next(store.list("photos/date=2026-01-01/")).key))  # fmt: skip
+    store.put("photos/date=2026-01-01/999999.jpg", store.get(next(store.list("photos/date=2026-01-01/")).key))  # fmt: skip
     later = _tick(settings, new_photo_objects, photos.cursor, instance)
     assert _days(later) == ["2026-01-01", "2026-01-02", "2026-01-03"]  # the late object's day too
     assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == [
@@ -152,3 +152,17 @@ def test_the_sensor_jobs_build_what_their_blocking_checks_read(embedded_settings
         assert all(
             e.passed for e in result.get_asset_check_evaluations() if e.severity.value == "ERROR"
         )
+
+
+def test_a_day_outside_the_calendar_is_not_marked_seen(embedded_settings: Settings) -> None:
+    """The tick cannot request it (not a partition yet), so it must stay new for the tick after
+    the calendar includes it (a reload), instead of being ignored for good."""
+    import json
+
+    store = open_object_store(embedded_settings.object_store_url)
+    store.put("photos/date=2025-12-31/1.jpg", b"not yet a partition")
+    store.put("photos/date=2026-01-01/1.jpg", b"a partition")
+    sensor = sensor_for(embedded_settings, "new_photo_objects")
+    result = _tick(embedded_settings, sensor, None, dg.DagsterInstance.ephemeral())
+    assert _days(result) == ["2026-01-01"]
+    assert set(json.loads(result.cursor)["days"]) == {"2026-01-01"}
