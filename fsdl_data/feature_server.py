@@ -34,7 +34,7 @@ try:  # a faster JSON codec when installed (fsdl_data[serving])
 
     def _raw(value: Any) -> Any:
         if isinstance(value, RawJson):  # stored JSON goes out as it is
-            return orjson.Fragment(value)
+            return orjson.Fragment(str.__str__(value))
         raise TypeError(type(value))
 
     def _dumps(obj: Any) -> bytes:

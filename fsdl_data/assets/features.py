@@ -4,13 +4,15 @@ when they were published, and their online copy in the app database."""
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import table
+from fsdl_data.assets._outputs import picture, table
+from fsdl_data.core import plots
 from fsdl_data.core.features import definitions as f
-from fsdl_data.core.features import online
+from fsdl_data.core.features import online, served
 from fsdl_data.core.features.versions import as_known_at, stamp
+from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.partitions import DAILY_FRESHNESS, daily, days_window
 from fsdl_data.publishing import PublicationClock, published_at
-from fsdl_data.resources import VERSIONED, FeatureStoreResource
+from fsdl_data.resources import VERSIONED, FeatureStoreResource, ObjectStoreResource
 
 OWNERS = ["team:ml-features"]
 TRAILING_WEEK = days_window(-(f.USER_FEATURE_WINDOW_DAYS - 1), 0)
@@ -111,3 +113,27 @@ def online_features(
         photos=int((rows["entity"] == "photo").sum() // max(len(f.PHOTO_FEATURES), 1)),
         database=feature_store.display_url,
     )
+
+
+@dg.asset(
+    partitions_def=daily,
+    group_name="features",
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+    description="What the feature server (`fsdl-data features serve`) served on the day (UTC, "
+    "by request time): every value with its status, event time and known-at, from the served "
+    "log (served_log/date=D/ in the lake). Metadata: per-feature freshness at serve time "
+    "(request time minus event time, and minus known-at) as a table and a plot. Its check "
+    "replays a sample through point-in-time retrieval at the logged request time.",
+)
+def served_features(context: dg.AssetExecutionContext, lake: ObjectStoreResource) -> dg.Output:
+    df = served.read_served(lake.open(), context.partition_key)
+    fresh = served.freshness(df)
+    metadata: dict = {"requests": df.select("request_time", "entity", "entity_id").n_unique()}
+    if not fresh.is_empty():
+        metadata["freshness"] = dg.MetadataValue.md(markdown_preview(fresh.with_columns(
+            pl.col(pl.Float64).round(2)), rows=len(fresh)))  # fmt: skip
+        metadata["freshness_plot"] = picture(plots.serving_freshness(fresh))
+        for row in fresh.iter_rows(named=True):
+            metadata[f"median_age_h/{row['feature']}"] = float(row["median_age_h"])
+    return table(df, **metadata)

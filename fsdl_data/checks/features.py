@@ -1,17 +1,22 @@
 """Checks on the `features` group."""
 
+from datetime import date, timedelta
+
 import dagster as dg
 import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
 from fsdl_data.core.features import definitions as f
+from fsdl_data.core.features import served
 from fsdl_data.core.features.parity import check_parity, sample_ids
 from fsdl_data.core.features.versions import as_known_at
+from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality
+from fsdl_data.core.tables.schemas import empty
 from fsdl_data.partitions import daily, days_window
 from fsdl_data.publishing import PublicationClock, published_at
-from fsdl_data.resources import FeatureStoreResource
+from fsdl_data.resources import FeatureStoreResource, ObjectStoreResource
 
 PARITY_SAMPLE = 50  # entities of each kind looked up online and offline per partition
 
@@ -97,3 +102,53 @@ online_features_contract = table_contract_checks(
     catalog.TABLE_SCHEMAS["online_features"],
     ["entity", "entity_id", "feature"],
 )
+
+
+SERVED_SAMPLE = 200  # logged requests (an entity at a moment) replayed per day
+
+
+@dg.asset_check(
+    asset="served_features",
+    blocking=True,
+    partitions_def=daily,
+    description=f"Served = trained: up to {SERVED_SAMPLE} logged requests of the day are "
+    "recomputed by point-in-time retrieval from the offline feature versions at the logged "
+    "request time (each feature's TTL applied); any difference fails, naming entity, feature "
+    "and time. A day nothing was served is a skip with that reason.",
+)
+def served_features_match_training(
+    context: dg.AssetCheckExecutionContext,
+    lake: ObjectStoreResource,
+    served_features: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    if served_features.is_empty():
+        return result(
+            quality.Outcome(True, "skipped: nothing was served on this day", {"replayed": 0})
+        )
+    # read from the lake here: a check's additional_ins take only the same partition. Photo
+    # features never expire (a request may name a photo of any day up to this one); user
+    # features are read over their longest TTL before the day.
+    tables, day = Lake(lake.open()), context.partition_key
+    first_user_day = (date.fromisoformat(day) - timedelta(days=f.USER_TTL_DAYS + 1)).isoformat()
+
+    def versions(table: str, first: str) -> pl.DataFrame:
+        days = [d for d in tables.partitions(table) if first <= d <= day]
+        frames = [tables.read(table, d) for d in days]
+        schema = f.USER_FEATURE_TABLE if table == "user_features" else f.PHOTO_FEATURE_TABLE
+        return pl.concat(frames, how="vertical_relaxed") if frames else empty(schema)
+
+    user_features = versions("user_features", first_user_day)
+    photo_features = versions("photo_features", "")
+    seed = int(context.partition_key.replace("-", ""))
+    sample = served.sample_requests(served_features, SERVED_SAMPLE, seed)
+    mismatches = served.replay(sample, {"user": user_features, "photo": photo_features})
+    shown = "; ".join(str(m) for m in mismatches[:10])
+    return result(
+        quality.Outcome(
+            not mismatches,
+            f"{len(mismatches)} of {len(sample)} served values differ from training: {shown}"
+            if mismatches
+            else f"{len(sample)} served values equal what training retrieves",
+            {"replayed": len(sample), "mismatches": len(mismatches)},
+        )
+    )

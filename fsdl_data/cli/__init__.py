@@ -85,6 +85,12 @@ def one_line(error: Exception) -> str | None:
         if isinstance(error, IsADirectoryError):
             return f"is a folder, not a file{where}"
         return f"{error.strerror or error}{where}"
+    if storage_full(error):
+        return (
+            "the disk holding the Dagster instance's storage ($FSDL_HOME/dagster, or "
+            "$DAGSTER_HOME's) is full or failing (SQLite: disk full / disk I/O error): free "
+            "space, then rerun"
+        )
     boto = sys.modules.get("botocore.exceptions")
     if boto is not None:
         if isinstance(error, boto.ClientError):
@@ -100,3 +106,25 @@ def one_line(error: Exception) -> str | None:
         if isinstance(error, boto.BotoCoreError):
             return f"object store: {error}"
     return None
+
+
+SQLITE_FULL = ("database or disk is full", "disk i/o error")
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether `error`, or what caused it, is SQLite failing to write (a full disk): Dagster
+    wraps it in layers of its own errors, a hundred lines of traceback that never say so."""
+    import sqlite3
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).lower()
+        is_sqlite = (
+            isinstance(current, sqlite3.OperationalError) or "sqlite3.operationalerror" in text
+        )
+        if is_sqlite and any(sign in text for sign in SQLITE_FULL):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

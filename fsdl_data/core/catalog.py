@@ -10,6 +10,7 @@ import polars as pl
 
 from fsdl_data.core.features.definitions import PHOTO_FEATURE_TABLE, USER_FEATURE_TABLE
 from fsdl_data.core.features.online import ONLINE_ROWS
+from fsdl_data.core.features.served import SERVED_SCHEMA
 from fsdl_data.core.labels.active import LABELING_QUEUE
 from fsdl_data.core.labels.analysis import LF_ANALYSIS
 from fsdl_data.core.labels.consensus import ANNOTATORS, CONSENSUS
@@ -29,6 +30,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "user_features": USER_FEATURE_TABLE,
     "photo_features": PHOTO_FEATURE_TABLE,
     "online_features": ONLINE_ROWS,
+    "served_features": SERVED_SCHEMA,
     "human_labels": HUMAN_LABELS,
     "human_consensus": CONSENSUS,
     "annotator_quality": ANNOTATORS,

@@ -56,6 +56,8 @@ COLUMNS: dict[str, str] = {
     "feature": "The feature's name.",
     "value": "The feature's value.",
     "event_time": "The time the value describes.",
+    "request_time": "When the feature server served the value (as of this moment).",
+    "status": "Whether the value was served: ok, not_yet_known, expired or missing.",
     "features_as_of": "as_of of the user features joined (the newest known at posting).",
     "features_known_at": "known_at of the user features joined: always before the photo was posted.",
     "features_max_event_ts": "The newest event behind the joined user features.",

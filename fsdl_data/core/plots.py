@@ -135,3 +135,21 @@ def calibration_and_scatter(predicted: list[float], actual: list[float], bins: i
         axes.set_xlabel("predicted log(1 + likes)", fontsize=8)
         axes.set_ylabel("actual log(1 + likes)", fontsize=8)
     return _png(figure)
+
+
+def serving_freshness(freshness: pl.DataFrame) -> bytes:
+    """Per feature, how old served values were at serve time: since their event time and since
+    they were published (median bars, 90th percentile ticks), in hours."""
+    rows = freshness.sort("feature", descending=True)
+    names = rows["feature"].to_list()
+    figure, axes = plt.subplots(figsize=(6, 0.35 * len(names) + 1.3))
+    positions = list(range(len(names)))
+    for offset, column, label, color in ((0.2, "age_h", "since event time", "#4c72b0"),
+                                         (-0.2, "since_known_h", "since known-at", "#dd8452")):  # fmt: skip
+        at = [p + offset for p in positions]
+        axes.barh(at, rows[f"median_{column}"].to_list(), height=0.4, label=label, color=color)
+        axes.scatter(rows[f"p90_{column}"].to_list(), at, marker="|", color="black", s=80)
+    axes.set_yticks(positions, names, fontsize=8)
+    axes.set_xlabel("hours at serve time (bar: median, tick: 90th percentile)", fontsize=8)
+    axes.legend(fontsize=7, loc="lower right")
+    return _png(figure)

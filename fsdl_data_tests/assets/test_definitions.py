@@ -10,7 +10,7 @@ ASSETS = {"raw_photos", "photo_pixels", "photo_metadata", "photo_metadata_quaran
 WORKED_EXAMPLE = {
     "user_features", "photo_features", "human_labels", "popularity_labels", "photo_classifier",
     "photo_classifications", "training_set", "training_snapshot", "popularity_model",
-    "online_features", "labeled_set_snapshot", "raw_photos_snapshot",
+    "online_features", "served_features", "labeled_set_snapshot", "raw_photos_snapshot",
 }  # fmt: skip
 LABELED_SETS = {
     "photo_pixels", "human_consensus", "annotator_quality", "label_matrix", "lf_analysis",
@@ -36,6 +36,8 @@ CHECKS = {
     "photo_classifications": {"photo_classifications_schema", "photo_classifications_keys",
                               "photo_classifications_valid"},
     "training_set": {"training_set_no_leakage"},
+    "served_features": {"served_features_match_training"},
+    "online_features": {"online_features_parity", "online_features_schema", "online_features_keys"},
     "popularity_model": {"popularity_model_beats_baseline"},
 }  # fmt: skip
 

@@ -145,7 +145,12 @@ def test_a_corrected_title_rerun_is_a_new_photo_version(world) -> None:
                 conn.execute(sa.text("UPDATE photos SET title = :t WHERE photo_id = :p"),
                              {"t": title, "p": photo})  # fmt: skip
             config = world_clock_config() if "world" in title else {}
-            result = run(world, ["photo_metadata", "photo_features"], DAYS[1], config=config)
+            result = run(
+                world,
+                ["photo_metadata", "photo_metadata_quarantine", "photo_features"],
+                DAYS[1],
+                config=config,
+            )
             assert result.success
             assert check_results(result)["photo_features_keys"].passed
     finally:
@@ -226,3 +231,60 @@ def test_features_get(world) -> None:
     assert r.returncode == 1 and "ENTITY:ID" in r.stderr
     r = cli(["features", "get", "user:1", "--at", "yesterday"], world)
     assert r.returncode == 1 and "--at must be an ISO 8601 time" in r.stderr
+
+
+def test_what_was_served_is_what_training_saw(world) -> None:
+    """Serve through the feature server, materialize served_features: its check replays the
+    logged requests through point-in-time retrieval and passes; tamper with the online store
+    behind the server's back, serve again: the check fails naming entity and feature."""
+    from starlette.testclient import TestClient
+
+    from fsdl_data.core.features.served import ServedLog
+    from fsdl_data.core.storage.objects import open_object_store
+    from fsdl_data.feature_server import build_app
+
+    _, db, lake = stores(world)
+    pushed = lake.read("online_features", DAYS[-1])
+    users = sorted({int(i) for i in pushed.filter(pl.col("entity") == "user")["entity_id"]})[-5:]
+    photos = sorted({int(i) for i in pushed.filter(pl.col("entity") == "photo")["entity_id"]})[-5:]
+    first = nightly_publish_time(DAYS[-1]) + timedelta(hours=1)
+    body = {"features": ["user:views_7d", "user:logins_1d", "photo:title_length", "photo:location"],
+            "entities": {"user_id": users, "photo_id": photos}}  # fmt: skip
+
+    def serve_at(moment: datetime) -> None:
+        log = ServedLog(open_object_store(world.lake_url), interval=3600)
+        store = online.open_online_store(world.app_db_url)
+        with TestClient(build_app(store, log)) as client:
+            response = client.post("/get-online-features", json={**body, "at": moment.isoformat()})
+            assert response.status_code == 200, response.text
+            assert set(response.json()["results"][3]["statuses"]) == {"PRESENT"}
+
+    def check(moment: datetime) -> dg.AssetCheckEvaluation:
+        day = moment.date().isoformat()
+        result = run(world, ["served_features"], day)
+        evaluation = check_results(result)["served_features_match_training"]
+        served = result.asset_materializations_for_node("served_features")[0]
+        assert served.metadata["requests"].value == len(users) + len(photos)
+        assert "freshness_plot" in served.metadata and "median_age_h/views_7d" in served.metadata
+        return evaluation
+
+    serve_at(first)
+    clean = check(first)
+    assert clean.passed, clean.description
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.update(online.online_features)
+                .where(online.online_features.c.entity_id == str(photos[0]),
+                       online.online_features.c.feature == "location")
+                .values(value='"Atlantis"')
+            )  # fmt: skip
+    finally:
+        db.dispose()
+    later = first + timedelta(days=1)
+    serve_at(later)
+    tampered = check(later)
+    assert not tampered.passed
+    assert (
+        f"photo:{photos[0]} location" in tampered.description and "Atlantis" in tampered.description
+    )

@@ -206,3 +206,37 @@ def test_a_materialize_killed_with_9_blocks_nothing_and_the_rerun_completes(
     lake = Lake(LocalObjectStore(tmp_path / "fsdl" / "lake"))
     for table in ("raw_photos", "photo_pixels", "events", "events_quarantine", "users"):
         assert lake.partitions(table) == ["2026-01-01"], table
+
+
+def test_a_full_disk_under_the_instance_storage_is_one_line(tmp_path: Path) -> None:
+    """SQLite on a real filesystem that fills up (a tiny tmpfs, root), through SQLAlchemy and a
+    Dagster error around it, as the instance's storage raises it: one line that says the disk
+    is full, not a hundred lines of `disk I/O error` traceback."""
+    import sqlalchemy as sa
+    from dagster._core.errors import DagsterError
+
+    from fsdl_data.cli import one_line
+    from fsdl_data_tests.conftest import service_missing
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                          capture_output=True)  # fmt: skip
+    if done.returncode != 0:
+        service_missing(f"a tmpfs mount ({done.stderr.decode().strip()})")
+    try:
+        engine = sa.create_engine(f"sqlite:///{mount / 'runs.db'}")
+        with pytest.raises(sa.exc.OperationalError) as full, engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE runs (body BLOB)"))
+            for _ in range(1000):
+                conn.execute(sa.text("INSERT INTO runs VALUES (randomblob(4096))"))
+        engine.dispose()
+        try:
+            raise DagsterError("could not store event") from full.value
+        except DagsterError as wrapped:
+            message = one_line(wrapped)
+        assert message is not None and "\n" not in message
+        assert "is full or failing" in message and "free space, then rerun" in message
+        assert one_line(DagsterError("a bug")) is None  # a bug stays a traceback
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -163,28 +163,72 @@ class SqlOnlineStore:
     def records(
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
     ) -> list[Record]:
+        """One indexed query on one held connection (the serving path: no pool checkout, no
+        statement compilation per call); a dropped connection is replaced once."""
         self._ensure()
-        table = online_features
-        query = sa.select(
-            table.c.entity_id, table.c.feature, table.c.value, table.c.event_time,
-            table.c.known_at,
-        ).where(table.c.entity == entity, table.c.entity_id.in_(list(entity_ids)))  # fmt: skip
+        ids = list(entity_ids)
+        if not ids:
+            return []
+        mark = "%s" if self.db.engine.dialect.name == "postgresql" else "?"
+        sql = ("SELECT entity_id, feature, value, event_time, known_at FROM online_features "
+               f"WHERE entity = {mark} AND entity_id IN ({', '.join([mark] * len(ids))})")  # fmt: skip
+        params = [entity, *ids]
         if features is not None:
-            query = query.where(table.c.feature.in_(list(features)))
-        with self.db.engine.connect() as conn:
-            found = conn.execute(query).all()
-        return [
-            Record(i, f, v, e.replace(tzinfo=UTC), k.replace(tzinfo=UTC)) for i, f, v, e, k in found
-        ]
+            sql += f" AND feature IN ({', '.join([mark] * len(features))})"
+            params += list(features)
+        for attempt in range(2):
+            try:
+                cursor = self._reader().cursor()
+                cursor.execute(sql, params)
+                found = cursor.fetchall()
+                cursor.close()
+                break
+            except Exception as error:  # a driver error: the held connection may be gone
+                self._drop_reader()
+                if attempt or not isinstance(error, self._driver_errors()):
+                    raise
+        return [Record(i, f, v, _utc(e), _utc(k)) for i, f, v, e, k in found]
+
+    _held: Any = None
+
+    def _reader(self) -> Any:
+        if self._held is None:
+            held = self.db.engine.raw_connection()
+            if self.db.engine.dialect.name == "postgresql":
+                held.driver_connection.autocommit = True  # each read sees the latest commit
+            self._held = held
+        return self._held
+
+    def _drop_reader(self) -> None:
+        if self._held is not None:
+            try:
+                self._held.invalidate()
+            finally:
+                self._held = None
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        return (self.db.engine.dialect.loaded_dbapi.OperationalError,
+                self.db.engine.dialect.loaded_dbapi.InterfaceError)  # fmt: skip
 
     def clear(self) -> None:
+        self._drop_reader()
         self.db.engine.dispose()
         with self.db.engine.begin() as conn:
             metadata.drop_all(conn)
         self._ready = False
 
     def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self.db.dispose()
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """A stored time (naive UTC; SQLite returns it as text) as an aware UTC datetime."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC)
 
 
 # Newest wins, atomically: replace a field only if (event, known) is newer than the stored one.

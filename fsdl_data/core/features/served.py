@@ -161,7 +161,7 @@ def freshness(served: pl.DataFrame) -> pl.DataFrame:
         ok.group_by("feature")
         .agg(
             pl.len().alias("served"),
-            pl.col("age_h").median().alias("median_age_h"),
+            pl.col("age_h").median().alias("median_age_h"),  # metadata and the plot read these
             pl.col("age_h").quantile(0.9).alias("p90_age_h"),
             pl.col("since_known_h").median().alias("median_since_known_h"),
             pl.col("since_known_h").quantile(0.9).alias("p90_since_known_h"),

@@ -1,0 +1,91 @@
+"""The feature server's contract on every online-store backend (SQLite, Postgres, Redis): Feast's
+request and response shapes plus known-at, as-of statuses, one-line errors, /health, and every
+served value in the served log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from fsdl_data.core.features import online
+from fsdl_data.core.features.served import ServedLog, read_served
+from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.feature_server import build_app
+from fsdl_data_tests.contracts.test_online_store import T0, store, store_url, user_rows  # noqa: F401
+
+FEATURES = ["user:views_7d", "user:logins_1d"]
+
+
+@pytest.fixture
+def served(store: online.OnlineStore, tmp_path: Path):  # noqa: F811
+    online.upsert(store, user_rows(1, T0, T0 + timedelta(hours=2), views=5))
+    online.upsert(store, user_rows(2, T0 - timedelta(days=1), T0 - timedelta(hours=22), views=8))
+    lake = LocalObjectStore(tmp_path / "lake")
+    log = ServedLog(lake, interval=3600)
+    with TestClient(build_app(store, log)) as client:
+        yield client, lake, log
+
+
+def ask(client: TestClient, at: datetime | None, users: list[int], features=FEATURES) -> dict:
+    body = {"features": features, "entities": {"user_id": users}}
+    if at is not None:
+        body["at"] = at.isoformat()
+    response = client.post("/get-online-features", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_feast_shapes_statuses_and_known_at(served) -> None:
+    client, _, _ = served
+    assert client.get("/health").status_code == 200
+    at = T0 + timedelta(days=1, hours=12)  # user 1 fresh, user 2 past its 2-day TTL
+    got = ask(client, at, [1, 2, 999])
+    assert got["metadata"]["feature_names"] == ["user_id", "views_7d", "logins_1d"]
+    keys, views, logins = got["results"]
+    assert keys["values"] == [1, 2, 999] and keys["statuses"] == ["PRESENT"] * 3
+    assert views["values"] == [5, None, None]
+    assert views["statuses"] == ["PRESENT", "OUTSIDE_MAX_AGE", "NOT_FOUND"]
+    assert views["event_timestamps"][:2] == ["2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]
+    assert views["known_at"][0] == "2026-01-02T02:00:00Z"
+    assert logins["values"] == [1, None, None]
+    early = ask(client, T0 + timedelta(hours=1), [1])  # described, not yet published
+    assert early["results"][1]["statuses"] == ["NOT_YET_KNOWN"]
+    assert early["results"][1]["values"] == [None]
+
+
+def test_bad_requests_are_one_line_400s(served) -> None:
+    client, _, _ = served
+    for body, words in [
+        ({"features": ["user:nope"], "entities": {"user_id": [1]}}, "no feature 'user:nope'"),
+        (
+            {"features": ["user:views_7d"], "entities": {"photo_id": [1]}},
+            "needs entities['user_id']",
+        ),
+        ({"features": [], "entities": {"user_id": [1]}}, "non-empty list"),
+        ({"features": FEATURES, "entities": {"user_id": [1], "photo_id": [1, 2]}}, "same number"),
+    ]:
+        response = client.post("/get-online-features", json=body)
+        assert response.status_code == 400 and words in response.json()["error"], body
+    response = client.post("/get-online-features", content=b"{not json")
+    assert response.status_code == 400
+
+
+def test_every_served_value_is_logged_by_request_day(served) -> None:
+    client, lake, log = served
+    at = T0 + timedelta(hours=3)
+    ask(client, at, [1, 2])
+    ask(client, at + timedelta(days=1), [1])
+    log.flush()
+    day = read_served(lake, "2026-01-02")
+    assert len(day) == 2 * len(FEATURES)
+    assert set(day["status"]) == {"ok"} and day["request_time"].unique().to_list() == [at]
+    first = day.filter((day["entity_id"] == "1") & (day["feature"] == "views_7d")).row(
+        0, named=True
+    )
+    assert json.loads(first["value"]) == 5 and first["known_at"] == T0 + timedelta(hours=2)
+    assert len(read_served(lake, "2026-01-03")) == len(FEATURES)
+    assert read_served(lake, "2026-01-04").is_empty()
