@@ -40,10 +40,13 @@ SERVED_SCHEMA: dict[str, pl.DataType] = {
 
 
 def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
+    """Column by column (much cheaper than row by row: the flush runs beside the server)."""
+    if not rows:
+        return pl.DataFrame(schema=SERVED_SCHEMA)
+    columns = list(zip(*rows, strict=True))
     return pl.DataFrame(
-        [(r.request_time, r.entity, r.entity_id, r.feature, r.value, r.status, r.event_time,
-          r.known_at) for r in rows],
-        schema=SERVED_SCHEMA, orient="row",
+        {name: pl.Series(name, values, dtype=SERVED_SCHEMA[name], strict=False)
+         for name, values in zip(SERVED_SCHEMA, columns, strict=True)}
     )  # fmt: skip
 
 
