@@ -60,6 +60,79 @@ def synthetic(seed: int) -> None:
               f"class balance {model.class_balance().round(3).tolist()}  fit {min(times):.2f} s")  # fmt: skip
 
 
+def structure_grid(matrices: int, items: int) -> None:
+    """Ours, majority vote, the exact oracle and (when importable, e.g. with
+    PYTHONPATH=/tmp/snorkel-pkgs) Snorkel 0.10's LabelModel with its defaults, on structures drawn
+    at random (fsdl_data_tests/label_matrices.random_structure): accuracy on covered items and
+    expected calibration error against the labels, per family, median and range over matrices."""
+    from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
+    from fsdl_data_tests.label_matrices import expected_calibration_error, random_structure
+
+    try:
+        from snorkel.labeling.model import LabelModel as SnorkelLabelModel
+    except ImportError:
+        SnorkelLabelModel = None
+    cells: dict[str, list[dict[str, float]]] = {}
+    for seed in range(matrices):
+        structure = random_structure(seed)
+        L, y = structure.sample(items, seed)
+        covered = (L != ABSTAIN).any(axis=1)
+        truth = y[covered]
+
+        def measure(
+            proba: np.ndarray, covered: np.ndarray = covered, truth: np.ndarray = truth
+        ) -> tuple[float, float]:
+            proba = proba[covered]
+            right = (proba.argmax(axis=1) == truth).astype(float)
+            return float(right.mean()), expected_calibration_error(proba, right)
+
+        row = {}
+        row["ours"], row["ours_ece"] = measure(LabelModel(structure.k).fit(L).predict_proba(L))
+        row["majority"] = float((majority_vote(L, structure.k)[covered] == truth).mean())
+        row["oracle"], row["oracle_ece"] = measure(structure.oracle_proba(L))
+        if SnorkelLabelModel is not None and L.shape[1] < 3:  # Snorkel refuses fewer than 3
+            row["snorkel"] = row["snorkel_ece"] = float("nan")
+        elif SnorkelLabelModel is not None:
+            snorkel = SnorkelLabelModel(cardinality=structure.k, verbose=False)
+            snorkel.fit(L, seed=0, progress_bar=False)
+            row["snorkel"], row["snorkel_ece"] = measure(snorkel.predict_proba(L))
+        cells.setdefault(structure.family, []).append(row)
+    columns = ["ours", "majority", "oracle", "ours_ece", "oracle_ece"]
+    if SnorkelLabelModel is not None:
+        columns[3:3] = ["snorkel"]
+        columns.append("snorkel_ece")
+    print(f"1b. random structures: {matrices} matrices x {items:,} items; per family the median "
+          f"[min, max] over its matrices; accuracy on covered items, ECE against the labels"
+          + ("" if SnorkelLabelModel else " (Snorkel not importable: not measured)"))  # fmt: skip
+    for family, rows in sorted(cells.items()):
+        parts = []
+        for column in columns:
+            values = np.array([r[column] for r in rows])
+            parts.append(
+                f"{column} {np.median(values):.3f} [{values.min():.3f}, {values.max():.3f}]"
+            )
+        below = sum(r["ours"] < r["majority"] - 0.005 for r in rows)
+        print(
+            f"   {family:22s} ({len(rows):3d}) " + "  ".join(parts) + f"  below majority: {below}"
+        )
+
+
+def fit_times(repeats: int) -> None:
+    from fsdl_data.core.labels.label_model import LabelModel
+    from fsdl_data_tests.label_matrices import generate
+
+    rng = np.random.default_rng(0)
+    for m in (10, 50):
+        data = generate(100_000, [0.3, 0.7], rng.uniform(0.55, 0.9, m), rng.uniform(0.1, 0.6, m))
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            LabelModel(cardinality=2).fit(data.L)
+            times.append(time.perf_counter() - started)
+        print(f"1c. fit 100,000 x {m}: median {np.median(times):.2f} s "
+              f"[{min(times):.2f}, {max(times):.2f}] over {repeats} fits")  # fmt: skip
+
+
 def world(days: int, photos: int, thresholds: list[float]) -> None:
     fresh_embedded_home()
     import dagster as dg
@@ -144,8 +217,13 @@ def main() -> int:
     p.add_argument("--photos", type=int, default=1000)
     p.add_argument("--thresholds", type=float, nargs="*", default=[0.5, 0.8, 0.9, 0.95])
     p.add_argument("--skip-world", action="store_true")
+    p.add_argument("--matrices", type=int, default=200, help="random structures in the grid")
+    p.add_argument("--items", type=int, default=5_000, help="items per random structure")
+    p.add_argument("--repeats", type=int, default=5, help="fits timed per size")
     a = p.parse_args()
     synthetic(a.seed)
+    structure_grid(a.matrices, a.items)
+    fit_times(a.repeats)
     if not a.skip_world:
         world(a.days, a.photos, a.thresholds)
     return 0

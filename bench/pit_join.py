@@ -139,9 +139,9 @@ def _retrieve(method: str, labels: pl.DataFrame, features: pl.DataFrame) -> pl.D
     if method == "polars_join_asof":
         return labels.sort("t").join_asof(features.sort("as_of"), left_on="t", right_on="as_of",
                                           by="user_id", strategy="backward")  # fmt: skip
-    from fsdl_data_tests.core.features.test_pit import reference
+    from fsdl_data.core.features.pit_reference import naive_point_in_time_join
 
-    return reference(labels, features, by="user_id", left_time="t", right_time="as_of",
+    return naive_point_in_time_join(labels, features, by="user_id", left_time="t", right_time="as_of",
                      known_at="known_at", ttl=TTL)  # fmt: skip
 
 

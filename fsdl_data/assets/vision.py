@@ -9,12 +9,11 @@ from fsdl_data.core import plots
 from fsdl_data.core.labels.labeled_set import training_labels
 from fsdl_data.core.modeling.metrics import versus_reference
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES, PHOTO_CLASSIFICATIONS, empty
-from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.infer import classify_pixels
 from fsdl_data.core.vision.model import pick_device
 from fsdl_data.core.vision.pixels import thumbnails_from_bytes
-from fsdl_data.core.vision.train import TrainConfig, model_version, train_classifier
+from fsdl_data.core.vision.train import plan_training, train_classifier
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 from fsdl_data.partitions import daily
 from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource, TorchResource
@@ -67,24 +66,18 @@ def photo_classifier(
     labels = training_labels(
         labeled_set, use_weak=config.use_weak_labels, weak_min_confidence=config.weak_min_confidence
     )
-    rows = labels.join(photo_pixels.select("photo_id", "thumbnail"), on="photo_id").sort("photo_id")
     labels_through = str(labeled_set["day"].max()) if len(labeled_set) else None
     store = lake.open()
     parent = registry.warm_start_parent(
         store, labels_through, config.full_retrain_every if config.warm_start else 0
     )
-    train_config = TrainConfig(
-        steps=config.warm_steps if parent else config.steps,
-        batch_size=config.batch_size,
-        lr=config.lr,
+    plan = plan_training(
+        labels, photo_pixels, parent.version if parent else None, steps=config.steps,
+        warm_steps=config.warm_steps, batch_size=config.batch_size, lr=config.lr,
         seed=config.seed,
-    )
-    version = model_version(
-        frame_digest(rows.select("photo_id", "label", "trusted")),
-        train_config,
-        parent.version if parent else None,
-    )
-    sources = dict(rows.group_by("source").len().sort("source").iter_rows())
+    )  # fmt: skip
+    rows, version, train_config = plan.rows, plan.version, plan.config
+    sources = plan.label_sources
     card, reused = registry.train_or_reuse(
         store,
         version,

@@ -362,15 +362,36 @@ class EventCleaner:
     """Cleans a day's raw lines chunk by chunk. Chunks must come in (source_key, line_no) order
     (a file's lines whole, files in key order): the first delivery of an event id is then the
     first in the day, as in the reference, which sorts the whole day. Between chunks it keeps
-    only each seen event id and a 64-bit hash of the line that first delivered it."""
+    only each seen event id and a 64-bit hash of the line that first delivered it, plus a
+    sorted array of the ids' hashes, so a chunk is checked against the day so far in time that
+    grows with the chunk, not with the day (an id whose hash is seen is then confirmed exactly
+    against the kept ids)."""
 
     day: str
-    _seen: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(
-            schema={"event_id": pl.String, "first_hash": pl.UInt64}
-        )
-    )
+    _seen_parts: list[pl.DataFrame] = field(default_factory=list)
+    _seen_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     _last: tuple[str, int] | None = None
+
+    def _earlier(self, event_ids: pl.Series) -> pl.DataFrame:
+        """(event_id, first_hash) of the ids among `event_ids` seen in earlier chunks."""
+        empty_seen = pl.DataFrame(schema={"event_id": pl.String, "first_hash": pl.UInt64})
+        if not len(self._seen_hashes) or not len(event_ids):
+            return empty_seen
+        hashes = event_ids.hash().to_numpy()
+        at = np.minimum(np.searchsorted(self._seen_hashes, hashes), len(self._seen_hashes) - 1)
+        candidates = event_ids.filter(pl.Series(self._seen_hashes[at] == hashes)).unique()
+        if not len(candidates):
+            return empty_seen
+        wanted = candidates.implode()
+        return pl.concat(
+            [part.filter(pl.col("event_id").is_in(wanted)) for part in self._seen_parts]
+        )
+
+    def _remember(self, firsts: pl.DataFrame) -> None:
+        self._seen_parts.append(firsts)
+        hashes = np.sort(firsts["event_id"].hash().to_numpy())
+        at = np.searchsorted(self._seen_hashes, hashes)
+        self._seen_hashes = np.insert(self._seen_hashes, at, hashes)
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -449,10 +470,11 @@ class EventCleaner:
         marked `replay` when its line is byte for byte the first one's."""
         valid = pl.col("reason").is_null()
         df = df.with_columns(pl.col("raw").hash().alias("raw_hash"))
+        earlier = self._earlier(df.filter(valid)["event_id"])
         df = df.with_columns(
             (
                 valid
-                & ~pl.col("event_id").is_in(self._seen["event_id"].implode())
+                & ~pl.col("event_id").is_in(earlier["event_id"].implode())
                 & pl.struct("event_id", valid.alias("v")).is_first_distinct()
             ).alias("first")
         )
@@ -461,9 +483,7 @@ class EventCleaner:
         )
         duplicates = valid & ~pl.col("first")
         if df.select(duplicates.any()).item():
-            earlier = pl.concat(
-                [self._seen, firsts.select("event_id", "first_hash")], how="vertical"
-            )
+            earlier = pl.concat([earlier, firsts.select("event_id", "first_hash")])
             df = (
                 df.join(
                     firsts.select("event_id", pl.col("raw").alias("first_raw")),
@@ -486,7 +506,7 @@ class EventCleaner:
             .otherwise("reason")
             .alias("reason")
         )
-        self._seen = pl.concat([self._seen, firsts.select("event_id", "first_hash")])
+        self._remember(firsts.select("event_id", "first_hash"))
         return df.sort("source_key", "line_no")
 
 

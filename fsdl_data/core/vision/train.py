@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 import torch
 from torch import nn
 
+from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.versions import code_version, version_of
 from fsdl_data.core.vision.augment import Augmentation
 from fsdl_data.core.vision.data import to_batch
@@ -43,6 +45,43 @@ def model_version(label_digest: str, config: TrainConfig, parent: str | None = N
     labels; a warm-started model's version also names the version it started from."""
     parts = (code_version("classifier"), repr(config), label_digest)
     return version_of(*parts, f"from {parent}") if parent else version_of(*parts)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a night's classifier is trained on and how: the labeled photos joined to their
+    pixels (in photo order, so the version does not depend on read order), the config (fewer
+    steps when warm-started), and the version those make."""
+
+    rows: pl.DataFrame  # photo_id, label, trusted, source, ..., thumbnail
+    config: TrainConfig
+    version: str
+    parent: str | None  # the version it starts from, or None: from scratch
+
+    @property
+    def label_sources(self) -> dict[str, int]:
+        return dict(self.rows.group_by("source").len().sort("source").iter_rows())
+
+
+def plan_training(
+    labels: pl.DataFrame,
+    photo_pixels: pl.DataFrame,
+    parent: str | None,
+    steps: int,
+    warm_steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+) -> TrainingPlan:
+    """Labels joined to the photos' thumbnails (a label whose photo has no pixels is not
+    trainable and drops out here), `warm_steps` updates when continuing from `parent`, else
+    `steps`, and the version of that training (labels, config, parent, training code)."""
+    rows = labels.join(photo_pixels.select("photo_id", "thumbnail"), on="photo_id").sort("photo_id")
+    config = TrainConfig(
+        steps=warm_steps if parent else steps, batch_size=batch_size, lr=lr, seed=seed
+    )
+    digest = frame_digest(rows.select("photo_id", "label", "trusted"))
+    return TrainingPlan(rows, config, model_version(digest, config, parent), parent)
 
 
 def _split(

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.labels import studio
-from fsdl_data.core.storage.objects import LocalObjectStore, open_object_store
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.objects import open_object_store
 
 
 def test_the_config_is_one_required_single_choice_over_exactly_the_classes() -> None:
@@ -72,3 +73,28 @@ def test_tasks_carry_the_photo_its_day_and_the_classifiers_choice() -> None:
     assert result["value"] == {"choices": ["dog"]}
     assert "predictions" not in tasks[1]  # no classifier choice: nothing to pre-annotate
     assert studio.queue_tasks(queue, lambda key: key) == studio.queue_tasks(queue, lambda key: key)
+
+
+def test_an_answer_in_the_tasks_shape_is_read_back_by_the_importer() -> None:
+    """The config's control name, the pre-annotation's shape and the importer agree."""
+    import json
+
+    from fsdl_data.core.labels.human import parse_label_studio
+    from fsdl_data.core.labels.studio import choice_result, local_files_url, queue_tasks
+
+    queue = pl.DataFrame(
+        {
+            "photo_id": [11],
+            "photo_day": [date(2026, 1, 2)],
+            "key": ["photos/11.jpg"],
+            "predicted_class": ["food"],
+            "score": [0.7],
+            "classifier_version": ["v3"],
+        }
+    )
+    (task,) = queue_tasks(queue, local_files_url)
+    task["annotations"] = [{"id": 1, "completed_by": 4, "result": choice_result("city", "r1")}]
+    rows = parse_label_studio(json.dumps([task]).encode(), {11}, ("city", "food"), "x.json")
+    assert rows.select("photo_id", "label", "annotator", "rejected_reason").rows() == [
+        (11, "city", "4", None)
+    ]

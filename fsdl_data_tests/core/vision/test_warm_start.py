@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.train import TrainConfig, TrainReport, model_version, train_classifier
 
@@ -58,3 +58,39 @@ def test_every_few_models_one_is_trained_from_scratch(tmp_path) -> None:
         registry.train_or_reuse(store, f"v{day}", through, lambda: (model, report), details)
     assert depths == [0, 1, 2, 0, 1, 2, 0]
     assert registry.warm_start_parent(store, "2026-01-09", full_retrain_every=0) is None  # off
+
+
+def test_the_training_plan_joins_labels_to_pixels_and_names_its_version() -> None:
+    """The night's plan: only labels whose photo has pixels, in photo order whatever the read
+    order, warm_steps when continuing from a parent, and a version that changes with the
+    labels and the parent and not with the order rows were read in."""
+    import polars as pl
+
+    from fsdl_data.core.versioning.hashing import frame_digest
+    from fsdl_data.core.vision.train import plan_training
+
+    labels = pl.DataFrame(
+        {
+            "photo_id": [3, 1, 2, 9],
+            "label": ["a", "b", "c", "a"],
+            "trusted": [True] * 4,
+            "source": ["gold", "human", "weak", "human"],
+        }
+    )
+    pixels = pl.DataFrame({"photo_id": [1, 2, 3], "thumbnail": [b"1", b"2", b"3"]})
+    settings = {"steps": 300, "warm_steps": 100, "batch_size": 32, "lr": 3e-3, "seed": 0}
+    scratch = plan_training(labels, pixels, None, **settings)
+    assert scratch.rows["photo_id"].to_list() == [1, 2, 3]  # photo 9 has no pixels
+    assert scratch.rows["thumbnail"].to_list() == [b"1", b"2", b"3"]
+    assert scratch.config.steps == 300 and scratch.parent is None
+    assert scratch.label_sources == {"gold": 1, "human": 1, "weak": 1}
+    warm = plan_training(labels, pixels, "parent-v", **settings)
+    assert warm.config.steps == 100 and warm.parent == "parent-v"
+    assert warm.version != scratch.version
+    shuffled = plan_training(labels.reverse(), pixels.reverse(), None, **settings)
+    assert shuffled.version == scratch.version
+    relabeled = labels.with_columns(pl.when(pl.col("photo_id") == 1).then(pl.lit("c"))
+                                    .otherwise("label").alias("label"))  # fmt: skip
+    assert plan_training(relabeled, pixels, None, **settings).version != scratch.version
+    digest = frame_digest(scratch.rows.select("photo_id", "label", "trusted"))
+    assert scratch.version == model_version(digest, scratch.config)
