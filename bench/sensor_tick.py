@@ -91,7 +91,7 @@ def main() -> int:
     days = [(start + timedelta(days=i)).isoformat() for i in range(a.days)]
     os.environ["FSDL_START_DATE"] = days[0]
     home = fresh_embedded_home()
-    from fsdl_data.core.storage.objects import LocalObjectStore
+    from fsdl_data.core.storage.backends.local import LocalObjectStore
 
     print(f"new_photo_objects, one tick ({a.days} days x {a.per_day:,} objects):")
     local = LocalObjectStore(home / "objects")

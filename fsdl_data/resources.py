@@ -23,8 +23,8 @@ from fsdl_data.core.features.online import OnlineStore, open_online_store
 from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake, TableNotFound
-from fsdl_data.core.storage.objects import ObjectStore, make_s3_client, open_object_store
-from fsdl_data.core.storage.urls import parse_location, redact_url
+from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+from fsdl_data.core.storage.urls import redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
@@ -41,19 +41,17 @@ class ObjectStoreResource(dg.ConfigurableResource):
     s3_read_timeout_s: float = 30.0
 
     def open(self) -> ObjectStore:
-        if parse_location(self.url).scheme == "s3":
-            client = make_s3_client(
-                endpoint_url=self.s3.endpoint_url,
-                region_name=self.s3.region_name,
-                connect_timeout=self.s3_connect_timeout_s,
-                read_timeout=self.s3_read_timeout_s,
-                max_attempts=self.s3.max_attempts,
-                aws_access_key_id=self.s3.aws_access_key_id,
-                aws_secret_access_key=self.s3.aws_secret_access_key,
-                aws_session_token=self.s3.aws_session_token,
-            )
-            return open_object_store(self.url, s3_client=client)
-        return open_object_store(self.url)
+        s3 = {
+            "endpoint_url": self.s3.endpoint_url,
+            "region_name": self.s3.region_name,
+            "connect_timeout": self.s3_connect_timeout_s,
+            "read_timeout": self.s3_read_timeout_s,
+            "max_attempts": self.s3.max_attempts,
+            "aws_access_key_id": self.s3.aws_access_key_id,
+            "aws_secret_access_key": self.s3.aws_secret_access_key,
+            "aws_session_token": self.s3.aws_session_token,
+        }
+        return open_object_store(self.url, {"s3": s3})
 
 
 class AppDatabaseResource(dg.ConfigurableResource):

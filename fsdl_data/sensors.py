@@ -141,7 +141,7 @@ def _label_exports_sensor(
         context: dg.SensorEvaluationContext, objects: ObjectStoreResource
     ) -> dg.SensorResult:
         store = objects.open()
-        listing = {info.key: info.fingerprint for info in store.stat(IMPORT_PREFIX)}
+        listing = {info.key: info.fingerprint for info in store.list(IMPORT_PREFIX)}
         seen = json.loads(context.cursor) if context.cursor else {}
         digests, unplaced = changed_exports_by_day(seen, listing, store.get)
         valid = set(calendar.get_partition_keys())

@@ -15,7 +15,8 @@ import pytest
 
 from fsdl_data.config import Settings
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+from fsdl_data.core.storage.backends import BACKENDS
+from fsdl_data.core.storage.objects import ObjectStore, open_object_store
 from fsdl_data_tests.processes import free_port
 
 PG_ADMIN_URL = os.environ.get("FSDL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -80,14 +81,19 @@ def s3_bucket(s3_env: str) -> str:
     return name
 
 
-@pytest.fixture(params=["local", "s3"])
+def _store_url(scheme: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store's URL for each registered backend (a new backend adds its line here)."""
+    if scheme == "file":
+        return f"file://{tmp_path / 'objects'}"
+    if scheme == "s3":
+        return f"s3://{request.getfixturevalue('s3_bucket')}/some/prefix"
+    raise NotImplementedError(f"no test server for {scheme}://: add one to _store_url")
+
+
+@pytest.fixture(params=sorted(BACKENDS))
 def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    """The object-store contract runs against both backends."""
-    if request.param == "local":
-        return LocalObjectStore(tmp_path / "objects")
-    endpoint = request.getfixturevalue("s3_env")
-    bucket = request.getfixturevalue("s3_bucket")
-    return S3ObjectStore(s3_client(endpoint), bucket, "some/prefix")
+    """The object-store contract runs against every registered backend, opened by its URL."""
+    return open_object_store(_store_url(request.param, request, tmp_path))
 
 
 def _pg_reachable() -> bool:

@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets.sources import refuse_without_data
 from fsdl_data.core import plots
 from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features import online, served
@@ -126,8 +127,12 @@ def online_features(
     "(request time minus event time, and minus known-at) as a table and a plot. Its check "
     "replays a sample through point-in-time retrieval at the logged request time.",
 )
-def served_features(context: dg.AssetExecutionContext, lake: ObjectStoreResource) -> dg.Output:
+def served_features(
+    context: dg.AssetExecutionContext, lake: ObjectStoreResource, objects: ObjectStoreResource
+) -> dg.Output:
     df = served.read_served(lake.open(), context.partition_key)
+    if df.is_empty():  # nothing served and no data that day: publish nothing, say why
+        refuse_without_data(context, objects.open())
     fresh = served.freshness(df)
     metadata: dict = {"requests": df.select("request_time", "entity", "entity_id").n_unique()}
     if not fresh.is_empty():

@@ -2,25 +2,17 @@
 
 Annotations come back through `human_labels` (exports dropped under labels/import/)."""
 
-import json
-
 import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
-from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.labels.active import build_queue, handled_photos
-from fsdl_data.core.labels.studio import image_urls, labeling_config, queue_tasks
+from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.partitions import daily, days_window
 from fsdl_data.resources import TAGGED_BY_DAY, ObjectStoreResource
 
 QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
-QUEUE_PREFIX = "labels/queue"
-
-
-def queue_key(day: str, name: str = "tasks.json") -> str:
-    return f"{day_folder(QUEUE_PREFIX, day)}{name}"
 
 
 def _days(start: int, end: int) -> dg.AssetIn:
@@ -72,9 +64,9 @@ def labeling_queue(
     except ValueError as error:
         raise dg.Failure(str(error)) from None
     store = objects.open()
-    tasks = queue_tasks(queue, image_urls(store, config.url_expiry_hours * 3600))
-    store.write(queue_key(day, "labeling_config.xml"), labeling_config(CONTENT_CLASSES).encode())
-    store.write(queue_key(day), json.dumps(tasks, indent=1).encode())
+    tasks_key, config_key = publish_queue(
+        store, queue, CONTENT_CLASSES, day, expires_s=config.url_expiry_hours * 3600
+    )
     return table(
         queue,
         queued=len(queue),
@@ -84,6 +76,6 @@ def labeling_queue(
         strategy=config.strategy,
         disagreements=int(queue["disagrees"].sum()),
         mean_uncertainty=float(queue["uncertainty"].mean() or 0.0),
-        tasks=dg.MetadataValue.path(store.uri(queue_key(day))),
-        labeling_config=dg.MetadataValue.path(store.uri(queue_key(day, "labeling_config.xml"))),
+        tasks=dg.MetadataValue.path(store.uri(tasks_key)),
+        labeling_config=dg.MetadataValue.path(store.uri(config_key)),
     )

@@ -8,9 +8,8 @@ from fsdl_data.core.ingestion.cursor import (
     day_has_data,
     day_listing,
     no_data_message,
-    objects_digest,
 )
-from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.storage.objects import ObjectStore, listing_digest
 from fsdl_data.core.tables import sources as core
 from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
@@ -83,7 +82,7 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
         metadata={
             "decode_errors": errors,
             "total_bytes": int(raw["size"].sum() or 0),
-            "objects_digest": objects_digest(listing),  # what the sensor compares
+            "objects_digest": listing_digest(listing),  # what the sensor compares
         },
     )
 
@@ -171,5 +170,5 @@ def raw_events(
     return dg.Output(
         df,
         data_version=_version(*files, len(df)),
-        metadata={"log_files": len(files), "objects_digest": objects_digest(listing)},
+        metadata={"log_files": len(files), "objects_digest": listing_digest(listing)},
     )

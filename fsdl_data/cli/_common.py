@@ -38,20 +38,17 @@ def definitions() -> Any:
 
 def open_store(url: str, s: Any = None) -> Any:
     """The object store at `url`, an S3 one with the settings' endpoint, timeouts and retries."""
-    from fsdl_data.core.storage.objects import make_s3_client, open_object_store
-    from fsdl_data.core.storage.urls import parse_location
+    from fsdl_data.core.storage.objects import open_object_store
 
-    if parse_location(url).scheme != "s3":
-        return open_object_store(url)
     s = s or settings()
-    client = make_s3_client(
-        endpoint_url=s.s3_endpoint_url,
-        region_name=s.s3_region,
-        connect_timeout=s.s3_connect_timeout_s,
-        read_timeout=s.s3_read_timeout_s,
-        max_attempts=s.s3_max_attempts,
-    )
-    return open_object_store(url, s3_client=client)
+    s3 = {
+        "endpoint_url": s.s3_endpoint_url,
+        "region_name": s.s3_region,
+        "connect_timeout": s.s3_connect_timeout_s,
+        "read_timeout": s.s3_read_timeout_s,
+        "max_attempts": s.s3_max_attempts,
+    }
+    return open_object_store(url, {"s3": s3})
 
 
 def object_store(s: Any = None) -> Any:

@@ -25,7 +25,7 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
     wanted = model_or_snapshot.strip()
     if wanted == "latest":
         chain = model_lineage(cli_instance(settings), defs, lake, latest_model_version(lake))
-    elif lake.store.size(card_key(wanted)) is not None:
+    elif lake.store.head(card_key(wanted)) is not None:
         chain = model_lineage(cli_instance(settings), defs, lake, wanted)
     else:
         try:

@@ -33,14 +33,12 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
     from fsdl_data.core.versioning import snapshots
 
     if "://" in path_or_url:
-        from fsdl_data.core.storage.urls import parse_location
+        from fsdl_data.core.storage.objects import Capability, supports
 
-        location = parse_location(path_or_url)
-        if location.scheme == "file":
-            return _source(location.path)
-        store = _common.open_store(f"s3://{location.bucket}")
-        prefix = f"{location.path}/" if location.path else ""
-        files = list(snapshots.object_files(store, prefix, warn))
+        store = _common.open_store(path_or_url)
+        if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
+            return _source(store.local_path(""))
+        files = list(snapshots.object_files(store, "", warn))
         return files, lambda s: store.get(s.location), 8
     root = Path(path_or_url)
     if not root.is_dir():

@@ -9,6 +9,7 @@ import io
 import dagster as dg
 import polars as pl
 
+from fsdl_data.core.storage.lake import to_parquet_bytes
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
 from fsdl_data.core.tables.preview import markdown_preview
 
@@ -28,9 +29,7 @@ def read_table(url: str) -> pl.DataFrame:
 
 def write_table(url: str, df: pl.DataFrame) -> str:
     store, key = split(url)
-    buffer = io.BytesIO()
-    df.write_parquet(buffer)
-    store.put(key, buffer.getvalue())
+    store.put(key, to_parquet_bytes(df))  # the lake's writer: zstd, statistics, one atomic put
     return store.uri(key)
 
 

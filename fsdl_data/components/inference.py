@@ -27,9 +27,10 @@ def newest_classifier(registry_root: str) -> str:
     says what to pass when there is none (the usual mistake: naming the models folder itself)."""
     from fsdl_data.core.vision import registry
 
-    found = registry.cards(open_object_store(registry_root))
-    if found:
-        return max(found, key=lambda card: card.trained_at).version
+    try:
+        return registry.newest(open_object_store(registry_root)).version
+    except LookupError:
+        pass
     root = registry_root.rstrip("/")
     hint = "pass the folder or prefix that holds models/photo_classifier/ (fsdl_data's lake root)"
     for tail in (f"/{REGISTRY_FOLDER}", "/models"):
@@ -60,7 +61,7 @@ def classify_images(
     chosen = newest_classifier(registry_root) if version == "newest" else version
     classifier = registry.load_classifier(open_object_store(registry_root), chosen, device)
     store = open_object_store(images)
-    keys = [k for k in store.keys(prefix) if k.lower().endswith(IMAGE_SUFFIXES)]
+    keys = [o.key for o in store.list(prefix) if o.key.lower().endswith(IMAGE_SUFFIXES)]
     df = classify(classifier, list(range(len(keys))), keys, store.get, batch_size, 0, device)
     return df, chosen, device
 
@@ -126,6 +127,8 @@ class ImageInference(dg.Component, dg.Model, dg.Resolvable):
     """Images per forward pass."""
     group: str | None = None
     """The asset group in the UI."""
+    torch_threads: int | None = None
+    """CPU threads torch may use (default: FSDL_TORCH_THREADS's rule, one per core)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(

@@ -3,7 +3,7 @@ and annotations back in."""
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
@@ -12,13 +12,12 @@ from pydantic import ConfigDict
 from fsdl_data.components._tables import read_table, written
 from fsdl_data.core.labels import labeled_set as labeled
 from fsdl_data.core.labels.human import (
-    HUMAN_LABELS,
+    MAX_EXPORT_BYTES,
     deduplicate,
-    parse_label_studio,
-    photos_named,
+    read_label_studio,
     rejection_counts,
 )
-from fsdl_data.core.labels.studio import image_urls, labeling_config, queue_tasks
+from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.storage.objects import open_object_store
 
 URL_EXPIRY_S = 7 * 24 * 3600  # presigned image URLs in the tasks, on S3
@@ -83,23 +82,25 @@ def label_studio_tasks(
     classes: list[str],
     objects: str,
     images: str | None = None,
-    prefix: str = "labels/queue",
+    prefix: str = QUEUE_PREFIX,
+    day: str | None = None,
 ) -> int:
     """Publish Label Studio tasks for the rows of `predictions` (photo_id, key,
     predicted_class, classifier_version and score, or classify_images' p_<class> columns) with
-    the classifier's choice as a pre-annotation: <objects>/<prefix>/tasks.json (Label Studio's
-    import format) and labeling_config.xml beside it. Image URLs point into `images` (default
-    `objects`), presigned on S3. Returns how many tasks."""
+    the classifier's choice as a pre-annotation, as fsdl_data's labeling_queue publishes them
+    (core.labels.studio.publish_queue): <objects>/<prefix>/date=<day>/tasks.json (Label
+    Studio's import format; `day` defaults to today, UTC) and labeling_config.xml beside it.
+    Image URLs point into `images` (default `objects`), presigned where the store can (S3).
+    Returns how many tasks."""
     rows = predictions.with_columns(photo_day=pl.lit("", dtype=pl.String))
     if "score" not in rows.columns:  # classify_images' output: its top probability
         probabilities = [c for c in rows.columns if c.startswith("p_")]
         rows = rows.with_columns(score=pl.max_horizontal(probabilities))
     store = open_object_store(objects)
-    pictures = open_object_store(images) if images else store
-    tasks = queue_tasks(rows, image_urls(pictures, URL_EXPIRY_S))
-    store.put(f"{prefix}/tasks.json", json.dumps(tasks, indent=1).encode())
-    store.put(f"{prefix}/labeling_config.xml", labeling_config(tuple(classes)).encode())
-    return len(tasks)
+    pictures = open_object_store(images) if images else None
+    day = day or datetime.now(UTC).date().isoformat()
+    publish_queue(store, rows, tuple(classes), day, pictures, URL_EXPIRY_S, prefix)
+    return len(rows)
 
 
 class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
@@ -119,8 +120,10 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
     """Where the tasks are published: an S3 or file URL."""
     images: str | None = None
     """The store the image keys are in (default: objects); S3 URLs are presigned for 7 days."""
-    prefix: str = "labels/queue"
-    """The key prefix of tasks.json and labeling_config.xml in objects."""
+    prefix: str = QUEUE_PREFIX
+    """The key prefix of the day folders (date=D/) holding tasks.json and labeling_config.xml."""
+    day: str | None = None
+    """The day folder to publish under (default: the day it runs, UTC)."""
     deps: list[str] = []
     """Assets to run before this one (e.g. the inference)."""
 
@@ -140,6 +143,7 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
                 component.objects,
                 component.images,
                 component.prefix,
+                component.day,
             )
             return dg.MaterializeResult(metadata={"tasks": count})
 
@@ -147,17 +151,19 @@ class LabelStudioTasks(dg.Component, dg.Model, dg.Resolvable):
 
 
 def read_label_studio_exports(
-    objects: str, classes: list[str], prefix: str = "labels/import/"
+    objects: str,
+    classes: list[str],
+    prefix: str = "labels/import/",
+    max_bytes: int = MAX_EXPORT_BYTES,
 ) -> pl.DataFrame:
     """Every Label Studio JSON export under `prefix` of `objects`, one row per annotation as
     fsdl_data's human_labels: annotator ids only, unusable rows kept with a rejected_reason,
-    an annotation exported twice counted once."""
+    an annotation exported twice counted once; a file over `max_bytes` is one quarantine row,
+    never read (human_labels' cap)."""
     store = open_object_store(objects)
-    frames = []
-    for key in store.keys(prefix):
-        export = store.get(key)  # no photo catalogue here: the photos it names are known
-        frames.append(parse_label_studio(export, photos_named(export), tuple(classes), key))
-    return deduplicate(pl.concat(frames)) if frames else pl.DataFrame(schema=HUMAN_LABELS)
+    keys = [o.key for o in store.list(prefix)]
+    # no photo catalogue here: the photos each export names are taken as known
+    return deduplicate(read_label_studio(store, keys, None, tuple(classes), max_bytes))
 
 
 class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
@@ -176,6 +182,8 @@ class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
     """The classes an annotation may choose; others are rejected as unknown_class."""
     output: str
     """The Parquet file written, as a URL."""
+    max_bytes: int = MAX_EXPORT_BYTES
+    """A bigger export is one quarantine row (too_large), never read into memory."""
     deps: list[str] = []
     """Assets to run before this one."""
 
@@ -190,7 +198,9 @@ class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
             f"{component.objects}/{component.prefix}.",
         )
         def _annotations() -> dg.MaterializeResult:
-            df = read_label_studio_exports(component.objects, component.classes, component.prefix)
+            df = read_label_studio_exports(
+                component.objects, component.classes, component.prefix, component.max_bytes
+            )
             return written(
                 component.output,
                 df,

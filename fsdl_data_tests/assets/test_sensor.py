@@ -3,13 +3,15 @@ already ingested, no re-runs of what is ingested, even from a fresh cursor."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import dagster as dg
 import pytest
 
 from fsdl_data.config import Settings
-from fsdl_data.core.storage.objects import open_object_store
+from fsdl_data.core.calendar import day_folder
+from fsdl_data.core.storage.objects import listing_digest, open_object_store
 from fsdl_data.core.world.generator import append_days
 from fsdl_data.resources import build_resources
 from fsdl_data.sensors import sensor_for
@@ -51,7 +53,7 @@ def _check_sensors(settings: Settings) -> None:
     store, db, _ = stores(settings)
     append_days(store, db, settings.truth_dir, 1)
     db.dispose()
-    store.put("photos/date=2026-01-01/999999.jpg", store.get(store.keys("photos/date=2026-01-01/").__next__()))  # fmt: skip
+    store.put("photos/date=2026-01-01/999999.jpg", store.get(next(store.list("photos/date=2026-01-01/")).key))  # fmt: skip
     later = _tick(settings, new_photo_objects, photos.cursor, instance)
     assert _days(later) == ["2026-01-01", "2026-01-02", "2026-01-03"]  # the late object's day too
     assert _days(_tick(settings, new_log_objects, logs.cursor, instance)) == [
@@ -66,6 +68,34 @@ def _check_sensors(settings: Settings) -> None:
 
 def test_sensors_on_a_local_folder(embedded_settings: Settings) -> None:
     _check_sensors(embedded_settings)
+
+
+def test_a_restored_data_folder_reruns_nothing(embedded_settings: Settings, tmp_path) -> None:
+    """A data folder copied with its times kept (a backup restored, `cp -a`) lists the same
+    fingerprints, so the first tick after the restore requests only what was never ingested."""
+    settings = embedded_settings
+    seed(settings, replace(SMALL, photos_per_day=6, events_per_day=100), days=2)
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_day(settings, "2026-01-01", instance).success
+    restored_home = tmp_path / "restored"
+    shutil.copytree(settings.home, restored_home)  # copy2: times kept, new inodes
+    restored = replace(
+        settings,
+        home=restored_home,
+        object_store_url=f"file://{restored_home / 'objects'}",
+        lake_url=f"file://{restored_home / 'lake'}",
+    )
+    for root in ("photos", "events"):
+        prefix = day_folder(root, "2026-01-01")
+        before = listing_digest(open_object_store(settings.object_store_url).list(prefix))
+        after = listing_digest(open_object_store(restored.object_store_url).list(prefix))
+        assert before == after
+    photos, logs = (
+        sensor_for(restored, "new_photo_objects"),
+        sensor_for(restored, "new_log_objects"),
+    )
+    assert _days(_tick(restored, photos, None, instance)) == ["2026-01-02"]
+    assert _days(_tick(restored, logs, None, instance)) == ["2026-01-02"]
 
 
 @pytest.mark.s3

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from fsdl_data.core.features import online
 from fsdl_data.core.features.served import ServedLog, read_served
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.feature_server import build_app
 from fsdl_data_tests.contracts.test_online_store import T0, store, store_url, user_rows  # noqa: F401
 

@@ -6,17 +6,25 @@ import hashlib
 
 import pytest
 
-from fsdl_data.core.storage.objects import TMP_PREFIX, LocalObjectStore, ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.backends import BACKENDS
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.objects import (
+    TMP_PREFIX,
+    Capability,
+    ObjectNotFound,
+    ObjectStore,
+    supports,
+)
 
 
 def test_put_get_roundtrip_and_etag_is_md5(object_store: ObjectStore) -> None:
     data = b"\x00\xffhello" * 100
-    info = object_store.put("photos/date=2026-01-01/1.jpg", data)
+    object_store.put("photos/date=2026-01-01/1.jpg", data)
     assert object_store.get("photos/date=2026-01-01/1.jpg") == data
-    assert info.size == len(data)
+    body, info = object_store.get("photos/date=2026-01-01/1.jpg", with_info=True)
+    assert body == data and info.size == len(data)
     assert info.etag == hashlib.md5(data).hexdigest()
-    body, fetched = object_store.fetch("photos/date=2026-01-01/1.jpg")
-    assert body == data and fetched.etag == info.etag and fetched.size == len(data)
+    assert info.key == "photos/date=2026-01-01/1.jpg" and info.last_modified is not None
 
 
 def test_overwrite_replaces_whole_object(object_store: ObjectStore) -> None:
@@ -44,7 +52,9 @@ def test_list_by_prefix_sorted_and_head(object_store: ObjectStore) -> None:
     assert len(list(object_store.list("events/"))) == 3
     assert len(list(object_store.list())) == 4
     head = object_store.head("x/y")
-    assert head is not None and head.size == 3 and head.etag == hashlib.md5(b"x/y").hexdigest()
+    (listed,) = object_store.list("x/")
+    assert head is not None and head.size == 3 == listed.size
+    assert head.fingerprint == listed.fingerprint and head.key == listed.key == "x/y"
 
 
 def test_delete(object_store: ObjectStore) -> None:
@@ -62,7 +72,7 @@ def test_invalid_keys_rejected(object_store: ObjectStore, bad: str) -> None:
 
 def test_uri_names_the_backend(object_store: ObjectStore) -> None:
     uri = object_store.uri("k/v")
-    assert uri.endswith("/k/v") and uri.split("://")[0] in ("file", "s3")
+    assert uri.endswith("/k/v") and uri.split("://")[0] in BACKENDS
 
 
 def test_local_put_is_atomic_when_write_fails(tmp_path, monkeypatch) -> None:
@@ -92,16 +102,19 @@ def test_local_put_is_atomic_when_write_fails(tmp_path, monkeypatch) -> None:
 
 
 def test_s3_versioned_bucket_reports_version_ids(s3_env: str, s3_bucket: str) -> None:
-    from fsdl_data.core.storage.objects import S3ObjectStore
+    from fsdl_data.core.storage.backends.s3 import S3ObjectStore
     from fsdl_data_tests.conftest import s3_client
 
     client = s3_client(s3_env)
     client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
     store = S3ObjectStore(client, s3_bucket)
-    v1 = store.put("k", b"1").version_id
-    v2 = store.put("k", b"2").version_id
+    assert supports(store, Capability.VERSIONED_READS)
+    store.put("k", b"1")
+    v1 = store.head("k").version_id
+    store.put("k", b"2")
+    v2 = store.head("k").version_id
     assert v1 and v2 and v1 != v2
-    _, info = store.fetch("k")
+    _, info = store.get("k", with_info=True)
     assert info.version_id == v2
 
 
@@ -118,12 +131,58 @@ def test_list_start_after(object_store: ObjectStore) -> None:
     assert len(list(object_store.list("e/", start_after=None))) == 4
 
 
-def test_keys_match_list(object_store: ObjectStore) -> None:
+def test_listing_is_in_key_order_across_folders(object_store: ObjectStore) -> None:
     for key in ["k/2", "k/1", "j/1", "k/sub/3"]:
         object_store.put(key, b"x")
-    assert (
-        list(object_store.keys("k/"))
-        == [o.key for o in object_store.list("k/")]
-        == ["k/1", "k/2", "k/sub/3"]
+    assert [o.key for o in object_store.list("k/")] == ["k/1", "k/2", "k/sub/3"]
+    assert [o.key for o in object_store.list("k/", start_after="k/1")] == ["k/2", "k/sub/3"]
+    assert object_store.folders("k/") == ["sub"]
+
+
+def test_a_rewrite_changes_the_fingerprint(object_store: ObjectStore) -> None:
+    """Rewritten with other bytes of the same size at once: the listing's fingerprint changes,
+    so every cursor and stat cache built on it sees the change."""
+    object_store.put("r/obj", b"aaaa")
+    before = object_store.head("r/obj")
+    object_store.put("r/obj", b"bbbb")
+    after = object_store.head("r/obj")
+    assert before is not None and after is not None and before.fingerprint != after.fingerprint
+
+
+def test_capabilities_are_declared(object_store: ObjectStore) -> None:
+    """An optional operation exists exactly where the backend declares it."""
+    assert hasattr(object_store, "presigned_url") == supports(
+        object_store, Capability.PRESIGNED_URLS
     )
-    assert list(object_store.keys("k/", start_after="k/1")) == ["k/2", "k/sub/3"]
+    assert hasattr(object_store, "local_path") == supports(object_store, Capability.LOCAL_PATHS)
+    if supports(object_store, Capability.PRESIGNED_URLS):
+        object_store.put("p/q", b"1")
+        assert "p/q" in object_store.presigned_url("p/q", 60)
+
+
+def test_unknown_scheme_is_a_one_line_error() -> None:
+    from fsdl_data.core.storage.objects import open_object_store
+
+    with pytest.raises(ValueError, match=r"unsupported storage URL.*file://"):
+        open_object_store("gopher://host/x")
+
+
+def test_local_rewrite_within_one_clock_tick_changes_the_fingerprint(tmp_path, monkeypatch) -> None:
+    """The local fingerprint is size and mtime (no inode, so copies keep it); a rewrite of the
+    same size that the clock stamps with the same time (a coarse tick) still moves it on."""
+    import os
+
+    from fsdl_data.core.storage.backends import local
+
+    real_write, tick = local._write, 1_700_000_000 * 10**9
+
+    def frozen_clock_write(path: str, data: bytes) -> None:
+        real_write(path, data)
+        os.utime(path, ns=(tick, tick))
+
+    monkeypatch.setattr(local, "_write", frozen_clock_write)
+    store = LocalObjectStore(tmp_path)
+    store.put("r/obj", b"aaaa")
+    before = store.head("r/obj")
+    store.put("r/obj", b"bbbb")
+    assert before is not None and store.head("r/obj").fingerprint != before.fingerprint

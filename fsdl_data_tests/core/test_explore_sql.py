@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.explore import QueryRefused, run_sql
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
-from fsdl_data.core.storage.objects import LocalObjectStore
 
 EVIL = "x\"; COPY (SELECT 1) TO 'pwned.csv'; SELECT '"  # a folder name that is SQL
 

@@ -171,8 +171,8 @@ def test_a_materialize_killed_with_9_blocks_nothing_and_the_rerun_completes(
 
     import dagster as dg
 
+    from fsdl_data.core.storage.backends.local import LocalObjectStore
     from fsdl_data.core.storage.lake import Lake
-    from fsdl_data.core.storage.objects import LocalObjectStore
 
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     monkeypatch.setenv("FSDL_HOME", env["FSDL_HOME"])  # the embedded instance's storage is there

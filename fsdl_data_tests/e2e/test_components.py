@@ -6,7 +6,8 @@ point-in-time join, annotations read back and a sensor on the prefix. Loaded wit
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -61,7 +62,7 @@ def test_a_project_made_of_our_components_materializes(
     write_table(f"{local}/tables/votes.parquet",
                 pl.DataFrame({"id": [1, 2, 3, 4], "lf_a": [0, 1, 0, -1], "lf_b": [0, 1, -1, 1],
                               "lf_c": [0, 0, 0, 1]}))  # fmt: skip
-    t0 = datetime(2026, 1, 2, 12)
+    t0 = datetime(2026, 1, 2, 12, tzinfo=UTC)  # point_in_time_join wants instants
     write_table(f"{local}/tables/labels.parquet",
                 pl.DataFrame({"user_id": [1, 2], "ts": [t0, t0], "liked": [1, 0]}))  # fmt: skip
     write_table(f"{local}/tables/features.parquet",
@@ -109,7 +110,12 @@ def test_a_project_made_of_our_components_materializes(
     assert set(classes["predicted_class"].to_list()) <= set(CONTENT_CLASSES)
     spec = next(a for a in assets if dg.AssetKey("photo_classes") in a.keys)
     assert spec.op.tags["fsdl/gpu"] == "true" and spec.op.pool == "gpu"  # GPU-tagged
-    tasks = json.loads(open_object_store(f"{local}/objects").get("labels/queue/tasks.json"))
+    objects = open_object_store(f"{local}/objects")
+    (tasks_key,) = [o.key for o in objects.list("labels/queue/") if o.key.endswith("tasks.json")]
+    assert re.fullmatch(
+        r"labels/queue/date=\d{4}-\d{2}-\d{2}/tasks\.json", tasks_key
+    )  # as labeling_queue
+    tasks = json.loads(objects.get(tasks_key))
     assert len(tasks) == 12 and tasks[0]["predictions"][0]["model_version"] == "tiny-v1"
     assert tasks[0]["data"]["image"].startswith("http") and "Expires=" in tasks[0]["data"]["image"]
     weak = read_table(f"{local}/tables/weak.parquet")

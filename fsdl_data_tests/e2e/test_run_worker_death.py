@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from fsdl_data.config import Settings
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
-from fsdl_data.core.storage.objects import LocalObjectStore
 from fsdl_data_tests.helpers import SMALL, seed
 
 REPO = Path(__file__).resolve().parents[2]

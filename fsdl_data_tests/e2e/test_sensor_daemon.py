@@ -21,8 +21,8 @@ import polars as pl
 import pytest
 from PIL import Image
 
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
-from fsdl_data.core.storage.objects import LocalObjectStore
 from fsdl_data_tests.conftest import s3_client
 
 REPO = Path(__file__).resolve().parents[2]

@@ -40,10 +40,13 @@ SERVED_SCHEMA: dict[str, pl.DataType] = {
 
 
 def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
+    """Column by column (much cheaper than row by row: the flush runs beside the server)."""
+    if not rows:
+        return pl.DataFrame(schema=SERVED_SCHEMA)
+    columns = list(zip(*rows, strict=True))
     return pl.DataFrame(
-        [(r.request_time, r.entity, r.entity_id, r.feature, r.value, r.status, r.event_time,
-          r.known_at) for r in rows],
-        schema=SERVED_SCHEMA, orient="row",
+        {name: pl.Series(name, values, dtype=SERVED_SCHEMA[name], strict=False)
+         for name, values in zip(SERVED_SCHEMA, columns, strict=True)}
     )  # fmt: skip
 
 
@@ -102,7 +105,8 @@ def read_served(store: object, day: str) -> pl.DataFrame:
     """Every value logged as served on `day` (request time in that UTC day)."""
     import io
 
-    keys = sorted(k for k in store.keys(day_folder(SERVED_PREFIX, day)) if k.endswith(".parquet"))  # type: ignore[attr-defined]
+    listing = store.list(day_folder(SERVED_PREFIX, day))  # type: ignore[attr-defined]
+    keys = sorted(o.key for o in listing if o.key.endswith(".parquet"))
     frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
     if not frames:
         return pl.DataFrame(schema=SERVED_SCHEMA)

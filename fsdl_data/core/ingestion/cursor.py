@@ -17,40 +17,24 @@ A tick lists the newest `hot_days` day folders and every folder it has no cursor
 sweeps the others round-robin until it has listed `max_keys` keys, so its work is bounded
 however large the bucket; a change in an old day is found within one sweep. What to request is
 decided by content, not by the cursor: a listed day is requested when the digest of its objects
-differs from the one its latest ingest recorded (`days_to_request`).
+differs from the one its latest ingest recorded (`days_to_request`; the digest is
+fsdl_data.core.storage.objects.listing_digest, the one digest of a listing).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fsdl_data.core.calendar import day_folder
-from fsdl_data.core.storage.objects import ObjectStore
-from fsdl_data.core.versions import version_of
+from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 LOOKBACK = timedelta(minutes=15)  # clock skew and upload latency tolerated
 HOT_DAYS = 3  # the newest day folders, listed on every tick
 MAX_KEYS_PER_TICK = 10_000  # keys a tick's sweep of older days lists at most
 CURSOR_VERSION = 2
-
-
-@dataclass(frozen=True)
-class Listed:
-    """An object as a listing shows it."""
-
-    key: str
-    fingerprint: str  # ETag on S3 (and VersionId where listed); size:mtime:inode on a folder
-    last_modified: datetime
-    size: int = 0
-
-    @property
-    def token(self) -> str:
-        """What the object looked like, in 12 hex characters (the cursor keeps many)."""
-        return version_of(self.fingerprint, self.last_modified.isoformat())
 
 
 @dataclass(frozen=True)
@@ -128,13 +112,6 @@ def new_objects(
     window = watermark - lookback
     seen = {o.key: o.token for o in listed if o.last_modified >= window}
     return new, DayCursor(watermark, seen)
-
-
-def objects_digest(listing: Iterable[Listed]) -> str:
-    """What a day folder holds, as one hash of its keys and fingerprints: the ingest records it,
-    the sensor compares it, and a run key made from it is the same for the same objects."""
-    body = "\n".join(sorted(f"{o.key}\t{o.fingerprint}" for o in listing))
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -224,7 +201,7 @@ def days_to_request(
             continue
         if marker is not None and not any(o.key.rsplit("/", 1)[-1] == marker for o in listing):
             continue
-        digest, before = objects_digest(listing), ingested(day)
+        digest, before = listing_digest(listing), ingested(day)
         if digest != before:
             out.append(DayRequest(day, digest, before, len(found.new.get(day, []))))
     return out
@@ -236,7 +213,7 @@ DATA_ROOTS = ("photos", "events")  # a day holds data when either has an object 
 def day_has_data(store: ObjectStore, day: str) -> bool:
     """Whether any object landed for `day` (a photo or an event log): a day without one is
     refused by every ingest path, so no empty partitions are published for it."""
-    return any(next(iter(store.keys(day_folder(root, day))), None) for root in DATA_ROOTS)
+    return any(next(iter(store.list(day_folder(root, day))), None) for root in DATA_ROOTS)
 
 
 def no_data_message(day: str, store_url: str) -> str:
@@ -250,7 +227,4 @@ def no_data_message(day: str, store_url: str) -> str:
 
 def day_listing(store: ObjectStore, prefix: str) -> list[Listed]:
     """Every object under a day folder as the sensor and the ingest both see it."""
-    return [
-        Listed(s.key, s.fingerprint, s.last_modified or datetime.fromtimestamp(0, UTC), s.size)
-        for s in store.stat(prefix)
-    ]
+    return list(store.list(prefix))

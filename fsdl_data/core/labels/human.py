@@ -11,7 +11,6 @@ quarantine row naming the file and the parser's message, and the other files sti
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -21,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
-from fsdl_data.core.storage.objects import ObjectStat, ObjectStore
+from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 HUMAN_LABELS = {
     "task_id": pl.Int64,
@@ -51,21 +50,21 @@ def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
     return [
         key
         for prefix in EXPORT_PREFIXES
-        for key in store.keys(day_folder(prefix, day))
+        for key in (o.key for o in store.list(day_folder(prefix, day)))
         if key.endswith(".json")
     ]
 
 
-def import_files(store: ObjectStore) -> list[ObjectStat]:
+def import_files(store: ObjectStore) -> list[Listed]:
     """Everything dropped under labels/import/ (any name), with its size and when it arrived,
     from the listing alone."""
-    return sorted(store.stat(IMPORT_PREFIX), key=lambda info: info.key)
+    return sorted(store.list(IMPORT_PREFIX), key=lambda info: info.key)
 
 
 def read_label_studio(
     store: ObjectStore,
     keys: list[str],
-    known_photo_ids: set[int],
+    known_photo_ids: set[int] | None,
     classes: tuple[str, ...],
     max_bytes: int = MAX_EXPORT_BYTES,
 ) -> pl.DataFrame:
@@ -74,12 +73,16 @@ def read_label_studio(
 
 
 def _read_one(
-    store: ObjectStore, key: str, known: set[int], classes: tuple[str, ...], max_bytes: int
+    store: ObjectStore, key: str, known: set[int] | None, classes: tuple[str, ...], max_bytes: int
 ) -> pl.DataFrame:
-    size = store.size(key)
-    if size is not None and size > max_bytes:
-        return _too_large(key, size, max_bytes)
-    return parse_label_studio(store.get(key), known, classes, source_file=key)
+    """One export's rows; a file over `max_bytes` is one quarantine row, never read. With no
+    photo catalogue (`known` None), the photos the export names are taken as known."""
+    info = store.head(key)
+    if info is not None and info.size > max_bytes:
+        return _too_large(key, info.size, max_bytes)
+    export = store.get(key)
+    known = photos_named(export) if known is None else known
+    return parse_label_studio(export, known, classes, source_file=key)
 
 
 def _too_large(key: str, size: int, max_bytes: int) -> pl.DataFrame:
@@ -102,7 +105,7 @@ class DayImport:
 
 def import_for_day(
     store: ObjectStore,
-    files: Iterable[ObjectStat],
+    files: Iterable[Listed],
     day: str,
     day_photo_ids: set[int],
     classes: tuple[str, ...],
@@ -163,17 +166,15 @@ def changed_exports_by_day(
     """For the export files new or changed since `seen` (key -> fingerprint, as `listing`): a
     digest per day they name, of those files and fingerprints (the same files give the same
     digest, a run key), and the files that name no day."""
-    by_day: dict[str, list[str]] = {}
+    by_day: dict[str, dict[str, str]] = {}
     unplaced = []
     for key in sorted(k for k, fingerprint in listing.items() if seen.get(k) != fingerprint):
         days = days_named(read(key))
         if not days:
             unplaced.append(key)
         for day in days:
-            by_day.setdefault(day, []).append(f"{key}\t{listing[key]}")
-    digests = {
-        day: hashlib.sha256("\n".join(files).encode()).hexdigest() for day, files in by_day.items()
-    }
+            by_day.setdefault(day, {})[key] = listing[key]
+    digests = {day: listing_digest(files) for day, files in by_day.items()}
     return dict(sorted(digests.items())), unplaced
 
 

@@ -9,12 +9,16 @@ the same queue exported twice gives the same tasks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 import polars as pl
+
+from fsdl_data.core.calendar import day_folder
+from fsdl_data.core.storage.objects import Capability, ObjectStore, supports
 
 FROM_NAME = "content"  # the Choices control's name; annotations come back under it
 TO_NAME = "image"
@@ -40,13 +44,12 @@ def local_files_url(key: str) -> str:
     return f"/data/local-files/?d={quote(key, safe='/=')}"
 
 
-def image_urls(store: object, expires_s: int) -> Callable[[str], str]:
+def image_urls(store: ObjectStore, expires_s: int) -> Callable[[str], str]:
     """How Label Studio opens an image in `store`: a presigned URL that expires after
-    `expires_s` for S3, the local-files URL for a folder."""
-    presign = getattr(store, "presigned_url", None)
-    if presign is None:
+    `expires_s` where the backend can presign (S3), the local-files URL otherwise."""
+    if not supports(store, Capability.PRESIGNED_URLS):
         return local_files_url
-    return lambda key: presign(key, expires_s)
+    return lambda key: store.presigned_url(key, expires_s)  # type: ignore[attr-defined]
 
 
 def choice_result(label: str, result_id: str) -> list[dict[str, Any]]:
@@ -85,3 +88,32 @@ def queue_tasks(queue: pl.DataFrame, image_url: Callable[[str], str]) -> list[di
             ]
         tasks.append(task)
     return tasks
+
+
+QUEUE_PREFIX = "labels/queue"
+
+
+def queue_key(day: str, name: str = "tasks.json", prefix: str = QUEUE_PREFIX) -> str:
+    """Where a day's queue is published: `labels/queue/date=D/tasks.json` and its config."""
+    return f"{day_folder(prefix, day)}{name}"
+
+
+def publish_queue(
+    store: ObjectStore,
+    queue: pl.DataFrame,
+    classes: tuple[str, ...],
+    day: str,
+    images: ObjectStore | None = None,
+    expires_s: int = 7 * 24 * 3600,
+    prefix: str = QUEUE_PREFIX,
+) -> tuple[str, str]:
+    """Publishes a queue (photo_id, key, predicted_class, score, classifier_version, photo_day)
+    for Label Studio: its tasks, with images opened from `images` (default: `store`; presigned
+    where the backend can), and the labeling config beside them, each in one atomic put; the
+    config first, so tasks are never there without it. Returns their keys (tasks, config)."""
+    tasks = queue_tasks(queue, image_urls(images or store, expires_s))
+    config_key = queue_key(day, "labeling_config.xml", prefix)
+    tasks_key = queue_key(day, "tasks.json", prefix)
+    store.put(config_key, labeling_config(classes).encode())
+    store.put(tasks_key, json.dumps(tasks, indent=1).encode())
+    return tasks_key, config_key

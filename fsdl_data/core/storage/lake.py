@@ -15,10 +15,11 @@ import polars as pl
 
 from fsdl_data.core.calendar import DAY_FOLDER, folder_day
 from fsdl_data.core.storage.objects import (
-    LocalObjectStore,
+    Capability,
+    Listed,
     ObjectNotFound,
-    ObjectStat,
     ObjectStore,
+    supports,
 )
 
 TABLES = "tables"
@@ -66,20 +67,20 @@ class Lake:
         return pl.read_parquet(io.BytesIO(data))
 
     def tables(self) -> list[str]:
-        names = {k.split("/")[1] for k in self.store.keys(f"{TABLES}/")}
+        names = {o.key.split("/")[1] for o in self.store.list(f"{TABLES}/")}
         return sorted(names)
 
     def partitions(self, table: str) -> list[str]:
         out = []
-        for key in self.store.keys(f"{TABLES}/{table}/"):
-            day = folder_day(key.split("/")[2])
+        for listed in self.store.list(f"{TABLES}/{table}/"):
+            day = folder_day(listed.key.split("/")[2])
             if day:
                 out.append(day)
         return sorted(out)
 
-    def files(self, table: str) -> Iterator[tuple[str | None, ObjectStat]]:
+    def files(self, table: str) -> Iterator[tuple[str | None, Listed]]:
         """(partition or None, listing) of every file of a table, without reading any."""
-        for stat in self.store.stat(f"{TABLES}/{table}/"):
+        for stat in self.store.list(f"{TABLES}/{table}/"):
             folder = stat.key.split("/")[2]
             day = folder_day(folder)
             if day or folder == UNPARTITIONED:
@@ -87,6 +88,6 @@ class Lake:
 
     def local_glob(self, table: str) -> str | None:
         """A glob over the table's files when the lake is a local folder (for DuckDB views)."""
-        if isinstance(self.store, LocalObjectStore):
-            return str(self.store.root / TABLES / table / "*" / "data.parquet")
+        if supports(self.store, Capability.LOCAL_PATHS):
+            return self.store.local_path(f"{TABLES}/{table}/*/data.parquet")
         return None

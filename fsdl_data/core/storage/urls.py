@@ -8,15 +8,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 @dataclass(frozen=True)
 class Location:
-    """A parsed `file://path` or `s3://bucket/prefix`."""
+    """A parsed `file://path` or `<scheme>://bucket/prefix` (s3, and any bucket store)."""
 
     scheme: str
     bucket: str  # empty for file://
-    path: str  # a directory for file://, a key prefix (no leading/trailing slash) for s3://
+    path: str  # a directory for file://, a key prefix (no leading/trailing slash) for buckets
 
 
 def parse_location(url: str) -> Location:
+    """The URL's parts; a scheme no backend is registered for is a one-line error."""
+    from fsdl_data.core.storage.backends import BACKENDS
+
     parts = urlsplit(url)
+    if parts.scheme not in BACKENDS:
+        schemes = " or ".join(f"{s}://..." for s in BACKENDS)
+        raise ValueError(f"unsupported storage URL {url!r}: use {schemes}")
     if parts.scheme == "file":
         path = (parts.netloc + parts.path) if parts.netloc not in ("", "localhost") else parts.path
         if not path:
@@ -24,11 +30,11 @@ def parse_location(url: str) -> Location:
                 f"file URL has no path: {url!r} (write file:///abs/path or file://rel/path)"
             )
         return Location("file", "", path)
-    if parts.scheme == "s3":
-        if not parts.netloc:
-            raise ValueError(f"s3 URL has no bucket: {url!r} (write s3://bucket/prefix)")
-        return Location("s3", parts.netloc, parts.path.strip("/"))
-    raise ValueError(f"unsupported storage URL {url!r}: use file://<dir> or s3://<bucket>/<prefix>")
+    if not parts.netloc:
+        raise ValueError(
+            f"{parts.scheme} URL has no bucket: {url!r} (write {parts.scheme}://bucket/prefix)"
+        )
+    return Location(parts.scheme, parts.netloc, parts.path.strip("/"))
 
 
 def redact_url(url: str) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 import polars as pl
 
 from fsdl_data.core.calendar import day_bounds, day_folder
-from fsdl_data.core.ingestion.cursor import Listed, day_listing
+from fsdl_data.core.ingestion.cursor import day_listing
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.tables.events import read_log_lines, unreadable_file
 from fsdl_data.core.tables.schemas import (
     PHOTO_METADATA,
@@ -59,7 +59,7 @@ def photo_objects(
             rows.append(_refused(listed.key, photo_id, listed.size, reason))
             continue
         try:
-            data, info = store.fetch(listed.key)
+            data, info = store.get(listed.key, with_info=True)
         except ValueError as e:  # an unsafe key: refused, the others still ingested
             rows.append(_refused(listed.key, photo_id, listed.size, f"refused key: {e}"))
             continue

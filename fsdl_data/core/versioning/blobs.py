@@ -7,7 +7,7 @@ This piece knows only keys and bytes; what a blob means (a file, a pack) is the 
 
 from __future__ import annotations
 
-from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStat, ObjectStore
+from fsdl_data.core.storage.objects import Listed, ObjectNotFound, ObjectStore
 
 ROOT = "snapshots"
 BLOBS = f"{ROOT}/blobs/"
@@ -32,15 +32,16 @@ class Blobs:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def listing(self) -> dict[str, ObjectStat]:
+    def listing(self) -> dict[str, Listed]:
         """Every stored blob (loose files and packs) by name, as one listing shows it."""
-        return {s.key.rsplit("/", 1)[1]: s for s in self.store.stat(BLOBS)}
+        return {s.key.rsplit("/", 1)[1]: s for s in self.store.list(BLOBS)}
 
     def size(self, digest: str) -> int | None:
-        return self.store.size(blob_key(digest))
+        info = self.store.head(blob_key(digest))
+        return info.size if info is not None else None
 
     def write(self, digest: str, data: bytes) -> None:
-        self.store.write(blob_key(digest), data)
+        self.store.put(blob_key(digest), data)
 
     def read(self, digest: str) -> bytes:
         """The stored bytes, unchecked (raises ObjectNotFound)."""

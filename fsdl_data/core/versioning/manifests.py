@@ -149,8 +149,8 @@ class Manifests:
         """Writes the manifest, then points its name's ref at it; returns its id."""
         body = manifest.body()
         snapshot_id = sha256(body)
-        self.store.write(manifest_key(check_name(manifest.name), snapshot_id), body)
-        self.store.write(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
+        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
+        self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
         return snapshot_id
 
     def delete(self, name: str, snapshot_id: str) -> None:
@@ -195,7 +195,7 @@ class Manifests:
 
     def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
         prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
-        for key in self.store.keys(prefix):
+        for key in (o.key for o in self.store.list(prefix)):
             parts = key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
                 yield parts[2], parts[3][: -len(".json")]
@@ -204,7 +204,7 @@ class Manifests:
         """Every snapshot (of `name`), oldest first, without reading a manifest."""
         prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
         found = []
-        for stat in self.store.stat(prefix):
+        for stat in self.store.list(prefix):
             parts = stat.key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
                 found.append(SnapshotRef(parts[2], parts[3][: -len(".json")], stat.last_modified))
@@ -214,7 +214,7 @@ class Manifests:
         """The newest snapshot of `name`: its ref, else the newest manifest written."""
         try:
             snapshot_id = json.loads(self.store.get(ref_key(name)))["id"]
-            if self.store.size(manifest_key(name, snapshot_id)) is not None:
+            if self.store.head(manifest_key(name, snapshot_id)) is not None:
                 return snapshot_id
         except ObjectNotFound:
             pass

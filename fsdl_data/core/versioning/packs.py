@@ -55,7 +55,7 @@ class Packs:
         if self._where is None:
             self._where = {}
             store = self.blobs.store
-            for key in store.keys(PACKS):
+            for key in (o.key for o in store.list(PACKS)):
                 if key.endswith(".json"):
                     self._index(read_index(store.get(key), key))
         return self._where

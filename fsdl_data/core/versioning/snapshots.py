@@ -1,6 +1,6 @@
 """Taking snapshots, incrementally: of lake tables (an asset's partition files) and of folders.
 
-A file whose fingerprint (S3 ETag, or a local file's size, mtime and inode) is the one the
+A file whose fingerprint (S3 ETag, or a local file's size and mtime) is the one the
 previous snapshot of the same name recorded is not read again: its hash, size and row count
 are carried over, provided its blob is still in the store at that size. Only new or changed
 files are read, hashed and stored, so a night's snapshot costs what changed that night.
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from fsdl_data.core.storage.backends.local import fingerprint, kind, walk
 from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
@@ -345,46 +346,16 @@ def _ignore(message: str) -> None:
     """The default for warnings nobody asked to hear."""
 
 
-def _kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):  # fmt: skip
-        if test(mode):
-            return kind
-    return "not a regular file"
-
-
 def local_files(root: Path, warn: Warn = _ignore) -> Iterator[SourceFile]:
-    """Every regular file under `root` with its stat fingerprint (size, mtime, inode), not
-    read, in path order. Symbolic links are never followed (one could lead out of the folder);
-    special files (FIFOs, sockets, devices) are never opened: reading one could block forever
-    or never end. Both are skipped with a warning."""
-    found: list[SourceFile] = []
-    pending = [(str(root.resolve()), "")]
-    while pending:
-        folder, relative = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                path = f"{relative}/{entry.name}" if relative else entry.name
-                if entry.is_symlink():
-                    warn(f"skipped {path}: a symbolic link (links are not followed)")
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, path))
-                    continue
-                info = entry.stat(follow_symlinks=False)
-                if not stat.S_ISREG(info.st_mode):
-                    warn(f"skipped {path}: {_kind(info.st_mode)}, never read")
-                    continue
-                found.append(
-                    SourceFile(
-                        path=path,
-                        location=entry.path,
-                        fingerprint=f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}",
-                        size=info.st_size,
-                    )
-                )
-    found.sort(key=lambda source: source.path)
-    yield from found
+    """Every regular file under `root` with its fingerprint (size and mtime: the storage
+    walker's, kept by a copy that keeps times), not read, in path order. Symbolic links are
+    never followed (one could lead out of the folder); special files (FIFOs, sockets, devices)
+    are never opened: reading one could block forever or never end. Both are skipped with a
+    warning."""
+    for path, location, info in walk(str(root.resolve()), file_links=False, warn=warn):
+        yield SourceFile(
+            path=path, location=location, fingerprint=fingerprint(info), size=info.st_size
+        )
 
 
 def read_local(source: SourceFile) -> bytes:
@@ -399,7 +370,7 @@ def read_local(source: SourceFile) -> bytes:
     with os.fdopen(descriptor, "rb") as handle:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            raise ValueError(f"{source.location} became {_kind(mode)}: not read")
+            raise ValueError(f"{source.location} became {kind(mode)}: not read")
         return handle.read()
 
 
@@ -423,7 +394,7 @@ def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Itera
         yield SourceFile(
             path=path,
             location=info.key,
-            fingerprint=f"{info.etag}:{info.version_id or ''}",
+            fingerprint=info.fingerprint,
             size=info.size,
             etag=info.etag,
             version_id=info.version_id,
@@ -522,7 +493,7 @@ def retake(
     real one is left as it is. Its id equals the recorded one when inputs and code are."""
     import tempfile
 
-    from fsdl_data.core.storage.objects import LocalObjectStore
+    from fsdl_data.core.storage.backends.local import LocalObjectStore
 
     partitions = {f.partition for f in manifest.files if f.partition is not None}
     files = TableFiles(manifest.source, lake.store,

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fsdl_data.core.storage.objects import TMP_PREFIX, ObjectNotFound, ObjectStat, ObjectStore
+from fsdl_data.core.storage.objects import TMP_PREFIX, Listed, ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.blobs import ROOT, Blobs, CorruptSnapshot, blob_key
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 from fsdl_data.core.versioning.manifests import (
@@ -170,10 +170,10 @@ class SnapshotStore:
         self._stored |= set(new)
         return pack
 
-    def blob_listing(self) -> dict[str, ObjectStat]:
+    def blob_listing(self) -> dict[str, Listed]:
         return self.blobs.listing()
 
-    def blob_sizes(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, int]:
+    def blob_sizes(self, listing: dict[str, Listed] | None = None) -> dict[str, int]:
         """Every stored file's size by its hash, loose or packed (packs themselves left out),
         from one listing (`listing`, or a new one); a packed file counts only while its pack
         is there, whole."""
@@ -224,7 +224,7 @@ class SnapshotStore:
         found = self.packed().get(digest)
         return found[0] if found else digest
 
-    def blob_fingerprints(self, listing: dict[str, ObjectStat] | None = None) -> dict[str, str]:
+    def blob_fingerprints(self, listing: dict[str, Listed] | None = None) -> dict[str, str]:
         """Every stored blob (loose files and packs) by name, with its listing fingerprint (ETag,
         or size/mtime): a blob rewritten behind our back lists differently."""
         listing = self.blob_listing() if listing is None else listing
@@ -250,7 +250,7 @@ class SnapshotStore:
         listed = self.blob_fingerprints()
         blobs = {c: listed.get(c) for c in {self.holder(f.sha256) for f in seen}}
         body = {"id": snapshot_id, "files": cache, "schema": manifest.schema, "blobs": blobs}
-        self.store.write(cache_key(manifest.name), canonical_json(body))
+        self.store.put(cache_key(manifest.name), canonical_json(body))
         self._caches.pop(manifest.name, None)
         return snapshot_id
 
@@ -320,7 +320,7 @@ class SnapshotStore:
     # --- leases: writers and gc exclude each other ---------------------------------------
     def _leases(self) -> list[Lease]:
         found = []
-        for key in self.store.keys(LEASES):
+        for key in (o.key for o in self.store.list(LEASES)):
             try:
                 d = json.loads(self.store.get(key))
                 found.append(Lease(key, d["kind"], d["host"], int(d["pid"]),

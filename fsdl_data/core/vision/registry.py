@@ -98,10 +98,18 @@ def load_classifier(store: ObjectStore, version: str, device: str = "cpu") -> Cl
 
 def cards(store: ObjectStore) -> list[ClassifierCard]:
     found = []
-    for key in store.keys(f"{PREFIX}/"):
+    for key in (o.key for o in store.list(f"{PREFIX}/")):
         if key.endswith(".json"):
             found.append(ClassifierCard.from_json(store.get(key)))
     return found
+
+
+def newest(store: ObjectStore) -> ClassifierCard:
+    """The classifier trained last; a LookupError that says what to do when there is none."""
+    found = cards(store)
+    if not found:
+        raise LookupError(f"no classifier in the registry at {store.url}: train one first")
+    return max(found, key=lambda card: (card.trained_at, card.version))
 
 
 def classifier_as_of(store: ObjectStore, day: str) -> ClassifierCard | None:

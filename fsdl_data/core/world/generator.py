@@ -228,7 +228,7 @@ def remove_day(
     """Undo a partial generate_day: its objects, its users' and photos' rows, its truth."""
     day = spec.day(day_index).isoformat()
     for root in DAY_ROOTS:
-        for key in list(store.keys(day_folder(root, day))):
+        for key in [o.key for o in store.list(day_folder(root, day))]:
             store.delete(key)
     db.delete_in(photos, "photo_id", [int(p) for p in photos_posted_on(spec, day_index).photo_id])
     db.delete_in(users, "user_id", [int(u) for u in users_joined_on(spec, day_index).user_id])

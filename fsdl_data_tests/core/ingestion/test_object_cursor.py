@@ -12,12 +12,11 @@ from fsdl_data.core.ingestion.cursor import (
     LOOKBACK,
     Cursor,
     DayCursor,
-    Listed,
     days_to_request,
     new_objects,
-    objects_digest,
     scan,
 )
+from fsdl_data.core.storage.objects import Listed, listing_digest
 
 T0 = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 
@@ -68,7 +67,7 @@ class Ingests:
 
     def run(self, requests: list, found) -> list[str]:
         for r in requests:
-            self.digests[r.day] = objects_digest(found.listings[r.day])
+            self.digests[r.day] = listing_digest(found.listings[r.day])
         return [r.day for r in requests]
 
 
@@ -109,7 +108,7 @@ def test_objects_added_to_a_day_already_ingested_request_it_once() -> None:
 def test_a_first_tick_on_an_ingested_bucket_requests_nothing_but_changed_days() -> None:
     listings = {d: [obj(f"photos/date={d}/1.jpg")] for d in ("2026-01-01", "2026-01-02")}
     ingests = Ingests()
-    ingests.digests = {d: objects_digest(v) for d, v in listings.items()}
+    ingests.digests = {d: listing_digest(v) for d, v in listings.items()}
     listings["2026-01-02"] = []  # its object was deleted: an empty folder is not requested
     listings["2026-01-03"] = [obj("photos/date=2026-01-03/1.jpg")]
     first = scan(list(listings), Cursor(), lambda d: listings[d])
@@ -179,3 +178,40 @@ def test_every_object_is_reported_exactly_once_against_a_reference(operations, m
     assert len(reported) == len(set(reported))  # never twice
     final = {(o.key, o.token) for objects in state.values() for o in objects.values()}
     assert final <= set(reported)  # never skipped
+
+
+def test_new_objects_component_sensor_lists_a_bounded_number_of_keys(tmp_path) -> None:
+    """The NewObjectsSensor component's tick uses the object sensors' bounded scan: once every
+    folder is known, a tick lists the newest folders and a sweep of at most `max_keys` keys,
+    not the whole prefix; a change anywhere is still found within one sweep."""
+    from fsdl_data.components.sensors import tick
+    from fsdl_data.core.storage.backends.local import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path)
+    for day in range(10):
+        for i in range(5):
+            store.put(f"p/d{day}/{i}", b"x")
+    listed: list[str] = []
+    real_list = store.list
+
+    def counting_list(prefix: str = "", start_after: str | None = None):
+        for o in real_list(prefix, start_after):
+            listed.append(o.key)
+            yield o
+
+    store.list = counting_list  # type: ignore[method-assign]
+    state, cursor = tick(store, "p/", None, hot_folders=1, max_keys=5)
+    assert state is not None and len(listed) == 50  # a first tick lists every folder
+    listed.clear()
+    again, cursor = tick(store, "p/", cursor, hot_folders=1, max_keys=5)
+    assert again is None and len(listed) == 10  # the newest folder, and one swept
+    store.put("p/d3/late", b"y")
+    found = None
+    for _ in range(9):
+        listed.clear()
+        found, cursor = tick(store, "p/", cursor, hot_folders=1, max_keys=5)
+        assert len(listed) <= 11
+        if found:
+            break
+    assert found is not None and found != state
+    assert tick(store, "p/", cursor, hot_folders=1, max_keys=5)[0] is None  # ran once

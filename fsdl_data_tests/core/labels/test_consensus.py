@@ -13,7 +13,7 @@ import pytest
 from fsdl_data.core.labels.consensus import annotator_consensus
 from fsdl_data.core.labels.human import majority_labels, parse_label_studio
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.world.generator import seed_world
 from fsdl_data_tests.helpers import SMALL
@@ -102,7 +102,7 @@ def world_annotations(tmp_path_factory: pytest.TempPathFactory):
     ids = set(range(1, 3 * 800 + 1))
     labels = pl.concat(
         [parse_label_studio(store.get(k), ids, CONTENT_CLASSES)
-         for k in store.keys("labels/") if k.endswith("tasks.json")]
+         for k in (o.key for o in store.list("labels/")) if k.endswith("tasks.json")]
     )  # fmt: skip
     truth = pl.concat([pl.read_parquet(p) for p in (root / "truth" / "photos").glob("*.parquet")])
     return labels.filter(pl.col("rejected_reason").is_null()), truth.select("photo_id", "content")

@@ -19,7 +19,7 @@ from fsdl_data.core.labels.human import (
     parse_label_studio,
     rejection_counts,
 )
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 
 CLASSES = ("city", "food", "landscape")
 DAY = "2026-01-02"

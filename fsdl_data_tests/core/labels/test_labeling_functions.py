@@ -21,7 +21,7 @@ from fsdl_data.core.labels.functions import (
 )
 from fsdl_data.core.labels.label_model import ABSTAIN
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.tables.sources import photo_objects, photo_rows
 from fsdl_data.core.vision.pixels import PixelStats

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.labels import studio
-from fsdl_data.core.storage.objects import LocalObjectStore, open_object_store
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.objects import open_object_store
 
 
 def test_the_config_is_one_required_single_choice_over_exactly_the_classes() -> None:

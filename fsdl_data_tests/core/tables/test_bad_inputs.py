@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from fsdl_data.core.labels.human import parse_label_studio
-from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.tables.events import MAX_LINE_BYTES, clean_events, read_log_lines
 from fsdl_data.core.tables.sources import log_lines, photo_objects
 from fsdl_data.core.vision.decode import MAX_PIXELS
@@ -194,7 +195,7 @@ def test_a_link_out_of_the_local_store_is_refused_per_key(tmp_path: Path) -> Non
 
 @pytest.mark.s3
 def test_unsafe_s3_keys_are_refused_per_key(s3_env: str, s3_bucket: str) -> None:
-    from fsdl_data.core.storage.objects import S3ObjectStore
+    from fsdl_data.core.storage.backends.s3 import S3ObjectStore
     from fsdl_data_tests.conftest import s3_client
 
     client = s3_client(s3_env)

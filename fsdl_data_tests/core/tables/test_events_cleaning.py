@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.events import (
     ALLOWED_LATENESS,
     FUTURE_TOLERANCE,

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.modeling.popularity import card_key
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
-from fsdl_data.core.storage.objects import LocalObjectStore
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.lineage import Step, latest_model_version, model_training_snapshot
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
-from fsdl_data.core.storage.objects import LocalObjectStore, ObjectStore
+from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.diff import diff_files, diff_tables
 from fsdl_data.core.versioning.digests import sha256
@@ -171,7 +172,7 @@ def test_many_small_files_go_into_packs_that_verify_checkout_and_gc_handle(
     template = Manifest(name="photos", kind="folder", files=())
     first = snap.take(store, template, sources(), lambda s: contents[s.location])
     assert len(store.packed()) == len(contents)  # every file packed ...
-    assert len(list(object_store.keys("snapshots/blobs/"))) == 1  # ... into one blob
+    assert len(list(object_store.list("snapshots/blobs/"))) == 1  # ... into one blob
     assert all(store.get_blob(f.sha256) == contents[f.path] for f in first.manifest.files)
     contents["d/000.jpg"] = b"changed"
     time.sleep(1.1)  # S3's LastModified has one-second resolution: history orders by it

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fsdl_data.cli import one_line
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.packs import PACKS
 from fsdl_data.core.versioning.store import (
@@ -67,7 +67,7 @@ def test_special_files_and_links_are_skipped_never_opened(tmp_path: Path) -> Non
 def test_one_unusable_object_key_is_skipped_not_fatal(s3_env: str, s3_bucket: str) -> None:
     import boto3
 
-    from fsdl_data.core.storage.objects import S3ObjectStore
+    from fsdl_data.core.storage.backends.s3 import S3ObjectStore
 
     client = boto3.client("s3", endpoint_url=s3_env, region_name="us-east-1")
     for key in ("p/ok/1.bin", "p/a/../b.bin", "p/./c.bin", "p//d.bin", "p/dir/"):
@@ -139,7 +139,7 @@ def test_gc_keeps_pinned_snapshots_and_removes_dead_writers_leftovers(tmp_path: 
     dropped, _ = store.gc(1, pinned={ids[0]})  # a model was trained on the first
     assert dropped == [ids[1]]
     assert {r.id for r in store.history()} == {ids[0], ids[2]} and store.verify() == []
-    assert not leftover.exists() and not list(store.store.keys("snapshots/leases/"))
+    assert not leftover.exists() and not list(o.key for o in store.store.list("snapshots/leases/"))
     leftover.write_bytes(b"a live writer's pack")
     with store.writing(), pytest.raises(StoreBusy, match="writers are still running"):
         store.gc(1, wait_s=0.3)  # a running writer: gc waits, then says so; nothing deleted
@@ -185,7 +185,7 @@ def test_an_unknown_pack_format_is_refused_clearly(tmp_path: Path) -> None:
     for i in range(70):
         (root / f"{i}.bin").write_bytes(bytes([i]) * 10)
     taken = add(store, root)
-    (key,) = [k for k in store.store.keys(PACKS)]
+    (key,) = [k for k in (o.key for o in store.store.list(PACKS))]
     index = json.loads(store.store.get(key))
     assert index["format"] == 1  # written into every pack
     store.store.put(key, json.dumps({**index, "format": 99}).encode())

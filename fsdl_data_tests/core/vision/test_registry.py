@@ -12,7 +12,7 @@ import torch
 from fsdl_data.core import versions
 from fsdl_data.core.labels.labeled_set import label_model_version
 from fsdl_data.core.modeling import popularity
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.model import Classifier, PhotoNet
 from fsdl_data.core.vision.train import TrainConfig, TrainReport, model_version

@@ -12,7 +12,7 @@ import torch
 
 from fsdl_data.core.labels.human import majority_labels, parse_label_studio
 from fsdl_data.core.storage.appdb import AppDatabase
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision.decode import decode_rgb
 from fsdl_data.core.vision.infer import classify

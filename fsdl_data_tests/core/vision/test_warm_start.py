@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.train import TrainConfig, TrainReport, model_version, train_classifier
 

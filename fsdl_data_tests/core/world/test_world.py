@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.storage.appdb import AppDatabase, photos, users
-from fsdl_data.core.storage.objects import LocalObjectStore
+from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision.decode import inspect_image
 from fsdl_data.core.world.generator import append_days, read_manifest, seed_world
 from fsdl_data.core.world.spec import CONTENT_CLASSES, COUNTRIES
@@ -130,9 +130,9 @@ def test_gold_set_is_an_expert_share_of_the_seed_set(tmp_path: Path) -> None:
     )
     content = dict(zip(truth["photo_id"], truth["content"], strict=True))
     gold, seeded = [], set()
-    for key in store.keys("labels/gold/"):
+    for key in (o.key for o in store.list("labels/gold/")):
         gold += json.loads(store.get(key))
-    for key in store.keys("labels/seed/"):
+    for key in (o.key for o in store.list("labels/seed/")):
         seeded |= {t["data"]["photo_id"] for t in json.loads(store.get(key))}
     assert len(gold) == sum(r.gold_tasks for r in reports) == 2 * 10  # 1% of 1,000 a day
     right = 0
@@ -195,7 +195,7 @@ def _state(store: LocalObjectStore, db: AppDatabase, truth: Path) -> tuple:
         rows = tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in (users, photos))  # fmt: skip
     objects = {  # label tasks name the store's own URL: compared by key only
         k: None if k.startswith("labels/") else hashlib.md5(store.get(k)).hexdigest()
-        for k in store.keys("")
+        for k in (o.key for o in store.list(""))
     }
     return objects, rows, sorted(str(p.relative_to(truth)) for p in truth.rglob("*") if p.is_file())
 
