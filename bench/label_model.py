@@ -29,7 +29,7 @@ from _common import fresh_embedded_home
 
 def synthetic(seed: int) -> None:
     from fsdl_data.core.labels.label_model import LabelModel, majority_vote
-    from fsdl_data_tests.label_matrices import covered_accuracy, generate, oracle_proba
+    from fsdl_data.core.labels.synthetic import covered_accuracy, generate, oracle_proba
 
     rng = np.random.default_rng(seed)
     accuracies = rng.uniform(0.55, 0.9, 10)
@@ -63,10 +63,10 @@ def synthetic(seed: int) -> None:
 def structure_grid(matrices: int, items: int) -> None:
     """Ours, majority vote, the exact oracle and (when importable, e.g. with
     PYTHONPATH=/tmp/snorkel-pkgs) Snorkel 0.10's LabelModel with its defaults, on structures drawn
-    at random (fsdl_data_tests/label_matrices.random_structure): accuracy on covered items and
+    at random (fsdl_data.core.labels.synthetic.random_structure): accuracy on covered items and
     expected calibration error against the labels, per family, median and range over matrices."""
     from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
-    from fsdl_data_tests.label_matrices import expected_calibration_error, random_structure
+    from fsdl_data.core.labels.synthetic import expected_calibration_error, random_structure
 
     try:
         from snorkel.labeling.model import LabelModel as SnorkelLabelModel
@@ -119,7 +119,7 @@ def structure_grid(matrices: int, items: int) -> None:
 
 def fit_times(repeats: int) -> None:
     from fsdl_data.core.labels.label_model import LabelModel
-    from fsdl_data_tests.label_matrices import generate
+    from fsdl_data.core.labels.synthetic import generate
 
     rng = np.random.default_rng(0)
     for m in (10, 50):

@@ -34,7 +34,11 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
 
     if "://" in path_or_url:
         from fsdl_data.core.storage.objects import Capability, supports
+        from fsdl_data.core.storage.urls import parse_location
 
+        location = parse_location(path_or_url)
+        if location.scheme == "file":  # a folder: checked before a store would create it
+            return _source(location.path)
         store = _common.open_store(path_or_url)
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))

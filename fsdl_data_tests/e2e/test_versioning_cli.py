@@ -201,6 +201,10 @@ def test_every_mistake_is_one_line(tmp_path: Path, s3_env: str, s3_bucket: str) 
     (tmp_path / "a-file").write_text("x")
     one_line(fsdl(["snapshot", "checkout", "photos", str(tmp_path / "a-file")], tmp_path, env),
              "is a file")  # fmt: skip
+    missing = tmp_path / "no-such-folder"
+    one_line(fsdl(["snapshot", "add", f"file://{missing}", "--name", "s"], tmp_path, env),
+             "is not a folder")  # fmt: skip
+    assert not missing.exists()  # refused, not created empty
     one_line(fsdl(["snapshot", "add", f"s3://nobucket-{s3_bucket}/x", "--name", "s"], tmp_path, env),
              "NoSuchBucket")  # fmt: skip
     away = {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}

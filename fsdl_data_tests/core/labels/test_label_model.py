@@ -1,5 +1,5 @@
 """The label model against the truth of seeded synthetic label matrices, majority vote and an
-oracle that knows the true parameters (fsdl_data_tests/label_matrices.py)."""
+oracle that knows the true parameters (fsdl_data/core/labels/synthetic.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
-from fsdl_data_tests.label_matrices import covered_accuracy, generate, oracle_proba
+from fsdl_data.core.labels.synthetic import covered_accuracy, generate, oracle_proba
 
 
 def _parameters(m: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -264,9 +264,9 @@ def test_lf_summary_matches_a_row_by_row_reference(rows, functions, k, seed) -> 
 
 
 def test_the_random_structures_oracle_is_calibrated() -> None:
-    """The generator's oracle (fsdl_data_tests/label_matrices.random_structure) is the exact
+    """The generator's oracle (fsdl_data.core.labels.synthetic.random_structure) is the exact
     posterior of every family: its confidences match its accuracy on fresh labels."""
-    from fsdl_data_tests.label_matrices import (
+    from fsdl_data.core.labels.synthetic import (
         FAMILIES,
         expected_calibration_error,
         random_structure,
