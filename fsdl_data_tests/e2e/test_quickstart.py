@@ -59,9 +59,10 @@ def test_the_quickstart_runs_against_the_built_wheel(tmp_path: Path) -> None:
     assert not (data / "snapshots" / "snapshots").exists()
     classes = pl.read_parquet(data / "photo_classes.parquet")
     assert classes.height == len(photos)
-    tasks = json.loads((data / "labels" / "queue" / "tasks.json").read_text())
+    (queue,) = (data / "labels" / "queue").glob("date=*")  # one day folder, as labeling_queue's
+    tasks = json.loads((queue / "tasks.json").read_text())
     assert len(tasks) == len(photos)
     assert {t["predictions"][0]["model_version"] for t in tasks} == set(
         classes["classifier_version"].to_list()
     )
-    assert (data / "labels" / "queue" / "labeling_config.xml").read_text().count("<Choice ") == 5
+    assert (queue / "labeling_config.xml").read_text().count("<Choice ") == 5

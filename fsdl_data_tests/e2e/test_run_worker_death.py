@@ -102,6 +102,7 @@ def test_a_killed_run_worker_fails_its_run_and_the_day_is_ingested_once_on_a_new
     assert {r.status for r in runs} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
     lake = Lake(LocalObjectStore(tmp_path / "fsdl" / "lake"))
     rows = lake.read("raw_photos", DAY)
-    photos = list(LocalObjectStore(tmp_path / "fsdl" / "objects").keys(f"photos/date={DAY}/"))
+    objects = LocalObjectStore(tmp_path / "fsdl" / "objects")
+    photos = [listed.key for listed in objects.list(f"photos/date={DAY}/")]
     assert sorted(rows["key"].to_list()) == sorted(photos)  # every photo exactly once
     shutil.rmtree(home, ignore_errors=True)
