@@ -291,6 +291,7 @@ def labeled_set(
     )
     return table(
         df,
+        version=labeled.labeled_set_version(df),
         **{f"source/{s}": n for s, n in source_counts.items()},
         label_sources=picture(
             plots.counts(list(source_counts), list(source_counts.values()), "labels by source")
