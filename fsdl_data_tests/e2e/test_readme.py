@@ -93,3 +93,12 @@ def test_the_graph_names_every_asset() -> None:
     named = set(re.findall(r"[a-z_]+", picture))
     assets = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert assets - named == set()
+
+
+def test_the_asset_graph_page_names_every_asset() -> None:
+    from fsdl_data.definitions import defs
+
+    page = (REPO / "docs" / "asset-graph.md").read_text()
+    named = set(re.findall(r"`([a-z_]+)`", page))
+    assets = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert assets - named == set(), "assets docs/asset-graph.md does not describe"
