@@ -10,6 +10,11 @@ from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
 from fsdl_data.core.labels import analysis
 from fsdl_data.core.labels import labeled_set as labeled
+from fsdl_data.core.labels.agreement import (
+    agreement_outcome,
+    agreement_report,
+    human_labels_admitted,
+)
 from fsdl_data.core.labels.functions import (
     LABELING_FUNCTIONS,
     apply_labeling_functions,
@@ -134,19 +139,32 @@ class LabeledSetConfig(dg.Config):
     ins={
         "label_matrix": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),
         "human_consensus": dg.AssetIn(),
+        "human_labels": dg.AssetIn(),
+        "annotator_quality": dg.AssetIn(),
     },
     description="One row per photo of the day: its label, confidence and source by precedence gold > "
     "human consensus > weak (the label model, fitted on the trailing "
     f"{LABEL_MODEL_WINDOW_DAYS} days of votes), with provenance: annotators, the labeling "
-    "functions that voted, and the label model, labeling functions and classifier versions.",
+    "functions that voted, and the label model, labeling functions and classifier versions. "
+    "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
+    "the day's human consensus is held out (gold and weak labels remain) until a new export "
+    "passes; metadata `human_labels` says which and why.",
 )
 def labeled_set(
     context: dg.AssetExecutionContext,
     config: LabeledSetConfig,
     label_matrix: pl.DataFrame,
     human_consensus: pl.DataFrame,
+    human_labels: pl.DataFrame,
+    annotator_quality: pl.DataFrame,
 ) -> dg.Output:
     day = parse_day(context.partition_key)
+    excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
+    gate = agreement_outcome(agreement_report(human_labels, excluded))
+    admitted = human_labels_admitted(gate)
+    held_out = 0 if admitted else int((human_consensus["annotators"].list.len() > 0).sum())
+    if not admitted:
+        context.log.warning(gate.description)
     names = [lf.name for lf in LABELING_FUNCTIONS]
     today = label_matrix.filter(pl.col("day") == day)
     weak, model = labeled.weak_labels(label_matrix, today, names, CONTENT_CLASSES, config.seed)
@@ -163,6 +181,7 @@ def labeled_set(
         label_model_version=model_version,
         functions_version=functions_version,
         classifier_version=classifier_versions[0] if classifier_versions else None,
+        human_admitted=admitted,
     )
     sources = df.group_by("source").len().sort("source")
     source_counts = {s or "unlabeled": n for s, n in sources.iter_rows()}
@@ -174,6 +193,8 @@ def labeled_set(
     return table(
         df,
         version=labeled.labeled_set_version(df),
+        human_labels=("admitted: " if admitted else "HELD OUT: ") + gate.description,
+        human_labels_held_out=held_out,
         **{f"source/{s}": n for s, n in source_counts.items()},
         label_sources=picture(
             plots.counts(list(source_counts), list(source_counts.values()), "labels by source")

@@ -113,8 +113,18 @@ def build_labeled_set(
     label_model_version: str | None,
     functions_version: str,
     classifier_version: str | None,
+    human_admitted: bool = True,
 ) -> pl.DataFrame:
-    """One row per photo of `weak` (every photo of the day), by source precedence."""
+    """One row per photo of `weak` (every photo of the day), by source precedence. With
+    `human_admitted` False (the agreement gate blocked the day) the annotators' consensus is
+    left out, so those photos fall back to gold or weak labels; the expert's gold stays, being
+    no vote among annotators whose agreement failed."""
+    if not human_admitted:
+        consensus = consensus.with_columns(
+            pl.lit(None, dtype=pl.String).alias("label"),
+            pl.lit(None, dtype=pl.Float64).alias("confidence"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("annotators"),
+        )
     human = consensus.select(
         "photo_id",
         "gold_label",
