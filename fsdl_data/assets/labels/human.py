@@ -30,10 +30,12 @@ CONSENSUS_WINDOW_DAYS = 30  # annotators' confusion matrices are estimated over 
     description="Every human annotation of that day's photos, one row per annotation, from the Label "
     "Studio exports in the object store: the seed set and the expert's gold set (labels/seed/, "
     "labels/gold/, by day) and any export dropped under labels/import/ (any file name; each "
-    "annotation goes to its photo's day). Gold is marked `ground_truth`; annotators are ids only. "
+    "annotation goes to its photo's day, named by `data.photo_id` or by the image URL our queue "
+    "gave it). Gold is marked `ground_truth`; annotators are ids only. The label is the choice in "
+    "the `content` control; other controls' and non-choice regions are listed in `ignored`. "
     "Unusable rows are kept with a `rejected_reason` and `rejected_detail` (unknown photo or "
-    "class, cancelled, not one choice, unreadable file); an annotation exported twice counts "
-    "once, its newest version.",
+    "class, cancelled, not one choice, no annotator, unreadable file); an annotation (per Label "
+    "Studio project) exported twice counts once, its newest version.",
 )
 def human_labels(
     context: dg.AssetExecutionContext, objects: ObjectStoreResource, photo_metadata: pl.DataFrame
@@ -42,12 +44,14 @@ def human_labels(
     day = context.partition_key
     keys = label_studio_keys(store, day)
     photo_ids = set(photo_metadata["photo_id"].to_list())
-    imported = import_for_day(store, import_files(store), day, photo_ids, CONTENT_CLASSES)
+    photo_keys = dict(photo_metadata.select("object_key", "photo_id").iter_rows())
+    imported = import_for_day(
+        store, import_files(store), day, photo_ids, CONTENT_CLASSES, photo_keys=photo_keys
+    )
     if not keys and imported.rows.is_empty():
         context.log.warning(f"no Label Studio export for {day}")
-    df = deduplicate(
-        pl.concat([read_label_studio(store, keys, photo_ids, CONTENT_CLASSES), imported.rows])
-    )
+    exports = read_label_studio(store, keys, photo_ids, CONTENT_CLASSES, photo_keys=photo_keys)
+    df = deduplicate(pl.concat([exports, imported.rows]))
     files = sorted(set(df["source_file"].drop_nulls().to_list()))
     return table(
         df,

@@ -134,6 +134,7 @@ def labeled_set(
     counts = result.source_counts()
     return table(
         result.table,
+        version=labeled.labeled_set_version(result.table),
         **{f"source/{s}": n for s, n in counts.items()},
         label_sources=picture(
             plots.counts(list(counts), list(counts.values()), "labels by source")

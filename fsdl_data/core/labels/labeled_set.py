@@ -53,6 +53,16 @@ def label_model_version(
     return version_of(code_version("weak_labels"), functions_version, seed, digest)
 
 
+def labeled_set_version(labeled_set: pl.DataFrame) -> str:
+    """The labeled set's version: its rows and the source of the code that makes them (the
+    labeling functions, the label model, this module), so editing that code is a new version
+    even where it leaves today's rows as they were (a day with no weak label has no label model
+    version in its rows to carry the change)."""
+    return version_of(
+        code_version("weak_labels"), frame_digest(labeled_set.drop("known_at", strict=False))
+    )
+
+
 def weak_labels(
     fit_on: pl.DataFrame,
     label: pl.DataFrame,

@@ -382,8 +382,10 @@ def test_a_raw_object_manifest_holds_every_object_and_its_upstream(tmp_path: Pat
         max_size=25,
     ),
     retype=st.booleans(),
+    shuffle=st.none() | st.integers(0, 2**16),
 )
-def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype) -> None:
+def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype, shuffle) -> None:
+    """In key order (rows that line up are compared in place) or shuffled (matched by key)."""
     new_rows = dict(old_rows)
     for key, value in edits.items():  # None: removed; else added or replaced
         if value is None:
@@ -401,7 +403,10 @@ def test_row_diff_matches_a_naive_comparison(old_rows, edits, retype) -> None:
                     "snapshot_part": pl.String},
         )  # fmt: skip
 
-    d = diff_tables(frame(old_rows, False), frame(new_rows, retype), ["id"], "label")
+    after = frame(new_rows, retype)
+    if shuffle is not None:
+        after = after.sample(fraction=1.0, shuffle=True, seed=shuffle)
+    d = diff_tables(frame(old_rows, False), after, ["id"], "label")
     both = set(old_rows) & set(new_rows)
     changed = {k for k in both if old_rows[k] != new_rows[k]}  # "2" == 2 as text: the rule
     assert (d.added_rows, d.removed_rows) == (
