@@ -8,7 +8,6 @@ from fsdl_data import _quiet  # noqa: F401  (first: before the modules that use 
 from fsdl_data.assets import (
     datasets,
     features,
-    labeling,
     labels,
     models,
     sources,
@@ -41,9 +40,10 @@ from fsdl_data.versions import with_code_versions
 # (`partitions.daily`) is bound per Settings in build_definitions
 ASSETS = dg.with_source_code_references(
     with_code_versions(
-        dg.load_assets_from_modules(
-            [sources, tables, features, labels, labeling, vision, datasets, models]
-        )
+        [
+            *dg.load_assets_from_modules([sources, tables, features, vision, datasets, models]),
+            *dg.load_assets_from_package_module(labels),  # a package: one module per kind of label
+        ]
     )
 )
 # every check defined in the check modules, found rather than listed by hand

@@ -11,13 +11,13 @@ from fsdl_data.core.versioning.hashing import frame_digest
 from fsdl_data.core.versions import version_of
 
 
-def table(df: pl.DataFrame, **metadata: Any) -> dg.Output:
-    """The data version is the content, less `known_at` (when it was published is not what it
-    is: a recompute that changes no value keeps its version)."""
-    content = df.drop("known_at", strict=False)
-    return dg.Output(
-        df, data_version=dg.DataVersion(version_of(frame_digest(content))), metadata=metadata
-    )
+def table(df: pl.DataFrame, *, version: str | None = None, **metadata: Any) -> dg.Output:
+    """The data version is `version` if given (e.g. one that includes the code's source), else
+    the content, less `known_at` (when it was published is not what it is: a recompute that
+    changes no value keeps its version)."""
+    if version is None:
+        version = version_of(frame_digest(df.drop("known_at", strict=False)))
+    return dg.Output(df, data_version=dg.DataVersion(version), metadata=metadata)
 
 
 def picture(png: bytes) -> dg.MarkdownMetadataValue:

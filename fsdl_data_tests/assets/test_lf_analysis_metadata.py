@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from fsdl_data.assets.labels import _function_table
+from fsdl_data.assets.labels.weak import _function_table
 
 
 def test_missing_values_stay_null_in_the_ui_table() -> None:

@@ -1,9 +1,12 @@
 """Human labels from Label Studio exports: parse, validate, deduplicate, route to their day.
 
-Real exports vary: a JSON list of tasks or one task object; `completed_by` an integer or a user
-object (only its id is kept: no e-mail or name reaches a table); `was_cancelled` annotations;
-`ground_truth` marking gold; `lead_time` and `updated_at` present or not. Every annotation
-becomes one row. A row that cannot be used keeps a `rejected_reason` (a code) and a
+Real exports vary: a JSON list of tasks or one task object; `annotations`, or `completions` in
+older exports; `completed_by` an integer or a user object (only its id is kept: no e-mail or name
+reaches a table); `was_cancelled` annotations; `ground_truth` marking gold; `lead_time` and
+`updated_at` present or not; the photo named by `data.photo_id` (an integer or a string of digits)
+or only by `data.image`, the URL our queue gave it. Only the content control's choices (the
+labeling config's `from_name`) are the label; other controls' and non-choice regions are ignored
+and named in `ignored`. Every annotation becomes one row. A row that cannot be used keeps a `rejected_reason` (a code) and a
 `rejected_detail` (what exactly), never dropped; a file that cannot be read at all is one
 quarantine row naming the file and the parser's message, and the other files still load.
 """
@@ -13,16 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
+from fsdl_data.core.labels.studio import FROM_NAME
 from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 HUMAN_LABELS = {
+    "project": pl.Int64,  # the Label Studio project: annotation ids are unique only within one
     "task_id": pl.Int64,
     "annotation_id": pl.Int64,
     "photo_id": pl.Int64,
@@ -35,6 +41,7 @@ HUMAN_LABELS = {
     "source_file": pl.String,
     "rejected_reason": pl.String,
     "rejected_detail": pl.String,
+    "ignored": pl.String,  # regions of the annotation that are not the content choice, and why
 }
 
 EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # each with its day folders
@@ -67,13 +74,26 @@ def read_label_studio(
     known_photo_ids: set[int] | None,
     classes: tuple[str, ...],
     max_bytes: int = MAX_EXPORT_BYTES,
+    *,
+    photo_keys: Mapping[str, int] | None = None,
+    from_name: str = FROM_NAME,
 ) -> pl.DataFrame:
-    frames = [_read_one(store, k, known_photo_ids, classes, max_bytes) for k in keys]
+    """The rows of the export files `keys`; `photo_keys` and `from_name` as `parse_label_studio`."""
+    frames = [
+        _read_one(store, k, known_photo_ids, classes, max_bytes, photo_keys or {}, from_name)
+        for k in keys
+    ]
     return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
 
 
 def _read_one(
-    store: ObjectStore, key: str, known: set[int] | None, classes: tuple[str, ...], max_bytes: int
+    store: ObjectStore,
+    key: str,
+    known: set[int] | None,
+    classes: tuple[str, ...],
+    max_bytes: int,
+    photo_keys: Mapping[str, int],
+    from_name: str,
 ) -> pl.DataFrame:
     """One export's rows; a file over `max_bytes` is one quarantine row, never read. With no
     photo catalogue (`known` None), the photos the export names are taken as known."""
@@ -81,8 +101,10 @@ def _read_one(
     if info is not None and info.size > max_bytes:
         return _too_large(key, info.size, max_bytes)
     export = store.get(key)
-    known = photos_named(export) if known is None else known
-    return parse_label_studio(export, known, classes, source_file=key)
+    known = photos_named(export, photo_keys) if known is None else known
+    return parse_label_studio(
+        export, known, classes, source_file=key, photo_keys=photo_keys, from_name=from_name
+    )
 
 
 def _too_large(key: str, size: int, max_bytes: int) -> pl.DataFrame:
@@ -110,11 +132,16 @@ def import_for_day(
     day_photo_ids: set[int],
     classes: tuple[str, ...],
     max_bytes: int = MAX_EXPORT_BYTES,
+    *,
+    photo_keys: Mapping[str, int] | None = None,
+    from_name: str = FROM_NAME,
 ) -> DayImport:
     """Annotations from labels/import/ for `day`'s partition. An annotation belongs to the day of
     its photo; a task that names `data.day` (our queue writes it) but a photo that day does not
     have is rejected there as unknown; a file that cannot be read, and a task with neither a
-    usable photo id nor a day, are reported on the day the file arrived."""
+    usable photo id nor a day, are reported on the day the file arrived. `photo_keys` and
+    `from_name` as `parse_label_studio`."""
+    photo_keys = photo_keys or {}
     frames, other = [], 0
     for info in files:
         arrival = (
@@ -131,24 +158,28 @@ def import_for_day(
                 frames.append(quarantine(info.key, "malformed_export", tasks))
             continue
         for task in tasks:
-            photo, task_day = _photo_and_day(task)
+            photo, task_day = _photo_and_day(task, photo_keys)
             mine = photo is not None and photo in day_photo_ids
             unknown_here = task_day == day  # names this day, yet a photo it does not have
             unplaced = task_day is None and photo is None and arrival == day
             if mine or unknown_here or unplaced:
-                frames.append(_task_rows(task, day_photo_ids, classes, info.key))
+                frames.append(
+                    _task_rows(task, day_photo_ids, classes, info.key, photo_keys, from_name)
+                )
             else:
                 other += 1
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
     return DayImport(rows, other)
 
 
-def photos_named(export: bytes) -> set[int]:
-    """The photo ids an export's tasks name in `data.photo_id` (none for an unreadable file)."""
+def photos_named(export: bytes, photo_keys: Mapping[str, int] | None = None) -> set[int]:
+    """The photo ids an export's tasks name in `data.photo_id`, or by `data.image` through
+    `photo_keys` (none for an unreadable file)."""
     tasks = _tasks_of(export)
     if isinstance(tasks, str):
         return set()
-    return {photo for task in tasks if (photo := _photo_and_day(task)[0]) is not None}
+    keys = photo_keys or {}
+    return {photo for task in tasks if (photo := _photo_and_day(task, keys)[0]) is not None}
 
 
 def days_named(export: bytes) -> set[str]:
@@ -157,7 +188,7 @@ def days_named(export: bytes) -> set[str]:
     tasks = _tasks_of(export)
     if isinstance(tasks, str):
         return set()
-    return {day for task in tasks if (day := _photo_and_day(task)[1]) is not None}
+    return {day for task in tasks if (day := _photo_and_day(task, {})[1]) is not None}
 
 
 def changed_exports_by_day(
@@ -193,7 +224,7 @@ def _tasks_of(export: bytes) -> list[Any] | str:
     return parsed
 
 
-def _photo_and_day(task: Any) -> tuple[int | None, str | None]:
+def _photo_and_day(task: Any, photo_keys: Mapping[str, int]) -> tuple[int | None, str | None]:
     data = task.get("data") if isinstance(task, dict) else None
     if not isinstance(data, dict):
         return None, None
@@ -202,7 +233,31 @@ def _photo_and_day(task: Any) -> tuple[int | None, str | None]:
         day = dt.date.fromisoformat(day).isoformat() if isinstance(day, str) else None
     except ValueError:
         day = None
-    return _photo_id(data.get("photo_id")), day
+    return _task_photo(data, photo_keys), day
+
+
+def _task_photo(data: dict[str, Any], photo_keys: Mapping[str, int]) -> int | None:
+    """`data.photo_id`, else the photo whose object key `data.image` opens."""
+    if data.get("photo_id") is not None:
+        return _photo_id(data["photo_id"])
+    image = data.get("image")
+    return photo_of_image(image, photo_keys) if isinstance(image, str) else None
+
+
+def photo_of_image(url: str, photo_keys: Mapping[str, int]) -> int | None:
+    """The photo an image URL opens, by its object key (`photo_keys`: key -> photo id): the `d`
+    of Label Studio's local-files URL, or the path of a presigned S3 or plain URL, matched on
+    whole path segments from the right so a bucket or store prefix before the key does not
+    matter; query strings (signatures, expiry) are ignored."""
+    parts = urlsplit(url)
+    local = parse_qs(parts.query).get("d")
+    path = unquote(local[0] if local else parts.path).strip("/")
+    segments = path.split("/")
+    for start in range(len(segments)):
+        photo = photo_keys.get("/".join(segments[start:]))
+        if photo is not None:
+            return photo
+    return None
 
 
 def _int(value: Any) -> int | None:
@@ -243,22 +298,31 @@ def _annotator(completed_by: Any) -> str | None:
     return None
 
 
-def _choices(annotation: dict[str, Any]) -> list[Any] | None:
-    """The choices an annotation made, or None when its `result` is not Label Studio's shape."""
+def _choices(annotation: dict[str, Any], from_name: str) -> tuple[list[Any], list[str]] | None:
+    """The choices an annotation made in the content control `from_name`, and what was ignored
+    (regions of other controls, regions that are not choices, each named with its reason; a
+    choice region without `from_name`, as hand-made exports have, is taken as the content's);
+    None when its `result` is not Label Studio's shape."""
     result = annotation.get("result") or []
     if not isinstance(result, list):
         return None
-    chosen = []
+    chosen: list[Any] = []
+    ignored = []
     for region in result:
         if not isinstance(region, dict):
             return None
+        name = f"region {region.get('id')!r}" if region.get("id") is not None else "a region"
         if region.get("type") != "choices":
+            ignored.append(f"{name}: a {region.get('type')!r} region, not a choice")
+            continue
+        if region.get("from_name", from_name) != from_name:  # unnamed: hand-made, taken as ours
+            ignored.append(f"{name}: control {region.get('from_name')!r}, not {from_name!r}")
             continue
         value = region.get("value")
         if not isinstance(value, dict) or not isinstance(value.get("choices", []), list):
             return None
         chosen += value.get("choices", [])
-    return chosen
+    return chosen, ignored
 
 
 def _text(value: Any) -> str | None:
@@ -274,7 +338,9 @@ def _row(
 ) -> dict[str, Any]:
     task = task if isinstance(task, dict) else {}
     annotation = annotation if isinstance(annotation, dict) else {}
+    project = _int(annotation.get("project"))
     return {
+        "project": _int(task.get("project")) if project is None else project,
         "task_id": _int(task.get("id")),
         "annotation_id": _int(annotation.get("id")),
         "photo_id": _photo_id(photo_id),
@@ -287,11 +353,17 @@ def _row(
         "source_file": source,
         "rejected_reason": reason,
         "rejected_detail": None,
+        "ignored": None,
     }
 
 
 def _task_rows(
-    task: Any, known_photo_ids: set[int], classes: tuple[str, ...], source: str | None
+    task: Any,
+    known_photo_ids: set[int],
+    classes: tuple[str, ...],
+    source: str | None,
+    photo_keys: Mapping[str, int],
+    from_name: str,
 ) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     data = task.get("data") if isinstance(task, dict) else None
@@ -308,12 +380,13 @@ def _task_rows(
             {**_row(task, None, None, None, "malformed_task", source), "rejected_detail": what}
         )
         return pl.DataFrame(rows, schema=HUMAN_LABELS)
-    pid = _photo_id(data.get("photo_id"))
+    pid = _task_photo(data, photo_keys)
     for ann in annotations or []:
-        choices = _choices(ann) if isinstance(ann, dict) else None
-        if choices is None:
+        found = _choices(ann, from_name) if isinstance(ann, dict) else None
+        if found is None:
             rows.append(_row(task, ann, pid, None, "malformed_annotation", source))
             continue
+        choices, ignored = found
         label = choices[0] if len(choices) == 1 else None
         if pid is None or pid not in known_photo_ids:
             reason = "unknown_photo_id"
@@ -327,7 +400,12 @@ def _task_rows(
             reason = "no_annotator"  # a vote nobody cast cannot be weighed or agreed with
         else:
             reason = None
-        rows.append(_row(task, ann, pid, label, reason, source))
+        row = _row(task, ann, pid, label, reason, source)
+        if ignored:
+            row["ignored"] = "; ".join(ignored)
+        if reason == "not_exactly_one_choice":
+            row["rejected_detail"] = f"{len(choices)} choices in control {from_name!r}"
+        rows.append(row)
     return pl.DataFrame(rows, schema=HUMAN_LABELS)
 
 
@@ -336,21 +414,30 @@ def parse_label_studio(
     known_photo_ids: set[int],
     classes: tuple[str, ...],
     source_file: str | None = None,
+    *,
+    photo_keys: Mapping[str, int] | None = None,
+    from_name: str = FROM_NAME,
 ) -> pl.DataFrame:
     """One row per annotation of one export file. A file that is neither a JSON list of tasks
     nor one task is one `malformed_export` row (the parser's message in `rejected_detail`); a
     task or annotation not in Label Studio's shape a `malformed_task` / `malformed_annotation`
-    row; the file's other tasks are still read."""
+    row; the file's other tasks are still read. The label is the choice made in the control
+    `from_name` (the labeling config's Choices name); a task without `data.photo_id` is matched
+    to its photo by the object key in `data.image` (`photo_keys`: key -> photo id)."""
     tasks = _tasks_of(export)
     if isinstance(tasks, str):
         return quarantine(source_file, "malformed_export", tasks)
-    frames = [_task_rows(task, known_photo_ids, classes, source_file) for task in tasks]
+    keys = photo_keys or {}
+    frames = [
+        _task_rows(task, known_photo_ids, classes, source_file, keys, from_name) for task in tasks
+    ]
     return pl.concat(frames) if frames else pl.DataFrame(schema=HUMAN_LABELS)
 
 
 def deduplicate(rows: pl.DataFrame) -> pl.DataFrame:
-    """Each annotation counted once: among rows of the same `annotation_id` from the same kind of
-    file (seed, gold or import), the newest `updated_at` (else `created_at`; compared as times,
+    """Each annotation counted once: among rows of the same `annotation_id` of the same Label
+    Studio `project` (ids are unique only within a project; an export without one is its own
+    project) from the same kind of file (seed, gold or import), the newest `updated_at` (else `created_at`; compared as times,
     offsets and fractions included; ties: the later file) stays as it is; the others are kept as `duplicate` (same timestamp) or `superseded`."""
     if rows.is_empty():
         return rows
@@ -360,14 +447,17 @@ def deduplicate(rows: pl.DataFrame) -> pl.DataFrame:
         .fill_null(-1)
     )
     origin = pl.col("source_file").fill_null("").str.split("/").list.slice(0, 2).list.join("/")
-    ranked = rows.with_row_index("_order").with_columns(_stamp=stamp, _origin=origin)
+    ranked = rows.with_row_index("_order").with_columns(
+        _stamp=stamp, _origin=origin, _project=pl.col("project").fill_null(-1)
+    )
     keyed = ranked.filter(pl.col("annotation_id").is_not_null())
     newest = (
         keyed.sort(["_stamp", "source_file", "_order"])
-        .group_by(["_origin", "annotation_id"], maintain_order=True)
+        .group_by(["_origin", "_project", "annotation_id"], maintain_order=True)
         .agg(pl.col("_order").last().alias("_keep"), pl.col("_stamp").last().alias("_newest"))
     )
-    marked = ranked.join(newest, on=["_origin", "annotation_id"], how="left").with_columns(
+    key = ["_origin", "_project", "annotation_id"]
+    marked = ranked.join(newest, on=key, how="left").with_columns(
         pl.when(pl.col("_keep").is_null() | (pl.col("_keep") == pl.col("_order")))
         .then(pl.col("rejected_reason"))
         .when(pl.col("_stamp") == pl.col("_newest"))

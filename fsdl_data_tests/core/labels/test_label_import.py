@@ -264,3 +264,75 @@ def test_a_photo_id_given_as_a_string_is_read() -> None:
     export = [task(3, None, [annotation(6, ["city"])], photo_id="3")]
     rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, "x.json")
     assert rows.select("photo_id", "label", "rejected_reason").rows() == [(3, "city", None)]
+
+
+def test_equal_annotation_ids_of_two_projects_are_two_annotations() -> None:
+    """Label Studio numbers annotations per instance, not per project, yet two instances (or an
+    export merged from two) can repeat an id: the project is part of the key."""
+    one = [{**task(5, 1, [annotation(1, ["city"])]), "project": 1}]
+    two = [{**task(5, 1, [annotation(1, ["food"], project=2)]), "project": 2}]
+    again = [{**task(5, 1, [annotation(1, ["landscape"], updated_at="2026-01-05T00:00:00Z")]),
+              "project": 2}]  # fmt: skip
+    rows = deduplicate(
+        pl.concat(
+            [
+                parse_label_studio(
+                    json.dumps(export).encode(), PHOTOS, CLASSES, f"labels/import/{i}"
+                )
+                for i, export in enumerate([one, two, again])
+            ]
+        )
+    )
+    kept = rows.filter(pl.col("rejected_reason").is_null())
+    assert sorted(kept.select("project", "label").rows()) == [(1, "city"), (2, "landscape")]
+    assert rejection_counts(rows) == {"superseded": 1}  # project 2's older version only
+
+
+def region(rid: str, control: str, kind: str, value: dict) -> dict:
+    return {"id": rid, "from_name": control, "to_name": "image", "type": kind, "value": value}
+
+
+def test_only_the_content_controls_choice_is_the_label() -> None:
+    """The labeling config's `from_name` decides: a choice in another control (an image-quality
+    question, say) and regions that are not choices are ignored, and the row says so."""
+    quality = region("q", "quality", "choices", {"choices": ["food"]})
+    box = region("b", "content", "rectanglelabels", {"rectanglelabels": ["city"], "x": 1})
+    mixed = annotation(1, ["city"])
+    mixed["result"] += [quality, box]
+    other_only = {**annotation(2, []), "result": [quality]}
+    export = [task(5, 1, [mixed]), task(6, 2, [other_only])]
+    rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, "x.json")
+    first, second = rows.iter_rows(named=True)
+    assert (first["label"], first["rejected_reason"]) == ("city", None)
+    assert "'q': control 'quality', not 'content'" in first["ignored"]
+    assert "'b': a 'rectanglelabels' region, not a choice" in first["ignored"]
+    assert second["rejected_reason"] == "not_exactly_one_choice"
+    assert second["ignored"] == "region 'q': control 'quality', not 'content'"
+    renamed = parse_label_studio(
+        json.dumps([task(6, 2, [other_only])]).encode(), PHOTOS, CLASSES, from_name="quality"
+    )
+    assert renamed.select("label", "rejected_reason").rows() == [("food", None)]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/data/local-files/?d=photos/date%3D2026-01-02/2.jpg",  # the queue's local-files URL
+        "http://localhost:9000/bucket/lake/photos/date=2026-01-02/2.jpg"
+        "?X-Amz-Signature=abc&X-Amz-Expires=604800",  # presigned, behind a bucket and a prefix
+        "s3://bucket/photos/date=2026-01-02/2.jpg",
+    ],
+)
+def test_a_task_with_only_its_image_is_matched_to_the_photo(url: str, tmp_path: Path) -> None:
+    keys = {f"photos/date=2026-01-02/{p}.jpg": p for p in PHOTOS}
+    bare = {"id": 8, "data": {"image": url}, "annotations": [annotation(9, ["food"])]}
+    export = json.dumps([bare]).encode()
+    rows = parse_label_studio(export, PHOTOS, CLASSES, "x.json", photo_keys=keys)
+    assert rows.select("photo_id", "label", "rejected_reason").rows() == [(2, "food", None)]
+    # and the import routes it to that photo's day, not elsewhere
+    store = LocalObjectStore(tmp_path)
+    store.put("labels/import/bare.json", export)
+    routed = import_for_day(store, import_files(store), DAY, {2}, CLASSES, photo_keys=keys)
+    assert routed.rows["photo_id"].to_list() == [2] and routed.other_days == 0
+    unmatched = parse_label_studio(export, PHOTOS, CLASSES, "x.json", photo_keys={})
+    assert unmatched["rejected_reason"].to_list() == ["unknown_photo_id"]

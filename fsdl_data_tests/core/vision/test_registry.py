@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from fsdl_data.core import versions
-from fsdl_data.core.labels.labeled_set import label_model_version
+from fsdl_data.core.labels.labeled_set import label_model_version, labeled_set_version
 from fsdl_data.core.modeling import popularity
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision import registry
@@ -132,3 +132,16 @@ def test_other_model_versions_follow_their_code(monkeypatch) -> None:
     assert label_model_version(matrix, ["f"], "lf1", 0) == label_before
     _edit_source(monkeypatch, "fsdl_data.core.labels.label_model")
     assert label_model_version(matrix, ["f"], "lf1", 0) != label_before
+
+
+def test_the_labeled_set_version_follows_the_code_that_makes_it(monkeypatch) -> None:
+    """Same rows, edited label-model code: a new labeled-set version (rows with no weak label
+    carry no label-model version, so the rows alone would not show the edit)."""
+    rows = pl.DataFrame({"photo_id": [1, 2], "label": ["food", None]})
+    before = labeled_set_version(rows)
+    assert labeled_set_version(rows) == before
+    assert labeled_set_version(rows.with_columns(label=pl.lit("food"))) != before
+    _edit_source(monkeypatch, "fsdl_data.core.modeling.popularity")
+    assert labeled_set_version(rows) == before  # other code: the same version
+    _edit_source(monkeypatch, "fsdl_data.core.labels.label_model")
+    assert labeled_set_version(rows) != before

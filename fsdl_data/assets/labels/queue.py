@@ -1,4 +1,5 @@
-"""The human labeling loop's outbound half: each day's labeling queue, published for Label Studio.
+"""The human labeling loop's outbound half: each day's labeling queue, published for Label
+Studio.
 
 Annotations come back through `human_labels` (exports dropped under labels/import/)."""
 
@@ -6,19 +7,14 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
+from fsdl_data.assets.labels._windows import OWNERS, tagged_days
 from fsdl_data.core.labels.active import build_queue, handled_photos
 from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.partitions import daily, days_window
-from fsdl_data.resources import TAGGED_BY_DAY, ObjectStoreResource
+from fsdl_data.partitions import daily
+from fsdl_data.resources import ObjectStoreResource
 
 QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
-
-
-def _days(start: int, end: int) -> dg.AssetIn:
-    """An input of the partitions from `start` to `end` days from this one (those that exist),
-    each row tagged with its day."""
-    return dg.AssetIn(partition_mapping=days_window(start, end), metadata=TAGGED_BY_DAY)
 
 
 class LabelingQueueConfig(dg.Config):
@@ -31,13 +27,14 @@ class LabelingQueueConfig(dg.Config):
 @dg.asset(
     partitions_def=daily,
     group_name="labels",
-    owners=["team:labeling"],
+    owners=OWNERS,
     kinds={"labelstudio", "parquet"},
     ins={
-        "photo_classifications": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
-        "labeled_set": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
-        "human_labels": _days(-(QUEUE_WINDOW_DAYS - 1), 0),
-        "labeling_queue": _days(-QUEUE_WINDOW_DAYS, -1),  # its own earlier days: queued once, ever
+        "photo_classifications": tagged_days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        "labeled_set": tagged_days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        "human_labels": tagged_days(-(QUEUE_WINDOW_DAYS - 1), 0),
+        # its own earlier days: a photo is queued once, ever
+        "labeling_queue": tagged_days(-QUEUE_WINDOW_DAYS, -1),
     },
     description="The photos a human should label next: of the last "
     f"{QUEUE_WINDOW_DAYS} days' photos, those the classifier is least sure of (1 - margin, +1 "
