@@ -5,7 +5,7 @@ given; `pip install feast` into a separate one, never the project's).
 
 The client is asyncio over raw keep-alive HTTP/1.1 connections (no HTTP library in the way),
 in this process; the server is one uvicorn worker in another. Each configuration runs `--runs`
-times for `--seconds`; printed: p50 / p99 / p99.9 latency (ms) and requests/s, the median of the
+times for `--seconds`, every server in turn within each run; printed: p50 / p99 / p99.9 latency (ms) and requests/s, the median of the
 runs with their range. Goals (issue 18.6): p99 <= 2 ms at batch 1, <= 10 ms at batch 50,
 >= 2,000 requests/s on 2 cores, client included.
 
@@ -192,18 +192,22 @@ def drop_postgres(name: str) -> None:
     conn.close()
 
 
-def bench(process_port: tuple[subprocess.Popen, int], label: str, args: argparse.Namespace) -> None:
-    process, port = process_port
-    try:
+def bench(servers: dict[str, int], args: argparse.Namespace) -> None:
+    """Every server, run by run in turn (so a change in the machine's load falls on all of
+    them alike, not on whichever happened to run then)."""
+    for port in servers.values():
         measure(port, 1, args.users, args.clients, 1.0)  # warm up
-        for batch in (1, 50):
-            runs = [
-                measure(port, batch, args.users, args.clients, args.seconds)
-                for _ in range(args.runs)
-            ]
-            print(f"{label:28s} batch {batch:3d}: {summary(runs)}", flush=True)
-    finally:
-        stop(process)
+    for batch in (1, 50):
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label in servers}
+        for _ in range(args.runs):
+            for label, port in servers.items():
+                runs[label].append(measure(port, batch, args.users, args.clients, args.seconds))
+        for label in servers:
+            print(f"{label:28s} batch {batch:3d}: {summary(runs[label])}", flush=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -221,32 +225,49 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"{args.users} users x {len(FEATURES)} features, {args.clients} clients, "
-          f"{args.runs} runs x {args.seconds:g} s; median [range] over runs; latency in ms; "
-          f"{os.cpu_count()} CPUs (shared)", flush=True)  # fmt: skip
+          f"{args.runs} runs x {args.seconds:g} s, servers in turn; median [range] over runs; "
+          f"latency in ms; {os.cpu_count()} CPUs (shared); at start {load()}", flush=True)  # fmt: skip
+    processes: list[subprocess.Popen] = []
+    servers: dict[str, int] = {}
+    databases: list[str] = []
+    redis_used = False
     with tempfile.TemporaryDirectory(prefix="fsdl-bench-serve-") as tmp:
         work = Path(tmp)
-        if args.feast:
-            bench(start_feast(args.feast, args.users, work), "feast (sqlite)", args)
-        for backend in args.backends.split(","):
-            dropped = None
-            if backend == "sqlite":
-                url = f"sqlite:///{work / 'online.db'}"
-            elif backend == "postgres":
-                url, dropped = postgres_url()
-            else:
-                url = REDIS_URL
-            try:
+        try:
+            if args.feast:
+                process, servers["feast (sqlite)"] = start_feast(args.feast, args.users, work)
+                processes.append(process)
+            for backend in args.backends.split(","):
+                if backend == "sqlite":
+                    url = f"sqlite:///{work / 'online.db'}"
+                elif backend == "postgres":
+                    url, name = postgres_url()
+                    databases.append(name)
+                else:
+                    url, redis_used = REDIS_URL, True
                 populate(url, args.users)
-                bench(start_ours(url, True, work), f"fsdl-data ({backend}, logged)", args)
-                if args.no_log_variant:
-                    bench(start_ours(url, False, work), f"fsdl-data ({backend}, no log)", args)
-            finally:
-                if dropped:
-                    drop_postgres(dropped)
-                elif backend == "redis":
-                    store = online.open_online_store(url)
-                    store.clear()
-                    store.close()
+                for logged in (True, False) if args.no_log_variant else (True,):
+                    home = work / f"{backend}-{'logged' if logged else 'unlogged'}"
+                    home.mkdir()
+                    process, port = start_ours(url, logged, home)
+                    processes.append(process)
+                    servers[f"fsdl-data ({backend}, {'logged' if logged else 'no log'})"] = port
+            bench(servers, args)
+            for label, port in servers.items():
+                if "logged" in label:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as answer:
+                        log = json.load(answer)["served_log"]
+                    print(f"{label}: {log['dropped_requests']} requests dropped from the log")
+        finally:
+            for process in processes:
+                stop(process)
+            for name in databases:
+                drop_postgres(name)
+            if redis_used:
+                store = online.open_online_store(REDIS_URL)
+                store.clear()
+                store.close()
+    print(f"at end {load()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 POST /get-online-features answers in Feast's request and response shapes
 (core.features.serving), plus each value's known-at; GET /health answers 200 once the online
-store has answered. Every served value goes to the served log (core.features.served) unless
-logging is off; the log is written in the background, so the request path never waits on it.
+store has answered. Every answered request goes to the served log (core.features.served) unless
+logging is off: its request and response bytes, appended to a bounded buffer that another
+process writes to the lake, so the request path never decodes, encodes or writes for the log.
 """
 
 from __future__ import annotations
@@ -57,18 +58,22 @@ def build_app(store: OnlineStore, log: ServedLog | None = None) -> Starlette:
     ready = {"ok": False}
 
     async def get_online(request: Request) -> Response:
+        raw = await request.body()
         try:
-            parsed = parse_request(_loads(await request.body()))
+            parsed = parse_request(_loads(raw))
         except (BadRequest, ValueError) as error:
             return _json({"error": str(error)}, 400)
-        body, served = get_online_features(store, parsed, datetime.now(UTC))
+        now = datetime.now(UTC)
+        answer = _dumps(get_online_features(store, parsed, now))
         if log is not None:
-            log.append(served)
-        return _json(body)
+            log.append(parsed.at or now, raw, answer)
+        return Response(answer, media_type="application/json")
 
     async def health(_: Request) -> Response:
-        return _json({"status": "ok"} if ready["ok"] else {"status": "starting"},
-                     200 if ready["ok"] else 503)  # fmt: skip
+        state: dict[str, Any] = {"status": "ok" if ready["ok"] else "starting"}
+        if log is not None:
+            state["served_log"] = {"dropped_requests": log.dropped, "buffered_bytes": log.pending}
+        return _json(state, 200 if ready["ok"] else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

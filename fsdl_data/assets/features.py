@@ -124,8 +124,8 @@ def online_features(
     description="What the feature server (`fsdl-data features serve`) served on the day (UTC, "
     "by request time): every value with its status, event time and known-at, from the served "
     "log (served_log/date=D/ in the lake). Metadata: per-feature freshness at serve time "
-    "(request time minus event time, and minus known-at) as a table and a plot. Its check "
-    "replays a sample through point-in-time retrieval at the logged request time.",
+    "(request time minus event time, and minus known-at) as a table and a plot, and how "
+    "many requests the server dropped from its log under overload. Its check replays a sample through point-in-time retrieval at the logged request time.",
 )
 def served_features(
     context: dg.AssetExecutionContext, lake: ObjectStoreResource, objects: ObjectStoreResource
@@ -134,7 +134,11 @@ def served_features(
     if df.is_empty():  # nothing served and no data that day: publish nothing, say why
         refuse_without_data(context, objects.open())
     fresh = served.freshness(df)
-    metadata: dict = {"requests": df.select("request_time", "entity", "entity_id").n_unique()}
+    metadata: dict = {
+        "requests": df.select("request_time", "entity", "entity_id").n_unique(),
+        # requests the server answered but could not log (its log buffer was full)
+        "dropped_requests": served.read_dropped(lake.open(), context.partition_key),
+    }
     if not fresh.is_empty():
         metadata["freshness"] = dg.MetadataValue.md(markdown_preview(fresh.with_columns(
             pl.col(pl.Float64).round(2)), rows=len(fresh)))  # fmt: skip

@@ -68,12 +68,11 @@ def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
     """Runs the feature server on the configured online store until interrupted."""
     from fsdl_data.core.features.online import open_online_store
     from fsdl_data.core.features.served import ServedLog
-    from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.feature_server import run
 
     settings = _common.settings()
     store = open_online_store(online_store_url(settings))
-    served_log = ServedLog(open_object_store(settings.lake_url)) if log else None
+    served_log = ServedLog(settings.lake_url) if log else None
     print(f"serving features on http://{host}:{port} (POST /get-online-features, GET /health)",
           flush=True)  # fmt: skip
     run(store, served_log, host, port)

@@ -240,7 +240,6 @@ def test_what_was_served_is_what_training_saw(world) -> None:
     from starlette.testclient import TestClient
 
     from fsdl_data.core.features.served import ServedLog
-    from fsdl_data.core.storage.objects import open_object_store
     from fsdl_data.feature_server import build_app
 
     _, db, lake = stores(world)
@@ -252,7 +251,7 @@ def test_what_was_served_is_what_training_saw(world) -> None:
             "entities": {"user_id": users, "photo_id": photos}}  # fmt: skip
 
     def serve_at(moment: datetime) -> None:
-        log = ServedLog(open_object_store(world.lake_url), interval=3600)
+        log = ServedLog(world.lake_url, interval=3600)
         store = online.open_online_store(world.app_db_url)
         with TestClient(build_app(store, log)) as client:
             response = client.post("/get-online-features", json={**body, "at": moment.isoformat()})

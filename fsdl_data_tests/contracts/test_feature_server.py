@@ -25,7 +25,7 @@ def served(store: online.OnlineStore, tmp_path: Path):  # noqa: F811
     online.upsert(store, user_rows(1, T0, T0 + timedelta(hours=2), views=5))
     online.upsert(store, user_rows(2, T0 - timedelta(days=1), T0 - timedelta(hours=22), views=8))
     lake = LocalObjectStore(tmp_path / "lake")
-    log = ServedLog(lake, interval=3600)
+    log = ServedLog(lake.url, interval=3600)
     with TestClient(build_app(store, log)) as client:
         yield client, lake, log
 

@@ -1,28 +1,46 @@
 """What was served is what training saw: the log of served values and its replay.
 
-The feature server appends every served value (request time, entity, feature, value, status,
-event time, known-at) to a `ServedLog`, which writes them in the background to the lake's store
-as Parquet files under `served_log/date=<request day>/`: one file per flush, written whole
-under its final name, never appended to, so readers never see half a file. A daily replay
-(`replay`) takes a sample of the logged values and recomputes each by point-in-time retrieval
-from the offline feature versions at the logged request time (core.features.parity's
-offline_values, TTL per feature); any difference names entity and feature.
+The feature server hands each answered request to a `ServedLog` as the bytes it already has
+(the request body, the response body and the moment it served as of): one append to a bounded
+in-memory buffer, nothing decoded, encoded or written on the request path. A thread moves the
+buffer down a pipe to a separate writer process, which writes the requests as they were served
+to the lake's store as Parquet files under `served_log/date=<request day>/` (request time,
+request body, response body): one file per flush, written whole under its final name, never
+appended to, so readers never see half a file. `read_served` decodes a day into one row per
+served value (request time, entity, feature, value, status, event time, known-at): the work of
+the daily asset, never of the server, nor of a process beside it competing for its cores.
+Closing drains everything (nothing lost on a clean shutdown); when the writer falls behind and
+the buffer is full, requests are dropped from the log, counted, and the count is written beside
+the day's files (`*.dropped.json`, read by `read_dropped`): never silently.
+
+A daily replay (`replay`) takes a sample of the logged values and recomputes each by
+point-in-time retrieval from the offline feature versions at the logged request time
+(core.features.parity's offline_values, TTL per feature); any difference names entity and
+feature.
 """
 
 from __future__ import annotations
 
+import collections
+import io
+import json
+import multiprocessing
+import struct
+import sys
 import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
-from fsdl_data.core.features.online import OK
+from fsdl_data.core.features.online import MISSING, OK
 from fsdl_data.core.features.parity import offline_values
-from fsdl_data.core.features.serving import ServedRow
+from fsdl_data.core.features.serving import FEAST_STATUS, KEY_ENTITY
 from fsdl_data.core.storage.lake import to_parquet_bytes
 
 SERVED_PREFIX = "served_log"
@@ -37,10 +55,63 @@ SERVED_SCHEMA: dict[str, pl.DataType] = {
     "event_time": TS,
     "known_at": TS,
 }
+try:  # the server's codec when installed (fsdl_data[serving])
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+OUR_STATUS = {feast: ours for ours, feast in FEAST_STATUS.items()}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A frame down the pipe: kind, moment (µs since the epoch), two lengths, then the two bodies.
+_FRAME = struct.Struct("<BqII")
+SERVED, DROPPED, FLUSH = 0, 1, 2  # frame kinds: a served request, a drop count, a flush marker
+
+
+class ServedRow(NamedTuple):
+    """One served value, as logged (its fields are the served log's columns, in order)."""
+
+    request_time: datetime
+    entity: str
+    entity_id: str
+    feature: str
+    value: str | None  # JSON, null when not served
+    status: str
+    event_time: datetime | None
+    known_at: datetime | None
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def served_rows(
+    at: datetime, request: Mapping[str, Any], response: Mapping[str, Any]
+) -> list[ServedRow]:
+    """The log rows of one answered request, from the decoded request and response bodies (as
+    the server sent them: core.features.serving's shapes). Times are absent exactly when the
+    value is (`missing`); values are re-encoded as the store holds them (json.dumps)."""
+    ids = {key: [str(v) for v in values] for key, values in request["entities"].items()}
+    results = response["results"][len(ids) :]
+    rows = []
+    for name, result in zip(request["features"], results, strict=True):
+        entity, _, feature = name.partition(":")
+        key = next(k for k, e in KEY_ENTITY.items() if e == entity)
+        columns = zip(ids[key], result["values"], result["statuses"],
+                      result["event_timestamps"], result["known_at"], strict=True)  # fmt: skip
+        for entity_id, value, feast_status, event, known in columns:
+            status = OUR_STATUS[feast_status]
+            absent = status == MISSING
+            rows.append(ServedRow(at, entity, entity_id, feature,
+                                  None if value is None else json.dumps(value), status,
+                                  None if absent else _time(event), None if absent else _time(known)))  # fmt: skip
+    return rows
 
 
 def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
-    """Column by column (much cheaper than row by row: the flush runs beside the server)."""
+    """Column by column (much cheaper than row by row)."""
     if not rows:
         return pl.DataFrame(schema=SERVED_SCHEMA)
     columns = list(zip(*rows, strict=True))
@@ -50,67 +121,207 @@ def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
     )  # fmt: skip
 
 
-class ServedLog:
-    """Buffers served rows in memory; a background thread writes them every `interval` seconds
-    (and `close` writes the rest). Appending is a list extend under a lock: the request path
-    never waits for storage."""
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "request_time": TS,
+    "request": pl.Binary(),
+    "response": pl.Binary(),
+}
 
-    def __init__(self, store: object, interval: float = 1.0) -> None:
-        self.store = store
-        self.interval = interval
-        self._rows: list[ServedRow] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="served-log", daemon=True)
-        self.written: list[str] = []
 
-    def start(self) -> ServedLog:
-        self._thread.start()
-        return self
-
-    def append(self, rows: list[ServedRow]) -> None:
-        with self._lock:
-            self._rows.extend(rows)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()
-
-    def flush(self) -> list[str]:
-        """Writes what is buffered, one file per request day; returns the keys written."""
-        with self._lock:
-            rows, self._rows = self._rows, []
-        if not rows:
-            return []
-        frame = served_frame(rows).with_columns(
-            pl.col("request_time").dt.date().cast(pl.String).alias("__day")
-        )
-        keys = []
+def write_served(store: Any, requests: Sequence[tuple[int, bytes, bytes]],
+                 dropped: Mapping[str, int]) -> list[str]:  # fmt: skip
+    """Logged requests (µs since the epoch, request body, response body) as one Parquet file
+    per request day, and one `.dropped.json` per day that dropped requests from the log;
+    returns the keys written. The bodies are kept as served: `read_served` decodes them."""
+    keys = []
+    if requests:
+        moments, bodies, answers = zip(*requests, strict=True)
+        frame = pl.DataFrame(
+            {"request_time": pl.Series(moments, dtype=pl.Int64).cast(TS),
+             "request": pl.Series(bodies, dtype=pl.Binary),
+             "response": pl.Series(answers, dtype=pl.Binary)}
+        ).with_columns(pl.col("request_time").dt.date().cast(pl.String).alias("__day"))  # fmt: skip
         for (day,), part in frame.partition_by("__day", as_dict=True).items():
             first = part["request_time"].min().strftime("%H%M%S%f")  # type: ignore[union-attr]
             key = f"{day_folder(SERVED_PREFIX, day)}{first}-{uuid.uuid4().hex[:12]}.parquet"
-            self.store.put(key, to_parquet_bytes(part.drop("__day")))  # type: ignore[attr-defined]
+            store.put(key, to_parquet_bytes(part.drop("__day")))
             keys.append(key)
-        self.written.extend(keys)
-        return keys
+    for day, count in dropped.items():
+        key = f"{day_folder(SERVED_PREFIX, day)}{uuid.uuid4().hex[:12]}.dropped.json"
+        store.put(key, json.dumps({"dropped_requests": count}).encode())
+        keys.append(key)
+    return keys
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self.flush()
+
+def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interval: float) -> None:
+    """The writer process: collects frames, writes them every `interval` seconds, on a flush
+    marker (then acknowledges it) and at the end of the stream (the server closing its end, or
+    dying). Interrupts and terminations go to the server, which drains to here: a signal to the
+    whole process group must not kill the writer before the last requests arrive."""
+    import signal
+
+    from fsdl_data.core.storage.objects import open_object_store
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    store = open_object_store(lake_url, options)
+    requests: list[tuple[int, bytes, bytes]] = []
+    dropped: dict[str, int] = {}
+    last = time.monotonic()
+    ended = False
+    while not ended:
+        marker = None
+        if frames.poll(max(0.0, interval - (time.monotonic() - last))):
+            try:
+                chunk = frames.recv_bytes()
+            except EOFError:
+                ended = True
+                chunk = b""
+            offset = 0
+            while offset < len(chunk):
+                kind, moment, first, second = _FRAME.unpack_from(chunk, offset)
+                offset += _FRAME.size
+                if kind == SERVED:
+                    middle, end = offset + first, offset + first + second
+                    requests.append((moment, chunk[offset:middle], chunk[middle:end]))
+                    offset = end
+                elif kind == DROPPED:
+                    day = (_EPOCH + timedelta(microseconds=moment)).date().isoformat()
+                    dropped[day] = dropped.get(day, 0) + first
+                else:
+                    marker = first
+        if ended or marker is not None or time.monotonic() - last >= interval:
+            write_served(store, requests, dropped)
+            requests, dropped, last = [], {}, time.monotonic()
+            if marker is not None:
+                acks.send(marker)
+
+
+class ServedLog:
+    """The request path's side of the served log: `append` puts one request's bytes in a
+    bounded buffer (`capacity` bytes) and returns; a thread feeds the writer process. When the
+    buffer is full the request is dropped from the log and counted (`dropped`, reported to the
+    lake and on standard error). `close` drains the buffer and waits for the writer."""
+
+    def __init__(self, lake_url: str, options: Mapping[str, Any] | None = None,
+                 interval: float = 1.0, capacity: int = 64 << 20) -> None:  # fmt: skip
+        self.lake_url, self.options = lake_url, dict(options or {})
+        self.interval, self.capacity = interval, capacity
+        self.dropped = 0  # requests dropped from the log since start
+        self.pending = 0  # bytes buffered, not yet handed to the writer
+        self._buffer: collections.deque[bytes] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._unreported: dict[str, int] = {}  # day -> drops not yet sent to the writer
+        self._flushes = 0
+
+    def start(self) -> ServedLog:
+        context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+        reader, self._frames = context.Pipe(duplex=False)
+        self._acks, ack_writer = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_writer_process, name="served-log-writer", daemon=True,
+            args=(reader, ack_writer, self.lake_url, self.options, self.interval),
+        )  # fmt: skip
+        self._process.start()
+        reader.close()
+        ack_writer.close()
+        self._thread = threading.Thread(target=self._feed, name="served-log", daemon=True)
+        self._thread.start()
+        return self
+
+    def append(self, at: datetime, request: bytes, response: bytes) -> None:
+        """Logs one answered request (served as of `at`, aware UTC)."""
+        frame = _FRAME.pack(SERVED, _micros(at), len(request), len(response)) + request + response
+        with self._lock:
+            if self.pending + len(frame) > self.capacity:
+                self.dropped += 1
+                day = at.date().isoformat()
+                self._unreported[day] = self._unreported.get(day, 0) + 1
+                if self.dropped == 1:
+                    print("served log: the writer is behind and its buffer is full; dropping "
+                          "requests from the log (counted in served_log/*.dropped.json)",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                return
+            self.pending += len(frame)
+            self._buffer.append(frame)
+
+    def _take(self) -> tuple[bytes, int]:
+        """Everything buffered as one chunk of frames, and how many requests it holds."""
+        with self._lock:
+            frames = list(self._buffer)
+            self._buffer.clear()
+            self.pending = 0
+            unreported, self._unreported = self._unreported, {}
+        served = sum(1 for frame in frames if frame[0] == SERVED)
+        for day, count in unreported.items():
+            moment = _micros(datetime.fromisoformat(day).replace(tzinfo=UTC))
+            frames.append(_FRAME.pack(DROPPED, moment, count, 0))
+        return b"".join(frames), served
+
+    def _feed(self) -> None:
+        broken = False
+        while True:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            stopping = self._stop
+            chunk, served = self._take()
+            if chunk and not broken:
+                try:
+                    self._frames.send_bytes(chunk)  # the GIL is released while it writes
+                except OSError:
+                    broken = True
+                    print("served log: the writer process is gone; served requests are no "
+                          "longer logged (counted as dropped)", file=sys.stderr, flush=True)  # fmt: skip
+            if broken:
+                with self._lock:
+                    self.dropped += served
+            if stopping:
+                self._frames.close()
+                return
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Waits until everything appended so far is written to the lake."""
+        self._flushes += 1
+        with self._lock:
+            self._buffer.append(_FRAME.pack(FLUSH, 0, self._flushes, 0))
+        self._wake.set()
+        while self._acks.poll(timeout):
+            if self._acks.recv() == self._flushes:
+                return
+        raise TimeoutError("the served log's writer did not flush in time")
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Drains the buffer to the writer and waits for it to write the rest (idempotent)."""
+        if self._stop:
+            return
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout)
+        self._process.join(timeout)
+        if self.dropped:
+            print(f"served log: {self.dropped} requests dropped from the log", file=sys.stderr)
 
 
 def read_served(store: object, day: str) -> pl.DataFrame:
-    """Every value logged as served on `day` (request time in that UTC day)."""
-    import io
-
+    """Every value logged as served on `day` (request time in that UTC day), one row each
+    (SERVED_SCHEMA), decoded from the logged request and response bodies."""
     listing = store.list(day_folder(SERVED_PREFIX, day))  # type: ignore[attr-defined]
     keys = sorted(o.key for o in listing if o.key.endswith(".parquet"))
-    frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
-    if not frames:
-        return pl.DataFrame(schema=SERVED_SCHEMA)
-    return pl.concat(frames, how="vertical_relaxed").cast(SERVED_SCHEMA)  # type: ignore[arg-type]
+    rows: list[ServedRow] = []
+    for key in keys:
+        logged = pl.read_parquet(io.BytesIO(store.get(key)))  # type: ignore[attr-defined]
+        for at, request, response in logged.select(list(RAW_SCHEMA)).iter_rows():
+            rows.extend(served_rows(at, _loads(request), _loads(response)))
+    return served_frame(rows)
+
+
+def read_dropped(store: object, day: str) -> int:
+    """How many requests of `day` the server dropped from its log (a full buffer)."""
+    listing = store.list(day_folder(SERVED_PREFIX, day))  # type: ignore[attr-defined]
+    keys = [o.key for o in listing if o.key.endswith(".dropped.json")]
+    return sum(json.loads(store.get(k))["dropped_requests"] for k in keys)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ Feast's where Feast has one (PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE) and NOT_YET_KN
 described or published after the moment (the as-of rule of core.features.online). Unlike Feast
 (feast#2260), event timestamps are the values' own event times, never the time of the request.
 
-Every served value is also returned as a log row (`ServedRow`), so what was served can later be
-replayed against training (core.features.served).
+The server hands each request and its response, as bytes, to the served log
+(core.features.served), which turns them into log rows off the request path, so what was served
+can later be replayed against training.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from fsdl_data.core.features.definitions import ENTITY_KEY, FeatureDefinition, features_of
 from fsdl_data.core.features.online import (
@@ -60,20 +61,6 @@ class FeatureRequest:
     ids: dict[str, list[str]]  # key column -> ids as strings, one per row
     rows: int
     at: datetime | None
-
-
-class ServedRow(NamedTuple):
-    """One served value, as logged: what, for whom, when asked, and from when it was (a tuple:
-    cheap to make on the request path; its fields are the served log's columns, in order)."""
-
-    request_time: datetime
-    entity: str
-    entity_id: str
-    feature: str
-    value: str | None  # JSON, null when not served
-    status: str
-    event_time: datetime | None
-    known_at: datetime | None
 
 
 def parse_request(body: Any) -> FeatureRequest:
@@ -125,9 +112,9 @@ def _iso(moment: datetime | None) -> str:
 
 def get_online_features(
     store: OnlineStore, request: FeatureRequest, now: datetime
-) -> tuple[dict[str, Any], list[ServedRow]]:
-    """The response to one request, and a log row per served value. Values are `RawJson`
-    (encode with orjson's Fragment, or decode them)."""
+) -> dict[str, Any]:
+    """The response to one request, as of its "at" or else `now`. Values are `RawJson` (encode
+    with orjson's Fragment, or decode them)."""
     at = request.at or now
     by_entity: dict[str, list[str]] = {}
     for entity, feature in request.features:
@@ -149,7 +136,6 @@ def get_online_features(
             times[moment] = _iso(moment)
         return times[moment]
 
-    log = []
     for entity, feature in request.features:
         values, statuses, events, known = [], [], [], []
         for entity_id in request.ids[ENTITY_KEY[entity]]:
@@ -162,14 +148,11 @@ def get_online_features(
             known_at = None if record is None else record.known_at
             events.append(iso(event_time))
             known.append(iso(known_at))
-            log.append(
-                ServedRow(at, entity, entity_id, feature.name, served, status, event_time, known_at)
-            )
         results.append(
             {"values": values, "statuses": statuses, "event_timestamps": events, "known_at": known}
         )
     names = [*request.keys, *(feature.name for _, feature in request.features)]
-    return {"metadata": {"feature_names": names}, "results": results}, log
+    return {"metadata": {"feature_names": names}, "results": results}
 
 
 def decoded(response: dict[str, Any]) -> dict[str, Any]:
