@@ -4,7 +4,7 @@ humans, and the labeled set (gold > human consensus > the label model's weak lab
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.assets.labels._windows import OWNERS, tagged_days
 from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
@@ -124,7 +124,8 @@ class LabeledSetConfig(dg.Config):
     "functions that voted, and the label model, labeling functions and classifier versions. "
     "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
     "the day's human consensus is held out (gold and weak labels remain) until a new export "
-    "passes; metadata `human_labels` says which and why.",
+    "passes; metadata `human_labels` says which and why."
+    + plots_at("label_sources"),
 )
 def labeled_set(
     context: dg.AssetExecutionContext,
