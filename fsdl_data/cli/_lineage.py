@@ -151,7 +151,7 @@ def snapshot_lineage(
     tracer = Tracer(instance, defs, lake)
     snapshot = Step(asset, [None], [snapshot_id],
                     {"files": len(manifest.files), "rows": manifest.row_count,
-                     "git commit": manifest.code.get("git_commit", "?")})  # fmt: skip
+                     **{f"code {c}": v for c, v in manifest.code.items()}})  # fmt: skip
     if manifest.kind != "table" or not manifest.source:
         return snapshot
     table = dg.AssetKey(manifest.source)
