@@ -53,9 +53,10 @@ def popularity_model(
     training_snapshot: pl.DataFrame,
 ):
     store = lake.open()
+    snapshots = SnapshotStore(store)
     snapshot_id = training_snapshot["version"][0]
-    manifest = SnapshotStore(store).read(snapshot_id, "training_set")
-    rows = load_table(SnapshotStore(store), manifest)
+    manifest = snapshots.read(snapshot_id, "training_set")
+    rows = load_table(snapshots, manifest)
     version = pop.model_version(snapshot_id, config.epochs, config.seed)
     fit = pop.fit_with_held_out_day(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed

@@ -58,6 +58,7 @@ CODE = {
     "classifier": (
         "fsdl_data.core.vision.model",
         "fsdl_data.core.vision.train",
+        "fsdl_data.core.vision.nightly",
         "fsdl_data.core.vision.augment",
         "fsdl_data.core.vision.data",
         "fsdl_data.core.vision.style",

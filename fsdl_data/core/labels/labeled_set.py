@@ -7,6 +7,9 @@ one with no label from any source has a null label and source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import numpy as np
 import polars as pl
 
@@ -159,6 +162,67 @@ def build_labeled_set(
         .cast(LABELED_SET)
         .sort("photo_id")
     )
+
+
+@dataclass(frozen=True)
+class DayLabels:
+    """A day's labeled set and the label model behind its weak labels (None: no votes)."""
+
+    table: pl.DataFrame
+    model: LabelModel | None
+    model_version: str | None
+    function_names: tuple[str, ...]
+    classes: tuple[str, ...]
+
+    def source_counts(self) -> dict[str, int]:
+        """Photos per label source; "unlabeled" for those no source labels."""
+        sources = self.table.group_by("source").len().sort("source")
+        return {source or "unlabeled": n for source, n in sources.iter_rows()}
+
+    def class_balance(self) -> dict[str, float]:
+        """The label model's estimated share of each class (empty without a model)."""
+        if self.model is None:
+            return {}
+        balance = self.model.class_balance()
+        return {c: round(float(x), 3) for c, x in zip(self.classes, balance, strict=True)}
+
+    def function_accuracies(self) -> dict[str, float]:
+        """The label model's estimated accuracy of each function (empty without a model)."""
+        if self.model is None:
+            return {}
+        accuracies = self.model.lf_accuracies()
+        return {n: round(float(a), 3) for n, a in zip(self.function_names, accuracies, strict=True)}
+
+
+def label_day(
+    label_matrix: pl.DataFrame,
+    consensus: pl.DataFrame,
+    day: date,
+    function_names: list[str],
+    classes: tuple[str, ...],
+    functions_version: str,
+    seed: int = 0,
+) -> DayLabels:
+    """The labeled set of `day`: the label model fitted on every row of `label_matrix` (a
+    trailing window of days, tagged in its `day` column: more votes, better estimates) labels
+    that day's photos, then gold > human consensus > weak. The classifier version recorded is
+    the one behind that day's classifier votes."""
+    today = label_matrix.filter(pl.col("day") == day)
+    weak, model = weak_labels(label_matrix, today, function_names, classes, seed)
+    model_version = (
+        label_model_version(label_matrix, function_names, functions_version, seed)
+        if model
+        else None
+    )
+    classifiers = today["classifier_version"].drop_nulls().unique().to_list()
+    table = build_labeled_set(
+        weak,
+        consensus,
+        label_model_version=model_version,
+        functions_version=functions_version,
+        classifier_version=classifiers[0] if classifiers else None,
+    )
+    return DayLabels(table, model, model_version, tuple(function_names), classes)
 
 
 def training_labels(
