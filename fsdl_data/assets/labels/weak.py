@@ -4,7 +4,7 @@ humans, and the labeled set (gold > human consensus > the label model's weak lab
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.assets.labels._windows import OWNERS, tagged_days
 from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
@@ -114,7 +114,8 @@ class LabeledSetConfig(dg.Config):
     description="One row per photo of the day: its label, confidence and source by precedence gold > "
     "human consensus > weak (the label model, fitted on the trailing "
     f"{LABEL_MODEL_WINDOW_DAYS} days of votes), with provenance: annotators, the labeling "
-    "functions that voted, and the label model, labeling functions and classifier versions.",
+    "functions that voted, and the label model, labeling functions and classifier versions."
+    + plots_at("label_sources"),
 )
 def labeled_set(
     context: dg.AssetExecutionContext,
