@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture
+from fsdl_data.assets._outputs import picture, plots_at
 from fsdl_data.core import plots
 from fsdl_data.core.modeling import popularity as pop
 from fsdl_data.core.modeling.registry import save_model
@@ -30,7 +30,8 @@ class PopularityTraining(dg.Config):
             is_required=False,
             description="Predicts log(1 + likes in 24 h), trained on the snapshot's days but the last, "
             "evaluated on the last (held out). Records the snapshot version it was trained on; promoted "
-            "(models/popularity_model/promoted.json) only when it beats the baseline.",
+            "(models/popularity_model/promoted.json) only when it beats the baseline."
+            + plots_at("calibration", partitioned=False),
         )
     },
     check_specs=[

@@ -4,7 +4,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.core import plots
 from fsdl_data.core.modeling.metrics import versus_reference
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES, PHOTO_CLASSIFICATIONS, empty
@@ -90,8 +90,8 @@ def photo_classifier(
     pool=GPU_POOL,
     description="Batched inference over the day's decodable photos: content-class probabilities, the "
     "predicted class and a style score, each row carrying the classifier version. Reads the "
-    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present. Its page "
-    "shows the class distribution and the confusion matrix against the day's human labels.",
+    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present."
+    + plots_at("class_distribution", "confusion_vs_human"),
 )
 def photo_classifications(
     config: InferenceConfig,

@@ -153,7 +153,7 @@ def snapshot_lineage(
 
     snapshot = Step(asset, [None], [snapshot_id],
                     {"files": len(manifest.files), "rows": manifest.row_count,
-                     "git commit": manifest.code.get("git_commit", "?"),
+                     **{f"code {c}": v for c, v in manifest.code.items()},
                      **erasure_facts(snapshot_id, manifest)})  # fmt: skip
     if manifest.kind != "table" or not manifest.source:
         return snapshot

@@ -74,8 +74,9 @@ def forget(subject_text: str, reason: str, verify: bool, as_json: bool,
         else:
             print(f"  {place:<10} {p['rows']:,} rows")
     share = report["bytes_written"] / max(report["store_bytes"], 1)
-    print(f"  rewrote {report['bytes_written']:,} bytes of {report['store_bytes']:,} "
-          f"({share:.2%}); report: {erasure_key(report['erasure'])} in the lake")  # fmt: skip
+    print(f"  rewrote {report['bytes_written']:,} bytes of data of {report['store_bytes']:,} "
+          f"({share:.2%}), and {report.get('metadata_bytes', 0):,} of manifests and "
+          f"tombstones; report: {erasure_key(report['erasure'])} in the lake")  # fmt: skip
     return 0
 
 

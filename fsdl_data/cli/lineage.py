@@ -69,7 +69,7 @@ def rebuild(snapshot_id: str) -> int:
         if not result.success:
             return 2
     from fsdl_data.core.versioning.snapshots import first_difference, retake
-    from fsdl_data.core.versions import code_versions
+    from fsdl_data.core.versions import produced_by
 
     source = dg.AssetKey(manifest.source)
 
@@ -78,7 +78,7 @@ def rebuild(snapshot_id: str) -> int:
         tags = record.asset_materialization.tags if record and record.asset_materialization else {}
         return (tags or {}).get("dagster/data_version")
 
-    again = retake(_common.lake(), manifest, data_version, code_versions())
+    again = retake(_common.lake(), manifest, data_version, produced_by(manifest.source))
     if again is None:
         print(f"rebuilt {name}: none of its partitions is in the lake now")
         return 2

@@ -371,6 +371,7 @@ def forget(subject: Subject, places: Places, reason: str,
     report = {**journal, "state": "done", "finished": now().isoformat(),
               "footprint": _digests(footprint), "rows": erased,
               "bytes_written": sum(p.get("bytes_written", 0) for p in journal["places"].values()),
+              "metadata_bytes": journal["places"]["snapshots"].get("metadata_bytes", 0),
               "store_bytes": _store_bytes(places)}  # fmt: skip
     places.lake.put(erasure_key(journal["erasure"]), canonical_json(report))
     return report
@@ -471,7 +472,9 @@ def _sniffed_path(data: bytes) -> str:
 
 def _count_snapshots(snapshots: Any, footprint: Footprint) -> int:
     """Occurrences in every stored blob, loose or packed, named by a manifest or not (an
-    orphan a gc has not collected yet counts too)."""
+    orphan a gc has not collected yet counts too), and a pack's hole not zeroed yet."""
+    from fsdl_data.core.versioning.erasure import unfilled_holes
+
     found = 0
     named = _snapshot_files(snapshots)
     for digest in sorted(snapshots.blob_sizes(), key=lambda d: (snapshots.holder(d), d)):
@@ -481,7 +484,7 @@ def _count_snapshots(snapshots: Any, footprint: Footprint) -> int:
     for name, snapshot_id in snapshots.ids():
         manifest = snapshots.read(snapshot_id, name)
         found += sum(footprint.names_key(str(o.get("key", ""))) for o in manifest.objects)
-    return found
+    return found + (unfilled_holes(snapshots) > 0)
 
 
 def _count_online(places: Places, footprint: Footprint) -> int:

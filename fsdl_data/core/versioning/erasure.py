@@ -13,9 +13,11 @@ what the file becomes):
    replaces it, and what was erased, when and why (counts, never the data); every read of the
    old id follows it (`Manifests.read`), so a model's lineage record still resolves;
 4. the name's ref and stat cache move to the new manifest; the old manifest is deleted;
-5. once no manifest names them, the old blobs go: a loose one is deleted, a pack that holds one
-   is rewritten with its other files only (their bytes unchanged), the new pack before the old
-   one goes.
+5. once no manifest names them, the old blobs go: a loose one is deleted; a pack that holds one
+   loses it from its index (its range recorded among the index's `holes`) and, on a local
+   store, that range is zeroed in place, so only the erased bytes are written; on an object
+   store without in-place writes the pack is rewritten with its other files only (their bytes
+   unchanged), the new pack before the old one goes.
 
 Every step is one atomic put or delete, in this order, so a crash at any point leaves a store
 that verifies, and a rerun (with the same record) makes the same new manifests and finishes.
@@ -23,12 +25,15 @@ that verifies, and a rerun (with the same record) makes the same new manifests a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fsdl_data.core.storage.objects import ObjectNotFound
+from fsdl_data.core.storage.objects import Capability, ObjectNotFound, supports
+from fsdl_data.core.versioning.blobs import blob_key
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 from fsdl_data.core.versioning.manifests import (
     FileEntry,
@@ -37,6 +42,7 @@ from fsdl_data.core.versioning.manifests import (
     ref_key,
     tombstone_key,
 )
+from fsdl_data.core.versioning.packs import PACKS, Packs, pack_key, read_index
 from fsdl_data.core.versioning.store import SnapshotStore, cache_key
 
 # scrub(path, bytes) -> (new bytes, or None when the file goes whole; erased rows), or None
@@ -51,14 +57,16 @@ class SnapshotErasure:
 
     rewritten: list[dict[str, Any]] = field(default_factory=list)  # old id -> new id, counts
     blobs_written: int = 0
-    bytes_written: int = 0  # new blobs, rewritten packs, manifests and tombstones
+    bytes_written: int = 0  # data: new blobs, zeroed or rewritten pack bytes
+    metadata_bytes: int = 0  # new manifests, tombstones, pack indexes
     blobs_removed: int = 0
     packs_rewritten: int = 0
     files_scanned: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rewritten": self.rewritten, "blobs_written": self.blobs_written,
-                "bytes_written": self.bytes_written, "blobs_removed": self.blobs_removed,
+                "bytes_written": self.bytes_written, "metadata_bytes": self.metadata_bytes,
+                "blobs_removed": self.blobs_removed,
                 "packs_rewritten": self.packs_rewritten,
                 "files_scanned": self.files_scanned}  # fmt: skip
 
@@ -185,7 +193,7 @@ def _replace_manifest(
         pass
     _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed})
     store.delete(manifest_key(name, old_id))
-    done.bytes_written += len(body) + len(tombstone)
+    done.metadata_bytes += len(body) + len(tombstone)
     done.rewritten.append({"name": name, "erased": old_id, "replaced_by": new_id,
                            "files": len(changed), "rows": erased["rows"]})  # fmt: skip
 
@@ -211,13 +219,67 @@ def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: Snapshot
     their packs: a pack is rewritten with its other files, byte for byte)."""
     still = {f.sha256 for name, i in snapshots.ids() for f in snapshots.read(i, name).files}
     gone = replaced - still
-    if not gone:
-        return
-    for digests in snapshots.packs.members().values():
-        if digests & gone:
-            done.packs_rewritten += 1
-            done.bytes_written += sum(snapshots.packs.where()[d][2] for d in digests - gone)
-    snapshots._drop_from_packs(gone)
+    if supports(snapshots.store, Capability.LOCAL_PATHS):
+        _punch_holes(snapshots, gone, done)
+    elif gone:
+        for digests in snapshots.packs.members().values():
+            if digests & gone:
+                done.packs_rewritten += 1
+                done.bytes_written += sum(snapshots.packs.where()[d][2] for d in digests - gone)
+        snapshots._drop_from_packs(gone)
     for digest in sorted(gone):
         snapshots.blobs.delete(digest)
         done.blobs_removed += 1
+
+
+def _punch_holes(snapshots: SnapshotStore, gone: set[str], done: SnapshotErasure) -> None:
+    """On a local store, a pack loses an erased file without being rewritten: its index is
+    written again without the file and with the file's range among its `holes`, then that
+    range (and any hole an interrupted erasure left unfilled) is overwritten with zeros in
+    place. Only the erased bytes are written; every other file of the pack keeps its bytes and
+    offset (a pack is named by its offsets, not its bytes)."""
+    store = snapshots.store
+    for pack, digests in sorted(snapshots.packs.members().items()):
+        key = pack_key(pack)
+        index = read_index(store.get(key), key)
+        holes = [tuple(h) for h in index.get("holes", ())]
+        erased = digests & gone
+        if erased:
+            files = {d: v for d, v in index["files"].items() if d not in erased}
+            holes += [tuple(index["files"][d]) for d in sorted(erased)]
+            body = canonical_json({**index, "files": files, "holes": sorted(holes)})
+            store.put(key, body)  # first: no reader looks at the range any more
+            done.packs_rewritten += 1
+            done.metadata_bytes += len(body)
+        if holes:
+            done.bytes_written += _zero(store.local_path(blob_key(pack)), holes)
+    snapshots.packs = Packs(snapshots.blobs)
+
+
+def _zero(path: str, holes: list[tuple[int, int]]) -> int:
+    """Overwrites the ranges that are not zero yet with zeros; returns the bytes written."""
+    written = 0
+    with open(path, "r+b") as pack:
+        for offset, size in holes:
+            pack.seek(offset)
+            if pack.read(size).count(0) == size:
+                continue
+            pack.seek(offset)
+            pack.write(bytes(size))
+            written += size
+        pack.flush()
+        os.fsync(pack.fileno())
+    return written
+
+
+def unfilled_holes(snapshots: SnapshotStore) -> int:
+    """Bytes in the packs' holes that are not zero (an erasure interrupted while punching)."""
+    found = 0
+    for listed in snapshots.store.list(PACKS):
+        index = read_index(snapshots.store.get(listed.key), listed.key)
+        if not index.get("holes"):
+            continue
+        with contextlib.suppress(ObjectNotFound):
+            data = snapshots.blobs.read(index["pack"])
+            found += sum(size - data[o : o + size].count(0) for o, size in index["holes"])
+    return found
