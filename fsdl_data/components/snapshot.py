@@ -31,7 +31,7 @@ def snapshot_objects(objects_url: str, prefix: str, store_url: str, name: str):
         open_snapshot_store(store_url),
         template,
         object_files(objects, prefix),
-        read=lambda source: objects.get(source.location),
+        read=lambda source: objects.get(source.listed.key),
         read_threads=8,
     )
 
