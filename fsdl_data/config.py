@@ -243,6 +243,14 @@ class Settings:
             "the online_features_parity gate fails when it compares fewer entities",
         ),
     )
+    dagster_url: str = field(
+        default="http://127.0.0.1:3000",
+        metadata=_about(
+            "FSDL_DAGSTER_URL",
+            "the running Dagster UI (`make dev`) that `fsdl-data world append` asks to reload its "
+            "code, so the sensors see the new day on their next tick; `off`: never ask",
+        ),
+    )
     aws_credentials: tuple[str, ...] = field(default=(), metadata={"secret": True})
     """The AWS_* credential variables that are set (names only: Dagster reads them as EnvVar)."""
     app_db_url_is_secret: bool = field(default=False, metadata={"secret": True})

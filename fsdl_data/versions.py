@@ -4,24 +4,7 @@ and everything downstream of it, as out of date in the UI until rematerialized."
 
 from __future__ import annotations
 
-from fsdl_data.core.versions import code_version
-
-# Which component's code makes each asset (its code version is that component's).
-ASSET_COMPONENTS = {
-    "raw_photos": "sources", "photo_pixels": "sources", "photo_metadata": "sources",
-    "photo_metadata_quarantine": "sources",
-    "users": "sources", "raw_events": "sources",
-    "events": "tables", "events_quarantine": "tables",
-    "user_features": "features", "photo_features": "features", "online_features": "online",
-    "human_labels": "labels", "human_consensus": "labels", "annotator_quality": "labels",
-    "label_matrix": "weak_labels", "lf_analysis": "weak_labels", "labeled_set": "weak_labels",
-    "popularity_labels": "popularity_labels", "labeling_queue": "labeling_queue",
-    "photo_classifier": "classifier", "photo_classifications": "inference",
-    "training_set": "training_set",
-    "training_snapshot": "snapshots", "labeled_set_snapshot": "snapshots",
-    "raw_photos_snapshot": "snapshots",
-    "popularity_model": "model",
-}  # fmt: skip
+from fsdl_data.core.versions import ASSET_COMPONENTS, code_version
 
 
 def with_code_versions(assets: list) -> list:

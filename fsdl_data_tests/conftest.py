@@ -25,6 +25,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The tests' worlds start on 2026-01-01 and their calendar is open-ended, whatever calendar a
 # demo left in this checkout's .fsdl/ (set before any test imports the partitions).
 os.environ.setdefault("FSDL_START_DATE", "2026-01-01")
+# `world append` never reloads a UI someone runs on this machine's default port.
+os.environ.setdefault("FSDL_DAGSTER_URL", "off")
 
 
 def service_missing(what: str) -> None:

@@ -72,6 +72,7 @@ def test_each_variable_reaches_its_field(tmp_path: Path) -> None:
         "FSDL_S3_MAX_ATTEMPTS": "2", "DAGSTER_HOME": str(tmp_path / "dagster"),
         "FSDL_WORLD_CLOCK": "True", "FSDL_ONLINE_STORE_URL": "redis://h:6379/1",
         "FSDL_PARITY_MIN_ENTITIES": "4", "AWS_ACCESS_KEY_ID": "id",
+        "FSDL_DAGSTER_URL": "http://127.0.0.1:9",
     }  # fmt: skip
     settings = Settings.from_env(env)
     assert {variable.name for variable in Settings.variables()} <= set(env) | {"AWS_REGION"}

@@ -21,5 +21,14 @@ def table(df: pl.DataFrame, *, version: str | None = None, **metadata: Any) -> d
 
 
 def picture(png: bytes) -> dg.MarkdownMetadataValue:
-    """A PNG shown inline on the asset's page (Markdown with a data URI)."""
+    """A PNG in the asset's metadata (Markdown with a data URI). Dagster's UI shows Markdown
+    inline only under 1,000 characters, so a picture opens with "Show Markdown": the asset's
+    description says where (`plots_at`)."""
     return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def plots_at(*names: str, partitioned: bool = True) -> str:
+    """The sentence that ends an asset's description: which metadata entries hold its plots."""
+    where = "a partition's materialization" if partitioned else "the latest materialization"
+    entries = ", ".join(f"`{name}`" for name in names)
+    return f" Plots: {where} → Metadata → {entries} (Show Markdown)."

@@ -11,7 +11,7 @@ from fsdl_data.core.features.training_set import build_training_set
 from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
-from fsdl_data.core.versions import code_versions
+from fsdl_data.core.versions import produced_by
 from fsdl_data.partitions import PREVIOUS_DAY, daily, days_window
 from fsdl_data.resources import ObjectStoreResource
 
@@ -79,7 +79,7 @@ def _snapshot(
         files=(),
         source=table.table,
         key=key,
-        code=code_versions(),
+        code=produced_by(table.table),
         extra={"label_column": label_column} if label_column else {},
     )
     taken = snapshot_table(SnapshotStore(lake.open()), template, table, skip_empty=skip_empty)

@@ -4,7 +4,7 @@ when they were published, and their online copy in the app database."""
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.assets.sources import refuse_without_data
 from fsdl_data.core import plots
 from fsdl_data.core.features import definitions as f
@@ -125,7 +125,8 @@ def online_features(
     "by request time): every value with its status, event time and known-at, from the served "
     "log (served_log/date=D/ in the lake). Metadata: per-feature freshness at serve time "
     "(request time minus event time, and minus known-at) as a table and a plot, and how "
-    "many requests the server dropped from its log under overload. Its check replays a sample through point-in-time retrieval at the logged request time.",
+    "many requests the server dropped from its log under overload. Its check replays a sample through point-in-time retrieval at the logged request time."
+    + plots_at("freshness", "freshness_plot"),
 )
 def served_features(
     context: dg.AssetExecutionContext, lake: ObjectStoreResource, objects: ObjectStoreResource

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture
+from fsdl_data.assets._outputs import picture, plots_at
 from fsdl_data.core import plots
 from fsdl_data.core.modeling import popularity as pop
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
@@ -29,7 +29,8 @@ class PopularityTraining(dg.Config):
             is_required=False,
             description="Predicts log(1 + likes in 24 h), trained on the snapshot's days but the last, "
             "evaluated on the last (held out). Records the snapshot version it was trained on; promoted "
-            "(models/popularity_model/promoted.json) only when it beats the baseline.",
+            "(models/popularity_model/promoted.json) only when it beats the baseline."
+            + plots_at("calibration", partitioned=False),
         )
     },
     check_specs=[
@@ -53,9 +54,10 @@ def popularity_model(
     training_snapshot: pl.DataFrame,
 ):
     store = lake.open()
+    snapshots = SnapshotStore(store)
     snapshot_id = training_snapshot["version"][0]
-    manifest = SnapshotStore(store).read(snapshot_id, "training_set")
-    rows = load_table(SnapshotStore(store), manifest)
+    manifest = snapshots.read(snapshot_id, "training_set")
+    rows = load_table(snapshots, manifest)
     version = pop.model_version(snapshot_id, config.epochs, config.seed)
     fit = pop.fit_with_held_out_day(
         rows, list(CONTENT_CLASSES), version, config.epochs, config.seed

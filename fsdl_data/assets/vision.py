@@ -4,16 +4,14 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.core import plots
-from fsdl_data.core.labels.labeled_set import training_labels
 from fsdl_data.core.modeling.metrics import versus_reference
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES, PHOTO_CLASSIFICATIONS, empty
 from fsdl_data.core.vision import registry
-from fsdl_data.core.vision.infer import classify_pixels
+from fsdl_data.core.vision.infer import classify_rows
 from fsdl_data.core.vision.model import pick_device
-from fsdl_data.core.vision.pixels import thumbnails_from_bytes
-from fsdl_data.core.vision.train import plan_training, train_classifier
+from fsdl_data.core.vision.nightly import NightlyTraining, train_nightly
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL
 from fsdl_data.partitions import daily
 from fsdl_data.resources import PARTITION_COLUMN, ObjectStoreResource, TorchResource
@@ -63,69 +61,22 @@ def photo_classifier(
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
     threads = torch.use_threads()
-    labels = training_labels(
-        labeled_set, use_weak=config.use_weak_labels, weak_min_confidence=config.weak_min_confidence
-    )
-    labels_through = str(labeled_set["day"].max()) if len(labeled_set) else None
-    store = lake.open()
-    parent = registry.warm_start_parent(
-        store, labels_through, config.full_retrain_every if config.warm_start else 0
-    )
-    plan = plan_training(
-        labels, photo_pixels, parent.version if parent else None, steps=config.steps,
-        warm_steps=config.warm_steps, batch_size=config.batch_size, lr=config.lr,
-        seed=config.seed,
-    )  # fmt: skip
-    rows, version, train_config = plan.rows, plan.version, plan.config
-    sources = plan.label_sources
-    card, reused = registry.train_or_reuse(
-        store,
-        version,
-        labels_through,
-        lambda: train_classifier(
-            thumbnails_from_bytes(rows["thumbnail"].to_list()),
-            rows["label"].to_list(),
-            CONTENT_CLASSES,
-            version,
-            train_config,
-            holdout_eligible=rows["trusted"].to_list(),
-            start_from=registry.load_classifier(store, parent.version) if parent else None,
-        ),
-        details={
-            "config": config.model_dump(),
-            "label_sources": sources,
-            "warm_from": parent.version if parent else None,
-            "warm_depth": registry.warm_depth(parent) + 1 if parent else 0,
-        },
-    )
-    report = card.report
-    row = pl.DataFrame(
-        {
-            "version": [version],
-            "model_key": [registry.weights_key(version)],
-            "labels_through": [card.labels_through],
-            "labeled_photos": [len(rows)],
-            "n_train": [report.n_train],
-            "n_val": [report.n_val],
-            "val_accuracy": [report.val_accuracy],
-            "style_mae": [report.style_mae],
-            "reused": [reused],
-        }
-    )
+    options = NightlyTraining(**config.model_dump())
+    night = train_nightly(lake.open(), labeled_set, photo_pixels, CONTENT_CLASSES, options)
+    card = night.card
+    accuracy = card.report.val_accuracy
     return dg.Output(
-        row,
-        data_version=dg.DataVersion(version),
+        night.row(),
+        data_version=dg.DataVersion(card.version),
         metadata={
-            "version": version,
-            "val_accuracy": report.val_accuracy
-            if report.val_accuracy is not None
-            else float("nan"),
-            "labeled_photos": len(rows),
-            "reused": reused,
+            "version": card.version,
+            "val_accuracy": accuracy if accuracy is not None else float("nan"),
+            "labeled_photos": night.labeled_photos,
+            "reused": night.reused,
             "warm_from": card.details.get("warm_from") or "(trained from scratch)",
             "warm_depth": card.details.get("warm_depth", 0),
             "torch_threads": threads,
-            **{f"label_source/{s}": n for s, n in sources.items()},
+            **{f"label_source/{s}": n for s, n in night.label_sources.items()},
         },
     )
 
@@ -139,8 +90,8 @@ def photo_classifier(
     pool=GPU_POOL,
     description="Batched inference over the day's decodable photos: content-class probabilities, the "
     "predicted class and a style score, each row carrying the classifier version. Reads the "
-    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present. Its page "
-    "shows the class distribution and the confusion matrix against the day's human labels.",
+    "model-sized pixels decoded at ingestion (photo_pixels); CUDA is used when present."
+    + plots_at("class_distribution", "confusion_vs_human"),
 )
 def photo_classifications(
     config: InferenceConfig,
@@ -156,14 +107,7 @@ def photo_classifications(
     pixels = photo_pixels.sort("photo_id")
     if pixels.is_empty():
         return table(empty(PHOTO_CLASSIFICATIONS), device=device, torch_threads=threads)
-    df = classify_pixels(
-        classifier,
-        pixels["photo_id"].to_list(),
-        pixels["key"].to_list(),
-        thumbnails_from_bytes(pixels["thumbnail"].to_list()),
-        config.batch_size,
-        device,
-    )
+    df = classify_rows(classifier, pixels, config.batch_size, device)
     counts = df.group_by("predicted_class").len().sort("predicted_class")
     versus_humans = versus_reference(df, human_consensus, list(CONTENT_CLASSES))
     return table(

@@ -9,6 +9,7 @@ both call, and a `register` that adds its verbs (`fsdl-data VERB --help` lists s
 - features: `features`
 - snapshot: `snapshot`
 - lineage: `lineage`, `rebuild`, `export`
+- forget: `forget` (the right to be forgotten)
 Beside them: `runner` launches Dagster jobs (bench/ uses it too), `_lineage` walks the event
 log for `lineage`, `_common` opens settings and stores. Imports inside the functions are lazy
 so `fsdl-data --help` starts fast; a mistake of the user's is one line on stderr and exit
@@ -20,13 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fsdl_data.cli import checks, explore, features, lineage, run, snapshot, world
+from fsdl_data.cli import checks, explore, features, forget, lineage, run, snapshot, world
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fsdl-data", description=__doc__.split("\n\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
-    for group in (world, run, checks, explore, features, snapshot, lineage):
+    for group in (world, run, checks, explore, features, snapshot, lineage, forget):
         group.register(verbs)
     return parser
 

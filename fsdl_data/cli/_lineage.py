@@ -149,9 +149,12 @@ def snapshot_lineage(
 
     asset = GRAPH_SNAPSHOTS.get(manifest.name, (manifest.source, f"{manifest.name} snapshot"))[1]
     tracer = Tracer(instance, defs, lake)
+    from fsdl_data.core.versioning.erasure import erasure_facts
+
     snapshot = Step(asset, [None], [snapshot_id],
                     {"files": len(manifest.files), "rows": manifest.row_count,
-                     "git commit": manifest.code.get("git_commit", "?")})  # fmt: skip
+                     **{f"code {c}": v for c, v in manifest.code.items()},
+                     **erasure_facts(snapshot_id, manifest)})  # fmt: skip
     if manifest.kind != "table" or not manifest.source:
         return snapshot
     table = dg.AssetKey(manifest.source)

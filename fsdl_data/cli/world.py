@@ -65,7 +65,55 @@ def _record_calendar(home: Path, store: Any) -> None:
     days = world_days(store)
     if days:
         path = write_calendar(home, days[0], days[-1])
-        print(f"calendar: {days[0]} to {days[-1]} ({path}); restart `make dev` to see new days")
+        print(f"calendar: {days[0]} to {days[-1]} ({path})")
+
+
+_LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"
+_RELOAD = """mutation Reload($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) {
+  __typename ... on WorkspaceLocationEntry { locationOrLoadError { __typename ... on PythonError
+  { message } } } ... on PythonError { message } ... on UnauthorizedError { message } } }"""
+
+
+def _graphql(url: str, query: str, timeout_s: float, **variables: str) -> dict[str, Any]:
+    import json
+    import urllib.request
+
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/graphql", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.loads(response.read())["data"]
+
+
+def reload_running_ui(url: str) -> None:
+    """Ask the Dagster UI at `url` (a running `make dev`) to reload its code locations: Dagster
+    reads the calendar only when it loads the definitions, so without this the sensors would
+    ignore the world's new days until someone reloads by hand. Nothing runs there: say so only."""
+    if url == "off":
+        return
+    try:
+        found = _graphql(url, _LOCATIONS, 5)["workspaceOrError"].get("locationEntries") or []
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"no Dagster UI at {url} (FSDL_DAGSTER_URL): the next `make dev` sees the new days")
+        return
+    for name in [entry["name"] for entry in found]:
+        try:
+            answer = _graphql(url, _RELOAD, 600, name=name)["reloadRepositoryLocation"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            answer = {"__typename": "Error", "message": str(error)}
+        loaded = (answer.get("locationOrLoadError") or {}).get("__typename")
+        if loaded == "RepositoryLocation":
+            print(
+                f"Dagster at {url} reloaded {name}: its sensors see the new days on their next tick"
+            )
+            continue
+        why = answer.get("message") or (answer.get("locationOrLoadError") or {}).get("message")
+        print(
+            f"Dagster at {url} did not reload {name} ({why or loaded}): reload it there "
+            "(Deployment > Reload) so its sensors see the new days",
+            file=sys.stderr,
+        )
 
 
 def append(days: int = 1) -> list[Any]:
@@ -80,6 +128,7 @@ def append(days: int = 1) -> list[Any]:
     print("appended:")
     print_days(reports)
     _record_calendar(s.home, _common.object_store(s))
+    reload_running_ui(s.dagster_url)
     return reports
 
 

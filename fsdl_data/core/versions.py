@@ -6,7 +6,9 @@ one formula and one length to know. A version made from code is a hash of the so
 modules that run it (`source_hash`): editing the classifier's training changes the classifier's
 code version, hence its model version, so the registry never hands back weights trained by the
 old code; Dagster shows the asset (and everything downstream) as out of date until it reruns.
-Manifests record the same code versions and the git commit.
+A table snapshot's manifest records the code version of the asset that made its table
+(`produced_by`), never the repository's commit: a commit that leaves that code alone must not
+make a rebuild differ.
 
 Standard library only, imported lazily where it costs: the CLI must start fast.
 """
@@ -14,9 +16,7 @@ Standard library only, imported lazily where it costs: the CLI must start fast.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from functools import cache
-from pathlib import Path
 
 VERSION_LENGTH = 12  # hex characters: 48 bits, ample for the versions of one project
 
@@ -58,6 +58,7 @@ CODE = {
     "classifier": (
         "fsdl_data.core.vision.model",
         "fsdl_data.core.vision.train",
+        "fsdl_data.core.vision.nightly",
         "fsdl_data.core.vision.augment",
         "fsdl_data.core.vision.data",
         "fsdl_data.core.vision.style",
@@ -69,36 +70,32 @@ CODE = {
 }
 
 
+# Which component's code makes each asset (its code version is that component's).
+ASSET_COMPONENTS = {
+    "raw_photos": "sources", "photo_pixels": "sources", "photo_metadata": "sources",
+    "photo_metadata_quarantine": "sources",
+    "users": "sources", "raw_events": "sources",
+    "events": "tables", "events_quarantine": "tables",
+    "user_features": "features", "photo_features": "features", "online_features": "online",
+    "human_labels": "labels", "human_consensus": "labels", "annotator_quality": "labels",
+    "label_matrix": "weak_labels", "lf_analysis": "weak_labels", "labeled_set": "weak_labels",
+    "popularity_labels": "popularity_labels", "labeling_queue": "labeling_queue",
+    "photo_classifier": "classifier", "photo_classifications": "inference",
+    "training_set": "training_set",
+    "training_snapshot": "snapshots", "labeled_set_snapshot": "snapshots",
+    "raw_photos_snapshot": "snapshots",
+    "popularity_model": "model",
+}  # fmt: skip
+
+
 def code_version(component: str) -> str:
     """The version of the code that makes `component` (a key of CODE)."""
     return source_hash(*CODE[component])
 
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-@cache
-def git_commit() -> str:
-    """The checkout's commit, with `+dirty` when files differ from it; `unknown` outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPOSITORY, capture_output=True, text=True, timeout=5,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{commit}+dirty" if commit and dirty else commit or "unknown"
-
-
-def code_versions() -> dict[str, str]:
-    """Every component's code version, the package version and the git commit."""
-    import fsdl_data
-
-    return {
-        "fsdl_data": fsdl_data.__version__,
-        "git_commit": git_commit(),
-        **{component: code_version(component) for component in CODE},
-    }
+def produced_by(asset: str) -> dict[str, str]:
+    """The code that made `asset`'s data: {its component: that component's source hash}
+    (empty for an asset no component makes). What its upstream's code did is already in the
+    upstream data versions, so it is not repeated here."""
+    component = ASSET_COMPONENTS.get(asset)
+    return {component: code_version(component)} if component else {}

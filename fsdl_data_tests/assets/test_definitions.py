@@ -110,3 +110,23 @@ def test_definitions_built_twice_in_one_process_keep_their_own_settings(tmp_path
         sensors = list(built.sensors or [])
         assert {s.minimum_interval_seconds for s in sensors} == {interval}
         assert built.resolve_job_def("nightly").executor_def.name == executor
+
+
+def test_every_plot_is_named_in_its_assets_description() -> None:
+    """Dagster's UI opens a picture only from its metadata entry ("Show Markdown"), so the
+    description of an asset of the module that writes it must name that entry."""
+    import re
+    from pathlib import Path
+
+    import fsdl_data.assets
+
+    nodes = defs.resolve_asset_graph().asset_nodes
+    found = 0
+    for module in Path(fsdl_data.assets.__file__).parent.rglob("*.py"):
+        code = module.read_text()
+        plots = set(re.findall(r"""["']?(\w+)["']?\]?\s*[=:]\s*picture\(""", code))
+        mine = [n.description or "" for n in nodes if f"def {n.key.to_user_string()}(" in code]
+        named = {name for text in mine for name in re.findall(r"`(\w+)`", text)}
+        assert plots - named == set(), f"{module.name}: plots no description names"
+        found += len(plots)
+    assert found >= 7

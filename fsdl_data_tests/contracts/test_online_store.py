@@ -87,6 +87,19 @@ def test_newest_value_wins_whatever_the_order(store: online.OnlineStore) -> None
     assert views(store, 1, T0 + timedelta(days=1, hours=3)).value == 9
 
 
+def test_forget_deletes_one_entity_and_no_other(store: online.OnlineStore) -> None:
+    rng = random.Random()
+    users = rng.sample(range(1, 500), rng.randint(3, 8))
+    for user in users:
+        online.upsert(store, user_rows(user, T0, T0 + timedelta(hours=2), views=user))
+    forgotten, kept = users[0], users[1:]
+    assert store.forget("user", [str(forgotten)]) == len(USER_FEATURES)
+    assert store.records("user", [str(forgotten)]) == []
+    assert store.forget("user", [str(forgotten)]) == 0  # again: nothing left, no error
+    for user in kept:
+        assert views(store, user, T0 + timedelta(hours=3)).value == user
+
+
 def test_same_event_time_published_later_wins(store: online.OnlineStore) -> None:
     online.upsert(store, user_rows(4, T0, T0 + timedelta(days=1), views=6))
     online.upsert(store, user_rows(4, T0, T0 + timedelta(hours=2), views=5))

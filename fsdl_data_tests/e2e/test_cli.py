@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from fsdl_data_tests.processes import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -27,6 +29,7 @@ def fsdl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 def env(tmp_path: Path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
     e["FSDL_HOME"] = str(tmp_path / "fsdl")
+    e["FSDL_DAGSTER_URL"] = f"http://127.0.0.1:{free_port()}"  # no UI there: append says so
     return e
 
 
@@ -240,3 +243,57 @@ def test_a_full_disk_under_the_instance_storage_is_one_line(tmp_path: Path) -> N
         assert one_line(DagsterError("a bug")) is None  # a bug stays a traceback
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("loaded", ["RepositoryLocation", "PythonError"])
+def test_append_asks_a_running_ui_to_reload_and_says_what_happened(
+    loaded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`world append` reloads every code location of the UI at FSDL_DAGSTER_URL; a location
+    that fails to load is named with what to do; no UI at all is one calm line."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from fsdl_data.cli.world import reload_running_ui
+
+    asked: list[dict] = []
+
+    class Dagster(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            asked.append(body)
+            if "reloadRepositoryLocation" in body["query"]:
+                entry = {"__typename": loaded, "message": "ImportError: no module named x"}
+                data = {"reloadRepositoryLocation": {"__typename": "WorkspaceLocationEntry",
+                                                     "locationOrLoadError": entry}}  # fmt: skip
+            else:
+                names = [{"name": f"location_{i}"} for i in range(2)]
+                data = {"workspaceOrError": {"locationEntries": names}}
+            answer = json.dumps({"data": data}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Dagster)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        reload_running_ui(url)
+    finally:
+        server.shutdown()
+    said = capsys.readouterr()
+    assert [a["variables"].get("name") for a in asked] == [None, "location_0", "location_1"]
+    if loaded == "RepositoryLocation":
+        assert said.out.count(f"Dagster at {url} reloaded location_") == 2 and not said.err
+    else:
+        assert "did not reload location_0 (ImportError: no module named x)" in said.err
+        assert "Deployment > Reload" in said.err
+    reload_running_ui(f"http://127.0.0.1:{free_port()}")
+    assert "no Dagster UI at" in capsys.readouterr().out
+    reload_running_ui("off")
+    assert capsys.readouterr().out == ""

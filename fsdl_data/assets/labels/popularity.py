@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.assets.labels._windows import OWNERS
 from fsdl_data.core import plots
 from fsdl_data.core.labels.popularity import label_cutoff, likes_within_24h
@@ -24,7 +24,7 @@ PREVIOUS_AND_THIS_DAY = days_window(-1, 0)
     },
     description="Partition D labels the photos posted on D-1 (their 24 hours end during D): likes in the "
     "24 hours after posting, from `events`. A photo whose 24 hours are not over by the end of the "
-    "newest events partition present gets no label.",
+    "newest events partition present gets no label." + plots_at("likes_and_maturity"),
 )
 def popularity_labels(
     context: dg.AssetExecutionContext, photo_metadata: pl.DataFrame, events: pl.DataFrame

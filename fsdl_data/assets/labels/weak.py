@@ -4,22 +4,19 @@ humans, and the labeled set (gold > human consensus > the label model's weak lab
 import dagster as dg
 import polars as pl
 
-from fsdl_data.assets._outputs import picture, table
+from fsdl_data.assets._outputs import picture, plots_at, table
 from fsdl_data.assets.labels._windows import OWNERS, tagged_days
 from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
-from fsdl_data.core.labels import analysis
+from fsdl_data.core.labels import analysis, functions
 from fsdl_data.core.labels import labeled_set as labeled
-from fsdl_data.core.labels.functions import (
-    LABELING_FUNCTIONS,
-    apply_labeling_functions,
-    labeling_functions_version,
-    photos_for_labeling,
+from fsdl_data.core.labels.agreement import (
+    agreement_outcome,
+    agreement_report,
+    human_labels_admitted,
 )
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.core.vision import registry
-from fsdl_data.core.vision.infer import classify_pixels
-from fsdl_data.core.vision.pixels import thumbnails_from_bytes
+from fsdl_data.core.vision.infer import classify_as_of
 from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource, TorchResource
 
@@ -45,33 +42,17 @@ def label_matrix(
     photo_metadata: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
-    store = lake.open()
     torch.use_threads()
-    card = registry.classifier_as_of(store, context.partition_key)
-    outputs = None
-    if card is not None and len(photo_pixels):
-        classifier = registry.load_classifier(store, card.version)
-        outputs = classify_pixels(
-            classifier,
-            photo_pixels["photo_id"].to_list(),
-            photo_pixels["key"].to_list(),
-            thumbnails_from_bytes(photo_pixels["thumbnail"].to_list()),
-        )
-    photos = photos_for_labeling(photo_metadata, photo_pixels, outputs)
-    df = apply_labeling_functions(photos).with_columns(
-        pl.lit(card.version if card else None, dtype=pl.String).alias("classifier_version")
-    )
-    names = [lf.name for lf in LABELING_FUNCTIONS]
-    voted = df.select(pl.sum_horizontal([pl.col(n) >= 0 for n in names]) > 0).to_series()
+    version, outputs = classify_as_of(lake.open(), context.partition_key, photo_pixels)
+    df = functions.label_matrix(photo_metadata, photo_pixels, outputs, version)
+    names = [lf.name for lf in functions.LABELING_FUNCTIONS]
     return table(
         df,
         labeling_functions=len(names),
-        labeling_functions_version=labeling_functions_version(),
-        classifier_version=card.version if card else "none yet",
-        photos_with_a_vote=int(voted.sum()),
-        coverage=dg.MetadataValue.json(
-            {n: round(float((df[n] >= 0).mean() or 0.0), 4) for n in names}
-        ),
+        labeling_functions_version=functions.labeling_functions_version(),
+        classifier_version=version or "none yet",
+        photos_with_a_vote=functions.photos_with_a_vote(df, names),
+        coverage=dg.MetadataValue.json(functions.coverage(df, names)),
     )
 
 
@@ -96,7 +77,7 @@ def lf_analysis(
 ) -> dg.Output:
     day = parse_day(context.partition_key)
     df = analysis.lf_analysis(
-        label_matrix, human_consensus, day, LABELING_FUNCTIONS, CONTENT_CLASSES
+        label_matrix, human_consensus, day, functions.LABELING_FUNCTIONS, CONTENT_CLASSES
     )
     return table(
         df,
@@ -134,62 +115,54 @@ class LabeledSetConfig(dg.Config):
     ins={
         "label_matrix": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),
         "human_consensus": dg.AssetIn(),
+        "human_labels": dg.AssetIn(),
+        "annotator_quality": dg.AssetIn(),
     },
     description="One row per photo of the day: its label, confidence and source by precedence gold > "
     "human consensus > weak (the label model, fitted on the trailing "
     f"{LABEL_MODEL_WINDOW_DAYS} days of votes), with provenance: annotators, the labeling "
-    "functions that voted, and the label model, labeling functions and classifier versions.",
+    "functions that voted, and the label model, labeling functions and classifier versions. "
+    "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
+    "the day's human consensus is held out (gold and weak labels remain) until a new export "
+    "passes; metadata `human_labels` says which and why."
+    + plots_at("label_sources"),
 )
 def labeled_set(
     context: dg.AssetExecutionContext,
     config: LabeledSetConfig,
     label_matrix: pl.DataFrame,
     human_consensus: pl.DataFrame,
+    human_labels: pl.DataFrame,
+    annotator_quality: pl.DataFrame,
 ) -> dg.Output:
-    day = parse_day(context.partition_key)
-    names = [lf.name for lf in LABELING_FUNCTIONS]
-    today = label_matrix.filter(pl.col("day") == day)
-    weak, model = labeled.weak_labels(label_matrix, today, names, CONTENT_CLASSES, config.seed)
-    functions_version = labeling_functions_version()
-    model_version = (
-        labeled.label_model_version(label_matrix, names, functions_version, config.seed)
-        if model
-        else None
-    )
-    classifier_versions = today["classifier_version"].drop_nulls().unique().to_list()
-    df = labeled.build_labeled_set(
-        weak,
+    excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
+    gate = agreement_outcome(agreement_report(human_labels, excluded))
+    admitted = human_labels_admitted(gate)
+    held_out = 0 if admitted else int((human_consensus["annotators"].list.len() > 0).sum())
+    if not admitted:
+        context.log.warning(gate.description)
+    result = labeled.label_day(
+        label_matrix,
         human_consensus,
-        label_model_version=model_version,
-        functions_version=functions_version,
-        classifier_version=classifier_versions[0] if classifier_versions else None,
+        parse_day(context.partition_key),
+        [lf.name for lf in functions.LABELING_FUNCTIONS],
+        CONTENT_CLASSES,
+        functions.labeling_functions_version(),
+        config.seed,
+        human_admitted=admitted,
     )
-    sources = df.group_by("source").len().sort("source")
-    source_counts = {s or "unlabeled": n for s, n in sources.iter_rows()}
-    estimated = (
-        {n: round(float(a), 3) for n, a in zip(names, model.lf_accuracies(), strict=True)}
-        if model
-        else {}
-    )
+    counts = result.source_counts()
     return table(
-        df,
-        version=labeled.labeled_set_version(df),
-        **{f"source/{s}": n for s, n in source_counts.items()},
+        result.table,
+        version=labeled.labeled_set_version(result.table),
+        human_labels=("admitted: " if admitted else "HELD OUT: ") + gate.description,
+        human_labels_held_out=held_out,
+        **{f"source/{s}": n for s, n in counts.items()},
         label_sources=picture(
-            plots.counts(list(source_counts), list(source_counts.values()), "labels by source")
+            plots.counts(list(counts), list(counts.values()), "labels by source")
         ),
-        label_model_version=model_version or "none (no votes)",
-        label_model_structure=(model.chosen_structure or "") if model else "",
-        estimated_class_balance=dg.MetadataValue.json(
-            dict(
-                zip(
-                    CONTENT_CLASSES,
-                    [round(float(x), 3) for x in model.class_balance()],
-                    strict=True,
-                )
-            )
-            if model
-            else {}
-        ),
-        estimated_lf_accuracies=dg.MetadataValue.json(estimated),
+        label_model_version=result.model_version or "none (no votes)",
+        label_model_structure=(result.model.chosen_structure or "") if result.model else "",
+        estimated_class_balance=dg.MetadataValue.json(result.class_balance()),
+        estimated_lf_accuracies=dg.MetadataValue.json(result.function_accuracies()),
     )

@@ -100,6 +100,11 @@ class OnlineStore(Protocol):
 
     def clear(self) -> None: ...
 
+    def forget(self, entity: str, entity_ids: Sequence[str]) -> int:
+        """Deletes every feature of these entities (the right to be forgotten); returns how
+        many values went."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -215,6 +220,17 @@ class SqlOnlineStore:
         return (self.db.engine.dialect.loaded_dbapi.OperationalError,
                 self.db.engine.dialect.loaded_dbapi.InterfaceError)  # fmt: skip
 
+    def forget(self, entity: str, entity_ids: Sequence[str]) -> int:
+        self._ensure()
+        table = online_features
+
+        def delete() -> int:
+            with self.db.engine.begin() as conn:
+                where = (table.c.entity == entity) & table.c.entity_id.in_(list(entity_ids))
+                return conn.execute(table.delete().where(where)).rowcount
+
+        return self.db.retrying(delete) if entity_ids else 0
+
     def clear(self) -> None:
         self._drop_reader()
         self.db.engine.dispose()
@@ -324,6 +340,17 @@ class RedisOnlineStore:
                            _moment(int(event)), _moment(int(known)))
                 )  # fmt: skip
         return out
+
+    def forget(self, entity: str, entity_ids: Sequence[str]) -> int:
+        keys = [self._key(entity, entity_id) for entity_id in entity_ids]
+        if not keys:
+            return 0
+        pipe = self.client.pipeline(transaction=True)
+        for key in keys:
+            pipe.hlen(key)
+        pipe.delete(*keys)
+        *counts, _ = pipe.execute()
+        return sum(counts)
 
     def clear(self) -> None:
         keys = list(self.client.scan_iter(f"{self.prefix}:*", count=1000))

@@ -52,7 +52,8 @@ def outside_calendar_advice(days: list[str], calendar: list[str]) -> str:
         advice.append(
             f"day folders after the calendar's last day {last}: {late}; the calendar is read "
             "when the definitions load: reload the code location (UI: Deployment > Reload, or "
-            "restart `make dev`), or set FSDL_END_DATE; they are requested on the tick after"
+            "restart `make dev`; `fsdl-data world append` reloads the UI at FSDL_DAGSTER_URL "
+            "itself), or set FSDL_END_DATE; they are requested on the tick after"
         )
     if early:
         advice.append(

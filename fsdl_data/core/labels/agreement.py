@@ -145,15 +145,29 @@ def gold_exclusions(accuracy: pl.DataFrame, min_accuracy: float, min_gold: int) 
     }
 
 
-def agreement_outcome(report: AgreementReport, min_alpha: float, min_units: int) -> Outcome:
+MIN_ALPHA = 0.5  # Krippendorff's alpha below which a day's human labels are not used
+# The small-sample rule: alpha blocks only when measured on at least this many photos labeled
+# twice or more (with 3 annotators each, 60 pairable values, enough that a day at alpha 0.3 is
+# not taken for one at 0.7); below it a low alpha warns. The default world labels 20 photos a
+# day three times (WorldSpec.seed_label_fraction 0.1), so each day is judged on its own.
+# Pooling a day with earlier ones was tried and rejected: a bad day pooled with a good one
+# passes, and the bad day then drags the next one down.
+MIN_UNITS_FOR_ALPHA = 20
+
+
+def agreement_outcome(
+    report: AgreementReport, min_alpha: float = MIN_ALPHA, min_units: int = MIN_UNITS_FOR_ALPHA
+) -> Outcome:
     """The gate on a day's human labels: alpha at least `min_alpha`. With fewer than `min_units`
-    photos labeled twice or more alpha is too noisy to block on, so a low one only warns."""
+    photos labeled twice or more alpha is too noisy to block on, so a low one only warns. A
+    failed severe outcome holds the day's human labels out of the labeled set."""
     metadata = {
         "photos_with_two_or_more": report.units,
         "annotations": report.annotations,
         "pairwise_agreement": report.pairwise if report.pairwise is not None else float("nan"),
         "krippendorff_alpha": report.alpha if report.alpha is not None else float("nan"),
         "threshold": min_alpha,
+        "minimum_photos": min_units,
     }
     if report.alpha is None:
         return Outcome(True, "no photo with two or more comparable annotations", metadata)
@@ -164,7 +178,15 @@ def agreement_outcome(report: AgreementReport, min_alpha: float, min_units: int)
     if report.units < min_units:
         return Outcome(report.alpha >= min_alpha, f"{measured}: too few (< {min_units}) to block on",
                        metadata, severe=False)  # fmt: skip
-    return Outcome(report.alpha >= min_alpha, measured, metadata)
+    if report.alpha < min_alpha:
+        held = f"{measured}: the day's human labels are held out of labeled_set until a new "
+        return Outcome(False, held + "export passes", metadata)
+    return Outcome(True, measured, metadata)
+
+
+def human_labels_admitted(outcome: Outcome) -> bool:
+    """Whether the day's human labels may enter the labeled set: not when agreement blocked."""
+    return outcome.passed or not outcome.severe
 
 
 def exclusion_outcome(annotator_quality: pl.DataFrame) -> Outcome:

@@ -309,6 +309,34 @@ def apply_labeling_functions(
     return pl.DataFrame(columns)
 
 
+def label_matrix(
+    metadata: pl.DataFrame,
+    pixels: pl.DataFrame,
+    classifier_outputs: pl.DataFrame | None,
+    classifier_version: str | None,
+    functions: list[LabelingFunction] | None = None,
+) -> pl.DataFrame:
+    """A day's label matrix: every function's vote on every photo of `metadata`, with the
+    version of the classifier whose outputs (p_<class> columns; None before there is one) the
+    classifier_* functions read."""
+    photos = photos_for_labeling(metadata, pixels, classifier_outputs)
+    return apply_labeling_functions(photos, functions).with_columns(
+        pl.lit(classifier_version, dtype=pl.String).alias("classifier_version")
+    )
+
+
+def coverage(label_matrix: pl.DataFrame, names: list[str]) -> dict[str, float]:
+    """Per function, the share of photos it votes on (0 for an empty matrix)."""
+    voted = vote_matrix(label_matrix, names) >= 0
+    shares = voted.mean(axis=0) if len(voted) else np.zeros(len(names))
+    return {n: round(float(share), 4) for n, share in zip(names, shares, strict=True)}
+
+
+def photos_with_a_vote(label_matrix: pl.DataFrame, names: list[str]) -> int:
+    """How many photos at least one of the functions votes on."""
+    return int((vote_matrix(label_matrix, names) >= 0).any(axis=1).sum())
+
+
 def vote_matrix(label_matrix: pl.DataFrame, names: list[str]) -> np.ndarray:
     """(n, m) votes of the named functions; a function missing from the table abstains."""
     columns = [

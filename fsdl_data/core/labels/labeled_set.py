@@ -7,6 +7,9 @@ one with no label from any source has a null label and source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import numpy as np
 import polars as pl
 
@@ -113,8 +116,18 @@ def build_labeled_set(
     label_model_version: str | None,
     functions_version: str,
     classifier_version: str | None,
+    human_admitted: bool = True,
 ) -> pl.DataFrame:
-    """One row per photo of `weak` (every photo of the day), by source precedence."""
+    """One row per photo of `weak` (every photo of the day), by source precedence. With
+    `human_admitted` False (the agreement gate blocked the day) the annotators' consensus is
+    left out, so those photos fall back to gold or weak labels; the expert's gold stays, being
+    no vote among annotators whose agreement failed."""
+    if not human_admitted:
+        consensus = consensus.with_columns(
+            pl.lit(None, dtype=pl.String).alias("label"),
+            pl.lit(None, dtype=pl.Float64).alias("confidence"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("annotators"),
+        )
     human = consensus.select(
         "photo_id",
         "gold_label",
@@ -159,6 +172,70 @@ def build_labeled_set(
         .cast(LABELED_SET)
         .sort("photo_id")
     )
+
+
+@dataclass(frozen=True)
+class DayLabels:
+    """A day's labeled set and the label model behind its weak labels (None: no votes)."""
+
+    table: pl.DataFrame
+    model: LabelModel | None
+    model_version: str | None
+    function_names: tuple[str, ...]
+    classes: tuple[str, ...]
+
+    def source_counts(self) -> dict[str, int]:
+        """Photos per label source; "unlabeled" for those no source labels."""
+        sources = self.table.group_by("source").len().sort("source")
+        return {source or "unlabeled": n for source, n in sources.iter_rows()}
+
+    def class_balance(self) -> dict[str, float]:
+        """The label model's estimated share of each class (empty without a model)."""
+        if self.model is None:
+            return {}
+        balance = self.model.class_balance()
+        return {c: round(float(x), 3) for c, x in zip(self.classes, balance, strict=True)}
+
+    def function_accuracies(self) -> dict[str, float]:
+        """The label model's estimated accuracy of each function (empty without a model)."""
+        if self.model is None:
+            return {}
+        accuracies = self.model.lf_accuracies()
+        return {n: round(float(a), 3) for n, a in zip(self.function_names, accuracies, strict=True)}
+
+
+def label_day(
+    label_matrix: pl.DataFrame,
+    consensus: pl.DataFrame,
+    day: date,
+    function_names: list[str],
+    classes: tuple[str, ...],
+    functions_version: str,
+    seed: int = 0,
+    human_admitted: bool = True,
+) -> DayLabels:
+    """The labeled set of `day`: the label model fitted on every row of `label_matrix` (a
+    trailing window of days, tagged in its `day` column: more votes, better estimates) labels
+    that day's photos, then gold > human consensus > weak (the consensus only where
+    `human_admitted`, as `build_labeled_set`). The classifier version recorded is the one behind
+    that day's classifier votes."""
+    today = label_matrix.filter(pl.col("day") == day)
+    weak, model = weak_labels(label_matrix, today, function_names, classes, seed)
+    model_version = (
+        label_model_version(label_matrix, function_names, functions_version, seed)
+        if model
+        else None
+    )
+    classifiers = today["classifier_version"].drop_nulls().unique().to_list()
+    table = build_labeled_set(
+        weak,
+        consensus,
+        label_model_version=model_version,
+        functions_version=functions_version,
+        classifier_version=classifiers[0] if classifiers else None,
+        human_admitted=human_admitted,
+    )
+    return DayLabels(table, model, model_version, tuple(function_names), classes)
 
 
 def training_labels(

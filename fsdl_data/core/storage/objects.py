@@ -64,6 +64,7 @@ class Capability(enum.Enum):
     PRESIGNED_URLS = "presigned_urls"  # presigned_url(key, expires_s)
     VERSIONED_READS = "versioned_reads"  # reads report the object's VersionId (when enabled)
     LOCAL_PATHS = "local_paths"  # local_path(key): a path on this machine (DuckDB globs)
+    VERSIONED_LISTING = "versioned_listing"  # list_latest(prefix): listings with VersionIds
 
 
 class ObjectStore(Protocol):

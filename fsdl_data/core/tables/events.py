@@ -52,6 +52,9 @@ class Cleaned:
         return dict(zip(counts["reason"], counts["len"], strict=True))
 
 
+# An integer `ts` (milliseconds since 1970) outside the years a datetime holds (1 to 9999) is a
+# `bad_timestamp`, as a text one is: a moment no reader of the table could take.
+DATETIME_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)
 MAX_LINE_BYTES = 1 << 20  # longer lines are quarantined (`line_too_long`), not parsed
 MAX_LOG_BYTES = 1 << 30  # a log file that inflates past this is refused (a gzip bomb)
 FILE_LINE = 0  # a raw row with line_no 0 stands for a whole file that could not be read
@@ -347,14 +350,15 @@ def _vectorized(chunk: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
 
 def _bulk_timestamp(ts_str: pl.Expr) -> pl.Expr:
     """The common ISO 8601 forms (date, `T` or space, time, up to 6 fraction digits, `Z` or
-    `+HH:MM`) in bulk, in UTC; null where the text is of another form (or names no such day),
-    which the plain `parse_timestamp` then decides."""
+    `+HH:MM`) in bulk, in UTC; null where the text is of another form (or names no such day,
+    or lies past the years a datetime holds), which the plain `parse_timestamp` then decides."""
     common = ts_str.str.contains(_ISO)
     normalized = (
         ts_str.str.slice(0, 10) + "T" + ts_str.str.slice(11).str.replace(r"[Zz]$", "+00:00")
     )
     parsed = normalized.str.strptime(UTC_TS, "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
-    return pl.when(common).then(parsed)
+    # 9999-12-31T23:30-01:00 is in year 10000 once in UTC: past a datetime, as Python says
+    return pl.when(common & (parsed.dt.year() <= 9999)).then(parsed)
 
 
 @dataclass
@@ -432,7 +436,9 @@ class EventCleaner:
         df = df.with_columns(
             pl.coalesce(
                 pl.col("ts_parsed"),
-                pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.replace_time_zone("UTC"),
+                pl.when(pl.col("ts_ms").is_between(*DATETIME_MS_RANGE)).then(
+                    pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.replace_time_zone("UTC")
+                ),
             )
             .cast(UTC_TS)
             .alias("ts")

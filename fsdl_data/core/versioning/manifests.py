@@ -3,6 +3,8 @@ snapshot of a name).
 
     snapshots/manifests/<name>/<manifest id>.json  id = SHA-256 of the JSON: the snapshot id
     snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
+    snapshots/tombstones/<name>/<old id>.json      a snapshot rewritten by an erasure: the id
+                                                   that replaces it, and what was erased
 
 Identical inputs give an identical manifest, hence the same id. A manifest is written last, in
 one atomic put, after everything it names.
@@ -21,6 +23,7 @@ from fsdl_data.core.versioning.digests import canonical_json, sha256
 
 MANIFEST_SCHEMA_VERSION = 1
 MANIFESTS = f"{ROOT}/manifests/"
+TOMBSTONES = f"{ROOT}/tombstones/"
 
 
 def manifest_key(name: str, snapshot_id: str) -> str:
@@ -29,6 +32,10 @@ def manifest_key(name: str, snapshot_id: str) -> str:
 
 def ref_key(name: str) -> str:
     return f"{ROOT}/refs/{name}.json"
+
+
+def tombstone_key(name: str, snapshot_id: str) -> str:
+    return f"{TOMBSTONES}{name}/{snapshot_id}.json"
 
 
 def check_name(name: str) -> str:
@@ -167,6 +174,9 @@ class Manifests:
         try:
             body = self.store.get(manifest_key(found[0], found[1]))
         except ObjectNotFound:
+            successor = self.replaced_by(found[0], found[1])
+            if successor is not None:
+                return self.read(successor, found[0])
             raise SnapshotNotFound(
                 f"no snapshot {snapshot_id!r} named {name!r} in {self.store.url}"
             ) from None
@@ -183,6 +193,9 @@ class Manifests:
                 "snapshot name or `latest` (`fsdl-data snapshot list` shows them)"
             )
         matches = [(n, i) for n, i in self.ids(name) if i.startswith(prefix)]
+        if not matches:  # an id an erasure replaced: its successor
+            matches = sorted({self.follow(n, i) for n, i in self.tombstoned(name)
+                              if i.startswith(prefix)})  # fmt: skip
         if not matches:
             raise SnapshotNotFound(
                 f"no snapshot {snapshot_id!r} in {self.store.url}: `fsdl-data snapshot list` shows them"
@@ -192,6 +205,48 @@ class Manifests:
                 f"{snapshot_id!r} names {len(matches)} snapshots: give more characters"
             )
         return matches[0]
+
+    def replaced_by(self, name: str, snapshot_id: str) -> str | None:
+        """The id that replaced a snapshot an erasure rewrote (its tombstone's), or None."""
+        try:
+            return json.loads(self.store.get(tombstone_key(name, snapshot_id)))["replaced_by"]
+        except ObjectNotFound:
+            return None
+
+    def follow(self, name: str, snapshot_id: str) -> tuple[str, str]:
+        """(name, id) of the snapshot that holds what `snapshot_id` held now: itself, or the
+        last of the erasures' successors."""
+        seen = {snapshot_id}
+        while (successor := self.replaced_by(name, snapshot_id)) is not None:
+            if successor in seen:
+                break
+            seen.add(successor)
+            snapshot_id = successor
+        return name, snapshot_id
+
+    def _first_written(self, name: str | None) -> dict[str, Any]:
+        """When each snapshot an erasure rewrote was first written (its tombstone says): a
+        rewritten snapshot keeps its place in its name's history, so `gc --keep N` keeps the
+        same ones."""
+        from datetime import datetime
+
+        found = {}
+        for tombstone_name, old_id in self.tombstoned(name):
+            try:
+                body = json.loads(self.store.get(tombstone_key(tombstone_name, old_id)))
+            except ObjectNotFound:
+                continue
+            if body.get("written"):
+                found[body["replaced_by"]] = datetime.fromisoformat(body["written"])
+        return found
+
+    def tombstoned(self, name: str | None = None) -> Iterator[tuple[str, str]]:
+        """(name, old id) of every snapshot an erasure rewrote."""
+        prefix = f"{TOMBSTONES}{name}/" if name else TOMBSTONES
+        for key in (o.key for o in self.store.list(prefix)):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[3].endswith(".json"):
+                yield parts[2], parts[3][: -len(".json")]
 
     def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
         prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
@@ -204,10 +259,13 @@ class Manifests:
         """Every snapshot (of `name`), oldest first, without reading a manifest."""
         prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
         found = []
+        rewritten = self._first_written(name)
         for stat in self.store.list(prefix):
             parts = stat.key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
-                found.append(SnapshotRef(parts[2], parts[3][: -len(".json")], stat.last_modified))
+                snapshot_id = parts[3][: -len(".json")]
+                written = rewritten.get(snapshot_id, stat.last_modified)
+                found.append(SnapshotRef(parts[2], snapshot_id, written))
         return sorted(found, key=lambda r: (r.written is None, r.written, r.id))
 
     def newest_id(self, name: str) -> str | None:

@@ -190,10 +190,12 @@ def _take(
     for source in progress(listed):
         known = reusable.get((source.path, source.fingerprint))
         if known is not None:
-            entries.append(
+            entries.append(  # the same bytes; an object rewritten alike has a new VersionId
                 known._replace(
                     partition=source.partition,
                     data_version=source.data_version or known.data_version,
+                    etag=source.etag or known.etag,
+                    version_id=source.version_id or known.version_id,
                 )
             )
             continue
@@ -384,9 +386,17 @@ def usable_key(path: str) -> bool:
 
 
 def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Iterator[SourceFile]:
-    """Every object under `prefix` with its ETag (and VersionId) as fingerprint, not read. A
-    key that cannot be a path (with a '..', '.' or empty segment) is skipped with a warning."""
-    for info in store.list(prefix):
+    """Every object under `prefix` with its ETag as fingerprint and, on a versioned bucket, its
+    current VersionId, not read. A key that cannot be a path (with a '..', '.' or empty
+    segment) is skipped with a warning."""
+    from fsdl_data.core.storage.objects import Capability, supports
+
+    listed = (
+        store.list_latest(prefix)  # type: ignore[attr-defined]
+        if supports(store, Capability.VERSIONED_LISTING)
+        else store.list(prefix)
+    )
+    for info in listed:
         path = info.key[len(prefix) :]
         if not usable_key(path) or not usable_key(info.key):
             warn(f"skipped object {info.key!r}: a key with an empty, '.' or '..' part")

@@ -421,7 +421,10 @@ class SnapshotStore:
         half-written. Waits while writers run. Returns (deleted snapshot ids, deleted blobs)."""
         if keep < 1:
             raise ValueError("--keep must be at least 1")
-        pins = set(pinned)
+        pins = set(pinned)  # and what an erasure replaced a pinned snapshot by
+        pins |= {
+            self.manifests.follow(n, i)[1] for n, i in self.manifests.tombstoned() if i in pins
+        }
         with self.collecting(wait_s):
             self.packs = Packs(self.blobs)  # what writers stored before we started
             self._stored.clear()

@@ -2,7 +2,8 @@
 
 Two entry points over the same forward pass: `classify` fetches and decodes JPEGs in DataLoader
 workers (for photos without a stored thumbnail), `classify_pixels` runs on model-sized pixels
-already decoded at ingestion (photo_pixels), which is what the graph uses.
+already decoded at ingestion; `classify_rows` runs it on a photo_pixels table, which is what the
+graph uses, and `classify_as_of` with the classifier as known before a day.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import numpy as np
 import polars as pl
 import torch
 
+from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.vision import registry
 from fsdl_data.core.vision.data import PhotoDataset, photo_loader, to_batch
 from fsdl_data.core.vision.model import Classifier
+from fsdl_data.core.vision.pixels import thumbnails_from_bytes
 
 
 def _forward(
@@ -92,3 +96,31 @@ def classify_pixels(
 
     p, style = _forward(classifier, batches(), device)
     return _table(classifier, photo_ids, keys, p, style)
+
+
+def classify_rows(
+    classifier: Classifier, pixels: pl.DataFrame, batch_size: int = 256, device: str = "cpu"
+) -> pl.DataFrame:
+    """Classify the rows of a photo_pixels table (photo_id, key, thumbnail), in its order."""
+    return classify_pixels(
+        classifier,
+        pixels["photo_id"].to_list(),
+        pixels["key"].to_list(),
+        thumbnails_from_bytes(pixels["thumbnail"].to_list()),
+        batch_size,
+        device,
+    )
+
+
+def classify_as_of(
+    store: ObjectStore, day: str, pixels: pl.DataFrame
+) -> tuple[str | None, pl.DataFrame | None]:
+    """The version and outputs of the classifier as known before `day` (the registry's newest
+    trained on earlier labels) on the rows of `pixels`; (None, None) before there is one, and
+    no outputs when there are no rows."""
+    card = registry.classifier_as_of(store, day)
+    if card is None:
+        return None, None
+    if pixels.is_empty():
+        return card.version, None
+    return card.version, classify_rows(registry.load_classifier(store, card.version), pixels)

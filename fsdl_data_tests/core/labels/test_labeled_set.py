@@ -7,12 +7,14 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import pytest
 
 from fsdl_data.core.labels.analysis import day_statistics, drifted, lf_analysis
 from fsdl_data.core.labels.consensus import CONSENSUS
 from fsdl_data.core.labels.functions import LabelingFunction, labeling_functions_version
 from fsdl_data.core.labels.labeled_set import (
     build_labeled_set,
+    label_day,
     label_model_version,
     training_labels,
     weak_labels,
@@ -194,3 +196,72 @@ def test_a_new_classifier_is_a_new_baseline_for_rules_that_read_it() -> None:
     assert out["trailing_days"].to_list() == [0]  # classifier b has no earlier days
     same = matrices.with_columns(pl.lit("a").alias("classifier_version"))
     assert lf_analysis(same, human, days[-1], [reads], CLASSES)["trailing_days"].to_list() == [2]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_day_is_labeled_by_a_model_fitted_on_the_whole_window(seed: int) -> None:
+    """label_day fits on every day of the window, labels only the day asked for, records the
+    day's classifier, and ranks gold > human > weak, whatever the window's random shape."""
+    rng = np.random.default_rng(seed)
+    names = ["f", "g", "h"]
+    days = [date(2026, 1, d) for d in range(1, int(rng.integers(2, 6)) + 1)]
+    sizes = rng.integers(20, 60, len(days))
+    y = rng.integers(0, 2, int(sizes.sum()))
+    votes = {n: np.where(rng.uniform(size=len(y)) < 0.7, y, -1).astype(np.int8) for n in names}
+    matrix = pl.DataFrame(
+        {
+            "photo_id": np.arange(len(y)),
+            **votes,
+            "classifier_version": np.repeat([f"c{i}" for i in range(len(days))], sizes).tolist(),
+            "day": np.repeat(days, sizes).tolist(),
+        },
+        schema_overrides={"day": pl.Date},
+    )
+    day = days[int(rng.integers(0, len(days)))]
+    today = matrix.filter(pl.col("day") == day)
+    ids = today["photo_id"].to_list()
+    gold, human = int(ids[0]), int(ids[1])
+    human_rows = consensus(
+        [
+            {"photo_id": gold, "label": "dog", "gold_label": "cat"},
+            {"photo_id": human, "label": "cat"},
+        ]
+    )
+    result = label_day(matrix, human_rows, day, names, CLASSES, "lf1", seed)
+    table = result.table
+    assert table["photo_id"].to_list() == sorted(ids)
+    rows = {r["photo_id"]: r for r in table.iter_rows(named=True)}
+    assert rows[gold]["source"] == "gold" and rows[gold]["label"] == "cat"
+    assert rows[human]["source"] == "human" and rows[human]["label"] == "cat"
+    assert set(table["classifier_version"]) == {f"c{days.index(day)}"}
+    assert result.model_version == label_model_version(matrix, names, "lf1", seed)
+    assert set(table["label_model_version"]) == {result.model_version}
+    # the model saw the whole window: fitting on the day alone gives another version
+    if len(matrix) > len(today):
+        assert result.model_version != label_model_version(today, names, "lf1", seed)
+    expected, _ = weak_labels(matrix, today, names, CLASSES, seed)
+    weak_rows = table.filter(pl.col("source") == "weak")
+    assert weak_rows.select("photo_id", "weak_label").equals(
+        expected.filter(pl.col("photo_id").is_in(weak_rows["photo_id"].implode())).select(
+            "photo_id", "weak_label"
+        )
+    )
+    counts = result.source_counts()
+    assert sum(counts.values()) == len(ids) and counts["gold"] == 1 and counts["human"] == 1
+    assert counts.get("unlabeled", 0) == table["source"].null_count()
+    assert set(result.class_balance()) == set(CLASSES)
+    assert sum(result.class_balance().values()) == pytest.approx(1.0, abs=0.01)
+    assert list(result.function_accuracies()) == names
+
+
+def test_a_day_without_votes_has_no_label_model() -> None:
+    matrix = pl.DataFrame(
+        {"photo_id": [1, 2], "f": [-1, -1], "classifier_version": [None, None],
+         "day": [date(2026, 1, 1)] * 2},
+        schema={"photo_id": pl.Int64, "f": pl.Int8, "classifier_version": pl.String,
+                "day": pl.Date},
+    )  # fmt: skip
+    result = label_day(matrix.head(0), consensus([]), date(2026, 1, 1), ["f"], CLASSES, "lf1")
+    assert result.model is None and result.model_version is None
+    assert result.class_balance() == {} and result.function_accuracies() == {}
+    assert result.table.is_empty() and result.source_counts() == {}

@@ -183,3 +183,46 @@ def test_some_rules_are_strongly_correlated(world_matrix) -> None:
     assert (
         abs(phi("location_food_market", "pixels_plate")) < 0.5
     )  # both food, not the same evidence
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_days_label_matrix_reads_the_classifier_given_and_names_it(seed: int) -> None:
+    """label_matrix votes on every photo of the metadata, the classifier's votes come from the
+    outputs it is given (none before a classifier exists), and every row names that classifier;
+    coverage and photos_with_a_vote agree with counts over the votes."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 12))
+    metadata = pl.DataFrame(
+        {
+            "photo_id": rng.permutation(np.arange(100, 100 + n)).tolist(),
+            "title": rng.choice(["Golden hills", "Today", "my lunch #food", "selfie"], n).tolist(),
+            "location": rng.choice(["Berlin", "Eataly", "Yosemite"], n).tolist(),
+        }
+    )
+    sure = rng.uniform(size=n) < 0.5
+    best = rng.integers(0, len(CONTENT_CLASSES), n)
+    probabilities = np.full((n, len(CONTENT_CLASSES)), 0.02)
+    probabilities[np.arange(n), best] = np.where(sure, 0.95, 0.3)
+    outputs = pl.DataFrame(
+        {
+            "photo_id": metadata["photo_id"],
+            **{f"p_{c}": probabilities[:, i] for i, c in enumerate(CONTENT_CLASSES)},
+        }
+    )
+    pixels = pl.DataFrame({"photo_id": []}, schema={"photo_id": pl.Int64})
+    names = [lf.name for lf in LABELING_FUNCTIONS]
+    before = lfs.label_matrix(metadata, pixels, None, None)
+    assert before["photo_id"].to_list() == metadata["photo_id"].to_list()
+    assert before["classifier_version"].null_count() == n
+    assert (before["classifier_confident"] == ABSTAIN).all()
+    after = lfs.label_matrix(metadata, pixels, outputs, "clf-1")
+    assert set(after["classifier_version"]) == {"clf-1"}
+    expected = np.where(sure, best, ABSTAIN)
+    assert after["classifier_confident"].to_list() == expected.tolist()
+    votes = vote_matrix(after, names) >= 0
+    coverage = lfs.coverage(after, names)
+    assert list(coverage) == names
+    assert all(coverage[name] == round(votes[:, j].mean(), 4) for j, name in enumerate(names))
+    assert lfs.photos_with_a_vote(after, names) == int(votes.any(axis=1).sum())
+    assert lfs.photos_with_a_vote(before.head(0), names) == 0
+    assert set(lfs.coverage(before.head(0), names).values()) == {0.0}

@@ -197,7 +197,11 @@ def clean_events(raw: pl.DataFrame, day: str) -> Cleaned:
     df = df.with_columns(
         pl.coalesce(
             pl.col("ts_parsed"),
-            pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.replace_time_zone("UTC"),
+            # an integer outside the years a datetime holds is a bad timestamp, as a text one
+            # is (added when a random line of year 10000 crashed both readings)
+            pl.when(pl.col("ts_ms").is_between(-62_135_596_800_000, 253_402_300_799_999)).then(
+                pl.from_epoch(pl.col("ts_ms"), time_unit="ms").dt.replace_time_zone("UTC")
+            ),
         )
         .cast(UTC_TS)
         .alias("ts")

@@ -247,6 +247,13 @@ _timestamps = st.builds(
     st.sampled_from(["", ".5", ".123", ".123456", ".1234567", ",5"]),
     st.sampled_from(["Z", "z", "+00:00", "-05:00", "+05:30", "+0530", "+05", "+24:00", "", " "]),
 )
+_any_date = st.builds(  # any year, month and day of month: some name no such day (2100-02-29)
+    lambda year, month, day, zone: f"{year:04d}-{month:02d}-{day:02d}T12:00:00{zone}",
+    st.integers(1, 9999),
+    st.integers(1, 12),
+    st.integers(28, 31),
+    st.sampled_from(["Z", "-13:00", "+14:00"]),
+)
 _near_day = st.datetimes(
     min_value=datetime(2025, 12, 29), max_value=datetime(2026, 1, 4), timezones=st.just(UTC)
 ).map(lambda moment: moment.isoformat())
@@ -270,7 +277,12 @@ def _lines(draw: st.DrawFn) -> bytes:
             "user_id": draw(st.integers(-5, 5)),
             "photo_id": draw(st.one_of(st.none(), st.integers(0, 9))),
             "ts": draw(
-                st.one_of(_near_day, _timestamps, st.integers(1_767_000_000_000, 1_767_600_000_000))
+                st.one_of(
+                    _near_day,
+                    _timestamps,
+                    _any_date,
+                    st.integers(1_767_000_000_000, 1_767_600_000_000),
+                )
             ),
             **({"client": draw(st.text(max_size=3))} if draw(st.booleans()) else {}),
         }
@@ -279,7 +291,9 @@ def _lines(draw: st.DrawFn) -> bytes:
             record[spoiled] = draw(_scalars)
         if draw(st.integers(0, 3)) == 0 and "photo_id" in record:
             del record["photo_id"]
-        keys = draw(st.permutations(list(record)))
+        keys = draw(  # the schema's order (the compact fast path's form) or any other
+            st.one_of(st.just([k for k in _KNOWN if k in record]), st.permutations(list(record)))
+        )
         record = {key: record[key] for key in keys}
     separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,\t", " :\r")]))
     text = json.dumps(record, separators=separators, ensure_ascii=draw(st.booleans()))
@@ -305,6 +319,36 @@ def test_same_as_reference_on_random_lines(lines: list[bytes], files: int) -> No
     assert_same_as_reference(raw, "2026-01-02")
     assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
 
+
+_COMPACT = '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,'
+_TRICKY_COMPACT = [  # one step away from the compact form, schema order, no spaces
+    _COMPACT + '"ts":"2026-01-02T01:00:00Z","client":"x","client":7}',
+    _COMPACT + '"ts":"2026-01-02T01:00:00Z","client":"a","ts":5}',
+    _COMPACT + '"ts":1767312000000,"client":null}x}',
+    _COMPACT + '"ts":1767312000000,"client":"}"}',
+    _COMPACT + '"ts":1767312000000,"client":"a"b"}',
+    _COMPACT + '"ts":1767312000000,"client":"é"}',
+    _COMPACT + '"ts":1767312000000,"client":null',
+    _COMPACT + '"ts":1767312000000 ,"client":null}',
+    _COMPACT + '"ts":"2026-01-02T01:00:00Z","client":nul}',
+    '{"event_id":"a","event_type":"view","user_id":01,"photo_id":2,"ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":"2","ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":null,"ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_type":"login","user_id":1,"photo_id":null,"ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_type":"view","user_id":1,"user_id":2,"photo_id":2,"ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_id":"b","event_type":"view","user_id":1,"photo_id":2,"ts":1767312000000,"client":null}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2026-01-02T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2026-01-02 01:00:00.5-01:30","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2026-01-02T01:00:00.000001z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"9999-12-31T23:30:00-01:00","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2024-02-29T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2100-02-29T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2000-02-29T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"1900-02-29T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":"2026-04-31T01:00:00Z","client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":253402300800000,"client":"x"}',
+    '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,"ts":-62135596800001,"client":"x"}',
+]  # fmt: skip
 
 _LOGIN = '"event_type":"login","user_id":1'
 _TRICKY = [
@@ -348,7 +392,7 @@ _TRICKY = [
 ]
 
 
-@pytest.mark.parametrize("line", _TRICKY)
+@pytest.mark.parametrize("line", _TRICKY + _TRICKY_COMPACT)
 def test_same_as_reference_on_tricky_lines(line: str) -> None:
     good = '{"event_id":"z","event_type":"login","user_id":2,"ts":"2026-01-02T03:00:00Z"}'
     raw = _lines_frame([line.encode(), good.encode()])

@@ -430,3 +430,54 @@ def test_counts_mean_one_thing_each(tmp_path: Path) -> None:
     again = snap.snapshot_table(store, TABLE, table(lake), skip_empty=True)
     # files = files_read + files_reused; the empty partition is counted apart, once
     assert (len(again.manifest.files), again.read, again.reused, again.left_out) == (2, 1, 1, 1)
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+def test_an_s3_folder_snapshot_records_each_objects_current_version_id(
+    s3_env: str, s3_bucket: str, tmp_path: Path, versioned: bool
+) -> None:
+    """On a versioned bucket the manifest holds every object's current VersionId (listed with
+    list_object_versions: list_objects_v2 has none), also for an object rewritten with the same
+    bytes (not read again, but a new version); deleted keys are gone. Unversioned: none."""
+    import random
+
+    from fsdl_data.core.storage.backends.s3 import S3ObjectStore
+    from fsdl_data_tests.conftest import s3_client
+
+    client = s3_client(s3_env)
+    if versioned:
+        client.put_bucket_versioning(
+            Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
+    objects = S3ObjectStore(client, s3_bucket, "photos")
+    rng = random.Random(len(s3_bucket))
+    keys = [f"d{rng.randrange(3)}/{i:03d}.jpg" for i in range(rng.randrange(4, 12))]
+    for key in keys:
+        for _ in range(rng.randrange(1, 3)):  # some objects have older versions
+            objects.put(key, rng.randbytes(rng.randrange(1, 50)))
+    gone = rng.choice(keys)
+    objects.delete(gone)  # its latest version is a delete marker
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    template = Manifest(name="photos", kind="folder", files=(), source="s3")
+
+    def taken() -> Manifest:
+        found = snap.take(store, template, snap.object_files(objects, ""),
+                          lambda s: objects.get(s.location))  # fmt: skip
+        assert found is not None
+        return found.manifest
+
+    def current(key: str) -> str | None:
+        return client.head_object(Bucket=s3_bucket, Key=f"photos/{key}").get("VersionId")
+
+    first = taken()
+    assert sorted(f.path for f in first.files) == sorted(set(keys) - {gone})
+    for entry in first.files:
+        assert entry.version_id == (current(entry.path) if versioned else None)
+        assert entry.version_id is None or entry.version_id != "null"
+    same = first.files[0]
+    objects.put(same.path, objects.get(same.path))  # the same bytes again: a new version
+    again = taken()
+    entry = next(f for f in again.files if f.path == same.path)
+    assert entry.sha256 == same.sha256
+    assert entry.version_id == (current(same.path) if versioned else None)
+    assert (entry.version_id != same.version_id) == versioned

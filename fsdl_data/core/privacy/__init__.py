@@ -1,0 +1,1 @@
+"""The right to be forgotten: finding one person's (or one photo's) data everywhere and erasing it."""

@@ -1,0 +1,298 @@
+"""The right to be forgotten: a subject erased from every place and every snapshot, others'
+data untouched (byte for byte where it shares a pack), idempotent, resumable after a crash."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from fsdl_data.core.features import online
+from fsdl_data.core.privacy.forget import (
+    NothingToErase,
+    Places,
+    erasure_key,
+    forget,
+    reports,
+    verify_forgotten,
+)
+from fsdl_data.core.privacy.subjects import Subject
+from fsdl_data.core.storage.appdb import AppDatabase
+from fsdl_data.core.storage.appdb import photos as photos_table
+from fsdl_data.core.storage.appdb import users as users_table
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.versioning import snapshots as snap
+from fsdl_data.core.versioning.erasure import erasure_facts
+from fsdl_data.core.versioning.export import export_snapshot
+from fsdl_data.core.versioning.store import PACK_MIN_FILES, Manifest, SnapshotStore
+
+DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
+
+
+@dataclass
+class World:
+    places: Places
+    lake: Lake
+    snapshots: SnapshotStore
+    owner: dict[int, int]  # photo -> user
+    day: dict[int, str]  # photo -> day
+    users: list[int]
+    export: Path
+
+
+def photo_key(photo: int, day: str) -> str:
+    return f"photos/date={day}/{photo}.jpg"
+
+
+def build(tmp_path: Path, rng: random.Random) -> World:
+    """A small world of random shape: users with random numbers of photos over a few days, their
+    events, labels (gold and seed task files), pixels, features online, snapshots of every
+    night (the photos folder too, packed) and an export under the lake."""
+    lake_store = LocalObjectStore(tmp_path / "lake")
+    objects = LocalObjectStore(tmp_path / "objects")
+    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    db.create_schema()
+    users = rng.sample(range(1, 10_000), rng.randint(6, 12))
+    photo_ids = rng.sample(range(1, 100_000), max(PACK_MIN_FILES + rng.randint(1, 30), 70))
+    owner = {p: rng.choice(users) for p in photo_ids}
+    day = {p: rng.choice(DAYS) for p in photo_ids}
+    lake = Lake(lake_store)
+    snapshots = SnapshotStore(lake_store)
+    from datetime import UTC, datetime
+
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    db.insert(users_table, [{"user_id": u, "username": f"u{u}", "country": "DE",
+                             "signup_at": stamp, "updated_at": stamp} for u in users])  # fmt: skip
+    db.insert(photos_table, [{"photo_id": p, "user_id": owner[p], "title": "t", "location": "x",
+                              "posted_at": stamp, "object_key": photo_key(p, day[p]),
+                              "updated_at": stamp} for p in photo_ids])  # fmt: skip
+    store = online.SqlOnlineStore(db)
+    for night, d in enumerate(DAYS):
+        mine = [p for p in photo_ids if day[p] == d]
+        for p in mine:
+            objects.put(photo_key(p, d), rng.randbytes(rng.randint(200, 900)))
+        lake.write("photo_metadata", pl.DataFrame(
+            {"photo_id": mine, "user_id": [owner[p] for p in mine],
+             "object_key": [photo_key(p, d) for p in mine]}, schema_overrides={
+                "photo_id": pl.Int64, "user_id": pl.Int64}), d)  # fmt: skip
+        lake.write("photo_pixels", pl.DataFrame(
+            {"photo_id": mine, "key": [photo_key(p, d) for p in mine],
+             "thumbnail": [rng.randbytes(32) for _ in mine]},
+            schema_overrides={"photo_id": pl.Int64}), d)  # fmt: skip
+        seen = [p for p in photo_ids if DAYS.index(day[p]) <= night]
+        events = [{"event_type": "view", "user_id": rng.choice(users), "photo_id": rng.choice(seen)}
+                  for _ in range(rng.randint(20, 60))]  # fmt: skip
+        events += [{"event_type": "post", "user_id": owner[p], "photo_id": p} for p in mine]
+        lines = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in events)
+        objects.put(f"events/date={d}/part-00000.jsonl.gz", gzip.compress(lines, mtime=0))
+        lake.write("events", pl.DataFrame(events, schema_overrides={"user_id": pl.Int64,
+                                                                    "photo_id": pl.Int64}), d)  # fmt: skip
+        lake.write("user_features", pl.DataFrame(
+            {"user_id": users, "views_7d": [rng.randint(0, 9) for _ in users]},
+            schema_overrides={"user_id": pl.Int64}), d)  # fmt: skip
+        gold = rng.sample(mine, min(len(mine), rng.randint(2, 6)))
+        tasks = [{"id": p, "data": {"image": f"file://{objects.root}/{photo_key(p, d)}",
+                                    "photo_id": p},
+                  "annotations": [{"ground_truth": True, "result": [
+                      {"value": {"choices": [rng.choice(["food", "city"])]}}]}]} for p in gold]  # fmt: skip
+        objects.put(f"labels/gold/date={d}/tasks.json", json.dumps(tasks, indent=1).encode())
+        lake.write("human_labels", pl.DataFrame(
+            {"photo_id": gold, "label": ["food"] * len(gold), "ground_truth": [True] * len(gold)},
+            schema_overrides={"photo_id": pl.Int64}), d)  # fmt: skip
+        online.upsert(store, pl.DataFrame(
+            {"entity": ["user"] * len(users), "entity_id": [str(u) for u in users],
+             "feature": ["views_7d"] * len(users), "value": ["1"] * len(users),
+             "event_time": [stamp] * len(users), "known_at": [stamp] * len(users)}))  # fmt: skip
+        for name in ("photo_metadata", "events", "human_labels"):
+            files = snap.TableFiles(name, lake_store, tuple(snap.table_files(lake, name)))
+            snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name),
+                                files)  # fmt: skip
+    photo_files = list(snap.local_files(objects.root / "photos"))
+    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()), photo_files,
+              snap.read_local)  # fmt: skip
+    _, full, manifest = snapshots.open_snapshot("human_labels")
+    export = objects.root.parent / "lake" / "exports" / "gold"
+    export_snapshot(snapshots, full, manifest, export)
+    places = Places(lake=lake_store, objects=objects, online=store, app_db=db)
+    return World(places, lake, snapshots, owner, day, users, export)
+
+
+def rows_of(world: World) -> dict[str, pl.DataFrame]:
+    """Every lake table's rows, all partitions."""
+    out = {}
+    for table in world.lake.tables():
+        frames = [world.lake.read(table, d).with_columns(pl.lit(d).alias("_day"))
+                  for d in world.lake.partitions(table)]  # fmt: skip
+        out[table] = pl.concat(frames)
+    return out
+
+
+def others(frame: pl.DataFrame, user: int, photos: set[int]) -> pl.DataFrame:
+    keep = pl.lit(True)
+    if "user_id" in frame.columns:
+        keep = keep & (pl.col("user_id") != user)
+    if "photo_id" in frame.columns:
+        keep = keep & ~pl.col("photo_id").is_in(sorted(photos))
+    return frame.filter(keep).sort(frame.columns)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return build(tmp_path, random.Random())
+
+
+def subject_with_gold(world: World) -> tuple[int, set[int]]:
+    """A user with at least one gold-labelled photo (and the user's photos)."""
+    gold = world.lake.read("human_labels", DAYS[0])["photo_id"].to_list()
+    user = world.owner[gold[0]]
+    return user, {p for p, u in world.owner.items() if u == user}
+
+
+def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> None:
+    user, photos = subject_with_gold(world)
+    before = rows_of(world)
+    folder_id = world.snapshots.latest("photo_folder")[0]
+    folder = world.snapshots.read(folder_id)
+    others_photos = {f.path: world.snapshots.get_blob(f.sha256) for f in folder.files
+                     if int(Path(f.path).stem) not in photos}  # fmt: skip
+    theirs = [world.places.objects.get(photo_key(p, world.day[p])) for p in photos]
+    old_ids = {i for _, i in world.snapshots.ids()}
+    gold_before = {d: json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
+                   for d in DAYS}  # fmt: skip
+
+    report = forget(Subject("user", user), world.places, "test")
+
+    assert verify_forgotten(Subject("user", user), world.places) == dict.fromkeys(
+        ("lake", "exports", "snapshots", "objects", "online", "app_db"), 0)  # fmt: skip
+    assert SnapshotStore(world.places.lake).verify() == []
+    after = rows_of(world)
+    for table, frame in before.items():  # everyone else's rows, exactly as they were
+        assert others(frame, user, photos).equals(others(after[table], user, photos)), table
+    assert report["footprint"]["photos"] == len(photos)
+    assert all(not world.places.objects.head(photo_key(p, world.day[p])) for p in photos)
+    # the photo folder's pack: the subject's photos out, everyone else's bytes unchanged
+    fresh = SnapshotStore(world.places.lake)
+    new_folder = fresh.read(folder_id)  # the old id still opens: its tombstone names the new one
+    assert new_folder.id != folder_id
+    assert {f.path: fresh.get_blob(f.sha256) for f in new_folder.files} == others_photos
+    assert report["places"]["snapshots"]["packs_rewritten"] >= 1
+    for pack in fresh.packs.members():  # no byte of the subject's photos left in any pack
+        stored = fresh.blobs.read(pack)
+        assert not any(photo in stored for photo in theirs)
+    assert erasure_facts(folder_id, new_folder)["now"] == new_folder.id[:12]
+    # gold labels: the subject's tasks gone, every other task as it was
+    for d in DAYS:
+        now = json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
+        assert now == [t for t in gold_before[d] if t["data"]["photo_id"] not in photos]
+    # the export was made again from the erased snapshot: its card names the new id
+    card = (world.export / "README.md").read_text()
+    _, now_id, _ = fresh.open_snapshot("human_labels")
+    assert now_id in card and not (old_ids & {now_id})
+    shards = pl.concat([pl.read_parquet(p) for p in (world.export / "data").glob("*.parquet")])
+    assert not set(shards["photo_id"].to_list()) & photos
+    # the stored report: what and when, never the ids
+    stored = world.places.lake.get(erasure_key(report["erasure"])).decode()
+    assert f'"photo_id":{min(photos)}' not in stored and report["state"] == "done"
+    assert str(Subject("user", user)) not in stored
+
+
+def test_a_photo_goes_with_its_rows_but_not_its_owners_other_photos(world: World) -> None:
+    user = max(world.users, key=lambda u: sum(o == u for o in world.owner.values()))
+    mine = sorted(p for p, u in world.owner.items() if u == user)
+    gone, kept = mine[0], mine[1:]
+    forget(Subject("photo", gone), world.places, "test")
+    assert sum(verify_forgotten(Subject("photo", gone), world.places).values()) == 0
+    metadata = pl.concat([world.lake.read("photo_metadata", d) for d in DAYS])
+    assert set(metadata.filter(pl.col("user_id") == user)["photo_id"].to_list()) == set(kept)
+
+
+def test_nobody_is_one_error_and_changes_nothing(world: World) -> None:
+    listing = {o.key: o.fingerprint for o in world.places.lake.list("")}
+    nobody = max(world.users) + 1
+    with pytest.raises(NothingToErase, match=f"user:{nobody} is nowhere"):
+        forget(Subject("user", nobody), world.places, "test")
+    assert {o.key: o.fingerprint for o in world.places.lake.list("")} == listing
+    with pytest.raises(ValueError, match="give user:<id> or photo:<id>"):
+        Subject.parse("customer:7")
+
+
+def test_forgetting_twice_changes_nothing_the_second_time(world: World) -> None:
+    user, _ = subject_with_gold(world)
+    first = forget(Subject("user", user), world.places, "test")
+    lake = {o.key: o.fingerprint for o in world.places.lake.list("")}
+    objects = {o.key: o.fingerprint for o in world.places.objects.list("")}
+    again = forget(Subject("user", user), world.places, "test")
+    assert again["already"] and again["erasure"] == first["erasure"]
+    assert {o.key: o.fingerprint for o in world.places.lake.list("")} == lake
+    assert {o.key: o.fingerprint for o in world.places.objects.list("")} == objects
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_mid_erasure_leaves_a_consistent_store_and_a_rerun_completes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, _ = subject_with_gold(world)
+    store = world.places.lake
+    writes = {"n": 0}
+    limit = random.Random().randint(3, 25)  # the crash lands anywhere among the lake's writes
+    real_put = type(store).put
+
+    def put(self: Any, key: str, data: bytes) -> None:
+        writes["n"] += 1
+        if writes["n"] == limit:
+            raise Crash(key)
+        real_put(self, key, data)
+
+    monkeypatch.setattr(type(store), "put", put)
+    with pytest.raises(Crash):
+        forget(Subject("user", user), world.places, "test")
+    monkeypatch.undo()
+    assert SnapshotStore(store).verify() == []  # consistent, however far it got
+    journal = reports(store, Subject("user", user))
+    assert [r["state"] for r in journal] == ["running"]  # the report says how far it got
+    report = forget(Subject("user", user), world.places, "test")
+    assert report["erasure"] == journal[0]["erasure"] and report["state"] == "done"
+    assert sum(verify_forgotten(Subject("user", user), world.places).values()) == 0
+    assert SnapshotStore(store).verify() == []
+
+
+def fsdl(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
+    env["FSDL_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "fsdl_data.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_the_cli_reports_verifies_and_refuses_mistakes_in_one_line(tmp_path: Path) -> None:
+    world = build(tmp_path, random.Random())  # the layout of an FSDL_HOME: lake/, objects/, app.db
+    user, photos = subject_with_gold(world)
+    before = fsdl(tmp_path, "forget", "--verify", f"user:{user}")
+    assert before.returncode == 2 and "occurrences" in before.stdout
+    done = fsdl(tmp_path, "forget", f"user:{user}", "--json", "--reason", "ticket 12")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["reason"] == "ticket 12" and report["footprint"]["photos"] == len(photos)
+    assert report["places"]["snapshots"]["files"] >= 1 and report["state"] == "done"
+    after = fsdl(tmp_path, "forget", "--verify", f"user:{user}")
+    assert after.returncode == 0 and f"user:{user}: 0 occurrences" in after.stdout
+    assert fsdl(tmp_path, "snapshot", "verify").returncode == 0
+    again = fsdl(tmp_path, "forget", f"user:{user}")
+    assert again.returncode == 0 and "already erased" in again.stdout
+    for mistake, words in ((f"user:{max(world.users) + 1}", "is nowhere"),
+                           ("customer:3", "give user:<id> or photo:<id>")):  # fmt: skip
+        refused = fsdl(tmp_path, "forget", mistake)
+        assert refused.returncode == 1 and words in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
