@@ -45,9 +45,10 @@ from fsdl_data.core.versioning.manifests import (
 from fsdl_data.core.versioning.packs import PACKS, Packs, pack_key, read_index
 from fsdl_data.core.versioning.store import SnapshotStore, cache_key
 
-# scrub(path, bytes) -> (new bytes, or None when the file goes whole; erased rows), or None
-# when the file does not hold the subject
-Scrub = Callable[[str, bytes], "tuple[bytes | None, int] | None"]
+# scrub(path, sha256, read) -> (new bytes, or None when the file goes whole; erased rows), or
+# None when the file does not hold the subject; `read()` gives its bytes (a photo is known by
+# its hash alone, so it is never read)
+Scrub = Callable[[str, str, Callable[[], bytes]], "tuple[bytes | None, int] | None"]
 KeepObject = Callable[[dict[str, Any]], bool]
 
 
@@ -129,7 +130,7 @@ def _scrub_blobs(
     for digest in sorted(first, key=lambda d: (snapshots.holder(d), d)):
         entry = first[digest]
         done.files_scanned += 1
-        found = scrub(entry.path, snapshots.get_blob(digest))
+        found = scrub(entry.path, digest, lambda d=digest: snapshots.get_blob(d))
         if found is None:
             outcome[digest] = None
             continue
