@@ -17,7 +17,7 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
 
     from fsdl_data.cli._lineage import model_lineage, snapshot_lineage
     from fsdl_data.cli.runner import cli_instance
-    from fsdl_data.core.modeling.popularity import card_key
+    from fsdl_data.core.modeling.registry import card_key
     from fsdl_data.core.versioning.lineage import latest_model_version
     from fsdl_data.core.versioning.store import SnapshotNotFound, SnapshotStore
 

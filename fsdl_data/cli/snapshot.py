@@ -43,7 +43,7 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))
         files = list(snapshots.object_files(store, "", warn))
-        return files, lambda s: store.get(s.location), 8
+        return files, lambda s: store.get(s.listed.key), 8
     root = Path(path_or_url)
     if not root.is_dir():
         raise FileNotFoundError(
