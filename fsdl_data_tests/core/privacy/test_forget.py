@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from fsdl_data.core.storage.appdb import photos as photos_table
 from fsdl_data.core.storage.appdb import users as users_table
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
+from fsdl_data.core.storage.objects import Listed
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.erasure import erasure_facts
 from fsdl_data.core.versioning.export import export_snapshot
 from fsdl_data.core.versioning.store import PACK_MIN_FILES, Manifest, SnapshotStore
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -69,9 +72,7 @@ def build(tmp_path: Path, rng: random.Random) -> World:
     day = {p: rng.choice(DAYS) for p in photo_ids}
     lake = Lake(lake_store)
     snapshots = SnapshotStore(lake_store)
-    from datetime import UTC, datetime
-
-    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = START
     db.insert(users_table, [{"user_id": u, "username": f"u{u}", "country": "DE",
                              "signup_at": stamp, "updated_at": stamp} for u in users])  # fmt: skip
     db.insert(photos_table, [{"photo_id": p, "user_id": owner[p], "title": "t", "location": "x",
@@ -335,10 +336,10 @@ def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
         snap.snapshot_table(snapshots, Manifest(name="photo_metadata", kind="table", files=(),
                                                 source="photo_metadata"), files)  # fmt: skip
     photos = {f"date={DAYS[0]}/{p}.jpg": rng.randbytes(rng.randint(100, 400)) for p in owner}
-    sources = [snap.SourceFile(path, path, str(len(data)), len(data))
+    sources = [snap.SourceFile(path, Listed(path, str(len(data)), START, len(data)))
                for path, data in sorted(photos.items())]  # fmt: skip
     snap.take(snapshots, Manifest(name="photos", kind="folder", files=()), sources,
-              lambda source: photos[source.location])  # fmt: skip
+              lambda source: photos[source.listed.key])  # fmt: skip
     objects = LocalObjectStore(tmp_path / "objects")
     for path, data in photos.items():
         objects.put(f"photos/{path}", data)
