@@ -121,10 +121,11 @@ def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResu
     additional_ins={"human_labels": dg.AssetIn(), "annotator_quality": dg.AssetIn()},
     description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
     "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
-    f"(nominal) over the content classes. Alpha below {MIN_ALPHA} on at least "
-    f"{MIN_UNITS_FOR_ALPHA} photos labeled twice or more fails: labeled_set holds that day's human "
-    "labels out (so every later classifier trains without them) until a new export passes, and "
-    "this run's training is blocked. On fewer photos a low alpha only warns (too few to judge).",
+    f"(nominal) over the content classes. Alpha confidently below {MIN_ALPHA} (its bootstrapped "
+    f"95% upper bound below it too) on at least {MIN_UNITS_FOR_ALPHA} photos labeled twice or "
+    "more fails: labeled_set holds that day's human labels out (so every later classifier trains "
+    "without them) until a new export passes, and this run's training is blocked. A low alpha "
+    "that is not confidently low, or on fewer photos, only warns.",
 )
 def labeled_set_agreement(
     labeled_set: pl.DataFrame, human_labels: pl.DataFrame, annotator_quality: pl.DataFrame

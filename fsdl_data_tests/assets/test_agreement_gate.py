@@ -101,3 +101,53 @@ def test_the_default_world_labels_enough_photos_twice_for_the_gate_to_block() ->
     spec = WorldSpec()
     assert spec.annotators_per_task >= 2
     assert round(spec.photos_per_day * spec.seed_label_fraction) >= MIN_UNITS_FOR_ALPHA
+
+
+def _world_like_day(rng: np.random.Generator, accuracies: list[float], photos: int) -> list:
+    """One day's units: each photo's class drawn, three of the annotators answering it, each
+    right with their accuracy and otherwise mostly a look-alike class."""
+    units = []
+    for _ in range(photos):
+        truth = int(rng.integers(len(CONTENT_CLASSES)))
+        unit = []
+        for who in rng.choice(len(accuracies), size=3, replace=False):
+            if rng.uniform() < accuracies[who]:
+                unit.append(truth)
+            elif rng.uniform() < 0.6:
+                unit.append((truth + 1) % len(CONTENT_CLASSES))
+            else:
+                unit.append(int(rng.integers(len(CONTENT_CLASSES))))
+        units.append(unit)
+    return units
+
+
+def test_honest_days_rarely_block_and_careless_days_almost_always_do() -> None:
+    """At the world's volume alpha swings widely for the same annotators, so the gate blocks
+    only when alpha is confidently below the threshold."""
+    from fsdl_data.core.labels.agreement import (
+        MIN_ALPHA,
+        AgreementReport,
+        agreement_outcome,
+        alpha_upper_bound,
+        krippendorff_alpha,
+    )
+
+    rng = np.random.default_rng(3)
+    photos = round(WorldSpec().photos_per_day * WorldSpec().seed_label_fraction)
+
+    def blocked(units: list) -> tuple[bool, bool]:
+        alpha = krippendorff_alpha(units)
+        high = alpha_upper_bound(units)
+        assert high is not None and alpha is not None and high >= alpha
+        outcome = agreement_outcome(AgreementReport(len(units), 3 * len(units), 0.5, alpha, high))
+        return (not outcome.passed and outcome.severe), alpha < MIN_ALPHA
+
+    days = 40
+    honest = [blocked(_world_like_day(rng, list(rng.uniform(0.75, 0.97, 5)), photos))
+              for _ in range(days)]  # fmt: skip
+    careless = [blocked(_world_like_day(rng, list(rng.uniform(0.15, 0.4, 5)), photos))
+                for _ in range(days)]  # fmt: skip
+    assert sum(b for b, _ in honest) <= days * 0.05
+    assert sum(b for b, _ in careless) >= days * 0.9
+    perfect = [[c, c, c] for c in range(len(CONTENT_CLASSES))] * 4
+    assert alpha_upper_bound(perfect) == 1.0
