@@ -202,7 +202,12 @@ def _replace_manifest(
 def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
                 paths: set[str]) -> None:  # fmt: skip
     """The stat cache of a rewritten newest snapshot: its rewritten files are forgotten (read
-    again next time), so an incremental snapshot never carries the old content over."""
+    again next time), so an incremental snapshot never carries the old content over. Its
+    folder index (names, sizes, hashes of the old files) is dropped: status then takes the
+    general path until the next snapshot writes a new one."""
+    from fsdl_data.core.versioning import folder_index
+
+    folder_index.drop(snapshots.store, name)
     try:
         cache = json.loads(snapshots.store.get(cache_key(name)))
     except ObjectNotFound:
