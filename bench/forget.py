@@ -100,7 +100,9 @@ def generate(root: Path, nights: int, photos: int, users: int, events: int, seed
                  "photo_id": rng.choice(posted)} for _ in range(events)]  # fmt: skip
         lake.write("events", pl.DataFrame(rows, schema_overrides=typed), day)
         lines = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
-        objects.put(f"events/date={day}/part-00000.jsonl.gz", gzip.compress(lines, mtime=0))
+        objects.put(
+            f"events/date={day}/part-00000.jsonl.gz", gzip.compress(lines, compresslevel=5, mtime=0)
+        )
         lake.write("user_features", pl.DataFrame(
             {"user_id": user_ids, "views_7d": [rng.randint(0, 99) for _ in user_ids]},
             schema_overrides={"user_id": pl.Int64}), day)  # fmt: skip

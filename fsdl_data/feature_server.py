@@ -1,24 +1,23 @@
-"""The feature server: `fsdl-data features serve` (Starlette on uvicorn, one worker).
+"""The feature server: `fsdl-data features serve` (a bare ASGI app on uvicorn, one worker).
 
 POST /get-online-features answers in Feast's request and response shapes
 (core.features.serving), plus each value's known-at; GET /health answers 200 once the online
 store has answered. Every answered request goes to the served log (core.features.served) unless
 logging is off: its request and response bytes, appended to a bounded buffer that another
 process writes to the lake, so the request path never decodes, encodes or writes for the log.
+
+The app is plain ASGI rather than a framework: two routes need no router, and the request path
+is then only the body read, one parse, one store read per entity kind and one encode (a
+framework's request objects and middleware cost more than the store read at batch 1). uvicorn
+runs it on uvloop and httptools when they are installed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from fsdl_data.core.features.online import OnlineStore
 from fsdl_data.core.features.served import ServedLog
@@ -26,9 +25,14 @@ from fsdl_data.core.features.serving import (
     BadRequest,
     RawJson,
     decoded,
+    feature_catalog,
     get_online_features,
     parse_request,
 )
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 try:  # a faster JSON codec when installed (fsdl_data[serving])
     import orjson
@@ -50,56 +54,92 @@ except ImportError:  # pragma: no cover
     _loads = json.loads
 
 
-def _json(obj: Any, status: int = 200) -> Response:
-    return Response(_dumps(obj), status_code=status, media_type="application/json")
+async def _answer(send: Send, body: bytes, status: int = 200) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
-def build_app(store: OnlineStore, log: ServedLog | None = None) -> Starlette:
-    ready = {"ok": False}
+async def _body(receive: Receive) -> bytes:
+    message = await receive()
+    body = message.get("body", b"")
+    while message.get("more_body", False):
+        message = await receive()
+        body += message.get("body", b"")
+    return body
 
-    async def get_online(request: Request) -> Response:
-        raw = await request.body()
+
+class FeatureServer:
+    """The ASGI app: lifespan (the store answers, the served log starts; on shutdown the log
+    drains and the store closes), POST /get-online-features and GET /health."""
+
+    def __init__(self, store: OnlineStore, log: ServedLog | None = None) -> None:
+        self.store, self.log = store, log
+        self.catalog = feature_catalog()  # built once: no feature metadata per request
+        self.ready = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = (scope["method"], scope["path"])
+            if route == ("POST", "/get-online-features"):
+                await self.get_online_features(receive, send)
+            elif route == ("GET", "/health"):
+                await self.health(send)
+            else:
+                known = scope["path"] in ("/get-online-features", "/health")
+                await _answer(send, _dumps({"error": f"no route {route[0]} {route[1]}: POST "
+                              "/get-online-features or GET /health"}), 405 if known else 404)  # fmt: skip
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def get_online_features(self, receive: Receive, send: Send) -> None:
+        raw = await _body(receive)
         try:
-            parsed = parse_request(_loads(raw))
+            parsed = parse_request(_loads(raw), self.catalog)
         except (BadRequest, ValueError) as error:
-            return _json({"error": str(error)}, 400)
+            await _answer(send, _dumps({"error": str(error)}), 400)
+            return
         now = datetime.now(UTC)
-        answer = _dumps(get_online_features(store, parsed, now))
-        if log is not None:
-            log.append(parsed.at or now, raw, answer)
-        return Response(answer, media_type="application/json")
+        answer = _dumps(get_online_features(self.store, parsed, now))
+        if self.log is not None:
+            self.log.append(parsed.at or now, raw, answer)
+        await _answer(send, answer)
 
-    async def health(_: Request) -> Response:
-        state: dict[str, Any] = {"status": "ok" if ready["ok"] else "starting"}
-        if log is not None:
-            state["served_log"] = {"dropped_requests": log.dropped, "buffered_bytes": log.pending}
-        return _json(state, 200 if ready["ok"] else 503)
+    async def health(self, send: Send) -> None:
+        state: dict[str, Any] = {"status": "ok" if self.ready else "starting"}
+        if self.log is not None:
+            state["served_log"] = {"dropped_requests": self.log.dropped,
+                                   "buffered_bytes": self.log.pending}  # fmt: skip
+        await _answer(send, _dumps(state), 200 if self.ready else 503)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        store.records("user", ["0"], None)  # the store answers (and its table exists)
-        if log is not None:
-            log.start()
-        ready["ok"] = True
-        try:
-            yield
-        finally:
-            ready["ok"] = False
-            if log is not None:
-                log.close()
-            store.close()
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.store.records("user", ["0"], None)  # the store answers (table exists)
+                    if self.log is not None:
+                        self.log.start()
+                except Exception as error:  # reported to uvicorn, which exits saying why
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                if self.log is not None:
+                    self.log.close()
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-    return Starlette(
-        routes=[
-            Route("/get-online-features", get_online, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+
+def build_app(store: OnlineStore, log: ServedLog | None = None) -> FeatureServer:
+    return FeatureServer(store, log)
 
 
 def run(store: OnlineStore, log: ServedLog | None, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(build_app(store, log), host=host, port=port, log_level="warning",
-                access_log=False, loop="auto", http="auto")  # fmt: skip
+                access_log=False, loop="auto", http="auto", lifespan="on")  # fmt: skip

@@ -6,6 +6,7 @@ import polars as pl
 from fsdl_data.assets._outputs import picture, plots_at
 from fsdl_data.core import plots
 from fsdl_data.core.modeling import popularity as pop
+from fsdl_data.core.modeling.registry import save_model
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import load_table
@@ -66,7 +67,7 @@ def popularity_model(
         context.log.info("not yet: the snapshot has one day; training needs two (train, hold out)")
         return
     record = pop.ModelRecord.of(fit, version, snapshot_id)
-    key = pop.save_model(store, fit.model, record.card())
+    key = save_model(store, fit.model, record.card())
     yield dg.Output(
         record.row(key),
         output_name="popularity_model",

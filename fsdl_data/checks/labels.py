@@ -6,6 +6,8 @@ import polars as pl
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
 from fsdl_data.core.labels.agreement import (
+    MIN_ALPHA,
+    MIN_UNITS_FOR_ALPHA,
     agreement_outcome,
     agreement_report,
     exclusion_outcome,
@@ -101,10 +103,6 @@ def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-MIN_ALPHA = 0.5  # Krippendorff's alpha below which a day's human labels are not used
-MIN_UNITS_FOR_ALPHA = 20  # fewer doubly-annotated photos: alpha is too noisy to block on
-
-
 @dg.asset_check(
     asset="annotator_quality",
     blocking=False,
@@ -123,16 +121,17 @@ def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResu
     additional_ins={"human_labels": dg.AssetIn(), "annotator_quality": dg.AssetIn()},
     description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
     "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
-    f"(nominal) over the content classes. Alpha below {MIN_ALPHA} blocks everything trained on "
-    f"the labeled set; with fewer than {MIN_UNITS_FOR_ALPHA} photos labeled twice or more it only "
-    "warns (too few to judge).",
+    f"(nominal) over the content classes. Alpha confidently below {MIN_ALPHA} (its bootstrapped "
+    f"95% upper bound below it too) on at least {MIN_UNITS_FOR_ALPHA} photos labeled twice or "
+    "more fails: labeled_set holds that day's human labels out (so every later classifier trains "
+    "without them) until a new export passes, and this run's training is blocked. A low alpha "
+    "that is not confidently low, or on fewer photos, only warns.",
 )
 def labeled_set_agreement(
     labeled_set: pl.DataFrame, human_labels: pl.DataFrame, annotator_quality: pl.DataFrame
 ) -> dg.AssetCheckResult:
     excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
-    report = agreement_report(human_labels, excluded)
-    return result(agreement_outcome(report, MIN_ALPHA, MIN_UNITS_FOR_ALPHA))
+    return result(agreement_outcome(agreement_report(human_labels, excluded)))
 
 
 # Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.

@@ -37,6 +37,20 @@ def online_store_url(settings: object) -> str:
     return settings.online_store_url or settings.app_db_url  # type: ignore[attr-defined]
 
 
+def world_moment(store: object, entity: str, entity_id: str) -> datetime | None:
+    """For a generated world (its manifest in the object store), its latest time: when its last
+    night published (or, if later, this entity's newest value: a rerun or a wall-clock run);
+    None for anything else, where the default moment is now."""
+    from fsdl_data.core.calendar import nightly_publish_time
+    from fsdl_data.core.world.generator import world_days
+
+    days = world_days(_common.object_store())
+    if not days:
+        return None
+    newest = [r.known_at for r in store.records(entity, [entity_id])]  # type: ignore[attr-defined]
+    return max([nightly_publish_time(days[-1]), *newest])
+
+
 def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
     """Prints every feature of one entity as served at `at` (default now) with its event and
     known-at times and status; with `as_json`, a JSON list of objects."""
@@ -46,6 +60,8 @@ def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
     moment = parse_moment(at)
     store = open_online_store(online_store_url(_common.settings()))
     try:
+        if at is None:
+            moment = world_moment(store, entity, entity_id) or moment
         vector = read_vector(store, entity, entity_id, moment)
     finally:
         store.close()
@@ -89,8 +105,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--at",
         default=None,
-        help="serve as at this ISO time (default: now): only values described and published by "
-        "then, within their TTL",
+        help="serve as at this ISO time (default: now; for a generated world, its latest time): "
+        "only values described and published by then, within their TTL",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of objects instead")
     p.set_defaults(handler=lambda a: get(a.entity, a.at, a.json))

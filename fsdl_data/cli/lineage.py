@@ -17,7 +17,7 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
 
     from fsdl_data.cli._lineage import model_lineage, snapshot_lineage
     from fsdl_data.cli.runner import cli_instance
-    from fsdl_data.core.modeling.popularity import card_key
+    from fsdl_data.core.modeling.registry import card_key
     from fsdl_data.core.versioning.lineage import latest_model_version
     from fsdl_data.core.versioning.store import SnapshotNotFound, SnapshotStore
 
@@ -60,7 +60,12 @@ def rebuild(snapshot_id: str) -> int:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
     instance = cli_instance(_common.settings())
     job = _common.definitions().resolve_implicit_global_asset_job_def()
-    for entry in manifest.files:
+    erasures = manifest.extra.get("erasures", ())
+    if erasures:  # what was erased cannot be recomputed: the lake's erased partitions are taken
+        print(f"  {full[:12]} was rewritten by {len(erasures)} erasures (`fsdl-data lineage "
+              f"{full[:12]}`): its partitions are taken as the erasure left them in the lake, "
+              "not rematerialized")  # fmt: skip
+    for entry in manifest.files if not erasures else ():
         result = job.execute_in_process(
             partition_key=entry.partition, instance=instance, raise_on_error=False,
             asset_selection=[dg.AssetKey(manifest.source)],

@@ -10,13 +10,15 @@ from fsdl_data.cli import _common, explore, world
 
 
 def materialize(
-    days: list[str] | None = None, job: str = "nightly", world_clock: bool = False
+    days: list[str] | None = None, job: str = "nightly", world_clock: bool | None = None
 ) -> int:
     """One run of `job` per day (default: every world day); 0 when all succeed. Features are
-    stamped known-at now, or with `world_clock` at the generated world's simulated nightly
-    times (a replay of its nights)."""
+    stamped known-at with the wall clock, or with `world_clock` at a generated world's
+    simulated nightly times (a replay of its nights). Unset, `world_clock` follows the data: a
+    generated world (its manifest in the object store) replays on its own clock, anything else
+    publishes at the wall clock; the flags --world-clock and --wall-clock choose."""
     from fsdl_data.cli.runner import cli_instance, materialize_days
-    from fsdl_data.core.world.generator import world_days
+    from fsdl_data.core.world.generator import read_manifest, world_days
     from fsdl_data.instance import fail_orphaned_runs
 
     store = _common.object_store()
@@ -28,6 +30,11 @@ def materialize(
         )
         return 1
     check_days(chosen, store)
+    if world_clock is None:
+        world_clock = read_manifest(store) is not None
+        if world_clock:
+            print("a generated world: each day publishes at its simulated nightly time "
+                  "(--wall-clock: known from now, as a backfill)", flush=True)  # fmt: skip
     settings = _common.settings()  # a bad setting was one line when it was read
     instance = cli_instance(settings)
     for run_id in fail_orphaned_runs(instance):  # a CLI killed mid-run: its day is unblocked
@@ -113,10 +120,8 @@ def next_steps(store: Any) -> list[str]:
     ]
     if after:  # the last night's run published its features at 02:00 the day after
         lines += [
-            f"  .venv/bin/fsdl-data features get user:1 --at {after}T03:00:00Z"
-            "   # as served after the last night",
-            "  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --world-clock"
-            f" --day {after}",
+            "  .venv/bin/fsdl-data features get user:1   # as served after the world's last night",
+            f"  .venv/bin/fsdl-data world append && .venv/bin/fsdl-data materialize --day {after}",
         ]
     return lines
 
@@ -129,11 +134,22 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
     p.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
-    p.add_argument(
+    clock = p.add_mutually_exclusive_group()
+    clock.add_argument(
         "--world-clock",
-        action="store_true",
-        help="replay a generated world's nights: publish each day at its simulated nightly time "
-        "(default: features are known from now, as a backfill is)",
+        action="store_const",
+        const=True,
+        dest="world_clock",
+        help="publish each day at the generated world's simulated nightly time (the default "
+        "when the object store holds a generated world)",
+    )
+    clock.add_argument(
+        "--wall-clock",
+        action="store_const",
+        const=False,
+        dest="world_clock",
+        help="publish with the wall clock: known from now, as a backfill (the default for "
+        "anything but a generated world)",
     )
     p.set_defaults(handler=lambda a: materialize(a.day, a.job, a.world_clock))
     p = verbs.add_parser("demo", help="seed a small world (if none) and materialize all of it")

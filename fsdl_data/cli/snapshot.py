@@ -26,6 +26,19 @@ def warn(message: str) -> None:
     print(f"fsdl-data: warning: {message}", file=sys.stderr)
 
 
+def _folder(path_or_url: str) -> Path | None:
+    """The local folder a source names (a path, file:// or a local store), else None."""
+    if "://" not in path_or_url:
+        return Path(path_or_url)
+    from fsdl_data.core.storage.objects import Capability, supports
+    from fsdl_data.core.storage.urls import parse_location
+
+    if parse_location(path_or_url).scheme == "file":
+        return Path(parse_location(path_or_url).path)
+    store = _common.open_store(path_or_url)
+    return Path(store.local_path("")) if supports(store, Capability.LOCAL_PATHS) else None
+
+
 def _source(path_or_url: str) -> tuple[Any, Any, int]:
     """(files as listed, read function, threads to read with) of a local folder or an
     object-store URL; what cannot be snapshotted (special files, links, unusable keys) is
@@ -43,7 +56,7 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))
         files = list(snapshots.object_files(store, "", warn))
-        return files, lambda s: store.get(s.location), 8
+        return files, lambda s: store.get(s.listed.key), 8
     root = Path(path_or_url)
     if not root.is_dir():
         raise FileNotFoundError(
@@ -73,22 +86,37 @@ def add(path_or_url: str, name: str) -> int:
     taken = take(_store(), template, files, read, read_threads=threads,
                  progress=_progress(f"snapshot {name}"))  # fmt: skip
     assert taken is not None
+    if _folder(path_or_url) is not None:  # for a quick `snapshot status`
+        from fsdl_data.core.versioning import folder_index
+
+        folder_index.write(_store().store, name, taken.snapshot_id,
+                           folder_index.of_snapshot(files, taken.manifest))  # fmt: skip
     print(f"{taken.snapshot_id[:12]}  {name}: {len(taken.manifest.files)} files, "
           f"{taken.manifest.total_bytes:,} bytes ({taken.read} read, {taken.reused} unchanged)")  # fmt: skip
     return 0
 
 
 def status(name: str, path_or_url: str) -> int:
-    from fsdl_data.core.versioning import snapshots
+    from fsdl_data.core.versioning import folder_index, snapshots
 
     store = _store()
+    root = _folder(path_or_url)
+    recorded = None
+    if root is not None and root.is_dir():
+        recorded = folder_index.read(store.store, name, store.manifests.newest_id(name))
+    if recorded is not None:
+        found = folder_index.changes(str(root), recorded, warn)
+        return _print_status(name, found)
     cached = store.cached_files(name)
     if not cached:
         raise LookupError(
             f"no snapshot named {name!r}: take one with `fsdl-data snapshot add {path_or_url} --name {name}`"
         )
     files, read, _ = _source(path_or_url)
-    found = snapshots.status(cached, files, read)
+    return _print_status(name, snapshots.status(cached, files, read))
+
+
+def _print_status(name: str, found: Any) -> int:
     for label, paths in (
         ("added", found.added),
         ("removed", found.removed),

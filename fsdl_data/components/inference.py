@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-REGISTRY_FOLDER = "models/photo_classifier"  # under the registry root (core.vision.registry)
 
 
 def newest_classifier(registry_root: str) -> str:
@@ -33,11 +32,11 @@ def newest_classifier(registry_root: str) -> str:
         pass
     root = registry_root.rstrip("/")
     hint = "pass the folder or prefix that holds models/photo_classifier/ (fsdl_data's lake root)"
-    for tail in (f"/{REGISTRY_FOLDER}", "/models"):
+    for tail in (f"/{registry.PREFIX}", "/models"):
         if root.endswith(tail):
             hint = f"registry_root is the folder above models/: try {root[: -len(tail)]}"
     raise LookupError(
-        f"no classifier under {root}/{REGISTRY_FOLDER}/: {hint}, or train one first "
+        f"no classifier under {root}/{registry.PREFIX}/: {hint}, or train one first "
         "(`fsdl-data materialize` trains photo_classifier into $FSDL_HOME/lake)"
     )
 

@@ -6,18 +6,17 @@ import dagster as dg
 from pydantic import ConfigDict
 
 from fsdl_data.core.storage.objects import open_object_store
+from fsdl_data.core.versioning.blobs import ROOT
 from fsdl_data.core.versioning.snapshots import object_files, take
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore
-
-STORE_FOLDER = "snapshots"  # the store's files live under <root>/snapshots/ (core.versioning.store)
 
 
 def open_snapshot_store(store_url: str) -> SnapshotStore:
     """The snapshot store rooted at `store_url` (its files go under <store_url>/snapshots/).
     A URL that already ends in /snapshots names the same store, never snapshots/snapshots/."""
     root = store_url.rstrip("/")
-    if root.endswith(f"/{STORE_FOLDER}"):
-        root = root[: -len(STORE_FOLDER) - 1]
+    if root.endswith(f"/{ROOT}"):
+        root = root[: -len(ROOT) - 1]
     return SnapshotStore(open_object_store(root))
 
 
@@ -32,7 +31,7 @@ def snapshot_objects(objects_url: str, prefix: str, store_url: str, name: str):
         open_snapshot_store(store_url),
         template,
         object_files(objects, prefix),
-        read=lambda source: objects.get(source.location),
+        read=lambda source: objects.get(source.listed.key),
         read_threads=8,
     )
 

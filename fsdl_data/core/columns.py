@@ -69,6 +69,7 @@ COLUMNS: dict[str, str] = {
     # popularity labels
     "likes_24h": "Likes in the 24 hours after posting (the label); null until the 24 hours end.",
     # human labels
+    "project": "The Label Studio project the annotation came from (annotation ids are per instance).",
     "task_id": "The Label Studio task's id.",
     "annotation_id": "The Label Studio annotation's id.",
     "annotator": "Who labeled, by id only (no e-mail or name).",
@@ -79,6 +80,7 @@ COLUMNS: dict[str, str] = {
     "source_file": "The export file the annotation was read from.",
     "rejected_reason": "Why the row is not used (a code); null when it is used.",
     "rejected_detail": "What exactly was wrong, e.g. the JSON parser's message.",
+    "ignored": "Regions of the annotation not taken as the label (other controls, non-choices), and why.",
     # consensus and annotators
     "confidence": "Posterior probability of the label.",
     "annotations": "How many annotations.",

@@ -118,7 +118,7 @@ def test_a_backfill_adds_a_version_and_changes_only_what_asks_for_it(world) -> N
     assert not now_first["views_7d"].equals(then_before["views_7d"])  # the corrected values
 
     drop_events(world, "like", 4)  # a second backfill, through the CLI
-    r = cli(["materialize", "--day", DAYS[0], "--job", "features"], world)
+    r = cli(["materialize", "--day", DAYS[0], "--job", "features", "--wall-clock"], world)
     assert r.returncode == 0, r.stdout + r.stderr
     versions = lake.read("user_features", DAYS[0])
     assert versions["known_at"].n_unique() == 3
@@ -223,6 +223,10 @@ def test_features_get(world) -> None:
     }
     r = cli(["features", "get", "user:1", "--at", "2026-02-01T00:00:00Z"], world)
     assert r.returncode == 0 and "expired (older than its TTL)" in r.stdout
+    r = cli(["features", "get", f"photo:{photo}", "--json"], world)  # a generated world:
+    assert {v["status"] for v in json.loads(r.stdout)} == {"ok"}  # as of its latest time
+    r = cli(["features", "get", f"photo:{photo}"], world)
+    assert f"as served at {nightly_publish_time(DAYS[-1]).isoformat()}" in r.stdout, r.stdout
     r = cli(["features", "get", "user:99999"], world)
     assert (
         r.returncode == 1 and "has no online features" in r.stderr and "Traceback" not in r.stderr

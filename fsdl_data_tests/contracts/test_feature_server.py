@@ -72,6 +72,8 @@ def test_bad_requests_are_one_line_400s(served) -> None:
         assert response.status_code == 400 and words in response.json()["error"], body
     response = client.post("/get-online-features", content=b"{not json")
     assert response.status_code == 400
+    assert client.get("/get-online-features").status_code == 405
+    assert client.post("/nowhere", json={}).status_code == 404
 
 
 def test_every_served_value_is_logged_by_request_day(served) -> None:

@@ -1,7 +1,8 @@
 """The labeling loop through a real Label Studio (installed from PyPI in its own virtualenv,
-SQLite, loopback): our queue in with its pre-annotations, the world's annotators answering
-through the API, the export dropped under labels/import/, and the annotations back in the graph
-intact and attributed. Marker `labelstudio` (make test-heavy): about a minute once Label Studio
+SQLite, loopback): our queue in with its pre-annotations and its images served (a Local
+Storage connection on the object store's photos), the world's annotators answering through the
+API with a legacy token and the export taken with a personal access token, the export dropped
+under labels/import/, and the annotations back in the graph intact and attributed. Marker `labelstudio` (make test-heavy): about a minute once Label Studio
 is installed, plus about a minute and a half the first time to install it."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import polars as pl
 import pytest
 
 from fsdl_data.config import Settings
-from fsdl_data.core.world.annotations import ANNOTATORS, CONFUSABLE
+from fsdl_data.core.labels.studio_client import LabelStudio, LabelStudioError, open_project
+from fsdl_data.core.world.annotations import ANNOTATORS, CONFUSABLE, photo_key
 from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.jobs import import_labels_job
 from fsdl_data.resources import build_resources
@@ -49,9 +51,17 @@ def test_label_studio_round_trip(embedded_settings: Settings, tmp_path: Path) ->
     (tmp_path / "ls").mkdir()
     posted: dict[int, dict] = {}  # Label Studio annotation id -> what we sent
     with label_studio(tmp_path / "ls", files_root=settings.home / "objects") as studio:
-        project = studio.create_project("photo content", config)
-        assert studio.import_tasks(project, tasks) == len(tasks)
+        image = tasks[0]["data"]["image"]
+        with pytest.raises(LabelStudioError, match="HTTP 404"):
+            studio.fetch(image)  # no storage connection yet: Label Studio serves nothing
+        project = open_project(studio, "photo content", config, tasks, settings.home / "objects")
         imported = studio.tasks(project)
+        assert len(imported) == len(tasks)
+        # one task's image, through Label Studio's API as its browser gets it: the JPEG itself
+        shown = next(t for t in imported if t["data"]["photo_id"] == tasks[0]["data"]["photo_id"])
+        served = studio.fetch(shown["data"]["image"])
+        assert served[:3] == b"\xff\xd8\xff"
+        assert served == objects.get(photo_key(WORLD, 0, tasks[0]["data"]["photo_id"]))
         assert all(t["total_predictions"] == 1 for t in imported)  # pre-annotations arrived
         users = {name: studio.create_user(f"{name}@annotators.test", name) for name in ANNOTATORS}
         expert = studio.create_user("expert@annotators.test", "expert")
@@ -72,7 +82,11 @@ def test_label_studio_round_trip(embedded_settings: Settings, tmp_path: Path) ->
                 studio.mark_ground_truth(aid)
                 posted[aid] = {"photo": photo, "label": truth[photo], "user": expert,
                                "lead_time": 5.0, "cancelled": False, "gold": True}  # fmt: skip
-        export = studio.export(project)
+        # a personal access token (a JWT, refreshed for an access token) works as the legacy one
+        personal = LabelStudio(studio.url, studio.personal_access_token())
+        assert personal.uses_personal_token and not studio.uses_personal_token
+        assert personal.fetch(image) == served
+        export = personal.export(project)
 
     objects.put("labels/import/project-1-at-2026-01-02-10-00.json", export)
     objects.put("labels/import/the same export again.json", export)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,3 +219,24 @@ def test_every_mistake_is_one_line(tmp_path: Path, s3_env: str, s3_bucket: str) 
     assert shown.wait(60) != 1 and b"Traceback" not in shown.stderr.read()
     r = fsdl(["snapshot", "show", "photos", "--objects"], tmp_path, env)
     assert len(r.stdout.splitlines()) == 3001 and "0042.jpg\t2\t" in r.stdout
+
+
+def test_forget_a_user_across_the_graph(world) -> None:
+    """Last in this module: it erases a user from the shared world."""
+    root, env = world
+    home = root / "fsdl"
+    training = pl.concat([pl.read_parquet(p) for p in
+                          (home / "lake" / "tables" / "training_set").glob("*/data.parquet")])  # fmt: skip
+    user = training["user_id"].value_counts(sort=True)["user_id"][0]
+    card = next((home / "lake" / "models" / "popularity_model").glob("*.json"))
+    model, recorded = card.stem, json.loads(card.read_text())["snapshot"]
+    assert fsdl(["forget", "--verify", f"user:{user}"], root, env).returncode == 2
+    r = fsdl(["forget", f"user:{user}"], root, env)
+    assert r.returncode == 0 and "snapshots rewritten" in r.stdout, r.stdout + r.stderr
+    r = fsdl(["forget", "--verify", f"user:{user}"], root, env)
+    assert r.returncode == 0 and f"user:{user}: 0 occurrences" in r.stdout, r.stdout
+    assert fsdl(["snapshot", "verify"], root, env).returncode == 0
+    r = fsdl(["lineage", model], root, env)  # the model's recorded snapshot id still resolves
+    assert r.returncode == 0 and "erased erasure" in r.stdout and ", now " in r.stdout, r.stdout
+    r = fsdl(["rebuild", recorded[:12]], root, env)  # the erased snapshot's hash, reproduced
+    assert r.returncode == 0 and "== identical to" in r.stdout, r.stdout + r.stderr

@@ -10,6 +10,11 @@ from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
 from fsdl_data.core.labels import analysis, functions
 from fsdl_data.core.labels import labeled_set as labeled
+from fsdl_data.core.labels.agreement import (
+    agreement_outcome,
+    agreement_report,
+    human_labels_admitted,
+)
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision.infer import classify_as_of
 from fsdl_data.partitions import daily
@@ -110,11 +115,16 @@ class LabeledSetConfig(dg.Config):
     ins={
         "label_matrix": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),
         "human_consensus": dg.AssetIn(),
+        "human_labels": dg.AssetIn(),
+        "annotator_quality": dg.AssetIn(),
     },
     description="One row per photo of the day: its label, confidence and source by precedence gold > "
     "human consensus > weak (the label model, fitted on the trailing "
     f"{LABEL_MODEL_WINDOW_DAYS} days of votes), with provenance: annotators, the labeling "
-    "functions that voted, and the label model, labeling functions and classifier versions."
+    "functions that voted, and the label model, labeling functions and classifier versions. "
+    "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
+    "the day's human consensus is held out (gold and weak labels remain) until a new export "
+    "passes; metadata `human_labels` says which and why."
     + plots_at("label_sources"),
 )
 def labeled_set(
@@ -122,7 +132,15 @@ def labeled_set(
     config: LabeledSetConfig,
     label_matrix: pl.DataFrame,
     human_consensus: pl.DataFrame,
+    human_labels: pl.DataFrame,
+    annotator_quality: pl.DataFrame,
 ) -> dg.Output:
+    excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
+    gate = agreement_outcome(agreement_report(human_labels, excluded))
+    admitted = human_labels_admitted(gate)
+    held_out = 0 if admitted else int((human_consensus["annotators"].list.len() > 0).sum())
+    if not admitted:
+        context.log.warning(gate.description)
     result = labeled.label_day(
         label_matrix,
         human_consensus,
@@ -131,11 +149,14 @@ def labeled_set(
         CONTENT_CLASSES,
         functions.labeling_functions_version(),
         config.seed,
+        human_admitted=admitted,
     )
     counts = result.source_counts()
     return table(
         result.table,
         version=labeled.labeled_set_version(result.table),
+        human_labels=("admitted: " if admitted else "HELD OUT: ") + gate.description,
+        human_labels_held_out=held_out,
         **{f"source/{s}": n for s, n in counts.items()},
         label_sources=picture(
             plots.counts(list(counts), list(counts.values()), "labels by source")

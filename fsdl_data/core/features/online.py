@@ -16,12 +16,13 @@ nobody had then.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 import sqlalchemy as sa
@@ -58,9 +59,9 @@ ONLINE_ROWS = {
 OK, NOT_YET_KNOWN, EXPIRED, MISSING = "ok", "not_yet_known", "expired", "missing"
 
 
-@dataclass(frozen=True)
-class Record:
-    """One stored value: what every backend reads back."""
+class Record(NamedTuple):
+    """One stored value: what every backend reads back (a tuple: cheap to make, and the
+    serving path makes one per value)."""
 
     entity_id: str
     feature: str
@@ -175,12 +176,8 @@ class SqlOnlineStore:
         if not ids:
             return []
         mark = "%s" if self.db.engine.dialect.name == "postgresql" else "?"
-        sql = ("SELECT entity_id, feature, value, event_time, known_at FROM online_features "
-               f"WHERE entity = {mark} AND entity_id IN ({', '.join([mark] * len(ids))})")  # fmt: skip
-        params = [entity, *ids]
-        if features is not None:
-            sql += f" AND feature IN ({', '.join([mark] * len(features))})"
-            params += list(features)
+        sql = _select(mark, len(ids), None if features is None else len(features))
+        params = [entity, *ids, *(features or ())]
         for attempt in range(2):
             try:
                 cursor = self._reader().cursor()
@@ -192,7 +189,15 @@ class SqlOnlineStore:
                 self._drop_reader()
                 if attempt or not isinstance(error, self._driver_errors()):
                     raise
-        return [Record(i, f, v, _utc(e), _utc(k)) for i, f, v, e, k in found]
+        times: dict[datetime | str, datetime] = {}  # a push shares its times: convert once
+
+        def utc(moment: datetime | str) -> datetime:
+            converted = times.get(moment)
+            if converted is None:
+                converted = times[moment] = _utc(moment)
+            return converted
+
+        return [Record(i, f, v, utc(e), utc(k)) for i, f, v, e, k in found]
 
     _held: Any = None
 
@@ -238,6 +243,17 @@ class SqlOnlineStore:
             self._held.close()
             self._held = None
         self.db.dispose()
+
+
+@functools.lru_cache(maxsize=1024)
+def _select(mark: str, ids: int, features: int | None) -> str:
+    """The read for `ids` ids (and `features` features, or all): the same text for the same
+    shape, so the driver's statement cache keeps it prepared."""
+    sql = ("SELECT entity_id, feature, value, event_time, known_at FROM online_features "
+           f"WHERE entity = {mark} AND entity_id IN ({', '.join([mark] * ids)})")  # fmt: skip
+    if features is not None:
+        sql += f" AND feature IN ({', '.join([mark] * features)})"
+    return sql
 
 
 def _utc(moment: datetime | str) -> datetime:

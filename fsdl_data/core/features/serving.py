@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fsdl_data.core.features.definitions import ENTITY_KEY, FeatureDefinition, features_of
+from fsdl_data.core.features.definitions import ENTITY_KEY, FEATURES, FeatureDefinition
 from fsdl_data.core.features.online import (
     EXPIRED,
     MISSING,
@@ -63,7 +63,17 @@ class FeatureRequest:
     at: datetime | None
 
 
-def parse_request(body: Any) -> FeatureRequest:
+def feature_catalog() -> dict[str, tuple[str, FeatureDefinition]]:
+    """Every servable name (`<entity>:<feature>`) and its entity and definition: built once
+    when a server starts, so a request allocates no feature metadata."""
+    return {f"{f.entity}:{f.name}": (f.entity, f) for f in FEATURES}
+
+
+def parse_request(
+    body: Any, catalog: Mapping[str, tuple[str, FeatureDefinition]] | None = None
+) -> FeatureRequest:
+    """A request body, checked; `catalog` is `feature_catalog()` (made here when not given)."""
+    catalog = feature_catalog() if catalog is None else catalog
     if not isinstance(body, Mapping):
         raise BadRequest('expected a JSON object: {"features": [...], "entities": {...}}')
     names, entities = body.get("features"), body.get("entities")
@@ -73,13 +83,11 @@ def parse_request(body: Any) -> FeatureRequest:
         raise BadRequest('"entities" must map key columns (user_id, photo_id) to lists of ids')
     features = []
     for name in names:
-        entity, _, feature = name.partition(":")
-        known = {f.name: f for f in features_of(entity)}
-        if feature not in known:
+        if name not in catalog:
             raise BadRequest(
                 f"no feature {name!r}: name features <entity>:<feature>, e.g. user:views_7d"
             )
-        features.append((entity, known[feature]))
+        features.append(catalog[name])
     ids: dict[str, list[str]] = {}
     for key, values in entities.items():
         if key not in KEY_ENTITY:

@@ -78,6 +78,40 @@ class AgreementReport:
     annotations: int
     pairwise: float | None
     alpha: float | None
+    alpha_high: float | None = None  # the one-sided 95% upper bound of alpha (bootstrap)
+
+
+def alpha_upper_bound(
+    units: Sequence[Sequence[Hashable]],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> float | None:
+    """The value alpha stays below with probability `confidence`, by bootstrapping the units (as
+    Hayes and Krippendorff, 2007, bootstrap alpha to judge it against a minimum): the photos are
+    drawn again with replacement and alpha measured on each draw. Seeded: the same units give
+    the same bound. None when alpha cannot be measured."""
+    pairable = [list(u) for u in units if len(u) >= 2]
+    values = sorted({v for u in pairable for v in u}, key=repr)
+    if krippendorff_alpha(pairable) is None:
+        return None
+    index = {v: i for i, v in enumerate(values)}
+    k = len(values)
+    per_unit = np.zeros((len(pairable), k * k))
+    for row, unit in enumerate(pairable):
+        counts = np.bincount([index[v] for v in unit], minlength=k).astype(float)
+        per_unit[row] = ((np.outer(counts, counts) - np.diag(counts)) / (len(unit) - 1)).ravel()
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(pairable), size=(resamples, len(pairable)))
+    weights = np.stack([np.bincount(d, minlength=len(pairable)) for d in draws]).astype(float)
+    coincidence = (weights @ per_unit).reshape(resamples, k, k)
+    totals = coincidence.sum(axis=2)
+    n = totals.sum(axis=1)
+    expected = (n * n - (totals**2).sum(axis=1)) / (n - 1)
+    observed = n - np.trace(coincidence, axis1=1, axis2=2)
+    measurable = expected > 0
+    alphas = np.where(measurable, 1.0 - observed / np.where(measurable, expected, 1.0), 1.0)
+    return float(np.quantile(alphas, confidence))
 
 
 def agreement_report(annotations: pl.DataFrame, excluded: Collection[str] = ()) -> AgreementReport:
@@ -90,13 +124,16 @@ def agreement_report(annotations: pl.DataFrame, excluded: Collection[str] = ()) 
         & ~pl.col("annotator").is_in(list(excluded))
     )
     units = [
-        group["label"].to_list() for _, group in annotations.group_by("photo_id") if len(group) >= 2
+        sorted(group["label"].to_list())
+        for _, group in annotations.sort("photo_id").group_by("photo_id", maintain_order=True)
+        if len(group) >= 2
     ]
     return AgreementReport(
         units=len(units),
         annotations=sum(len(u) for u in units),
         pairwise=pairwise_agreement(units),
         alpha=krippendorff_alpha(units),
+        alpha_high=alpha_upper_bound(units),
     )
 
 
@@ -145,26 +182,55 @@ def gold_exclusions(accuracy: pl.DataFrame, min_accuracy: float, min_gold: int) 
     }
 
 
-def agreement_outcome(report: AgreementReport, min_alpha: float, min_units: int) -> Outcome:
+MIN_ALPHA = 0.5  # Krippendorff's alpha below which a day's human labels are not used
+# The small-sample rule, two parts. (1) Alpha blocks only when measured on at least this many
+# photos labeled twice or more; on fewer a low alpha warns. The default world labels 20 photos
+# a day three times (WorldSpec.seed_label_fraction 0.1), so each day is judged on its own.
+# (2) On 20 photos alpha still varies a lot from day to day for the same annotators (0.27-0.73
+# over 90 honest days of the default world), so a day blocks only when alpha is *confidently*
+# below MIN_ALPHA: its bootstrapped 95% upper bound (alpha_upper_bound) is below it too; a low
+# alpha that is not confidently low warns. Pooling a day with earlier ones was tried and
+# rejected: a bad day pooled with a good one passes, and the bad day then drags the next down.
+MIN_UNITS_FOR_ALPHA = 20
+
+
+def agreement_outcome(
+    report: AgreementReport, min_alpha: float = MIN_ALPHA, min_units: int = MIN_UNITS_FOR_ALPHA
+) -> Outcome:
     """The gate on a day's human labels: alpha at least `min_alpha`. With fewer than `min_units`
-    photos labeled twice or more alpha is too noisy to block on, so a low one only warns."""
+    photos labeled twice or more alpha is too noisy to block on, so a low one only warns. A
+    failed severe outcome holds the day's human labels out of the labeled set."""
     metadata = {
         "photos_with_two_or_more": report.units,
         "annotations": report.annotations,
         "pairwise_agreement": report.pairwise if report.pairwise is not None else float("nan"),
         "krippendorff_alpha": report.alpha if report.alpha is not None else float("nan"),
         "threshold": min_alpha,
+        "minimum_photos": min_units,
     }
     if report.alpha is None:
         return Outcome(True, "no photo with two or more comparable annotations", metadata)
+    high = report.alpha_high if report.alpha_high is not None else report.alpha
+    metadata["krippendorff_alpha_upper_95"] = high
     measured = (
-        f"Krippendorff's alpha {report.alpha:.3f} (threshold {min_alpha}), pairwise agreement "
-        f"{report.pairwise:.3f}, over {report.units} photos"
+        f"Krippendorff's alpha {report.alpha:.3f} (95% upper bound {high:.3f}, threshold "
+        f"{min_alpha}), pairwise agreement {report.pairwise:.3f}, over {report.units} photos"
     )
     if report.units < min_units:
         return Outcome(report.alpha >= min_alpha, f"{measured}: too few (< {min_units}) to block on",
                        metadata, severe=False)  # fmt: skip
-    return Outcome(report.alpha >= min_alpha, measured, metadata)
+    if report.alpha < min_alpha <= high:
+        return Outcome(False, f"{measured}: low, but not confidently below the threshold",
+                       metadata, severe=False)  # fmt: skip
+    if report.alpha < min_alpha:
+        held = f"{measured}: the day's human labels are held out of labeled_set until a new "
+        return Outcome(False, held + "export passes", metadata)
+    return Outcome(True, measured, metadata)
+
+
+def human_labels_admitted(outcome: Outcome) -> bool:
+    """Whether the day's human labels may enter the labeled set: not when agreement blocked."""
+    return outcome.passed or not outcome.severe
 
 
 def exclusion_outcome(annotator_quality: pl.DataFrame) -> Outcome:

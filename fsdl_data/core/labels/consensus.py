@@ -1,4 +1,5 @@
-"""Consensus of human annotations that knows annotators differ (Dawid and Skene, 1979).
+"""Consensus of human annotations that knows annotators differ: the Dawid-Skene estimator
+(`crowd.DawidSkene`) over the human_labels rows, one row per photo and per annotator.
 
 Each annotator has a confusion matrix P(their label | true class), estimated by EM together
 with the class balance and each photo's posterior over classes. Ground-truth (gold)
@@ -15,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from fsdl_data.core.labels.agreement import gold_accuracy, gold_exclusions
+from fsdl_data.core.labels.crowd import DawidSkene
 
 CONSENSUS = {
     "photo_id": pl.Int64,
@@ -61,51 +63,22 @@ def annotator_consensus(
     get no consensus row.
     """
     excluded = excluded or {}
-    k = len(classes)
     index = {c: i for i, c in enumerate(classes)}
     rows = annotations.filter(pl.col("label").is_in(list(classes)))
     gold_rows = rows.filter(pl.col("ground_truth"))
     votes = rows.filter(~pl.col("ground_truth") & pl.col("annotator").is_not_null())  # no voter
     used = votes.filter(~pl.col("annotator").is_in(list(excluded)))
-
     gold = gold_labels(gold_rows)
-    photo_ids = sorted(set(used["photo_id"].to_list()) | set(gold))
-    item = {p: i for i, p in enumerate(photo_ids)}
     people = sorted(set(votes["annotator"].to_list()))
-    person = {a: i for i, a in enumerate(people)}
 
-    item_of = np.array([item[p] for p in used["photo_id"]], dtype=np.int64)
-    person_of = np.array([person[a] for a in used["annotator"]], dtype=np.int64)
-    label_of = np.array([index[c] for c in used["label"]], dtype=np.int64)
-    clamp = np.full(len(photo_ids), -1, dtype=np.int64)
-    for p, label in gold.items():
-        clamp[item[p]] = index[label]
-
-    posterior = _majority(item_of, label_of, len(photo_ids), k, clamp)
-    confusion = np.full((len(people), k, k), 1.0 / k)
-    prior = np.full(k, 1.0 / k)
-    previous = -np.inf
-    for _ in range(max_iter):
-        prior = (posterior.sum(axis=0) + 1.0) / (len(photo_ids) + k)
-        counts = np.zeros((len(people), k, k))
-        np.add.at(counts, (person_of, slice(None), label_of), posterior[item_of])
-        counts += smoothing * (np.eye(k) * (k - 1) + 1) / k  # a mild pull towards being right
-        confusion = counts / counts.sum(axis=2, keepdims=True)
-        log_joint = np.tile(np.log(prior), (len(photo_ids), 1))
-        np.add.at(log_joint, item_of, np.log(confusion[person_of, :, label_of]))
-        top = log_joint.max(axis=1, keepdims=True)
-        evidence = float((top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))).sum())
-        posterior = np.exp(log_joint - top)
-        posterior /= posterior.sum(axis=1, keepdims=True)
-        posterior[clamp >= 0] = np.eye(k)[clamp[clamp >= 0]]
-        if abs(evidence - previous) < tolerance * max(1.0, abs(evidence)):
-            break
-        previous = evidence
-
-    best = posterior.argmax(axis=1)
-    photos = _photo_rows(photo_ids, used, posterior, best, classes, gold)
-    people_table = _annotator_rows(votes, gold, people, person, confusion, prior, posterior,
-                                   item, index, excluded)  # fmt: skip
+    model = DawidSkene(n_iter=max_iter, tol=tolerance, smoothing=smoothing).fit(
+        used.select(task="photo_id", worker="annotator", label="label"), gold, classes
+    )
+    photo_ids = [int(p) for p in model.tasks_]
+    item = {p: i for i, p in enumerate(photo_ids)}
+    best = model.probas_.argmax(axis=1)
+    photos = _photo_rows(photo_ids, used, model.probas_, best, classes, gold)
+    people_table = _annotator_rows(votes, gold, people, model, item, index, excluded)
     return Consensus(photos=photos, annotators=people_table)
 
 
@@ -127,16 +100,6 @@ def gold_labels(gold_rows: pl.DataFrame) -> dict[int, str]:
         counts = group["label"].value_counts().sort(["count", "label"], descending=[True, False])
         out[int(photo_id)] = counts["label"][0]
     return out
-
-
-def _majority(
-    item_of: np.ndarray, label_of: np.ndarray, n: int, k: int, clamp: np.ndarray
-) -> np.ndarray:
-    votes = np.full((n, k), 1e-3)
-    np.add.at(votes, (item_of, label_of), 1.0)
-    posterior = votes / votes.sum(axis=1, keepdims=True)
-    posterior[clamp >= 0] = np.eye(k)[clamp[clamp >= 0]]
-    return posterior
 
 
 def _photo_rows(
@@ -173,10 +136,7 @@ def _annotator_rows(
     votes: pl.DataFrame,
     gold: dict[int, str],
     people: list[str],
-    person: dict[str, int],
-    confusion: np.ndarray,
-    prior: np.ndarray,
-    posterior: np.ndarray,
+    model: DawidSkene,
     item: dict[int, int],
     index: dict[str, int],
     excluded: dict[str, str],
@@ -187,14 +147,14 @@ def _annotator_rows(
         mine = votes.filter(pl.col("annotator") == name)
         if name in excluded:  # not in the fit: how often the consensus agrees with them
             hits = [
-                posterior[item[p], index[label]]
+                model.probas_[item[p], index[label]]
                 for p, label in mine.select("photo_id", "label").iter_rows()
                 if p in item
             ]
             estimated = float(np.mean(hits)) if hits else None
         else:
-            matrix = confusion[person[name]]
-            estimated = float((prior * np.diag(matrix)).sum())
+            matrix = model.errors_[model.workers_.index(name)]
+            estimated = float((model.priors_ * np.diag(matrix)).sum())
         records.append(
             {
                 **on_gold[name],

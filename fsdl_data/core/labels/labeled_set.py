@@ -116,8 +116,18 @@ def build_labeled_set(
     label_model_version: str | None,
     functions_version: str,
     classifier_version: str | None,
+    human_admitted: bool = True,
 ) -> pl.DataFrame:
-    """One row per photo of `weak` (every photo of the day), by source precedence."""
+    """One row per photo of `weak` (every photo of the day), by source precedence. With
+    `human_admitted` False (the agreement gate blocked the day) the annotators' consensus is
+    left out, so those photos fall back to gold or weak labels; the expert's gold stays, being
+    no vote among annotators whose agreement failed."""
+    if not human_admitted:
+        consensus = consensus.with_columns(
+            pl.lit(None, dtype=pl.String).alias("label"),
+            pl.lit(None, dtype=pl.Float64).alias("confidence"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("annotators"),
+        )
     human = consensus.select(
         "photo_id",
         "gold_label",
@@ -202,11 +212,13 @@ def label_day(
     classes: tuple[str, ...],
     functions_version: str,
     seed: int = 0,
+    human_admitted: bool = True,
 ) -> DayLabels:
     """The labeled set of `day`: the label model fitted on every row of `label_matrix` (a
     trailing window of days, tagged in its `day` column: more votes, better estimates) labels
-    that day's photos, then gold > human consensus > weak. The classifier version recorded is
-    the one behind that day's classifier votes."""
+    that day's photos, then gold > human consensus > weak (the consensus only where
+    `human_admitted`, as `build_labeled_set`). The classifier version recorded is the one behind
+    that day's classifier votes."""
     today = label_matrix.filter(pl.col("day") == day)
     weak, model = weak_labels(label_matrix, today, function_names, classes, seed)
     model_version = (
@@ -221,6 +233,7 @@ def label_day(
         label_model_version=model_version,
         functions_version=functions_version,
         classifier_version=classifiers[0] if classifiers else None,
+        human_admitted=human_admitted,
     )
     return DayLabels(table, model, model_version, tuple(function_names), classes)
 

@@ -4,6 +4,12 @@ library alone (no SDK to pin beside our own dependencies).
 Authentication takes either kind of Label Studio token: a personal access token (a JWT refresh
 token, exchanged for a short-lived access token, as Label Studio requires) or a legacy token
 (`Authorization: Token ...`, which an organization must enable).
+
+Images: our queue's tasks open photos by URL. On S3 the URL is presigned and Label Studio's
+browser reads it directly; from a local folder it is Label Studio's local-files URL, which
+Label Studio serves only from under a Local Storage connection of the project (and with
+LOCAL_FILES_SERVING_ENABLED=true and LOCAL_FILES_DOCUMENT_ROOT at the object store's folder):
+`open_project` creates that connection on the photos' folder.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from fsdl_data.core.labels.studio import choice_result
@@ -29,6 +36,11 @@ class LabelStudio:
         self._personal = token.count(".") == 2  # a JWT: personal access token
         self._access: str | None = None
 
+    @property
+    def uses_personal_token(self) -> bool:
+        """Whether this client holds a personal access token (else a legacy token)."""
+        return self._personal
+
     def _authorization(self) -> str:
         if not self._personal:
             return f"Token {self._token}"
@@ -38,6 +50,10 @@ class LabelStudio:
         return f"Bearer {self._access}"
 
     def _call(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+        raw = self._send(method, path, body, auth)
+        return json.loads(raw) if raw else None
+
+    def _send(self, method: str, path: str, body: Any = None, auth: bool = True) -> bytes:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -45,11 +61,25 @@ class LabelStudio:
             request.add_header("Authorization", self._authorization())
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                raw = response.read()
+                return response.read()
         except urllib.error.HTTPError as error:
             detail = error.read()[:500].decode(errors="replace")
             raise LabelStudioError(f"{method} {path}: HTTP {error.code}: {detail}") from None
-        return json.loads(raw) if raw else None
+
+    def fetch(self, url: str) -> bytes:
+        """What Label Studio serves at `url` (a task's `data.image`, say), as its browser would
+        get it: a path on this Label Studio, authenticated."""
+        return self._send("GET", url if url.startswith("/") else "/" + url)
+
+    def personal_access_token(self) -> str:
+        """Creates this user's personal access token (Label Studio allows one) and returns it."""
+        return self._call("POST", "/api/token/")["token"]
+
+    def connect_local_files(self, project: int, folder: Path | str, title: str = "photos") -> int:
+        """A Local Storage connection of `project` on `folder` (a subfolder of Label Studio's
+        LOCAL_FILES_DOCUMENT_ROOT), without which it serves no local-files URL under it."""
+        body = {"project": project, "path": str(folder), "title": title, "use_blob_urls": False}
+        return self._call("POST", "/api/storages/localfiles/", body)["id"]
 
     def wait_until_up(self, timeout_s: float = 300.0) -> None:
         """Poll /health until Label Studio answers (its first start migrates its database)."""
@@ -119,3 +149,22 @@ class LabelStudio:
                 return response.read()
         except urllib.error.HTTPError as error:
             raise LabelStudioError(f"export of project {project}: HTTP {error.code}") from None
+
+
+def open_project(
+    studio: LabelStudio,
+    title: str,
+    label_config: str,
+    tasks: list[dict[str, Any]],
+    files_root: Path | None = None,
+    images_folder: str = "photos",
+) -> int:
+    """A project with our labeling config and a queue's tasks, able to show their images: with
+    `files_root` (the local object store's folder, Label Studio's LOCAL_FILES_DOCUMENT_ROOT) a
+    Local Storage connection on its `images_folder`; without it the tasks' presigned URLs need
+    none. Returns the project's id."""
+    project = studio.create_project(title, label_config)
+    if files_root is not None:
+        studio.connect_local_files(project, Path(files_root) / images_folder)
+    studio.import_tasks(project, tasks)
+    return project

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,6 @@ from torch import nn
 
 from fsdl_data.core.features.definitions import features_of, model_input_columns
 from fsdl_data.core.modeling.metrics import auc, spearman
-from fsdl_data.core.storage.objects import ObjectStore
 from fsdl_data.core.versions import code_version, version_of
 
 
@@ -222,28 +220,3 @@ class ModelRecord:
             f"{self.baseline_auc:.3f}, rank correlation {self.spearman:.3f} vs "
             f"{self.baseline_spearman:.3f}"
         )
-
-
-MODEL_PREFIX = "models/popularity_model"
-
-
-def model_key(version: str) -> str:
-    return f"{MODEL_PREFIX}/{version}.pt"
-
-
-def card_key(version: str) -> str:
-    return f"{MODEL_PREFIX}/{version}.json"
-
-
-def save_model(store: ObjectStore, model: PopularityModel, card: dict) -> str:
-    """Weights, then the card (what it was trained on, how it scored: lineage starts here),
-    then, if it beat the baseline, the promotion pointer. Returns the weights' key."""
-    version = card["version"]
-    store.put(model_key(version), model.to_bytes())
-    store.put(card_key(version), json.dumps(card, sort_keys=True, indent=1).encode())
-    if card["promoted"]:
-        store.put(
-            f"{MODEL_PREFIX}/promoted.json",
-            json.dumps({"version": version, "snapshot": card["snapshot"]}).encode(),
-        )
-    return model_key(version)

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fsdl_data.core.privacy.subjects import Footprint, Subject, scrub
+from fsdl_data.core.privacy.subjects import PHOTO_SUFFIXES, Footprint, Subject, scrub
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
@@ -158,17 +158,17 @@ class Tally:
 
 
 def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, ...],
-                 write: bool = True) -> tuple[Tally, list[str]]:  # fmt: skip
+                 write: bool = True, seen: dict[str, Any] | None = None,
+                 ) -> tuple[Tally, list[str]]:  # fmt: skip
     """Scrubs every file of a store (but those under `skipped`); returns the tally and the keys
-    that held the subject."""
+    that held the subject. `seen` collects each file's outcome by the SHA-256 of its bytes (a
+    snapshot's copy of a lake file is then not read again)."""
     tally, held = Tally(), []
     for listed in list(store.list("")):
         key = listed.key
         if key.startswith(skipped) or not key.lower().endswith(SCANNED_SUFFIXES):
             continue
-        if key.lower().endswith((".jpg", ".jpeg", ".png", ".webp")) and not footprint.names_key(
-            key
-        ):
+        if key.lower().endswith(PHOTO_SUFFIXES) and not footprint.names_key(key):
             continue  # a photo is the subject's by its key alone: no need to read it
         try:
             data = store.get(key)
@@ -176,6 +176,8 @@ def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, .
             continue
         tally.scanned += 1
         found = scrub(key, data, footprint, write=write)
+        if seen is not None:
+            seen[sha256(data)] = found
         if not found.erased:
             continue
         tally.files += 1
@@ -273,10 +275,13 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _snapshot_scrub(
-    footprint: Footprint,
-) -> Callable[[str, bytes], tuple[bytes | None, int] | None]:
-    def scrub_file(path: str, data: bytes) -> tuple[bytes | None, int] | None:
-        found = scrub(path, data, footprint)
+    footprint: Footprint, seen: dict[str, Any]
+) -> Callable[[str, str, Callable[[], bytes]], tuple[bytes | None, int] | None]:
+    def scrub_file(path: str, digest: str, read: Callable[[], bytes]) -> Any:
+        if path.lower().endswith(PHOTO_SUFFIXES):  # a photo is the subject's by name or hash
+            mine = footprint.names_key(path) or digest in footprint.contents
+            return (None, 1) if mine else None
+        found = seen.get(digest) or scrub(path, read(), footprint)
         if not found.erased:
             return None
         return (None if found.removed else found.data), found.erased
@@ -285,13 +290,13 @@ def _snapshot_scrub(
 
 
 def _erase_snapshots(
-    places: Places, footprint: Footprint, record: dict[str, Any]
+    places: Places, footprint: Footprint, record: dict[str, Any], seen: dict[str, Any]
 ) -> dict[str, Any]:
     from fsdl_data.core.versioning.erasure import erase_from_snapshots
     from fsdl_data.core.versioning.store import SnapshotStore
 
     done = erase_from_snapshots(
-        SnapshotStore(places.lake), _snapshot_scrub(footprint),
+        SnapshotStore(places.lake), _snapshot_scrub(footprint, seen),
         lambda record: not footprint.names_key(str(record.get("key", ""))), record,
     )  # fmt: skip
     rows = sum(r["rows"] for r in done.rewritten)
@@ -342,9 +347,10 @@ def forget(subject: Subject, places: Places, reason: str,
               "reason": journal["reason"], "subject": subject.digest}  # fmt: skip
     exports = _export_folders(places)
     skipped = LAKE_SKIPPED + _under(places.lake, exports)
+    seen: dict[str, Any] = {}  # the lake's files' outcomes by hash, for the snapshots' copies
     steps: dict[str, Callable[[], dict[str, Any]]] = {
-        "lake": lambda: _erase_store(places.lake, footprint, skipped)[0].as_dict(),
-        "snapshots": lambda: _erase_snapshots(places, footprint, record),
+        "lake": lambda: _erase_store(places.lake, footprint, skipped, seen=seen)[0].as_dict(),
+        "snapshots": lambda: _erase_snapshots(places, footprint, record, seen),
         "exports": lambda: _erase_exports(places, footprint).as_dict(),
         "objects": lambda: _erase_store(places.objects, footprint,
                                         _under(places.objects, exports))[0].as_dict(),

@@ -29,6 +29,7 @@ PHOTO_COLUMNS = ("photo_id",)
 KEY_COLUMNS = ("key", "object_key")
 RAW_COLUMNS = ("raw", "detail")  # raw JSON lines as read, kept for a person to look at
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+LOG_COMPRESSION = 5  # gzip level of a rewritten log: the one the event logs are written with
 
 
 @dataclass(frozen=True)
@@ -241,9 +242,12 @@ def _scrub_lines(data: bytes, footprint: Footprint, zipped: bool) -> Scrubbed:
     if pattern is None:
         return Scrubbed(data, 0)
     matcher = re.compile(pattern.encode())
+    if not matcher.search(text):
+        return Scrubbed(data, 0)
     lines = text.splitlines(keepends=True)
     kept = [line for line in lines if not matcher.search(line)]
     if len(kept) == len(lines):
         return Scrubbed(data, 0)
     body = b"".join(kept)
-    return Scrubbed(gzip.compress(body, mtime=0) if zipped else body, len(lines) - len(kept))
+    packed = gzip.compress(body, compresslevel=LOG_COMPRESSION, mtime=0) if zipped else body
+    return Scrubbed(packed, len(lines) - len(kept))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from fsdl_data.core.calendar import day_bounds, day_folder
@@ -26,7 +30,7 @@ from fsdl_data.core.tables.schemas import (
     empty,
 )
 from fsdl_data.core.vision.decode import decode_photo
-from fsdl_data.core.vision.pixels import IMAGE_SIZE, pixel_stats, thumbnail_bytes
+from fsdl_data.core.vision.pixels import IMAGE_SIZE, pixel_stats_of_many, thumbnail_bytes
 
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 
@@ -39,63 +43,139 @@ def _refused(key: str, photo_id: int | None, size: int, reason: str) -> dict[str
             "sha256": None, "width": None, "height": None, "decode_error": reason}  # fmt: skip
 
 
+READS_IN_FLIGHT = (
+    32  # object GETs at once: enough to hide an S3 round trip, few enough to be polite
+)
+
+
 def photo_objects(
-    store: ObjectStore, day: str, listing: list[Listed] | None = None
+    store: ObjectStore,
+    day: str,
+    listing: list[Listed] | None = None,
+    *,
+    reads_in_flight: int = READS_IN_FLIGHT,
+    decoders: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Two tables from one read and one full decode of every object under photos/date=<day>/
     (or of `listing`, when the caller has listed it): `raw_photos` (identity, content hash,
     decoded size or why not) and `photo_pixels` (a model-sized thumbnail and pixel statistics
     of each decodable photo). A key that is unsafe (`..`, a link out of the store), too large
     or gone by the time it is read, or that names no photo id, gets a row saying so; the rest
-    of the day is ingested."""
+    of the day is ingested.
+
+    Objects are read `reads_in_flight` at a time and decoded on `decoders` threads (default:
+    one per core; Pillow and hashlib release the GIL while they work). A reader waits for its
+    object's decode before it reads the next, so at most `reads_in_flight` objects are held in
+    memory whatever the day's size; rows come out in listing order."""
     if listing is None:
         listing = day_listing(store, day_folder("photos", day))
+    decoders = decoders or os.cpu_count() or 1
     rows, pixels = [], []
-    for listed in listing:
-        m = _PHOTO_ID.search(listed.key)
-        photo_id = int(m.group(1)) if m and len(m.group(1)) <= 18 else None
-        if listed.size > MAX_PHOTO_BYTES:
-            reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
-            rows.append(_refused(listed.key, photo_id, listed.size, reason))
-            continue
+    with (
+        ThreadPoolExecutor(max(1, reads_in_flight), thread_name_prefix="photo-read") as readers,
+        ThreadPoolExecutor(decoders, thread_name_prefix="photo-decode") as decoding,
+    ):
+
+        def read_and_decode(
+            listed: Listed,
+        ) -> tuple[dict[str, Any], tuple[dict[str, Any], np.ndarray] | None]:
+            fetched = _fetch_photo(store, listed)
+            if isinstance(fetched, dict):
+                return fetched, None
+            return decoding.submit(_photo_rows, listed, *fetched).result()
+
+        pending: deque[Future] = deque()
+        decoded: list[tuple[dict[str, Any], np.ndarray]] = []  # awaiting their statistics
         try:
-            data, info = store.get(listed.key, with_info=True)
-        except ValueError as e:  # an unsafe key: refused, the others still ingested
-            rows.append(_refused(listed.key, photo_id, listed.size, f"refused key: {e}"))
-            continue
-        except ObjectNotFound:
-            reason = "object deleted while the day was read"
-            rows.append(_refused(listed.key, photo_id, listed.size, reason))
-            continue
-        img, thumb = decode_photo(data, IMAGE_SIZE)
-        error = img.error
-        if photo_id is None:  # recorded with the reason, never made a photo_pixels row
-            name = listed.key.rsplit("/", 1)[-1]
-            error = f"key names no photo id (expected <digits>.<ext>): {name!r}"
-        rows.append(
-            {
-                "key": info.key,
-                "photo_id": photo_id,
-                "etag": info.etag,
-                "version_id": info.version_id,
-                "size": info.size,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "width": img.width,
-                "height": img.height,
-                "decode_error": error,
-            }
-        )
-        if thumb is not None and photo_id is not None:
-            stats = pixel_stats(thumb).as_dict()
-            pixels.append(
-                {
-                    "photo_id": photo_id,
-                    "key": info.key,
-                    "thumbnail": thumbnail_bytes(thumb),
-                    **stats,
-                }
-            )
+            for listed in listing:
+                pending.append(readers.submit(read_and_decode, listed))
+                while len(pending) > 4 * reads_in_flight:  # results are small, but bounded too
+                    _collect(pending.popleft(), rows, decoded, pixels)
+            while pending:
+                _collect(pending.popleft(), rows, decoded, pixels)
+            _add_stats(decoded, pixels)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
     return conform(rows, RAW_PHOTOS), conform(pixels, PHOTO_PIXELS)
+
+
+STATS_BATCH = 256  # thumbnails whose statistics are computed in one pass of array operations
+
+
+def _collect(
+    future: Future,
+    rows: list[dict[str, Any]],
+    decoded: list[tuple[dict[str, Any], np.ndarray]],
+    pixels: list[dict[str, Any]],
+) -> None:
+    row, pixel_row = future.result()
+    rows.append(row)
+    if pixel_row is not None:
+        decoded.append(pixel_row)
+        if len(decoded) >= STATS_BATCH:
+            _add_stats(decoded, pixels)
+
+
+def _add_stats(
+    decoded: list[tuple[dict[str, Any], np.ndarray]], pixels: list[dict[str, Any]]
+) -> None:
+    """Moves `decoded` into `pixels`, each row completed with its thumbnail's statistics."""
+    if not decoded:
+        return
+    stats = pixel_stats_of_many(np.stack([thumb for _, thumb in decoded]))
+    pixels.extend({**row, **stat.as_dict()} for (row, _), stat in zip(decoded, stats, strict=True))
+    decoded.clear()
+
+
+def _photo_id(key: str) -> int | None:
+    match = _PHOTO_ID.search(key)
+    return int(match.group(1)) if match and len(match.group(1)) <= 18 else None
+
+
+def _fetch_photo(store: ObjectStore, listed: Listed) -> tuple[bytes, Listed] | dict[str, Any]:
+    """The object's bytes and what the store says of it, or the row of why it was not read."""
+    photo_id = _photo_id(listed.key)
+    if listed.size > MAX_PHOTO_BYTES:
+        reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
+        return _refused(listed.key, photo_id, listed.size, reason)
+    try:
+        return store.get(listed.key, with_info=True)
+    except ValueError as e:  # an unsafe key: refused, the others still ingested
+        return _refused(listed.key, photo_id, listed.size, f"refused key: {e}")
+    except ObjectNotFound:
+        return _refused(listed.key, photo_id, listed.size, "object deleted while the day was read")
+
+
+def _photo_rows(
+    listed: Listed, data: bytes, info: Listed
+) -> tuple[dict[str, Any], tuple[dict[str, Any], np.ndarray] | None]:
+    """The raw_photos row of one read object and, when it decodes, its photo_pixels row (but
+    the statistics) with its thumbnail."""
+    photo_id = _photo_id(listed.key)
+    img, thumb = decode_photo(data, IMAGE_SIZE)
+    error = img.error
+    if photo_id is None:  # recorded with the reason, never made a photo_pixels row
+        name = listed.key.rsplit("/", 1)[-1]
+        error = f"key names no photo id (expected <digits>.<ext>): {name!r}"
+    row = {
+        "key": info.key,
+        "photo_id": photo_id,
+        "etag": info.etag,
+        "version_id": info.version_id,
+        "size": info.size,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "width": img.width,
+        "height": img.height,
+        "decode_error": error,
+    }
+    if thumb is None or photo_id is None:
+        return row, None
+    return row, (
+        {"photo_id": photo_id, "key": info.key, "thumbnail": thumbnail_bytes(thumb)},
+        thumb,
+    )
 
 
 def _utc(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -45,9 +45,10 @@ from fsdl_data.core.versioning.manifests import (
 from fsdl_data.core.versioning.packs import PACKS, Packs, pack_key, read_index
 from fsdl_data.core.versioning.store import SnapshotStore, cache_key
 
-# scrub(path, bytes) -> (new bytes, or None when the file goes whole; erased rows), or None
-# when the file does not hold the subject
-Scrub = Callable[[str, bytes], "tuple[bytes | None, int] | None"]
+# scrub(path, sha256, read) -> (new bytes, or None when the file goes whole; erased rows), or
+# None when the file does not hold the subject; `read()` gives its bytes (a photo is known by
+# its hash alone, so it is never read)
+Scrub = Callable[[str, str, Callable[[], bytes]], "tuple[bytes | None, int] | None"]
 KeepObject = Callable[[dict[str, Any]], bool]
 
 
@@ -129,7 +130,7 @@ def _scrub_blobs(
     for digest in sorted(first, key=lambda d: (snapshots.holder(d), d)):
         entry = first[digest]
         done.files_scanned += 1
-        found = scrub(entry.path, snapshots.get_blob(digest))
+        found = scrub(entry.path, digest, lambda d=digest: snapshots.get_blob(d))
         if found is None:
             outcome[digest] = None
             continue
@@ -201,7 +202,12 @@ def _replace_manifest(
 def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
                 paths: set[str]) -> None:  # fmt: skip
     """The stat cache of a rewritten newest snapshot: its rewritten files are forgotten (read
-    again next time), so an incremental snapshot never carries the old content over."""
+    again next time), so an incremental snapshot never carries the old content over. Its
+    folder index (names, sizes, hashes of the old files) is dropped: status then takes the
+    general path until the next snapshot writes a new one."""
+    from fsdl_data.core.versioning import folder_index
+
+    folder_index.drop(snapshots.store, name)
     try:
         cache = json.loads(snapshots.store.get(cache_key(name)))
     except ObjectNotFound:

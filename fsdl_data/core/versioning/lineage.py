@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsdl_data.core.modeling.popularity import card_key
+from fsdl_data.core.modeling.registry import card_key
 from fsdl_data.core.storage.lake import Lake, TableNotFound
 from fsdl_data.core.storage.objects import ObjectNotFound
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fsdl_data.core.storage.backends.local import fingerprint, kind, walk
-from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.storage.backends.local import kind, listed, walk
+from fsdl_data.core.storage.objects import Listed, ObjectStore
 from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
     PACK_FILE_LIMIT,
@@ -32,17 +32,16 @@ from fsdl_data.core.versioning.store import (
 
 
 class SourceFile(NamedTuple):
-    """A file as listed, before reading: where it is and what it looked like. (A named tuple:
-    `snapshot status` makes ten thousand of them and must answer in a blink.)"""
+    """A listed object placed in a snapshot, before reading: its path there, and the storage
+    core's one record of the object as listed (`Listed`: where to read it, its fingerprint,
+    size, ETag and VersionId; for a folder's file, its key is the file's local path). A lake
+    table's file also has its partition and data version. (Named tuples: `snapshot status`
+    makes ten thousand of them and must answer in a blink.)"""
 
     path: str  # its path inside the snapshot
-    location: str  # where to read it (an object key, or a local path)
-    fingerprint: str
-    size: int
+    listed: Listed
     partition: str | None = None
     data_version: str | None = None
-    etag: str | None = None  # object-store sources: the ETag listed
-    version_id: str | None = None  # and the S3 VersionId, when listed with versions
 
 
 @dataclass(frozen=True)
@@ -183,19 +182,19 @@ def _take(
     entries: list[FileEntry] = []
     read_paths: set[str] = set()
     schema: dict[str, str] = dict(template.schema) or snapshots.cached_schema(template.name)
-    listed = list(files)
-    to_read = [s for s in listed if (s.path, s.fingerprint) not in reusable]
+    sources = list(files)
+    to_read = [s for s in sources if (s.path, s.listed.fingerprint) not in reusable]
     blobs = _BlobWriter(snapshots, pack=len(to_read) >= PACK_MIN_FILES)
     fetched = _read_ahead(to_read, read, read_threads)
-    for source in progress(listed):
-        known = reusable.get((source.path, source.fingerprint))
+    for source in progress(sources):
+        known = reusable.get((source.path, source.listed.fingerprint))
         if known is not None:
             entries.append(  # the same bytes; an object rewritten alike has a new VersionId
                 known._replace(
                     partition=source.partition,
                     data_version=source.data_version or known.data_version,
-                    etag=source.etag or known.etag,
-                    version_id=source.version_id or known.version_id,
+                    etag=source.listed.etag or known.etag,
+                    version_id=source.listed.version_id or known.version_id,
                 )
             )
             continue
@@ -215,9 +214,9 @@ def _take(
                 facts=facts or None,
                 partition=source.partition,
                 data_version=source.data_version,
-                fingerprint=source.fingerprint,
-                etag=source.etag,
-                version_id=source.version_id,
+                fingerprint=source.listed.fingerprint,
+                etag=source.listed.etag,
+                version_id=source.listed.version_id,
             )
         )
         read_paths.add(source.path)
@@ -306,19 +305,13 @@ class TableFiles:
     data_version: Callable[[SourceFile], str | None] = field(default=lambda source: None)
 
     def read(self, source: SourceFile) -> bytes:
-        return self.store.get(source.location)
+        return self.store.get(source.listed.key)
 
 
 def table_files(lake: Any, table: str, partitions: set[str] | None = None) -> list[SourceFile]:
     """The files of `table` in `lake` (those of `partitions` only, when given)."""
-    return [
-        SourceFile(
-            path=stat.key.split("/", 2)[2],
-            location=stat.key,
-            fingerprint=stat.fingerprint,
-            size=stat.size,
-            partition=partition,
-        )
+    return [  # a table file's entry records its fingerprint only, not the listed ETag
+        SourceFile(stat.key.split("/", 2)[2], stat._replace(etag=None), partition)
         for partition, stat in lake.files(table)
         if partitions is None or partition in partitions
     ]
@@ -355,24 +348,22 @@ def local_files(root: Path, warn: Warn = _ignore) -> Iterator[SourceFile]:
     are never opened: reading one could block forever or never end. Both are skipped with a
     warning."""
     for path, location, info in walk(str(root.resolve()), file_links=False, warn=warn):
-        yield SourceFile(
-            path=path, location=location, fingerprint=fingerprint(info), size=info.st_size
-        )
+        yield SourceFile(path=path, listed=listed(location, info))
 
 
 def read_local(source: SourceFile) -> bytes:
     """A listed file's bytes; refused (never blocking) when it has become a link or a special
     file since it was listed."""
     try:
-        descriptor = os.open(source.location, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        descriptor = os.open(source.listed.key, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise ValueError(f"{source.location} became a symbolic link: not followed") from None
+            raise ValueError(f"{source.listed.key} became a symbolic link: not followed") from None
         raise
     with os.fdopen(descriptor, "rb") as handle:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            raise ValueError(f"{source.location} became {kind(mode)}: not read")
+            raise ValueError(f"{source.listed.key} became {kind(mode)}: not read")
         return handle.read()
 
 
@@ -401,14 +392,7 @@ def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Itera
         if not usable_key(path) or not usable_key(info.key):
             warn(f"skipped object {info.key!r}: a key with an empty, '.' or '..' part")
             continue
-        yield SourceFile(
-            path=path,
-            location=info.key,
-            fingerprint=info.fingerprint,
-            size=info.size,
-            etag=info.etag,
-            version_id=info.version_id,
-        )
+        yield SourceFile(path=path, listed=info)
 
 
 @dataclass(frozen=True)
@@ -432,9 +416,12 @@ def status(
     now = {f.path: f for f in files}
     modified = []
     for path in sorted(set(now) & set(before)):
-        if now[path].fingerprint == before[path].fingerprint:
+        if now[path].listed.fingerprint == before[path].fingerprint:
             continue
-        if now[path].size != before[path].bytes or sha256(read(now[path])) != before[path].sha256:
+        if (
+            now[path].listed.size != before[path].bytes
+            or sha256(read(now[path])) != before[path].sha256
+        ):
             modified.append(path)
     return Status(sorted(set(now) - set(before)), sorted(set(before) - set(now)), modified)
 

@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ def decode_photo(data: bytes, size: int | None = None) -> tuple[ImageInfo, np.nd
             img.load()  # a full decode: truncated files fail here, not at open()
             info = ImageInfo(img.width, img.height, None)
             return info, _rgb(img, size)
+    except UnidentifiedImageError as e:  # its message names the BytesIO's address: not stable
+        return ImageInfo(None, None, f"{type(e).__name__}: cannot identify the image format"), None
     except Exception as e:  # PIL raises several unrelated types for bad files
         return ImageInfo(None, None, f"{type(e).__name__}: {e}"), None
 

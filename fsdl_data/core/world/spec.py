@@ -39,7 +39,9 @@ class WorldSpec:
     photos_per_day: int = 200
     users: int = 500
     events_per_day: int = 20_000
-    seed_label_fraction: float = 0.05  # share of photos in the human-labeled seed set
+    # share of photos in the human-labeled seed set (each labeled by annotators_per_task): 20
+    # photos a day, the agreement gate's minimum (agreement.MIN_UNITS_FOR_ALPHA), so it can block
+    seed_label_fraction: float = 0.1
     gold_fraction: float = 0.01  # share of photos an expert labels (drawn from the seed set)
     annotators_per_task: int = 3
     defects: bool = False

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fsdl_data.core.modeling.popularity import card_key
+from fsdl_data.core.modeling.registry import card_key
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.versioning import snapshots as snap

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
-from fsdl_data.core.storage.objects import ObjectStore
+from fsdl_data.core.storage.objects import Listed, ObjectStore
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.diff import diff_files, diff_tables
 from fsdl_data.core.versioning.digests import sha256
@@ -32,6 +33,8 @@ B = pl.DataFrame({"photo_id": [3], "label": ["dog"], "x": [2.5]})
 TABLE = Manifest(
     name="t", kind="table", files=(), source="t", key=("photo_id",), extra={"label_column": "label"}
 )
+
+LISTED_AT = datetime(2026, 1, 1, tzinfo=UTC)  # when hand-made sources were listed
 
 
 def lake_with(store: ObjectStore, parts: dict[str, pl.DataFrame]) -> Lake:
@@ -72,7 +75,7 @@ def test_an_unchanged_partition_is_not_read(
     reads: list[str] = []
     files = table(lake)
     monkeypatch.setattr(
-        snap.TableFiles, "read", lambda self, s: reads.append(s.path) or local.get(s.location)
+        snap.TableFiles, "read", lambda self, s: reads.append(s.path) or local.get(s.listed.key)
     )
     taken = snap.snapshot_table(store, TABLE, files)
     assert reads == ["date=2026-01-03/data.parquet"] and taken.reused == 2
@@ -121,7 +124,7 @@ def test_folder_snapshot_status_and_checkout_byte_identical(tmp_path: Path) -> N
         (folder / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
         (folder / f"d{i % 3}" / f"{i}.jpg").write_bytes(os.urandom(100 + i))
     store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
-    read = lambda s: Path(s.location).read_bytes()  # noqa: E731
+    read = lambda s: Path(s.listed.key).read_bytes()  # noqa: E731
     first = snap.take(
         store, Manifest(name="photos", kind="folder", files=()), snap.local_files(folder), read
     )
@@ -166,17 +169,17 @@ def test_many_small_files_go_into_packs_that_verify_checkout_and_gc_handle(
     store = SnapshotStore(object_store)
     contents = {f"d/{i:03d}.jpg": os.urandom(50 + i) for i in range(snap.PACK_MIN_FILES + 6)}
     sources = lambda: [  # noqa: E731
-        snap.SourceFile(path=p, location=p, fingerprint=sha256(d), size=len(d))
+        snap.SourceFile(p, Listed(p, sha256(d), LISTED_AT, len(d)))
         for p, d in sorted(contents.items())
     ]
     template = Manifest(name="photos", kind="folder", files=())
-    first = snap.take(store, template, sources(), lambda s: contents[s.location])
+    first = snap.take(store, template, sources(), lambda s: contents[s.listed.key])
     assert len(store.packed()) == len(contents)  # every file packed ...
     assert len(list(object_store.list("snapshots/blobs/"))) == 1  # ... into one blob
     assert all(store.get_blob(f.sha256) == contents[f.path] for f in first.manifest.files)
     contents["d/000.jpg"] = b"changed"
     time.sleep(1.1)  # S3's LastModified has one-second resolution: history orders by it
-    second = snap.take(store, template, sources(), lambda s: contents[s.location])
+    second = snap.take(store, template, sources(), lambda s: contents[s.listed.key])
     assert second.read == 1 and store.verify() == []
     (pack,) = {p for p, _, _ in store.packed().values()}
     body = bytearray(object_store.get(blob_key(pack)))
@@ -222,11 +225,11 @@ def test_gc_never_deletes_a_blob_a_kept_snapshot_names(
 ) -> None:
     store = SnapshotStore(LocalObjectStore(tmp_path_factory.mktemp("gc")))
     for i, files in enumerate(contents):
-        sources = [snap.SourceFile(path=f"f{j}", location=data.hex(), fingerprint=data.hex(), size=len(data))
+        sources = [snap.SourceFile(f"f{j}", Listed(data.hex(), data.hex(), LISTED_AT, len(data)))
                    for j, data in enumerate(files)]  # fmt: skip
         template = Manifest(name=names[i], kind="folder", files=(), extra={"n": i})
         with mock.patch.object(snap, "PACK_MIN_FILES", 1 if packed else 10**9):
-            snap.take(store, template, sources, lambda s: bytes.fromhex(s.location))
+            snap.take(store, template, sources, lambda s: bytes.fromhex(s.listed.key))
         time.sleep(0.002)  # distinct write times order the history
     kept_ids = {ref.id for name in ("a", "b") for ref in store.history(name)[-keep:]}
     dropped, _ = store.gc(keep)
@@ -462,7 +465,7 @@ def test_an_s3_folder_snapshot_records_each_objects_current_version_id(
 
     def taken() -> Manifest:
         found = snap.take(store, template, snap.object_files(objects, ""),
-                          lambda s: objects.get(s.location))  # fmt: skip
+                          lambda s: objects.get(s.listed.key))  # fmt: skip
         assert found is not None
         return found.manifest
 

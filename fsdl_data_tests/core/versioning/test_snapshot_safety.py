@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from fsdl_data.cli import one_line
 from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.storage.objects import Listed
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.packs import PACKS
 from fsdl_data.core.versioning.store import (
@@ -59,7 +61,7 @@ def test_special_files_and_links_are_skipped_never_opened(tmp_path: Path) -> Non
     assert sorted(w.split(":")[0] for w in warnings) == [
         "skipped d/pipe", "skipped out", "skipped sock", "skipped zero"]  # fmt: skip
     assert any("FIFO" in w for w in warnings) and any("socket" in w for w in warnings)
-    fifo = snap.SourceFile("p", str(root / "d" / "pipe"), "x", 0)
+    fifo = snap.SourceFile("p", Listed(str(root / "d" / "pipe"), "x", datetime.now(UTC)))
     with pytest.raises(ValueError, match="FIFO"):  # became special after listing: refused
         snap.read_local(fifo)
 
@@ -77,7 +79,7 @@ def test_one_unusable_object_key_is_skipped_not_fatal(s3_env: str, s3_bucket: st
     files = list(snap.object_files(objects, "p/", warnings.append))
     assert [f.path for f in files] == ["ok/1.bin"] and len(warnings) == 4
     store = SnapshotStore(LocalObjectStore(Path(os.environ.get("TMPDIR", "/tmp")) / s3_bucket))
-    taken = snap.take(store, FOLDER, files, lambda s: objects.get(s.location))
+    taken = snap.take(store, FOLDER, files, lambda s: objects.get(s.listed.key))
     (entry,) = taken.manifest.files
     assert entry.etag and entry.etag == client.head_object(Bucket=s3_bucket, Key="p/ok/1.bin")[
         "ETag"].strip('"')  # fmt: skip

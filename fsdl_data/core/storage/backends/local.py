@@ -26,6 +26,12 @@ def fingerprint(info: os.stat_result) -> str:
     return f"{info.st_size}:{info.st_mtime_ns}"
 
 
+def fingerprint_parts(text: str) -> tuple[int, int]:
+    """(size, mtime ns) of a fingerprint `fingerprint` made."""
+    size, _, time_ns = text.partition(":")
+    return int(size), int(time_ns)
+
+
 def listed(key: str, info: os.stat_result, etag: str | None = None) -> Listed:
     return Listed(
         key,

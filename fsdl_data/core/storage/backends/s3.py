@@ -14,6 +14,7 @@ from fsdl_data.core.storage.objects import Capability, Listed, ObjectNotFound, c
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 30.0  # a frozen endpoint fails a call after this, and it is retried
 S3_MAX_ATTEMPTS = 5  # botocore's "standard" retries: exponential backoff with jitter
+S3_MAX_CONNECTIONS = 64  # botocore keeps 10 by default: fewer than the photo reads in flight
 
 
 def make_s3_client(
@@ -35,6 +36,7 @@ def make_s3_client(
         connect_timeout=connect_timeout or S3_CONNECT_TIMEOUT_S,
         read_timeout=read_timeout or S3_READ_TIMEOUT_S,
         retries={"max_attempts": max_attempts or S3_MAX_ATTEMPTS, "mode": "standard"},
+        max_pool_connections=S3_MAX_CONNECTIONS,
     )
     return boto3.session.Session().client(
         "s3",
