@@ -118,7 +118,7 @@ def of_snapshot(files: Iterable[Any], manifest: Any) -> list[tuple[str, int, int
 
     hashes = {entry.path: entry.sha256 for entry in manifest.files}
     return [
-        (f.path, *fingerprint_parts(f.fingerprint), hashes[f.path])
+        (f.path, *fingerprint_parts(f.listed.fingerprint), hashes[f.path])
         for f in files
         if f.path in hashes
     ]
@@ -223,7 +223,10 @@ def _modified(path: str, size: int, time_ns: int, was: Recorded, i: int) -> bool
 
 def _hash(path: str) -> bytes:
     """The SHA-256 of a listed file, read as a snapshot reads it (never following a link)."""
+    from datetime import UTC, datetime
+
+    from fsdl_data.core.storage.objects import Listed
     from fsdl_data.core.versioning.snapshots import SourceFile, read_local
 
-    data = read_local(SourceFile(path=path, location=path, fingerprint="", size=0))
+    data = read_local(SourceFile(path=path, listed=Listed(path, "", datetime.now(UTC))))
     return hashlib.sha256(data).digest()
