@@ -7,7 +7,8 @@ Prints, as medians with their range over `--runs` runs:
    beside DuckDB's typed `read_json` (one thread) over the same gzipped bytes: the reference;
    each run in a fresh process, with its peak RSS;
 2. the materialization of the day's `ingest` job (in process, embedded default) once, with its
-   time and the process's peak RSS.
+   time and the process's peak RSS; with `--by-stage`, each stage (photos, app database,
+   raw_events, events) once in its own fresh process, with its time and peak RSS.
 The measured day is the world's second: the first has no views of earlier days' photos yet.
 Run: `make bench`, or `python bench/ingest_day.py --scale 10 --skip-materialize`.
 The 100x day of docs/scaling.md: `python bench/ingest_day.py --scale 100 --skip-materialize`.
@@ -81,6 +82,58 @@ def _duckdb_stage(folder: Path, day: str) -> dict:
     return {"seconds": seconds, "lines": lines, "peak_rss_mb": _peak_rss_mb()}
 
 
+# The ingest job's stages in an order that has each one's inputs (and its checks' tables) made
+STAGES = (
+    ("photos", ("raw_photos", "photo_pixels")),
+    ("app database", ("photo_metadata", "photo_metadata_quarantine", "users")),
+    ("raw_events", ("raw_events",)),
+    ("events", ("events", "events_quarantine")),
+)
+
+
+def _materialize_stage(assets: str, day: str) -> dict:
+    """One stage of the day's ingest (its assets and their checks), in this fresh process, on
+    the world of the FSDL_HOME it inherits: time and peak RSS."""
+    import dagster as dg
+
+    from fsdl_data.definitions import defs
+
+    keys = [dg.AssetKey(name) for name in assets.split(",")]
+    job = defs.resolve_implicit_global_asset_job_def()
+    start_rss = _peak_rss_mb()
+    t0 = time.perf_counter()
+    result = job.execute_in_process(
+        partition_key=day,
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=keys,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+    )
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "success": result.success, "peak_rss_mb": _peak_rss_mb(),
+            "input_rss_mb": start_rss}  # fmt: skip
+
+
+def _measure_stages(day: str) -> bool:
+    """Each stage in its own process, so each peak RSS is that stage's alone."""
+    print("ingest by stage, once each, each in a fresh process (time, peak RSS):")
+    for label, assets in STAGES:
+        out = subprocess.run(
+            [sys.executable, __file__, "--stage", "materialize", "--folder", ",".join(assets),
+             "--day", day],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if out.returncode:
+            print(f"  {label}: the stage's process failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+            return False
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {label:13} {r['seconds']:7.2f} s, peak RSS {r['peak_rss_mb']:,.0f} MB "
+              f"(imports {r['input_rss_mb']:,.0f} MB){'' if r['success'] else ' FAILED'}")  # fmt: skip
+        if not r["success"]:
+            return False
+    return True
+
+
 def _child(stage: str, folder: str, day: str) -> dict:
     env = {**os.environ, "POLARS_MAX_THREADS": "1"}
     out = subprocess.run(
@@ -125,10 +178,18 @@ def main() -> int:
         help="measure event cleaning on a folder of a day's .jsonl.gz files (as an earlier run "
         "printed) instead of generating a world; implies --skip-materialize",
     )  # fmt: skip
-    p.add_argument("--stage", choices=["clean", "duckdb"], help=argparse.SUPPRESS)
+    p.add_argument(
+        "--by-stage", action="store_true",
+        help="materialize the ingest job's stages one by one, each in a fresh process, printing "
+        "each one's time and peak RSS (instead of the whole job in this process)",
+    )  # fmt: skip
+    p.add_argument("--stage", choices=["clean", "duckdb", "materialize"], help=argparse.SUPPRESS)
     p.add_argument("--folder", help=argparse.SUPPRESS)
     p.add_argument("--day", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.stage == "materialize":
+        print(json.dumps(_materialize_stage(a.folder, a.day)))
+        return 0
     if a.stage:
         stage = _clean_stage if a.stage == "clean" else _duckdb_stage
         print(json.dumps(stage(Path(a.folder), a.day)))
@@ -169,6 +230,8 @@ def main() -> int:
     _measure_cleaning(folder, report.day, a.runs)
     if a.skip_materialize:
         return 0
+    if a.by_stage:
+        return 0 if _measure_stages(report.day) else 1
 
     import dagster as dg
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-HOUR_MS = 3_600_000
+from fsdl_data.core.world.activity import DAY_MS
 
 
 @dataclass
@@ -80,10 +80,10 @@ def corrupt_log_lines(
         elif kind == "non_utf8":
             out[i] = out[i].replace(b'"client":"', b'"client":"\xff\xfe', 1)
         elif kind == "too_late":
-            rec["ts"] = day_start_ms - 10 * 24 * HOUR_MS
+            rec["ts"] = day_start_ms - 10 * DAY_MS
             out[i] = json.dumps(rec).encode()
         elif kind == "future_event":
-            rec["ts"] = day_start_ms + 3 * 24 * HOUR_MS
+            rec["ts"] = day_start_ms + 3 * DAY_MS
             out[i] = json.dumps(rec).encode()
         elif kind == "conflicting_duplicate":
             rec["event_type"] = "like" if rec.get("event_type") != "like" else "view"

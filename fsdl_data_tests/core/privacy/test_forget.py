@@ -4,12 +4,15 @@ data untouched (byte for byte where it shares a pack), idempotent, resumable aft
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +33,15 @@ from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.appdb import photos as photos_table
 from fsdl_data.core.storage.appdb import users as users_table
 from fsdl_data.core.storage.backends.local import LocalObjectStore
-from fsdl_data.core.storage.lake import Lake
+from fsdl_data.core.storage.lake import Lake, to_parquet_bytes
+from fsdl_data.core.storage.objects import Listed
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.erasure import erasure_facts
 from fsdl_data.core.versioning.export import export_snapshot
 from fsdl_data.core.versioning.store import PACK_MIN_FILES, Manifest, SnapshotStore
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -68,9 +73,7 @@ def build(tmp_path: Path, rng: random.Random) -> World:
     day = {p: rng.choice(DAYS) for p in photo_ids}
     lake = Lake(lake_store)
     snapshots = SnapshotStore(lake_store)
-    from datetime import UTC, datetime
-
-    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = START
     db.insert(users_table, [{"user_id": u, "username": f"u{u}", "country": "DE",
                              "signup_at": stamp, "updated_at": stamp} for u in users])  # fmt: skip
     db.insert(photos_table, [{"photo_id": p, "user_id": owner[p], "title": "t", "location": "x",
@@ -100,6 +103,12 @@ def build(tmp_path: Path, rng: random.Random) -> World:
         lake.write("user_features", pl.DataFrame(
             {"user_id": users, "views_7d": [rng.randint(0, 9) for _ in users]},
             schema_overrides={"user_id": pl.Int64}), d)  # fmt: skip
+        served = pl.DataFrame({"entity": ["user"] * len(users) + ["photo"] * len(mine),
+                               "entity_id": [str(u) for u in users] + [str(p) for p in mine],
+                               "value": [str(rng.random()) for _ in range(len(users) + len(mine))]})  # fmt: skip
+        lake_store.put(f"served_log/date={d}/000000-{night}.parquet", to_parquet_bytes(served))
+        broken = [json.dumps(rng.choice(events))[: -rng.randint(1, 5)] for _ in range(4)]
+        lake.write("events_quarantine", pl.DataFrame({"raw": broken, "reason": ["json"] * 4}), d)
         gold = rng.sample(mine, min(len(mine), rng.randint(2, 6)))
         tasks = [{"id": p, "data": {"image": f"file://{objects.root}/{photo_key(p, d)}",
                                     "photo_id": p},
@@ -143,6 +152,13 @@ def others(frame: pl.DataFrame, user: int, photos: set[int]) -> pl.DataFrame:
         keep = keep & (pl.col("user_id") != user)
     if "photo_id" in frame.columns:
         keep = keep & ~pl.col("photo_id").is_in(sorted(photos))
+    if "raw" in frame.columns:  # a quarantined line names its user and photo as JSON does
+        named = re.compile(
+            "|".join([rf'"user_id": {user}\b'] + [rf'"photo_id": {p}\b' for p in photos])
+        )
+        keep = keep & ~pl.col("raw").map_elements(
+            lambda raw: bool(named.search(raw)), return_dtype=pl.Boolean
+        )
     return frame.filter(keep).sort(frame.columns)
 
 
@@ -179,6 +195,9 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     for table, frame in before.items():  # everyone else's rows, exactly as they were
         assert others(frame, user, photos).equals(others(after[table], user, photos)), table
     assert report["footprint"]["photos"] == len(photos)
+    for key in (o.key for o in world.places.lake.list("served_log/")):  # served features
+        served = pl.read_parquet(world.places.lake.local_path(key))
+        assert str(user) not in served.filter(pl.col("entity") == "user")["entity_id"].to_list()
     assert all(not world.places.objects.head(photo_key(p, world.day[p])) for p in photos)
     # the photo folder's pack: the subject's photos out, everyone else's bytes unchanged
     fresh = SnapshotStore(world.places.lake)
@@ -296,3 +315,61 @@ def test_the_cli_reports_verifies_and_refuses_mistakes_in_one_line(tmp_path: Pat
         refused = fsdl(tmp_path, "forget", mistake)
         assert refused.returncode == 1 and words in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+
+def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
+    object_store: Any, tmp_path: Path
+) -> None:
+    """On S3 a pack cannot be written in place: it is rewritten without the subject's files."""
+    rng = random.Random()
+    if hasattr(object_store, "client"):  # a versioned bucket: overwritten bytes are kept
+        object_store.client.put_bucket_versioning(
+            Bucket=object_store.bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
+    snapshots = SnapshotStore(object_store)
+    lake = Lake(object_store)
+    users = rng.sample(range(1, 1000), rng.randint(3, 7))
+    owner = {p: rng.choice(users) for p in rng.sample(range(1, 10_000), PACK_MIN_FILES + 20)}
+    user = rng.choice(sorted(set(owner.values())))
+    for night, d in enumerate(DAYS):
+        mine = sorted(owner)[night :: len(DAYS)]
+        lake.write("photo_metadata", pl.DataFrame(
+            {"photo_id": mine, "user_id": [owner[p] for p in mine],
+             "object_key": [photo_key(p, DAYS[0]) for p in mine]}), d)  # fmt: skip
+        files = snap.TableFiles("photo_metadata", object_store,
+                                tuple(snap.table_files(lake, "photo_metadata")))  # fmt: skip
+        snap.snapshot_table(snapshots, Manifest(name="photo_metadata", kind="table", files=(),
+                                                source="photo_metadata"), files)  # fmt: skip
+    photos = {f"date={DAYS[0]}/{p}.jpg": rng.randbytes(rng.randint(100, 400)) for p in owner}
+    sources = [snap.SourceFile(path, Listed(path, str(len(data)), START, len(data)))
+               for path, data in sorted(photos.items())]  # fmt: skip
+    snap.take(snapshots, Manifest(name="photos", kind="folder", files=()), sources,
+              lambda source: photos[source.listed.key])  # fmt: skip
+    objects = LocalObjectStore(tmp_path / "objects")
+    for path, data in photos.items():
+        objects.put(f"photos/{path}", data)
+    forget(Subject("user", user), Places(lake=object_store, objects=objects), "test")
+    fresh = SnapshotStore(object_store)
+    assert fresh.verify() == []
+    assert sum(verify_forgotten(Subject("user", user), Places(object_store, objects)).values()) == 0
+    theirs = [data for path, data in photos.items() if owner[int(Path(path).stem)] == user]
+    kept = {path: data for path, data in photos.items() if owner[int(Path(path).stem)] != user}
+    _, _, folder = fresh.open_snapshot("photos")
+    assert {f.path: fresh.get_blob(f.sha256) for f in folder.files} == kept
+    for pack in fresh.packs.members():
+        assert not any(photo in fresh.blobs.read(pack) for photo in theirs)
+    for _, snapshot_id in fresh.ids("photo_metadata"):
+        table = snap.load_table(fresh, fresh.read(snapshot_id))
+        assert user not in table["user_id"].to_list() and len(table) > 0
+    if hasattr(object_store, "client"):  # no version of any object keeps the subject
+        client, bucket = object_store.client, object_store.bucket
+        pages = client.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for version in (v for page in pages for v in page.get("Versions", [])):
+            data = client.get_object(Bucket=bucket, Key=version["Key"],
+                                     VersionId=version["VersionId"])["Body"].read()  # fmt: skip
+            assert not any(photo in data for photo in theirs), version["Key"]
+            if data[:4] == b"PAR1":
+                rows = pl.read_parquet(io.BytesIO(data))
+                if "user_id" in rows.columns:
+                    assert user not in rows["user_id"].to_list(), version["Key"]
+            assert f'"photo_id":{min(p for p, u in owner.items() if u == user)}' not in str(data)
