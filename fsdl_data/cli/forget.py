@@ -24,7 +24,19 @@ def _places(export_roots: list[str]) -> Any:
             raise FileNotFoundError(f"--exports {root}: not a folder")
     return Places(lake=_common.lake().store, objects=_common.object_store(),
                   online=open_online_store(online_store_url(settings)),
-                  app_db=_common.app_db(), export_roots=roots)  # fmt: skip
+                  app_db=_app_db_if_made(), export_roots=roots)  # fmt: skip
+
+
+def _app_db_if_made() -> Any:
+    """The application database, or None before any world or ingest made its tables: then it
+    holds no one, and querying it would fail with 'no such table' instead of counting zero."""
+    import sqlalchemy as sa
+
+    from fsdl_data.core.storage.appdb import photos, users
+
+    db = _common.app_db()
+    tables = set(sa.inspect(db.engine).get_table_names())
+    return db if {photos.name, users.name} <= tables else None
 
 
 def _progress(place: str) -> None:

@@ -89,7 +89,7 @@ def _graphql(url: str, query: str, timeout_s: float, **variables: str) -> dict[s
 def reload_running_ui(url: str) -> None:
     """Ask the Dagster UI at `url` (a running `make dev`) to reload its code locations: Dagster
     reads the calendar only when it loads the definitions, so without this the sensors would
-    ignore the world's new days until someone reloads by hand. Nothing runs there: say so only."""
+    ignore the world's new days until someone reloads by hand. When no UI answers, only say so."""
     if url == "off":
         return
     try:

@@ -5,9 +5,11 @@ published atomically by the store."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
+from pydantic import ConfigDict
 
 from fsdl_data.core.storage.lake import to_parquet_bytes
 from fsdl_data.core.storage.objects import ObjectStore, open_object_store
@@ -43,3 +45,35 @@ def written(url: str, df: pl.DataFrame, **metadata: object) -> dg.MaterializeRes
             **metadata,
         }
     )
+
+
+class TableComponent(dg.Component, dg.Model, dg.Resolvable):
+    """A component whose one asset writes one table to a Parquet file URL: the fields and the
+    asset every such component shares; a subclass adds its own fields and says, in
+    `build_defs`, how the table is made (`table_definitions`)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    asset: str
+    """The asset's name."""
+    output: str
+    """The Parquet file written, as a URL."""
+    deps: list[str] = []
+    """Assets to run before this one."""
+
+    def table_definitions(
+        self,
+        kinds: set[str],
+        description: str,
+        make: Callable[[], pl.DataFrame],
+        metadata: Callable[[pl.DataFrame], dict[str, object]] = lambda df: {},
+    ) -> dg.Definitions:
+        """The asset `asset`: runs after `deps`, writes `make()` to `output` with its rows,
+        location, preview and `metadata(table)`."""
+
+        @dg.asset(name=self.asset, deps=self.deps, kinds=kinds, description=description)
+        def _table() -> dg.MaterializeResult:
+            df = make()
+            return written(self.output, df, **metadata(df))
+
+        return dg.Definitions(assets=[_table])

@@ -5,21 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
-from pydantic import ConfigDict
 
-from fsdl_data.components._tables import read_table, written
+from fsdl_data.components._tables import TableComponent, read_table
 from fsdl_data.core.features.pit import point_in_time_join
 
 
-class PointInTimeFeatures(dg.Component, dg.Model, dg.Resolvable):
+class PointInTimeFeatures(TableComponent):
     """Each label row joined with the newest feature row of its entity that existed at the
     label's time (and, with `known_at`, had been published by then), no older than `ttl_days`:
     Feast's `get_historical_features`, as an asset."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    asset: str
-    """The asset's name."""
     labels: str
     """The label rows: a Parquet file URL (file:///home/me/tables/labels.parquet, s3://...)."""
     features: str
@@ -34,31 +29,19 @@ class PointInTimeFeatures(dg.Component, dg.Model, dg.Resolvable):
     """The features' publication-time column, if any: only values published by then count."""
     ttl_days: float | None = None
     """A value older than this at the label's time is null (never a dropped row)."""
-    output: str
-    """The Parquet file written, as a URL."""
-    deps: list[str] = []
-    """Assets to run before this one."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        component = self
-
-        @dg.asset(
-            name=component.asset,
-            deps=component.deps,
-            kinds={"polars", "parquet"},
-            description=f"{component.labels} with the features of {component.features} as known "
-            f"at `{component.label_time}` (point-in-time join on `{component.entity}`).",
+        return self.table_definitions(
+            {"polars", "parquet"},
+            f"{self.labels} with the features of {self.features} as known at "
+            f"`{self.label_time}` (point-in-time join on `{self.entity}`).",
+            lambda: point_in_time_join(
+                read_table(self.labels),
+                read_table(self.features),
+                by=self.entity,
+                left_time=self.label_time,
+                right_time=self.feature_time,
+                known_at=self.known_at,
+                ttl=timedelta(days=self.ttl_days) if self.ttl_days else None,
+            ),
         )
-        def _training_rows() -> dg.MaterializeResult:
-            df = point_in_time_join(
-                read_table(component.labels),
-                read_table(component.features),
-                by=component.entity,
-                left_time=component.label_time,
-                right_time=component.feature_time,
-                known_at=component.known_at,
-                ttl=timedelta(days=component.ttl_days) if component.ttl_days else None,
-            )
-            return written(component.output, df)
-
-        return dg.Definitions(assets=[_training_rows])

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 from pydantic import ConfigDict
 
-from fsdl_data.components._tables import read_table, written
+from fsdl_data.components._tables import TableComponent, read_table
 from fsdl_data.core.labels import labeled_set as labeled
 from fsdl_data.core.labels.human import (
     MAX_EXPORT_BYTES,
@@ -36,13 +36,9 @@ def weak_labels(
     return labels.rename({"photo_id": id_column})
 
 
-class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
+class WeakLabels(TableComponent):
     """Snorkel's job as an asset: fit the label model on a votes table and write weak labels."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    asset: str
-    """The asset's name."""
     votes: str
     """A Parquet file URL: an id column and one column per labeling function (a class index,
     or -1 to abstain)."""
@@ -50,31 +46,16 @@ class WeakLabels(dg.Component, dg.Model, dg.Resolvable):
     """The votes' integer id column."""
     classes: list[str]
     """The class names, in the order of the votes' indices."""
-    output: str
-    """The Parquet file written, as a URL."""
-    deps: list[str] = []
-    """Assets to run before this one."""
     seed: int = 0
     """The label model's seed (ties are broken by it)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        component = self
-
-        @dg.asset(
-            name=component.asset,
-            deps=component.deps,
-            kinds={"python", "parquet"},
-            description=f"Weak labels over {component.classes} from the votes in "
-            f"{component.votes} (label model), written to {component.output}.",
+        return self.table_definitions(
+            {"python", "parquet"},
+            f"Weak labels over {self.classes} from the votes in {self.votes} (label model), "
+            f"written to {self.output}.",
+            lambda: weak_labels(read_table(self.votes), self.id_column, self.classes, self.seed),
         )
-        def _weak_labels() -> dg.MaterializeResult:
-            votes = read_table(component.votes)
-            return written(
-                component.output,
-                weak_labels(votes, component.id_column, component.classes, component.seed),
-            )
-
-        return dg.Definitions(assets=[_weak_labels])
 
 
 def label_studio_tasks(
@@ -166,45 +147,25 @@ def read_label_studio_exports(
     return deduplicate(read_label_studio(store, keys, None, tuple(classes), max_bytes))
 
 
-class LabelStudioAnnotations(dg.Component, dg.Model, dg.Resolvable):
+class LabelStudioAnnotations(TableComponent):
     """Every Label Studio export under a prefix, read as fsdl_data's human_labels are: one row
     per annotation, ids only for annotators, bad input kept with a reason, duplicates once."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    asset: str
-    """The asset's name."""
     objects: str
     """Where the exports are: an S3 or file URL."""
     prefix: str = "labels/import/"
     """The key prefix the exports are dropped under (any file name)."""
     classes: list[str]
     """The classes an annotation may choose; others are rejected as unknown_class."""
-    output: str
-    """The Parquet file written, as a URL."""
     max_bytes: int = MAX_EXPORT_BYTES
     """A bigger export is one quarantine row (too_large), never read into memory."""
-    deps: list[str] = []
-    """Assets to run before this one."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        component = self
-
-        @dg.asset(
-            name=component.asset,
-            deps=component.deps,
-            kinds={"labelstudio", "parquet"},
-            description=f"Annotations from the Label Studio exports under "
-            f"{component.objects}/{component.prefix}.",
+        return self.table_definitions(
+            {"labelstudio", "parquet"},
+            f"Annotations from the Label Studio exports under {self.objects}/{self.prefix}.",
+            lambda: read_label_studio_exports(
+                self.objects, self.classes, self.prefix, self.max_bytes
+            ),
+            lambda df: {f"rejected/{r}": n for r, n in rejection_counts(df).items()},
         )
-        def _annotations() -> dg.MaterializeResult:
-            df = read_label_studio_exports(
-                component.objects, component.classes, component.prefix, component.max_bytes
-            )
-            return written(
-                component.output,
-                df,
-                **{f"rejected/{r}": n for r, n in rejection_counts(df).items()},
-            )
-
-        return dg.Definitions(assets=[_annotations])

@@ -204,3 +204,27 @@ def test_concurrent_writer_processes_lose_no_upsert(store_url: tuple[str, str]) 
         for r in stored.filter(pl.col("feature") == "views_7d").iter_rows(named=True)
     }
     assert got == newest
+
+
+def test_postgres_reads_look_ids_up_after_a_large_push(pg_database: str) -> None:
+    """After a push of many users the serving read uses the key for the ids (fresh planner
+    statistics), not a filter over every user row."""
+    store = online.open_online_store(pg_database)
+    try:
+        users = random.randint(12_000, 16_000)  # a table the planner would not scan whole
+        table = pl.DataFrame(
+            {"user_id": list(range(users)), "as_of": [T0] * users, "known_at": [T0] * users,
+             **{name: [1] * users for name in USER_FEATURES}},
+            schema_overrides={"as_of": pl.Datetime("us", "UTC"),
+                              "known_at": pl.Datetime("us", "UTC")},
+        )  # fmt: skip
+        online.upsert(store, online.online_rows(table, "user"))
+        ids = [str(i) for i in random.sample(range(users), 50)]
+        sql = online._select("%s", len(ids), len(USER_FEATURES))
+        cursor = store._reader().cursor()  # type: ignore[attr-defined]
+        cursor.execute("EXPLAIN " + sql, ["user", *ids, *USER_FEATURES])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+        assert "entity_id" in index_condition, plan
+    finally:
+        store.close()

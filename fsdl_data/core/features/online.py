@@ -164,7 +164,20 @@ class SqlOnlineStore:
 
         if rows:
             self.db.retrying(write)
+        if len(rows) >= self.ANALYZE_AFTER and self.db.engine.dialect.name == "postgresql":
+            self._analyze()
         return len(rows)
+
+    # A push this large refreshes Postgres's statistics at once: planned with the stale ones of
+    # a table that was small (or empty), the serving read filters every row of the entity kind
+    # instead of looking its ids up in the key (measured 16 ms instead of 1 ms at 50 ids).
+    ANALYZE_AFTER = 1000
+
+    def _analyze(self) -> None:
+        with self.db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                sa.text("ANALYZE online_features")
+            )
 
     def records(
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from fsdl_data.core.privacy.subjects import PHOTO_SUFFIXES, Footprint, Subject, scrub
-from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import Capability, ObjectNotFound, ObjectStore, supports
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
 ERASURES = "erasures/"
@@ -151,10 +151,12 @@ class Tally:
     rows: int = 0  # rows, items or values erased
     bytes_written: int = 0
     scanned: int = 0
+    versions: int = 0  # old object versions deleted (versioned S3 buckets)
 
     def as_dict(self) -> dict[str, int]:
         return {"files": self.files, "removed": self.removed, "rows": self.rows,
-                "bytes_written": self.bytes_written, "scanned": self.scanned}  # fmt: skip
+                "bytes_written": self.bytes_written, "scanned": self.scanned,
+                "versions_deleted": self.versions}  # fmt: skip
 
 
 def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, ...],
@@ -164,6 +166,7 @@ def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, .
     that held the subject. `seen` collects each file's outcome by the SHA-256 of its bytes (a
     snapshot's copy of a lake file is then not read again)."""
     tally, held = Tally(), []
+    purge = write and supports(store, Capability.VERSION_PURGE) and store.versioned()  # type: ignore[attr-defined]
     for listed in list(store.list("")):
         key = listed.key
         if key.startswith(skipped) or not key.lower().endswith(SCANNED_SUFFIXES):
@@ -191,6 +194,8 @@ def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, .
         else:
             store.put(key, found.data)
             tally.bytes_written += len(found.data)
+        if purge:  # a versioned bucket keeps what was overwritten or deleted: not this
+            tally.versions += store.purge_versions(key, keep_current=not found.removed)  # type: ignore[attr-defined]
     return tally, held
 
 
@@ -380,6 +385,9 @@ def forget(subject: Subject, places: Places, reason: str,
               "metadata_bytes": journal["places"]["snapshots"].get("metadata_bytes", 0),
               "store_bytes": _store_bytes(places)}  # fmt: skip
     places.lake.put(erasure_key(journal["erasure"]), canonical_json(report))
+    lake = places.lake
+    if supports(lake, Capability.VERSION_PURGE) and lake.versioned():  # type: ignore[attr-defined]
+        lake.purge_versions(erasure_key(journal["erasure"]))  # type: ignore[attr-defined]
     return report
 
 

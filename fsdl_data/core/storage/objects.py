@@ -65,6 +65,7 @@ class Capability(enum.Enum):
     VERSIONED_READS = "versioned_reads"  # reads report the object's VersionId (when enabled)
     LOCAL_PATHS = "local_paths"  # local_path(key): a path on this machine (DuckDB globs)
     VERSIONED_LISTING = "versioned_listing"  # list_latest(prefix): listings with VersionIds
+    VERSION_PURGE = "version_purge"  # purge_versions(key, keep_current): drop a key's history
 
 
 class ObjectStore(Protocol):

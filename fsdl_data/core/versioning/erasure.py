@@ -63,13 +63,16 @@ class SnapshotErasure:
     blobs_removed: int = 0
     packs_rewritten: int = 0
     files_scanned: int = 0
+    versions_deleted: int = 0  # old versions purged (versioned S3 buckets)
+    purge: bool = False  # whether deleted keys' old versions are purged too
 
     def as_dict(self) -> dict[str, Any]:
         return {"rewritten": self.rewritten, "blobs_written": self.blobs_written,
                 "bytes_written": self.bytes_written, "metadata_bytes": self.metadata_bytes,
                 "blobs_removed": self.blobs_removed,
                 "packs_rewritten": self.packs_rewritten,
-                "files_scanned": self.files_scanned}  # fmt: skip
+                "files_scanned": self.files_scanned,
+                "versions_deleted": self.versions_deleted}  # fmt: skip
 
 
 def erasure_facts(snapshot_id: str, manifest: Manifest) -> dict[str, str]:
@@ -93,6 +96,9 @@ def erase_from_snapshots(
     (at, reason, subject digest) goes into each new manifest and tombstone. Holds a writer's
     lease, so no gc runs meanwhile."""
     done = SnapshotErasure()
+    store = snapshots.store
+    purging = supports(store, Capability.VERSION_PURGE) and store.versioned()  # type: ignore[attr-defined]
+    done.purge = purging
     with snapshots.writing():
         history = snapshots.history()  # oldest first: rewritten in the order they were made
         written = {ref.id: ref.written for ref in history}
@@ -192,15 +198,15 @@ def _replace_manifest(
             store.put(ref_key(name), canonical_json({"id": new_id}))
     except ObjectNotFound:
         pass
-    _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed})
-    store.delete(manifest_key(name, old_id))
+    _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed}, done)
+    _gone(snapshots, manifest_key(name, old_id), done)
     done.metadata_bytes += len(body) + len(tombstone)
     done.rewritten.append({"name": name, "erased": old_id, "replaced_by": new_id,
                            "files": len(changed), "rows": erased["rows"]})  # fmt: skip
 
 
 def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
-                paths: set[str]) -> None:  # fmt: skip
+                paths: set[str], done: SnapshotErasure) -> None:  # fmt: skip
     """The stat cache of a rewritten newest snapshot: its rewritten files are forgotten (read
     again next time), so an incremental snapshot never carries the old content over. Its
     folder index (names, sizes, hashes of the old files) is dropped: status then takes the
@@ -218,6 +224,8 @@ def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
     cache["files"] = {p: e for p, e in cache.get("files", {}).items() if p not in paths}
     snapshots.store.put(cache_key(name), canonical_json(cache))
     snapshots._caches.pop(name, None)
+    if done.purge:  # the cache's old versions list the erased files' paths
+        done.versions_deleted += snapshots.store.purge_versions(cache_key(name))  # type: ignore[attr-defined]
 
 
 def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: SnapshotErasure) -> None:
@@ -228,14 +236,27 @@ def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: Snapshot
     if supports(snapshots.store, Capability.LOCAL_PATHS):
         _punch_holes(snapshots, gone, done)
     elif gone:
-        for digests in snapshots.packs.members().values():
+        rewritten = []
+        for pack, digests in snapshots.packs.members().items():
             if digests & gone:
+                rewritten.append(pack)
                 done.packs_rewritten += 1
                 done.bytes_written += sum(snapshots.packs.where()[d][2] for d in digests - gone)
         snapshots._drop_from_packs(gone)
+        for pack in rewritten:  # deleted by the rewrite; their old versions go too
+            for key in (pack_key(pack), blob_key(pack)):
+                _gone(snapshots, key, done, delete=False)
     for digest in sorted(gone):
-        snapshots.blobs.delete(digest)
+        _gone(snapshots, blob_key(digest), done)
         done.blobs_removed += 1
+
+
+def _gone(snapshots: SnapshotStore, key: str, done: SnapshotErasure, delete: bool = True) -> None:
+    """Deletes a key that held erased data, and on a versioned bucket every version of it."""
+    if delete:
+        snapshots.store.delete(key)
+    if done.purge:
+        done.versions_deleted += snapshots.store.purge_versions(key, keep_current=False)  # type: ignore[attr-defined]
 
 
 def _punch_holes(snapshots: SnapshotStore, gone: set[str], done: SnapshotErasure) -> None:

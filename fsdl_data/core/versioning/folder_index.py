@@ -33,6 +33,7 @@ from typing import Any
 
 from fsdl_data.core.storage.objects import TMP_PREFIX, ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.blobs import ROOT
+from fsdl_data.core.versioning.snapshots import Status
 
 FORMAT = 1
 MAGIC = b"FSDLFIDX"
@@ -135,17 +136,6 @@ def read(store: ObjectStore, name: str, newest: str | None) -> dict[str, Recorde
     return found[1]
 
 
-@dataclass(frozen=True)
-class Changes:
-    added: list[str]
-    removed: list[str]
-    modified: list[str]
-
-    @property
-    def clean(self) -> bool:
-        return not (self.added or self.removed or self.modified)
-
-
 Listing = tuple[str, str, list[str], list[int], list[int], list[tuple[str, str]]]
 
 
@@ -179,7 +169,7 @@ def _listed(folder: tuple[str, str], warn: Callable[[str], None]) -> Listing:
 LIST_THREADS = 4  # folders listed at once: a stat waits in the kernel without the GIL
 
 
-def changes(root: str, recorded: dict[str, Recorded], warn: Callable[[str], None]) -> Changes:
+def changes(root: str, recorded: dict[str, Recorded], warn: Callable[[str], None]) -> Status:
     """Added, removed and modified files under `root` against the recorded folders."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -210,7 +200,7 @@ def changes(root: str, recorded: dict[str, Recorded], warn: Callable[[str], None
                 removed.extend(prefix + name for name in before)
     for key in set(recorded) - seen:  # folders that are gone
         removed.extend(f"{key}/{n}" if key else n for n in recorded[key].names)
-    return Changes(sorted(added), sorted(removed), sorted(modified))
+    return Status(sorted(added), sorted(removed), sorted(modified))
 
 
 def _modified(path: str, size: int, time_ns: int, was: Recorded, i: int) -> bool:

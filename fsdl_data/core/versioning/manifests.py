@@ -240,20 +240,20 @@ class Manifests:
                 found[body["replaced_by"]] = datetime.fromisoformat(body["written"])
         return found
 
-    def tombstoned(self, name: str | None = None) -> Iterator[tuple[str, str]]:
-        """(name, old id) of every snapshot an erasure rewrote."""
-        prefix = f"{TOMBSTONES}{name}/" if name else TOMBSTONES
-        for key in (o.key for o in self.store.list(prefix)):
+    def _named(self, folder: str, name: str | None) -> Iterator[tuple[str, str]]:
+        """(name, id) of every <folder><name>/<id>.json (of `name` only, when given)."""
+        for key in (o.key for o in self.store.list(f"{folder}{name}/" if name else folder)):
             parts = key.split("/")
             if len(parts) == 4 and parts[3].endswith(".json"):
                 yield parts[2], parts[3][: -len(".json")]
 
+    def tombstoned(self, name: str | None = None) -> Iterator[tuple[str, str]]:
+        """(name, old id) of every snapshot an erasure rewrote."""
+        return self._named(TOMBSTONES, name)
+
     def ids(self, name: str | None = None) -> Iterator[tuple[str, str]]:
-        prefix = f"{MANIFESTS}{name}/" if name else MANIFESTS
-        for key in (o.key for o in self.store.list(prefix)):
-            parts = key.split("/")
-            if len(parts) == 4 and parts[3].endswith(".json"):
-                yield parts[2], parts[3][: -len(".json")]
+        """(name, id) of every snapshot (of `name`)."""
+        return self._named(MANIFESTS, name)
 
     def history(self, name: str | None = None) -> list[SnapshotRef]:
         """Every snapshot (of `name`), oldest first, without reading a manifest."""

@@ -5,7 +5,7 @@ same events in the clients' formats."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -20,19 +20,13 @@ from fsdl_data.core.world.activity import (
     render_lines,
 )
 from fsdl_data.core.world.population import users_through
-from fsdl_data.core.world.spec import COUNTRIES, WorldSpec
-
-
-def spec_for(seed: int) -> WorldSpec:
-    rng = np.random.default_rng(seed)
-    return WorldSpec(seed=seed, start_date=date(2026, 1, 1) + timedelta(days=int(rng.integers(0, 300))),
-                     photos_per_day=int(rng.integers(5, 30)), users=int(rng.integers(20, 60)),
-                     events_per_day=int(rng.integers(300, 1500)))  # fmt: skip
+from fsdl_data.core.world.spec import COUNTRIES
+from fsdl_data_tests.core.world.specs import random_spec
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_each_event_arrives_on_exactly_one_day_in_arrival_order(seed: int) -> None:
-    spec = spec_for(seed)
+    spec = random_spec(seed)
     horizon = 6
     delivered: list[str] = []
     for d in range(horizon):
@@ -50,7 +44,7 @@ def test_each_event_arrives_on_exactly_one_day_in_arrival_order(seed: int) -> No
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_likes_follow_views_and_logins_follow_signups(seed: int) -> None:
-    spec = spec_for(seed)
+    spec = random_spec(seed)
     day = 1
     events = photo_activity(spec, day)
     kinds = np.array(EVENT_TYPES)[events.event_type]
@@ -82,7 +76,7 @@ def test_likes_follow_views_and_logins_follow_signups(seed: int) -> None:
 
 
 def test_rendered_lines_carry_the_events_in_the_clients_formats() -> None:
-    spec = spec_for(4)
+    spec = random_spec(4)
     day = 2
     events = events_arriving_on(spec, day)
     lines = render_lines(spec, day, events)

@@ -4,9 +4,8 @@ days, photos posted within their day by users who exist by then."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from fsdl_data.core.world.population import (
@@ -16,19 +15,13 @@ from fsdl_data.core.world.population import (
     users_joined_on,
     users_through,
 )
-from fsdl_data.core.world.spec import CONTENT_CLASSES, COUNTRIES, WorldSpec
-
-
-def spec_for(seed: int) -> WorldSpec:
-    rng = np.random.default_rng(seed)
-    return WorldSpec(seed=seed, start_date=date(2026, 1, 1) + timedelta(days=int(rng.integers(0, 300))),
-                     photos_per_day=int(rng.integers(5, 40)), users=int(rng.integers(20, 80)),
-                     events_per_day=500)  # fmt: skip
+from fsdl_data.core.world.spec import CONTENT_CLASSES, COUNTRIES
+from fsdl_data_tests.core.world.specs import random_spec
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_same_seed_and_day_give_the_same_world_and_another_seed_another(seed: int) -> None:
-    spec = spec_for(seed)
+    spec = random_spec(seed)
     again = replace(spec)  # equal, not the cached object
     assert (
         photos_posted_on.__wrapped__(spec, 2).title == photos_posted_on.__wrapped__(again, 2).title
@@ -42,7 +35,7 @@ def test_the_same_seed_and_day_give_the_same_world_and_another_seed_another(seed
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_users_accumulate_with_unique_ids_and_photos_stay_in_their_day(seed: int) -> None:
-    spec = spec_for(seed)
+    spec = random_spec(seed)
     days = 4
     every = users_through(spec, days - 1)
     joined = [users_joined_on(spec, d) for d in range(days)]

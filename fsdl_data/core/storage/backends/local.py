@@ -86,7 +86,10 @@ def walk(
                     continue
                 if not key.startswith(prefix):
                     continue
-                info = entry.stat(follow_symlinks=False)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # deleted since the folder was read: not listed
+                    continue
                 if stat.S_ISLNK(info.st_mode):
                     if not file_links:
                         if warn:

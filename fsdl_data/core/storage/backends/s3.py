@@ -55,7 +55,12 @@ class S3ObjectStore:
     """Objects in an S3 bucket under a key prefix. The fingerprint is the ETag."""
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.PRESIGNED_URLS, Capability.VERSIONED_READS, Capability.VERSIONED_LISTING}
+        {
+            Capability.PRESIGNED_URLS,
+            Capability.VERSIONED_READS,
+            Capability.VERSIONED_LISTING,
+            Capability.VERSION_PURGE,
+        }
     )
 
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
@@ -162,6 +167,25 @@ class S3ObjectStore:
                 version = None if version in (None, "null") else version
                 yield Listed(self._strip(o["Key"]), etag, o["LastModified"], o["Size"], etag,
                              version)  # fmt: skip
+
+    def purge_versions(self, key: str, keep_current: bool = True) -> int:
+        """Deletes, for good, every noncurrent version and delete marker of `key` (with
+        `keep_current` false, its current version too): on a versioned bucket an overwrite or
+        a delete keeps the old bytes, which an erasure must not leave behind. Returns how many
+        versions went (0 on an unversioned bucket)."""
+        full = self._full(key)
+        paginator = self.client.get_paginator("list_object_versions")
+        doomed = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            for o in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if o["Key"] != full or o.get("VersionId") in (None, "null"):
+                    continue
+                if keep_current and o.get("IsLatest") and "ETag" in o:
+                    continue  # the current version (not a delete marker) stays
+                doomed.append(o["VersionId"])
+        for version in doomed:
+            self.client.delete_object(Bucket=self.bucket, Key=full, VersionId=version)
+        return len(doomed)
 
     def folders(self, prefix: str) -> list[str]:
         """The names of the "folders" (common prefixes) directly under `prefix`, sorted."""
