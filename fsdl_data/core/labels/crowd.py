@@ -65,10 +65,9 @@ class DawidSkene:
         gold = dict(true_labels or {})
         seen = frame["label"].to_list() + list(gold.values())
         self.classes_ = tuple(classes) if classes is not None else tuple(_ordered(seen))
-        index = {c: i for i, c in enumerate(self.classes_)}
-        unknown = sorted({repr(c) for c in seen if c not in index})
-        if unknown:
-            raise ValueError(f"labels outside the classes {self.classes_}: {', '.join(unknown)}")
+        if not seen:
+            raise ValueError("crowd data has no answers and no true labels: nothing to fit")
+        index = self._index(seen)
         self.tasks_ = _ordered(frame["task"].to_list() + list(gold))
         self.workers_ = _ordered(frame["worker"].to_list())
         task = {t: i for i, t in enumerate(self.tasks_)}
@@ -81,6 +80,15 @@ class DawidSkene:
             clamp[task[t]] = index[c]
         self._em(task_of, worker_of, label_of, clamp)
         return self
+
+    def _index(self, labels: Sequence[Hashable]) -> dict[Hashable, int]:
+        """Class -> column; a label outside the classes is refused, in fit and in predict alike
+        (dropping it silently would label a task from fewer answers than it has)."""
+        index = {c: i for i, c in enumerate(self.classes_)}
+        unknown = sorted({repr(c) for c in labels if c not in index})
+        if unknown:
+            raise ValueError(f"labels outside the classes {self.classes_}: {', '.join(unknown)}")
+        return index
 
     def _em(
         self, task_of: np.ndarray, worker_of: np.ndarray, label_of: np.ndarray, clamp: np.ndarray
@@ -124,10 +132,8 @@ class DawidSkene:
         tasks = _ordered(frame["task"].to_list())
         task = {t: i for i, t in enumerate(tasks)}
         worker = {w: i for i, w in enumerate(self.workers_)}
-        index = {c: i for i, c in enumerate(self.classes_)}
-        known = frame.filter(
-            pl.col("worker").is_in(list(self.workers_)) & pl.col("label").is_in(list(index))
-        )
+        index = self._index(frame["label"].to_list())
+        known = frame.filter(pl.col("worker").is_in(list(self.workers_)))
         log_joint = np.tile(np.log(self.priors_), (len(tasks), 1))
         np.add.at(
             log_joint,

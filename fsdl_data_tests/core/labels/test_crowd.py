@@ -77,3 +77,16 @@ def test_labels_outside_the_classes_are_a_one_line_error() -> None:
     answers = pl.DataFrame({"task": [1, 2], "worker": ["a", "b"], "label": ["cat", "emu"]})
     with pytest.raises(ValueError, match="labels outside the classes"):
         DawidSkene().fit(answers, classes=["cat", "dog"])
+
+
+def test_predicting_labels_outside_the_classes_or_fitting_nothing_is_a_one_line_error() -> None:
+    answers, _, _ = crowd(11)
+    model = DawidSkene().fit(answers)
+    outside = max(model.classes_) + 1  # a class the fit never saw
+    odd = pl.DataFrame({"task": [answers["task"][0]], "worker": [answers["worker"][0]],
+                        "label": [outside]})  # fmt: skip
+    with pytest.raises(ValueError, match="labels outside the classes"):
+        model.predict(answers.vstack(odd))
+    empty = answers.clear()
+    with pytest.raises(ValueError, match="nothing to fit"):
+        DawidSkene().fit(empty)
