@@ -70,6 +70,7 @@ GRAPH_SNAPSHOTS: dict[str, tuple[str, str]] = {
 LATEST = "latest"  # `open_snapshot("latest")`: the newest training_set snapshot
 LEASES = f"{ROOT}/leases/"
 LEASE_WAIT_S = 600.0  # how long a writer waits for a running gc, and a gc for writers
+LEASE_TMP_GRACE = timedelta(hours=1)  # a lease's temporary file is a dead writer's after this
 LEASE_FOREIGN_TTL = timedelta(hours=24)  # another machine's lease is live for this long
 
 
@@ -387,11 +388,19 @@ class SnapshotStore:
             self.store.delete(key)
 
     def _temporaries(self) -> list[Path]:
-        """Half-written files a killed writer left in a local store (temporary names)."""
+        """Half-written files a killed writer left in a local store (temporary names). A lease
+        being written is not one: a writer writes its lease before it holds one, so a gc that
+        sees no writer may still see that lease's temporary file; those are left alone until
+        they are older than LEASE_TMP_GRACE (then their writer is surely gone)."""
         root = getattr(self.store, "root", None)
         if not isinstance(root, Path) or not (root / ROOT).is_dir():
             return []
-        return [p for p in (root / ROOT).rglob(f"{TMP_PREFIX}*") if p.is_file()]
+        leases, oldest = root / LEASES.rstrip("/"), time.time() - LEASE_TMP_GRACE.total_seconds()
+        return [
+            p
+            for p in (root / ROOT).rglob(f"{TMP_PREFIX}*")
+            if p.is_file() and (p.parent != leases or p.stat().st_mtime < oldest)
+        ]
 
     # --- integrity and space -------------------------------------------------------------
     def verify(self, snapshot_ids: Iterable[str] | None = None) -> list[Problem]:

@@ -231,3 +231,23 @@ def test_open_snapshot_by_id_prefix_name_or_latest_and_models_pin_theirs(tmp_pat
     assert snap.snapshots_models_name(lake) == {taken[0].snapshot_id}
     store.gc(1, pinned=snap.snapshots_models_name(lake))  # the model's snapshot stays
     assert {r.id for r in store.history()} == {t.snapshot_id for t in taken}
+
+
+def test_gc_leaves_a_lease_being_written_and_removes_an_old_one(tmp_path: Path) -> None:
+    """A writer writes its lease (a temporary file, then a rename) before it holds one: a gc
+    that sees no writer must not delete that temporary file (the writer's rename would fail);
+    one older than the grace is a dead writer's and goes."""
+    root = tmp_path / "f"
+    root.mkdir()
+    (root / "a.bin").write_bytes(os.urandom(64))
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    add(store, root)
+    leases = tmp_path / "lake" / "snapshots" / "leases"
+    leases.mkdir(exist_ok=True)
+    young, old = leases / ".tmp-1-writer-young.json", leases / ".tmp-2-writer-old.json"
+    young.write_bytes(b"{}")
+    old.write_bytes(b"{}")
+    long_ago = datetime.now(UTC).timestamp() - 2 * 3600
+    os.utime(old, (long_ago, long_ago))
+    store.gc(1)
+    assert young.exists() and not old.exists()
