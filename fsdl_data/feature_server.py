@@ -22,6 +22,7 @@ from typing import Any
 from fsdl_data.core.features.online import OnlineStore
 from fsdl_data.core.features.served import ServedLog
 from fsdl_data.core.features.serving import (
+    REQUEST_SHAPE,
     BadRequest,
     RawJson,
     decoded,
@@ -95,7 +96,13 @@ class FeatureServer:
     async def get_online_features(self, receive: Receive, send: Send) -> None:
         raw = await _body(receive)
         try:
-            parsed = parse_request(_loads(raw), self.catalog)
+            body = _loads(raw)
+        except ValueError as error:  # orjson's and json's decode errors are ValueErrors
+            message = f"the body is not JSON ({error}): send {REQUEST_SHAPE}"
+            await _answer(send, _dumps({"error": message}), 400)
+            return
+        try:
+            parsed = parse_request(body, self.catalog)
         except (BadRequest, ValueError) as error:
             await _answer(send, _dumps({"error": str(error)}), 400)
             return

@@ -65,3 +65,17 @@ def app_db(s: Any = None) -> Any:
     from fsdl_data.core.storage.appdb import AppDatabase
 
     return AppDatabase((s or settings()).app_db_url)
+
+
+def at_least_one(text: str) -> int:
+    """An argparse type for counts that cannot be zero (--days, --users): `--days 0` would
+    otherwise seed, append or check nothing and still exit 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1, not {text!r}")
+    return value

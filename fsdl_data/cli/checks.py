@@ -15,6 +15,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from fsdl_data.cli import _common
+
 
 def home_settings(home: Path) -> Any:
     """The environment's settings, but every store in `home` (the world lives there, whatever
@@ -75,7 +77,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="run every asset check on a small generated world (CI); "
         "exit 1 when a step fails, 2 on a failed blocking check",
     )
-    p.add_argument("--days", type=int, default=3, help="world days to materialize")
+    p.add_argument("--days", type=_common.at_least_one, default=3, help="world days to materialize")
     p.add_argument("--home", default=None, help="use (or seed) the world in this FSDL_HOME")
     p.add_argument("--job", default="nightly", help="nightly (every check) or ingest")
     p.set_defaults(handler=lambda a: check(a.days, a.home, a.job))

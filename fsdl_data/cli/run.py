@@ -153,9 +153,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=lambda a: materialize(a.day, a.job, a.world_clock))
     p = verbs.add_parser("demo", help="seed a small world (if none) and materialize all of it")
-    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--days", type=_common.at_least_one, default=3)
     p.add_argument("--photos-per-day", type=int, default=400)
-    p.add_argument("--users", type=int, default=500)
+    p.add_argument("--users", type=_common.at_least_one, default=500)
     p.add_argument("--events-per-day", type=int, default=20_000)
     p.add_argument("--job", default="nightly")
     p.set_defaults(

@@ -71,7 +71,8 @@ def test_bad_requests_are_one_line_400s(served) -> None:
         response = client.post("/get-online-features", json=body)
         assert response.status_code == 400 and words in response.json()["error"], body
     response = client.post("/get-online-features", content=b"{not json")
-    assert response.status_code == 400
+    assert response.status_code == 400 and "the body is not JSON" in response.json()["error"]
+    assert '{"features": [...], "entities": {...}}' in response.json()["error"]
     assert client.get("/get-online-features").status_code == 405
     assert client.post("/nowhere", json={}).status_code == 404
 

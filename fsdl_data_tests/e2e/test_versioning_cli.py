@@ -174,6 +174,7 @@ def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
     )["snapshot"]
     r = fsdl(["rebuild", snapshot[:12]], root, env)
     assert r.returncode == 0 and "== identical to" in r.stdout, r.stdout + r.stderr
+    assert " - DEBUG - " not in r.stderr, r.stderr[-2000:]  # a line per partition, as materialize
     history = fsdl(["snapshot", "list", "--name", "training_set"], root, env).stdout.splitlines()
     oldest = history[1].split()[0]  # taken nights before the newest: its partitions only
     r = fsdl(["rebuild", oldest], root, env)

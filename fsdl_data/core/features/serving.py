@@ -69,13 +69,16 @@ def feature_catalog() -> dict[str, tuple[str, FeatureDefinition]]:
     return {f"{f.entity}:{f.name}": (f.entity, f) for f in FEATURES}
 
 
+REQUEST_SHAPE = '{"features": [...], "entities": {...}}'  # what a refusal tells a client to send
+
+
 def parse_request(
     body: Any, catalog: Mapping[str, tuple[str, FeatureDefinition]] | None = None
 ) -> FeatureRequest:
     """A request body, checked; `catalog` is `feature_catalog()` (made here when not given)."""
     catalog = feature_catalog() if catalog is None else catalog
     if not isinstance(body, Mapping):
-        raise BadRequest('expected a JSON object: {"features": [...], "entities": {...}}')
+        raise BadRequest(f"expected a JSON object: {REQUEST_SHAPE}")
     names, entities = body.get("features"), body.get("entities")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise BadRequest('"features" must be a non-empty list of "<entity>:<feature>" names')
