@@ -16,6 +16,7 @@ classifier has seen. Run: `make bench-labels`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -62,9 +63,11 @@ def synthetic(seed: int) -> None:
 
 def structure_grid(matrices: int, items: int) -> None:
     """Ours, majority vote, the exact oracle and (when importable, e.g. with
-    PYTHONPATH=/tmp/snorkel-pkgs) Snorkel 0.10's LabelModel with its defaults, on structures drawn
-    at random (fsdl_data.core.labels.synthetic.random_structure): accuracy on covered items and
-    expected calibration error against the labels, per family, median and range over matrices."""
+    PYTHONPATH=/tmp/labelmodel-snorkel) Snorkel 0.10's LabelModel with its defaults, on structures
+    drawn at random (fsdl_data.core.labels.synthetic.random_structure): accuracy on covered
+    items and expected calibration error (against the labels, and against the oracle's
+    probability that the top class is right, which has no label noise), per family, median and
+    range over matrices, and how many matrices fall below majority vote by more than 0.5 point."""
     from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
     from fsdl_data.core.labels.synthetic import expected_calibration_error, random_structure
 
@@ -78,59 +81,109 @@ def structure_grid(matrices: int, items: int) -> None:
         L, y = structure.sample(items, seed)
         covered = (L != ABSTAIN).any(axis=1)
         truth = y[covered]
+        oracle = structure.oracle_proba(L)[covered]
 
         def measure(
-            proba: np.ndarray, covered: np.ndarray = covered, truth: np.ndarray = truth
-        ) -> tuple[float, float]:
+            proba: np.ndarray,
+            covered: np.ndarray = covered,
+            truth: np.ndarray = truth,
+            oracle: np.ndarray = oracle,
+        ) -> tuple[float, float, float]:
             proba = proba[covered]
-            right = (proba.argmax(axis=1) == truth).astype(float)
-            return float(right.mean()), expected_calibration_error(proba, right)
+            picked = proba.argmax(axis=1)
+            right = (picked == truth).astype(float)
+            return (
+                float(right.mean()),
+                expected_calibration_error(proba, right),
+                expected_calibration_error(proba, oracle[np.arange(len(picked)), picked]),
+            )
 
         row = {}
-        row["ours"], row["ours_ece"] = measure(LabelModel(structure.k).fit(L).predict_proba(L))
+        row["ours"], row["ours_ece"], row["ours_ece_oracle"] = measure(
+            LabelModel(structure.k).fit(L).predict_proba(L)
+        )
         row["majority"] = float((majority_vote(L, structure.k)[covered] == truth).mean())
-        row["oracle"], row["oracle_ece"] = measure(structure.oracle_proba(L))
+        row["oracle"], row["oracle_ece"], _ = measure(structure.oracle_proba(L))
         if SnorkelLabelModel is not None and L.shape[1] < 3:  # Snorkel refuses fewer than 3
             row["snorkel"] = row["snorkel_ece"] = float("nan")
         elif SnorkelLabelModel is not None:
             snorkel = SnorkelLabelModel(cardinality=structure.k, verbose=False)
             snorkel.fit(L, seed=0, progress_bar=False)
-            row["snorkel"], row["snorkel_ece"] = measure(snorkel.predict_proba(L))
+            row["snorkel"], row["snorkel_ece"], _ = measure(snorkel.predict_proba(L))
         cells.setdefault(structure.family, []).append(row)
-    columns = ["ours", "majority", "oracle", "ours_ece", "oracle_ece"]
+    columns = ["ours", "majority", "oracle", "ours_ece", "ours_ece_oracle", "oracle_ece"]
     if SnorkelLabelModel is not None:
         columns[3:3] = ["snorkel"]
         columns.append("snorkel_ece")
     print(f"1b. random structures: {matrices} matrices x {items:,} items; per family the median "
-          f"[min, max] over its matrices; accuracy on covered items, ECE against the labels"
+          f"[min, max] over its matrices; accuracy on covered items; ECE against the labels "
+          f"(ours_ece_oracle: against the oracle's probability)"
           + ("" if SnorkelLabelModel else " (Snorkel not importable: not measured)"))  # fmt: skip
+    print("| family | n | " + " | ".join(columns) + " | below majority | below snorkel |")
+    print("|---" * (len(columns) + 4) + "|")
     for family, rows in sorted(cells.items()):
         parts = []
         for column in columns:
             values = np.array([r[column] for r in rows])
             parts.append(
-                f"{column} {np.median(values):.3f} [{values.min():.3f}, {values.max():.3f}]"
+                f"{np.nanmedian(values):.3f} [{np.nanmin(values):.3f}, {np.nanmax(values):.3f}]"
             )
         below = sum(r["ours"] < r["majority"] - 0.005 for r in rows)
+        below_snorkel = (
+            sum(r["ours"] < r["snorkel"] - 0.005 for r in rows if not np.isnan(r["snorkel"]))
+            if SnorkelLabelModel is not None
+            else "-"
+        )
         print(
-            f"   {family:22s} ({len(rows):3d}) " + "  ".join(parts) + f"  below majority: {below}"
+            f"| {family} | {len(rows)} | " + " | ".join(parts) + f" | {below} | {below_snorkel} |"
         )
 
 
 def fit_times(repeats: int) -> None:
+    """Fit time at 100,000 items (Snorkel's setting, independent functions), wall and CPU, with
+    the load average: the machine may be shared."""
+    import os
+
     from fsdl_data.core.labels.label_model import LabelModel
     from fsdl_data.core.labels.synthetic import generate
 
     rng = np.random.default_rng(0)
     for m in (10, 50):
         data = generate(100_000, [0.3, 0.7], rng.uniform(0.55, 0.9, m), rng.uniform(0.1, 0.6, m))
-        times = []
+        walls, cpus = [], []
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             LabelModel(cardinality=2).fit(data.L)
-            times.append(time.perf_counter() - started)
-        print(f"1c. fit 100,000 x {m}: median {np.median(times):.2f} s "
-              f"[{min(times):.2f}, {max(times):.2f}] over {repeats} fits")  # fmt: skip
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+        print(f"1c. fit 100,000 x {m}: median {np.median(walls):.2f} s "
+              f"[{min(walls):.2f}, {max(walls):.2f}] wall, {np.median(cpus):.2f} s "
+              f"[{min(cpus):.2f}, {max(cpus):.2f}] CPU over {repeats} fits "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+
+
+def confidence_bands(labeled, truth) -> None:
+    """Accuracy of the weak labels (rows whose label is the label model's) per confidence band,
+    and of the labels admitted at each threshold, against the photos' hidden content."""
+    import polars as pl
+
+    weak = (
+        labeled.filter(pl.col("weak_label").is_not_null())
+        .join(truth.select("photo_id", "content"), on="photo_id")
+        .with_columns(right=pl.col("weak_label") == pl.col("content"))
+    )
+    edges = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0001]
+    print(f"   weak labels per confidence band ({len(weak)} photos with a weak label):")
+    for low, high in itertools.pairwise(edges):
+        band = weak.filter((pl.col("weak_confidence") >= low) & (pl.col("weak_confidence") < high))
+        if len(band):
+            print(f"     [{low:.2f}, {min(high, 1.0):.2f}): {len(band):5d} labels, mean confidence "
+                  f"{band['weak_confidence'].mean():.3f}, accuracy {band['right'].mean():.3f}")  # fmt: skip
+    for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
+        admitted = weak.filter(pl.col("weak_confidence") >= threshold)
+        if len(admitted):
+            print(f"     admitted at >= {threshold:.2f}: {len(admitted):5d} labels, accuracy "
+                  f"{admitted['right'].mean():.3f}")  # fmt: skip
 
 
 def world(days: int, photos: int, thresholds: list[float]) -> None:
@@ -176,6 +229,7 @@ def world(days: int, photos: int, thresholds: list[float]) -> None:
         [pl.read_parquet(settings.truth_dir / "photos" / f"{d}.parquet") for d in day_keys]
     )
     test = lake.read("photo_pixels", test_day).join(truth, on="photo_id")
+    confidence_bands(labeled, truth)
     config = TrainConfig()
 
     def score(rows: pl.DataFrame, name: str) -> None:

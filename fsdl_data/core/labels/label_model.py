@@ -1,25 +1,31 @@
-"""A label model: the true class of each item from many noisy, partly redundant votes.
+"""A label model: the true class of each item from many noisy, partly dependent votes.
 
 `L` is an (n, m) integer array: L[i, j] is labeling function j's vote on item i, a class in
 0..k-1, or -1 where it abstains (Snorkel's convention).
 
-The model is Dawid-Skene's, fitted by EM on L alone, and the class balance is one of its
-parameters, not an assumption. Two structures are fitted and the one with the better BIC kept:
-- "full": every labeling function has a confusion matrix P(vote | class) whose columns include
-  "abstain", so a function that only ever votes one class, or abstains more on some classes, is
-  described exactly (rules like "the title mentions pasta -> food" are of this kind);
-- "compact": a function that only ever votes for one class keeps its exact description (how often
-  it fires on each class); any other gets two numbers, a coverage and an accuracy, its errors
-  spread evenly over the other classes. With few items, few functions or a rare class the full
-  structure is barely identified, and this one is what the data can support.
+The model. A latent class y with a prior; the functions fall into groups, conditionally
+independent given y; within a group, the joint vote pattern given y is a free categorical table.
+A group of one is Dawid-Skene's function: a confusion row per class over the k votes and
+"abstain", so class-dependent accuracies and a one-class rule whose coverage depends on the
+class are described exactly. A group of near-copies, or of functions that err together, is
+described exactly too, and never counted twice. Everything is fitted by EM on L alone.
 
-Votes are assumed independent given the class; where two functions depend on each other beyond
-that (a near-copy, a rule on the same words), the model
-measures the excess agreement between them and discounts each member of a dependent group, so
-a group counts about as much as one independent function.
+The structure is learned, with no constant fitted to any generator: after a fit, every pair's
+dependence given the class is measured at once (posterior-weighted co-occurrence tables) and
+tested by a likelihood-ratio (G) statistic against the chi-square distribution at a
+Bonferroni-corrected level; dependent pairs are merged into groups, and the model refitted,
+until no pair across groups is dependent. A group's table may have at most as many cells as the
+data can fill (CELL_MINIMUM expected items each, the chi-square convention).
 
-Fitting works on the distinct rows of L (weighted by their counts), so it costs the number of
-distinct vote patterns, not of items.
+Model selection protects the majority vote. Candidates (the learned groups, independent
+functions, independent functions with one accuracy each, and a majority-vote-equivalent model:
+one accuracy shared by all functions and a uniform prior) are fitted on half of the items and
+compared by the log-likelihood of the other half's votes; the best is refitted on all items.
+
+Smoothing is a prior, not a tuning knob: each table row carries the Jeffreys prior of one
+function, Dirichlet((k + 1) / 2 in total), spread uniformly over a function's k + 1 values and,
+for a group, by the independent model of its members (so a group with little data behaves as
+independent functions). Fitting works on the distinct rows of L weighted by their counts.
 """
 
 from __future__ import annotations
@@ -27,40 +33,43 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+from scipy.stats import chi2
+from threadpoolctl import threadpool_limits
 
 ABSTAIN = -1
-COPY_FLOOR = 0.5  # identical-vote share (over items either votes on) below which no copy is seen
-GROUP_STRENGTH = 0.8  # dependency from which functions count as copies of each other
-
-
-STRUCTURES = ("full", "compact")
+SEARCH_LOOSENING = 100  # structures are compared with EM stopped this many times earlier
+SIGNIFICANCE = 0.05  # family-wise error rate of all pairwise dependence tests of one fit
+CELL_MINIMUM = 5  # expected items per cell a group's table must have (the chi-square convention)
+IDENTIFIABLE = 3  # conditionally independent groups the latent class needs (Kruskal)
+JEFFREYS = 0.5  # the Dirichlet prior's pseudo-count per value of one function
 TIE_BREAK_POLICIES = ("abstain", "random", "true-random")
 TIE_TOLERANCE = 1e-5  # probabilities closer than this are a tie (Snorkel's tolerance)
-FORMAT = "fsdl-label-model-1"
-
-
-@dataclass(frozen=True)
-class _Fit:
-    structure: str
-    bic: float
-    prior: np.ndarray
-    confusion: np.ndarray
-    weights: np.ndarray
-    dependency: np.ndarray
+FORMAT = "fsdl-label-model-2"
+# from the most parameters to the fewest: a simpler one is kept unless a richer one's held-out
+# likelihood is better by more than its standard error (Breiman's one-standard-error rule)
+CANDIDATES = ("groups", "independent", "compact", "majority")
+_VARIANTS = {
+    "groups": "full",
+    "independent": "full",
+    "compact": "compact",
+    "majority": "majority",
+}
 
 
 @dataclass(frozen=True)
 class Dependency:
-    """Two labeling functions that agree more than their accuracies explain."""
+    """Two labeling functions that depend on each other beyond the class."""
 
     first: int
     second: int
-    strength: float  # 0: independent given the class; 1: the same function twice
+    strength: float  # conditional mutual information given the class, as a share of the most
+    # either function could share (0: independent given the class; 1: the same function twice)
 
 
 def _check_matrix(L: np.ndarray, cardinality: int) -> np.ndarray:
@@ -81,83 +90,356 @@ def _check_matrix(L: np.ndarray, cardinality: int) -> np.ndarray:
 def _patterns(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct rows, the row each item maps to, and how many items share each."""
     n, m = L.shape
-    if n == 0:
-        return L, np.zeros(0, dtype=np.int64), np.zeros(0)
-    if m * np.log2(cardinality + 1) < 62:  # a row fits in one integer: sort integers, not rows
-        powers = (cardinality + 1) ** np.arange(m, dtype=np.int64)
-        codes = (L + 1) @ powers
+    if n == 0 or m == 0:
+        return L[:1] if n else L, np.zeros(n, dtype=np.int64), np.array([float(n)])[: 1 if n else 0]
+    if m * np.log2(cardinality + 1) < 62:  # a row fits in one integer
+        codes = _joint_codes(L, cardinality)
+    else:  # a random linear hash, checked below: sorting numbers beats sorting rows
+        mixers = np.random.default_rng(0).integers(1, 2**62, size=m, dtype=np.int64)
+        codes = (L + 1) @ mixers
+    _, first, inverse, counts = np.unique(
+        codes, return_index=True, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(L[first][inverse], L):  # a hash collision (never seen): sort rows
+        rows = np.ascontiguousarray(L + 1, dtype=np.int8).view(np.dtype((np.void, m))).ravel()
         _, first, inverse, counts = np.unique(
-            codes, return_index=True, return_inverse=True, return_counts=True
+            rows, return_index=True, return_inverse=True, return_counts=True
         )
-        return L[first], inverse.reshape(-1), counts.astype(np.float64)
-    patterns, inverse, counts = np.unique(L, axis=0, return_inverse=True, return_counts=True)
-    return patterns, inverse.reshape(-1), counts.astype(np.float64)
+        inverse = inverse.reshape(-1)
+    return L[first], inverse, counts.astype(np.float64)
 
 
-def _copy_groups(dependency: np.ndarray) -> list[np.ndarray]:
-    """Groups of functions that are all pairwise at least GROUP_STRENGTH dependent (complete
-    linkage: A like B and A like C does not make B like C)."""
-    m = len(dependency)
-    groups: list[set[int]] = [{j} for j in range(m)]
-    pairs = sorted(zip(*np.nonzero(np.triu(dependency >= GROUP_STRENGTH, 1)), strict=True),
-                   key=lambda p: -dependency[p])  # fmt: skip
-    for i, j in pairs:
-        a = next(g for g in groups if i in g)
-        b = next(g for g in groups if j in g)
-        if a is not b and all(dependency[x, y] >= GROUP_STRENGTH for x in a for y in b):
-            a |= b
-            groups.remove(b)
-    return [np.array(sorted(g)) for g in groups if len(g) > 1]
+@dataclass
+class _Structure:
+    """Groups of functions and the cells (observed joint votes) of each group's table.
+
+    Column layout of the design matrix: a group of one has k columns (its votes); a larger group
+    one column per observed joint vote pattern other than all-abstain, then one for any pattern
+    not seen when fitting. "All abstain" is every group's baseline and has no column."""
+
+    k: int
+    groups: list[np.ndarray]
+    codes: list[np.ndarray]  # per group: sorted joint codes of its cells (0 = all abstain)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.array(
+            [
+                self.k if len(g) == 1 else len(c) + 1
+                for g, c in zip(self.groups, self.codes, strict=True)
+            ]
+        )
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+
+    @property
+    def column_group(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.groups)), self.sizes)
+
+    def design(self, patterns: np.ndarray) -> sparse.csr_matrix:
+        """(P, columns) one-hot cell of each group for each pattern."""
+        offsets, k = self.offsets, self.k
+        single = [i for i, g in enumerate(self.groups) if len(g) == 1]
+        rows_all, columns_all = [], []
+        if single:
+            members = np.array([self.groups[i][0] for i in single])
+            votes = patterns[:, members]
+            voted = votes != ABSTAIN
+            rows_all.append(np.repeat(np.arange(len(patterns)), voted.sum(axis=1)))
+            columns_all.append((offsets[np.array(single)][None, :] + votes)[voted])
+        for i, group in enumerate(self.groups):
+            if len(group) == 1:
+                continue
+            code = _joint_codes(patterns[:, group], k)
+            rows = np.nonzero(code)[0]
+            known = self.codes[i]
+            at = np.minimum(np.searchsorted(known, code[rows]), len(known) - 1)
+            found = known[at] == code[rows]
+            rows_all.append(rows)
+            columns_all.append(offsets[i] + np.where(found, at, len(known)))
+        rows = np.concatenate(rows_all) if rows_all else np.zeros(0, dtype=np.int64)
+        columns = np.concatenate(columns_all) if columns_all else np.zeros(0, dtype=np.int64)
+        return sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, columns)), shape=(len(patterns), int(self.sizes.sum()))
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "groups": [g.tolist() for g in self.groups],
+            "codes": [c.tolist() for c in self.codes],
+        }
+
+    @classmethod
+    def from_json(cls, k: int, state: dict) -> _Structure:
+        return cls(
+            k,
+            [np.asarray(g, dtype=np.int64) for g in state["groups"]],
+            [np.asarray(c, dtype=np.int64) for c in state["codes"]],
+        )
 
 
-def _discounts(dependency: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weights for fitting and for predicting (see LabelModel._fit_structure)."""
-    groups = _copy_groups(dependency)
-    in_group = np.zeros(len(coverage), dtype=bool)
-    for members in groups:
-        in_group[members] = True
-    soft = dependency.copy()
-    for members in groups:
-        soft[np.ix_(members, members)] = 0.0  # a group's own members are handled as a group
-    weights = 1.0 / (1.0 + soft.sum(axis=1))
-    fit, predict = weights.copy(), weights.copy()
-    for members in groups:
-        lead = members[np.argmax(coverage[members])]
-        fit[members] = 0.0
-        fit[lead] = weights[lead]
-        predict[members] = weights[lead] / len(members)
-    return fit, predict
+def _joint_codes(votes: np.ndarray, k: int) -> np.ndarray:
+    """One integer per row for a group's joint vote (0: all abstain)."""
+    powers = (k + 1) ** np.arange(votes.shape[1], dtype=np.int64)
+    return (votes + 1) @ powers
 
 
-def _single_targets(patterns: np.ndarray) -> np.ndarray:
-    """Per function: the one class it ever votes for in the data, or -1 (several, or none)."""
-    targets = np.full(patterns.shape[1], -1)
-    for j in range(patterns.shape[1]):
-        voted = np.unique(patterns[:, j][patterns[:, j] != ABSTAIN])
-        if len(voted) == 1:
-            targets[j] = voted[0]
-    return targets
+def _fits_in_code(size: int, k: int) -> bool:
+    return size * np.log2(k + 1) < 62
 
 
-def _mean_log_evidence(log_joint: np.ndarray, counts: np.ndarray) -> float:
-    top = log_joint.max(axis=1)
-    log_evidence = top + np.log(np.exp(log_joint - top[:, None]).sum(axis=1))
-    return float((counts * log_evidence).sum() / counts.sum())
+def _independent_structure(m: int, k: int) -> _Structure:
+    return _Structure(k, [np.array([j]) for j in range(m)], [np.arange(1, k + 1) for _ in range(m)])
 
 
-def _log_normalize(log_p: np.ndarray) -> np.ndarray:
-    log_p = log_p - log_p.max(axis=1, keepdims=True)
-    p = np.exp(log_p)
-    return p / p.sum(axis=1, keepdims=True)
+@dataclass
+class _Parameters:
+    """Log-probabilities of a structure: the prior, each group's baseline (all abstain) and each
+    column's cell, per class."""
+
+    log_prior: np.ndarray  # (k,)
+    log_base: np.ndarray  # (groups, k)
+    log_cells: np.ndarray  # (columns, k)
+
+    def log_joint(self, design: sparse.csr_matrix, column_group: np.ndarray) -> np.ndarray:
+        """(P, k) log P(class, votes) of each pattern."""
+        offset = self.log_prior + self.log_base.sum(axis=0)
+        return offset + design @ (self.log_cells - self.log_base[column_group])
+
+
+def _posterior(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P, k) normalized posterior and (P,) log evidence of each pattern, column by column (a
+    few classes: faster than reductions along the short axis)."""
+    columns = log_joint.T
+    top = columns[0].copy()
+    for column in columns[1:]:
+        np.maximum(top, column, out=top)
+    p = np.exp(log_joint - top[:, None])
+    total = p[:, 0].copy()
+    for c in range(1, p.shape[1]):
+        total += p[:, c]
+    p /= total[:, None]
+    return p, top + np.log(total)
+
+
+def _log_evidence(log_joint: np.ndarray) -> np.ndarray:
+    return _posterior(log_joint)[1]
+
+
+def _normalize(log_joint: np.ndarray) -> np.ndarray:
+    return _posterior(log_joint)[0]
+
+
+def _majority_posterior(patterns: np.ndarray, k: int) -> np.ndarray:
+    """Vote shares per pattern (uniform where nobody voted): EM's start, which fixes which
+    latent class is which."""
+    votes = np.stack([(patterns == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+    votes += 1e-2
+    return votes / votes.sum(axis=1, keepdims=True)
+
+
+class _Fitter:
+    """EM for one structure and one variant on weighted patterns.
+
+    Variants, for groups of one: "full" (a free confusion row per class), "compact" (per
+    function one coverage and one accuracy, errors spread evenly: Snorkel's parameters),
+    "majority" (as compact, with one accuracy shared by all and a uniform prior: its most
+    probable class is the majority vote)."""
+
+    def __init__(
+        self,
+        structure: _Structure,
+        variant: str,
+        base_measure: tuple[np.ndarray, np.ndarray] | None,
+        fixed_prior: np.ndarray | None,
+    ) -> None:
+        self.structure = structure
+        self.variant = variant
+        self.k = structure.k
+        self.column_group = structure.column_group
+        self.single = np.array([len(g) == 1 for g in structure.groups])
+        self.fixed_prior = fixed_prior
+        if variant == "majority" and fixed_prior is None:
+            self.fixed_prior = np.full(self.k, 1.0 / self.k)
+        # Dirichlet prior of a function alone: Jeffreys', 1/2 pseudo-item per value
+        columns = int(structure.sizes.sum())
+        self.alpha_cells = np.full((columns, self.k), JEFFREYS)
+        self.alpha_base = np.full((len(structure.groups), self.k), JEFFREYS)
+        self.alpha_total = JEFFREYS * (self.k + 1)
+        self.base_measure = base_measure
+        self.groups_of_columns = sparse.csr_matrix(
+            (
+                np.ones(len(self.column_group)),
+                (self.column_group, np.arange(len(self.column_group))),
+            ),
+            shape=(len(structure.groups), len(self.column_group)),
+        )
+
+    def maximize(
+        self,
+        design: sparse.csr_matrix,
+        counts: np.ndarray,
+        posterior: np.ndarray,
+        empirical: bool = False,
+    ) -> _Parameters:
+        k = self.k
+        mass = posterior * counts[:, None]
+        per_class = mass.sum(axis=0)
+        if self.fixed_prior is not None:
+            log_prior = np.log(self.fixed_prior)
+        else:
+            log_prior = np.log((per_class + JEFFREYS) / (counts.sum() + JEFFREYS * k))
+        cells = np.asarray(design.T @ mass)  # (columns, k)
+        base = np.maximum(per_class - self.groups_of_columns @ cells, 0.0)
+        denominator = per_class + self.alpha_total
+        p_cells = (cells + self.alpha_cells) / denominator
+        p_base = (base + self.alpha_base) / denominator
+        if self.variant != "full" and self.single.any():
+            self._tie(cells, per_class, p_cells, p_base)
+        if self.base_measure is not None:
+            self._groups(cells, base, per_class, p_cells, p_base, empirical)
+        return _Parameters(log_prior, np.log(p_base), np.log(p_cells))
+
+    def _groups(
+        self,
+        cells: np.ndarray,
+        base: np.ndarray,
+        per_class: np.ndarray,
+        p_cells: np.ndarray,
+        p_base: np.ndarray,
+        empirical: bool,
+    ) -> None:
+        """A group's table per class: the Dirichlet(beta * q) posterior mean, q its members'
+        independent tables. While EM runs, beta is one function's Jeffreys mass, (k + 1) / 2,
+        so the table is free to move away from independence (a stronger pull keeps the class
+        where the independent fit misplaced it); once it has converged, beta is chosen by the
+        data (empirical Bayes: the beta that maximizes the Dirichlet-multinomial evidence of the
+        expected counts), which decides how much joint votes seen rarely or never borrow from
+        the independent model: independent members give a large beta, copies a small one."""
+        assert self.base_measure is not None
+        q_cells, q_base = self.base_measure
+        offsets, sizes = self.structure.offsets, self.structure.sizes
+        for g in np.nonzero(~self.single)[0]:
+            columns = slice(offsets[g], offsets[g] + sizes[g])
+            counts = np.vstack([base[g], cells[columns]])  # (values, class)
+            q = np.vstack([q_base[g], q_cells[columns]])
+            q = q / q.sum(axis=0)
+            if empirical:
+                beta = _evidence_concentration(counts, q, per_class)  # (class,)
+            else:
+                beta = np.full(self.k, self.alpha_total)
+            table = (counts + beta * q) / (per_class + beta)
+            p_base[g], p_cells[columns] = table[0], table[1:]
+
+    def _tie(
+        self, cells: np.ndarray, per_class: np.ndarray, p_cells: np.ndarray, p_base: np.ndarray
+    ) -> None:
+        """Replaces the groups of one's free rows by the variant's fewer parameters (in place)."""
+        k = self.k
+        index = np.nonzero(self.single)[0]
+        columns = self.structure.offsets[index][:, None] + np.arange(k)  # (s, k votes)
+        votes = cells[columns]  # (s, vote, class)
+        voted = votes.sum(axis=1)  # (s, class)
+        correct = np.trace(votes, axis1=1, axis2=2)
+        attempts = voted.sum(axis=1)
+        if self.variant == "majority":
+            correct = np.full(len(index), correct.sum())
+            attempts = np.full(len(index), attempts.sum())
+        coverage = (voted.sum(axis=1, keepdims=True) + JEFFREYS) / (per_class.sum() + 2 * JEFFREYS)
+        coverage = np.repeat(coverage, k, axis=1)
+        accuracy = (correct + JEFFREYS) / (attempts + 2 * JEFFREYS)
+        wrong = (1 - accuracy) / (k - 1)
+        table = np.where(np.eye(k, dtype=bool)[None], accuracy[:, None, None], wrong[:, None, None])
+        p_cells[columns] = coverage[:, None, :] * table  # (s, vote, class)
+        p_base[index] = 1 - coverage
+
+    def run(
+        self,
+        design: sparse.csr_matrix,
+        counts: np.ndarray,
+        posterior: np.ndarray,
+        max_iter: int,
+        tolerance: float,
+    ) -> tuple[_Parameters, np.ndarray, int]:
+        """EM from `posterior` until the mean log-likelihood per item moves less than
+        `tolerance`; returns the parameters, the posterior and the iterations run."""
+        total = max(counts.sum(), 1.0)
+        previous = -np.inf
+        parameters = self.maximize(design, counts, posterior)
+        iterations = 0
+        while iterations < max_iter:
+            iterations += 1
+            posterior, evidence = _posterior(parameters.log_joint(design, self.column_group))
+            objective = float(counts @ evidence) / total
+            parameters = self.maximize(design, counts, posterior)
+            if objective - previous < tolerance:
+                break
+            previous = objective
+        if self.base_measure is not None:
+            parameters = self.maximize(design, counts, posterior, empirical=True)
+            posterior = _normalize(parameters.log_joint(design, self.column_group))
+        return parameters, posterior, iterations
+
+
+def _dependence(
+    patterns: np.ndarray, mass: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every pair of functions at once: the G statistic of independence given the class (on
+    posterior-weighted co-occurrence counts, one sparse product per class), its degrees of
+    freedom, and the conditional mutual information as a share of the smaller conditional
+    entropy. Returns (G, degrees of freedom, strength), each (m, m)."""
+    m = patterns.shape[1]
+    votes = np.empty((len(patterns), m, k), dtype=np.float32)
+    for c in range(k):
+        votes[:, :, c] = patterns == c
+    votes = votes.reshape(len(patterns), m * k)
+    g = np.zeros((m, m))
+    entropy = np.zeros(m)
+    marginal = (votes.T @ mass.astype(np.float32)).astype(np.float64)  # (m * k, class)
+    for c in range(k):
+        total = mass[:, c].sum()
+        if total <= 0:
+            continue
+        weighted = votes * mass[:, c : c + 1].astype(np.float32)
+        both = (votes.T @ weighted).astype(np.float64)  # one dense product (BLAS) per class
+        both = both.reshape(m, k, m, k).transpose(0, 2, 1, 3)  # (i, j, vote of i, vote of j)
+        own = marginal[:, c].reshape(m, k)
+        table = np.empty((m, m, k + 1, k + 1))
+        table[:, :, :k, :k] = both
+        table[:, :, :k, k] = own[:, None, :] - both.sum(axis=3)
+        table[:, :, k, :k] = own[None, :, :] - both.sum(axis=2)
+        table[:, :, k, k] = (
+            total - own.sum(1)[:, None] - own.sum(1)[None, :] + both.sum(axis=(2, 3))
+        )
+        table = np.maximum(table, 0.0)
+        expected = table.sum(axis=3)[..., None] * table.sum(axis=2)[..., None, :] / total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g += 2 * np.where(table > 0, table * np.log(table / expected), 0.0).sum(axis=(2, 3))
+        values = np.concatenate([own, (total - own.sum(1))[:, None]], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy -= np.where(values > 0, values * np.log(values / total), 0.0).sum(axis=1)
+    present = (votes.T @ np.ones(len(patterns), dtype=np.float32)).reshape(m, k) > 0
+    used = present.sum(axis=1) + (patterns == ABSTAIN).any(axis=0)  # values each one casts
+    degrees = k * np.outer(used - 1, used - 1)
+    np.fill_diagonal(g, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = np.where(
+            np.minimum.outer(entropy, entropy) > 0,
+            g / 2 / np.minimum.outer(entropy, entropy),
+            0.0,
+        )
+    return g, degrees, np.clip(strength, 0.0, 1.0)
 
 
 class LabelModel:
-    """Dawid-Skene label model with estimated class balance and dependency discounting.
+    """A latent-class label model whose dependency structure is learned from the votes.
 
-    LabelModel(cardinality=k, seed=0).fit(L) estimates, from L alone, every labeling function's
-    confusion matrix (hence its accuracy) and the class balance. `seed` fixes how predict() breaks
-    exact ties between classes; fitting itself is deterministic.
-    """
+    LabelModel(cardinality=k, seed=0).fit(L) estimates, from L alone, the class balance, which
+    functions depend on each other, and each group's vote table per class. `seed` fixes the
+    held-out split of model selection and how predict() breaks exact ties between classes."""
 
     def __init__(
         self,
@@ -165,31 +447,27 @@ class LabelModel:
         seed: int = 0,
         *,
         max_iter: int = 300,
-        tolerance: float = 1e-7,
-        smoothing: float = 0.5,
-        dependency_floor: float = 0.7,
+        tolerance: float = 1e-8,
         structure: str = "auto",
     ) -> None:
         if cardinality < 2:
             raise ValueError(f"cardinality must be at least 2, got {cardinality}")
+        if structure not in ("auto", *CANDIDATES):
+            raise ValueError(f"structure must be 'auto' or one of {CANDIDATES}, got {structure!r}")
         self.cardinality = cardinality
         self.seed = seed
         self.max_iter = max_iter
         self.tolerance = tolerance
-        self.smoothing = smoothing
-        self.dependency_floor = dependency_floor
-        if structure not in ("auto", *STRUCTURES):
-            raise ValueError(f"structure must be 'auto' or one of {STRUCTURES}, got {structure!r}")
         self.structure = structure
         self.chosen_structure: str | None = None
-        self._structure = "full"
-        self._targets: np.ndarray | None = None  # the one class a function votes for, or -1
-        self._prior: np.ndarray | None = None
-        self._confusion: np.ndarray | None = None  # (m, k, k + 1): P(vote + 1 | class)
-        self._weights: np.ndarray | None = None
+        self.held_out: dict[str, float] = {}  # candidate -> mean held-out log-likelihood per item
+        self.iterations = 0  # EM iterations of the last fit, over all its EM runs
+        self.em_runs = 0
+        self._structure: _Structure | None = None
+        self._variant = "full"
+        self._parameters: _Parameters | None = None
+        self._confusion: np.ndarray | None = None  # (m, k, k + 1): P(vote + 1 | class), marginal
         self._dependencies: list[Dependency] = []
-        self._fixed_prior: np.ndarray | None = None
-        self.iterations = 0
 
     # --- fitting -------------------------------------------------------------------------
     def fit(
@@ -204,10 +482,26 @@ class LabelModel:
     ) -> LabelModel:
         """Fits on L (Snorkel's signature): `class_balance` fixes the prior; else `Y_dev`, gold
         labels of any items (-1 = unknown), estimates it; else it is learned from L. `n_epochs`
-        caps the EM iterations; `seed` replaces the tie-break seed. `progress_bar` is accepted
-        for Snorkel's callers and ignored (a fit takes seconds)."""
+        caps the iterations of each EM run; `seed` replaces the model's seed. `progress_bar` is
+        accepted for Snorkel's callers and ignored (a fit takes about a second).
+
+        BLAS runs on one thread here: the products are tall and thin, and OpenBLAS's threads
+        spend more time waiting for each other than computing (5-10x the CPU time, measured
+        with bench/label_model.py)."""
         del progress_bar
-        L = _check_matrix(L, self.cardinality)
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(L, Y_dev, class_balance, n_epochs, seed)
+
+    def _fit(
+        self,
+        L: np.ndarray,
+        Y_dev: np.ndarray | None,
+        class_balance: np.ndarray | Sequence[float] | None,
+        n_epochs: int | None,
+        seed: int | None,
+    ) -> LabelModel:
+        k = self.cardinality
+        L = _check_matrix(L, k)
         n, m = L.shape
         if n == 0:
             raise ValueError("L has no rows: nothing to fit")
@@ -217,216 +511,217 @@ class LabelModel:
             if n_epochs < 1:
                 raise ValueError(f"n_epochs must be at least 1, got {n_epochs}")
             self.max_iter = n_epochs
-        self._fixed_prior = _known_prior(self.cardinality, Y_dev, class_balance)
-        patterns, _, counts = _patterns(L, self.cardinality)
-        self._targets = _single_targets(patterns)
-        indicators = self._indicators(patterns)
-        copies = self._copy_matrix(patterns, counts)
-        structures = STRUCTURES if self.structure == "auto" else (self.structure,)
-        fits = [self._fit_structure(s, patterns, counts, indicators, copies) for s in structures]
-        best = min(fits, key=lambda f: f.bic)
-        self.chosen_structure = best.structure
-        self._prior, self._confusion, self._weights = best.prior, best.confusion, best.weights
-        self._dependencies = [
-            Dependency(i, j, float(best.dependency[i, j]))
-            for i in range(m)
-            for j in range(i + 1, m)
-            if best.dependency[i, j] > 0
-        ]
+        fixed_prior = _known_prior(k, Y_dev, class_balance)
+        self.iterations = self.em_runs = 0
+        if m == 0:
+            L = np.full((n, 1), ABSTAIN)
+            m = 1
+        patterns, _, counts = _patterns(L, k)
+        start = _majority_posterior(patterns, k)
+
+        independent = _independent_structure(m, k)
+        design = independent.design(patterns)
+        fitted, posterior = self._run(independent, "full", None, fixed_prior, design, counts, start)
+        singles = np.exp(fitted.log_cells), np.exp(fitted.log_base)
+        rng = np.random.default_rng(self.seed)
+        train = rng.binomial(counts.astype(np.int64), 0.5).astype(np.float64)
+        split = train, counts - train
+        evidence: dict = {}  # (structure, variant) -> held-out log-likelihood per pattern
+
+        def held_out(
+            structure: _Structure, variant: str, grid: sparse.csr_matrix | None = None
+        ) -> float:
+            """Fitted on one half of the items, the mean log-likelihood of the other half's votes."""
+            base = None if variant != "groups" else _base_measure(structure, *singles)
+            fitter = _Fitter(structure, _VARIANTS[variant], base, fixed_prior)
+            grid = structure.design(patterns) if grid is None else grid
+            parameters, _, iterations = fitter.run(
+                grid, split[0], start, self.max_iter, self.tolerance * SEARCH_LOOSENING
+            )
+            self.iterations += iterations
+            self.em_runs += 1
+            log_joint = parameters.log_joint(grid, fitter.column_group)
+            evidence[id(structure), variant] = _log_evidence(log_joint)
+            return float(split[1] @ evidence[id(structure), variant]) / max(split[1].sum(), 1.0)
+
+        names = [self.structure] if self.structure != "auto" else list(CANDIDATES)
+        if m < IDENTIFIABLE:  # too few views to identify free tables: fewer parameters only
+            names = [n for n in names if n in ("compact", "majority")] or ["majority"]
+            if m < 2:
+                names = ["majority"]
+        self.held_out = {}
+        options: dict[str, tuple[_Structure, _Parameters | None]] = {}
+        for name in names:
+            if name == "groups":
+                continue
+            options[name] = independent, fitted if name == "independent" else None
+            if len(names) > 1:
+                self.held_out[name] = held_out(independent, name, design)
+        dependent: list[Dependency] = []
+        if "groups" in names:
+            reference = self.held_out.get("independent", -np.inf)
+            grouped, searched, dependent, score = self._learn_groups(
+                patterns, counts, posterior, singles, fixed_prior, start, reference, held_out
+            )
+            if len(grouped.groups) < m:
+                parameters, _ = self._run(
+                    grouped, "full", _base_measure(grouped, *singles), fixed_prior,
+                    grouped.design(patterns), counts, searched,
+                )  # fmt: skip
+                options["groups"] = grouped, parameters
+                self.held_out["groups"] = score
+            elif not options:
+                options["groups"] = independent, fitted
+        ranked = _one_standard_error(
+            [name for name in CANDIDATES if name in options],
+            {name: evidence.get((id(options[name][0]), name)) for name in options},
+            split[1],
+        )
+        majority = _majority_posterior(patterns, k)
+        for chosen in ranked:
+            structure, parameters = options[chosen]
+            if parameters is None:
+                parameters, _ = self._run(
+                    structure, _VARIANTS[chosen], None, fixed_prior, design, counts, start
+                )
+            grid = design if structure is independent else structure.design(patterns)
+            if chosen == "majority" or _names_its_classes(
+                _normalize(parameters.log_joint(grid, structure.column_group)), majority, counts
+            ):
+                break
+        self.chosen_structure = chosen
+        self._structure, self._variant, self._parameters = structure, _VARIANTS[chosen], parameters
+        self._confusion = _marginal_confusion(structure, parameters, m)
+        self._dependencies = dependent if chosen == "groups" else []
         return self
 
-    def _fit_structure(
+    def _run(
         self,
-        structure: str,
+        structure: _Structure,
+        variant: str,
+        base_measure: tuple[np.ndarray, np.ndarray] | None,
+        fixed_prior: np.ndarray | None,
+        design: sparse.csr_matrix,
+        counts: np.ndarray,
+        posterior: np.ndarray,
+        loosening: float = 1.0,
+    ) -> tuple[_Parameters, np.ndarray]:
+        fitter = _Fitter(structure, variant, base_measure, fixed_prior)
+        parameters, posterior, iterations = fitter.run(
+            design, counts, posterior, self.max_iter, self.tolerance * loosening
+        )
+        self.iterations += iterations
+        self.em_runs += 1
+        return parameters, posterior
+
+    def _learn_groups(
+        self,
         patterns: np.ndarray,
         counts: np.ndarray,
-        indicators: np.ndarray,
-        copies: np.ndarray,
-    ) -> _Fit:
-        """Dependent functions are discounted before any fitting: a fit that counts them as
-        independent is pulled towards them. A strongly dependent group (near-copies) takes part in
-        the fit through one member, its widest-voting, so the fit is the exact likelihood of
-        independent functions; every member's confusion matrix is still estimated, and for
-        prediction the group shares that member's weight. Weaker dependencies discount each
-        function by 1 / (1 + its total dependency). Each round measures the dependencies the
-        fit reveals; the next round discounts those too."""
-        self._structure = structure
-        share = counts / counts.sum()
-        m = patterns.shape[1]
-        coverage = np.array([share[patterns[:, j] != ABSTAIN].sum() for j in range(m)])
-        dependency = copies
-        predict_weights = np.ones(m)
-        for _ in range(4):
-            fit_weights, predict_weights = _discounts(dependency, coverage)
-            self._weights = fit_weights
-            posterior = self._majority_posterior(patterns, fit_weights)
-            self._expectation_maximization(indicators, counts, posterior)
-            revealed = np.maximum(copies, self._dependency_matrix(patterns, counts))
-            if np.allclose(_discounts(revealed, coverage)[0], fit_weights, atol=0.02):
-                break
-            dependency = revealed
-        # Structures are compared on one likelihood: near-copies (found before fitting, whatever
-        # the structure) collapsed to one member each, everything else counted in full.
-        self._weights = _discounts(copies, coverage)[0]
-        self._weights[self._weights > 0] = 1.0
-        objective = self._mean_log_likelihood(indicators, counts)
-        self._weights = predict_weights
-        k = self.cardinality
-        # free parameters: a full matrix has, per class, one per vote value the function casts
-        # (abstaining included) less one; the others are fixed at zero by the data
-        used = np.array([len(np.unique(patterns[:, j])) for j in range(m)])
-        full = k * (used - 1)
-        compact = np.where(self._targets >= 0, full, np.minimum(used - 1, 2))
-        per_function = full if structure == "full" else compact
-        parameters = (k - 1 if self._fixed_prior is None else 0) + int(per_function.sum())
-        total = counts.sum()
-        assert self._prior is not None and self._confusion is not None
-        return _Fit(
-            structure=structure,
-            bic=-2 * objective * total + parameters * np.log(total),
-            prior=self._prior,
-            confusion=self._confusion,
-            weights=self._weights,
-            dependency=dependency,
-        )
-
-    def _majority_posterior(self, patterns: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        k = self.cardinality
-        votes = np.zeros((len(patterns), k))
-        for c in range(k):
-            votes[:, c] = (patterns == c) @ weights
-        votes += 1e-2  # uncovered rows: uniform
-        return votes / votes.sum(axis=1, keepdims=True)
-
-    def _indicators(self, patterns: np.ndarray) -> np.ndarray:
-        """(P, m * (k + 1)) one-hot votes: column j * (k + 1) + v + 1 is 1 where function j
-        voted v (v = -1: abstained). Both EM steps become one matrix product each."""
+        posterior: np.ndarray,
+        singles: tuple[np.ndarray, np.ndarray],
+        fixed_prior: np.ndarray | None,
+        start: np.ndarray,
+        score: float,
+        held_out: Callable[..., float],
+    ) -> tuple[_Structure, np.ndarray, list[Dependency], float]:
+        """Forward search. Each round, the pairs across groups whose dependence given the class
+        is significant propose two merges: the most dependent pair alone, and every connected
+        set of dependent pairs at once (a fit that ignores a large dependent group misplaces the
+        class, and merging that group pair by pair never puts it back). The proposal with the
+        better held-out likelihood is kept if it beats the structure so far; each refit starts
+        from the majority vote again (a start from the misplaced fit stays misplaced)."""
         k, m = self.cardinality, patterns.shape[1]
-        out = np.zeros((len(patterns), m * (k + 1)))
-        rows = np.repeat(np.arange(len(patterns)), m)
-        out[rows, (np.arange(m) * (k + 1) + patterns + 1).ravel()] = 1.0
-        return out
+        group_of = np.arange(m)
+        items = counts.sum()
+        pairs = max(m * (m - 1) // 2, 1)
 
-    def _maximize(self, indicators: np.ndarray, counts: np.ndarray, posterior: np.ndarray) -> None:
-        k = self.cardinality
-        m = indicators.shape[1] // (k + 1)
-        mass = posterior * counts[:, None]  # (P, k)
-        if self._fixed_prior is not None:
-            self._prior = self._fixed_prior.copy()
-        else:
-            self._prior = (mass.sum(axis=0) + 1.0) / (counts.sum() + k)
-        table = (indicators.T @ mass).reshape(m, k + 1, k).transpose(0, 2, 1)  # (m, k, k + 1)
-        full = (table + self.smoothing) / (table + self.smoothing).sum(axis=2, keepdims=True)
-        if self._structure == "full":
-            self._confusion = full
-            return
-        assert self._targets is not None
-        confusion = np.empty((m, k, k + 1))
-        half = self.smoothing / 2
-        for j in range(m):
-            if self._targets[j] >= 0:  # votes one class only: its firing rate on each class
-                confusion[j] = full[j]
-            else:  # a coverage and an accuracy, errors spread evenly
-                total = table[j].sum() + 2 * half
-                voted = table[j, :, 1:].sum() + half
-                correct = np.trace(table[j, :, 1:]) + half / 2
-                coverage, accuracy = voted / total, correct / voted
-                confusion[j, :, 0] = 1 - coverage
-                confusion[j, :, 1:] = coverage * (1 - accuracy) / (k - 1)
-                confusion[j, np.arange(k), np.arange(k) + 1] = coverage * accuracy
-        self._confusion = confusion / confusion.sum(axis=2, keepdims=True)
-
-    def _log_likelihoods(self, indicators: np.ndarray) -> np.ndarray:
-        """(P, k): log P(class) + weighted sum of log P(vote | class) over functions."""
-        assert self._prior is not None and self._confusion is not None
-        assert self._weights is not None
-        k = self.cardinality
-        weighted = np.log(self._confusion) * self._weights[:, None, None]  # (m, k, k + 1)
-        per_cell = weighted.transpose(0, 2, 1).reshape(-1, k)  # (m * (k + 1), k)
-        return np.log(self._prior) + indicators @ per_cell
-
-    def _expectation_maximization(
-        self, indicators: np.ndarray, counts: np.ndarray, posterior: np.ndarray
-    ) -> float:
-        """Runs EM to convergence from `posterior`; returns the mean log-likelihood per item."""
-        previous = objective = -np.inf
-        for _ in range(self.max_iter):
-            self._maximize(indicators, counts, posterior)
-            log_joint = self._log_likelihoods(indicators)
-            objective = _mean_log_evidence(log_joint, counts)
-            posterior = _log_normalize(log_joint)
-            self.iterations += 1
-            if abs(objective - previous) < self.tolerance:
-                break
-            previous = objective
-        return objective
-
-    def _copy_matrix(self, patterns: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Pairs that cast the same vote on most items either of them votes on. Two independent
-        functions that each vote on at most 60% of items score at most 0.43 here; a copy that
-        repeats its original's vote 95% of the time scores about 0.95."""
-        m = patterns.shape[1]
-        share = counts / counts.sum()
-        voted = patterns != ABSTAIN
-        out = np.zeros((m, m))
-        for i in range(m):
-            for j in range(i + 1, m):
-                either = share[voted[:, i] | voted[:, j]].sum()
-                same = share[voted[:, i] & (patterns[:, i] == patterns[:, j])].sum()
-                score = same / either if either > 0 else 0.0
-                out[i, j] = out[j, i] = np.clip((score - COPY_FLOOR) / (1 - COPY_FLOOR), 0, 1)
-        return out
-
-    def _mean_log_likelihood(self, indicators: np.ndarray, counts: np.ndarray) -> float:
-        return _mean_log_evidence(self._log_likelihoods(indicators), counts)
-
-    def _dependency_matrix(self, patterns: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Excess agreement of each pair beyond what independence given the class predicts,
-        as a share of the most agreement the pair could show (1 for a copy, 0 if independent)."""
-        assert self._prior is not None and self._confusion is not None
-        k, m = self.cardinality, patterns.shape[1]
-        share = counts / counts.sum()
-        covered = np.array([share[patterns[:, j] != ABSTAIN].sum() for j in range(m)])
-        dependency = np.zeros((m, m))
-        votes = np.arange(1, k + 1)
-        for i in range(m):
-            for j in range(i + 1, m):
-                both = (patterns[:, i] == patterns[:, j]) & (patterns[:, i] != ABSTAIN)
-                observed = share[both].sum()
-                expected = float(
-                    (
-                        self._prior[:, None]
-                        * self._confusion[i][:, votes]
-                        * self._confusion[j][:, votes]
-                    ).sum()
-                )
-                ceiling = min(covered[i], covered[j]) - expected
-                if ceiling <= 1e-9:
+        def admissible(candidate: np.ndarray) -> bool:
+            if len(np.unique(candidate)) < IDENTIFIABLE:
+                return False
+            for label in np.unique(candidate):
+                members = np.nonzero(candidate == label)[0]
+                if len(members) == 1 or np.array_equal(
+                    candidate == label, group_of == group_of[members[0]]
+                ):
                     continue
-                strength = (observed - expected) / ceiling
-                strength = (strength - self.dependency_floor) / (1 - self.dependency_floor)
-                dependency[i, j] = dependency[j, i] = float(np.clip(strength, 0.0, 1.0))
-        return dependency
+                if not _fits_in_code(len(members), k):
+                    return False
+                cells = len(np.unique(_joint_codes(patterns[:, members], k)))
+                if cells * k * CELL_MINIMUM > items:
+                    return False
+            return True
+
+        while len(np.unique(group_of)) > IDENTIFIABLE:
+            g, degrees, strength = _dependence(patterns, posterior * counts[:, None], k)
+            critical = chi2.isf(SIGNIFICANCE / pairs, np.maximum(degrees, 1))
+            significant = (g > critical) & (degrees > 0) & (group_of[:, None] != group_of[None, :])
+            first, second = np.nonzero(np.triu(significant, 1))
+            if len(first) == 0:
+                break
+            # two proposals: the most dependent admissible pair alone, and the connected set of
+            # dependent pairs that holds it; the held-out likelihood picks one
+            order = sorted(zip(first, second, strict=True), key=lambda p: -strength[p])
+            together = _components(group_of, first, second)
+            proposals = []
+            for i, j in order:
+                pair = np.where(group_of == group_of[j], group_of[i], group_of)
+                if admissible(pair):
+                    proposals.append(pair)
+                    joined = np.isin(group_of, group_of[together == together[i]])
+                    whole = np.where(joined, group_of[i], group_of)
+                    if not np.array_equal(whole, pair) and admissible(whole):
+                        proposals.append(whole)
+                    break
+            if not proposals:
+                break
+            if len(proposals) == 1:
+                group_of = proposals[0]
+            else:
+                scores = [held_out(_grouped_structure(c, patterns, k), "groups") for c in proposals]
+                group_of = proposals[int(np.argmax(scores))]
+            structure = _grouped_structure(group_of, patterns, k)
+            _, posterior = self._run(
+                structure, "full", _base_measure(structure, *singles), fixed_prior,
+                structure.design(patterns), counts, start, SEARCH_LOOSENING,
+            )  # fmt: skip
+
+        structure = _grouped_structure(group_of, patterns, k)
+        if len(structure.groups) == m:
+            return structure, posterior, [], score
+        score = held_out(structure, "groups")
+        _, _, strength = _dependence(patterns, posterior * counts[:, None], k)
+        found = [
+            Dependency(int(i), int(j), float(strength[i, j]))
+            for i in range(m)
+            for j in range(i + 1, m)
+            if group_of[i] == group_of[j]
+        ]
+        return structure, posterior, found, score
 
     # --- using a fitted model ------------------------------------------------------------
     def _fitted(self) -> None:
-        if self._prior is None:
+        if self._parameters is None:
             raise RuntimeError("the label model is not fitted: call fit(L) first")
 
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
-        """(n, k) class probabilities; rows without votes get the class balance."""
+        """(n, k) class probabilities; a row without votes gets P(class | all abstained)."""
         self._fitted()
         L = _check_matrix(L, self.cardinality)
-        assert self._confusion is not None
-        if L.shape[1] != self._confusion.shape[0]:
-            raise ValueError(
-                f"L has {L.shape[1]} labeling functions, the model was fitted on "
-                f"{self._confusion.shape[0]}"
-            )
-        patterns, inverse, _ = _patterns(L, self.cardinality)
-        if len(patterns) == 0:
+        assert self._confusion is not None and self._structure is not None
+        assert self._parameters is not None
+        m = self._confusion.shape[0]
+        if L.shape[1] == 0 and m == 1:
+            L = np.full((len(L), 1), ABSTAIN)
+        if L.shape[1] != m:
+            raise ValueError(f"L has {L.shape[1]} labeling functions, the model was fitted on {m}")
+        if len(L) == 0:
             return np.zeros((0, self.cardinality))
-        return _log_normalize(self._log_likelihoods(self._indicators(patterns)))[inverse]
+        patterns, inverse, _ = _patterns(L, self.cardinality)
+        log_joint = self._parameters.log_joint(
+            self._structure.design(patterns), self._structure.column_group
+        )
+        return _normalize(log_joint)[inverse]
 
     def predict(
         self,
@@ -465,17 +760,19 @@ class LabelModel:
     def save(self, path: str | Path) -> None:
         """Writes the fitted model as JSON, atomically (a temporary name, then a rename)."""
         self._fitted()
-        assert self._prior is not None and self._confusion is not None
-        assert self._weights is not None and self._targets is not None
+        assert self._parameters is not None and self._structure is not None
+        assert self._confusion is not None
         state = {
             "format": FORMAT,
             "cardinality": self.cardinality,
             "seed": self.seed,
-            "structure": self.chosen_structure,
-            "prior": self._prior.tolist(),
+            "chosen": self.chosen_structure,
+            "variant": self._variant,
+            "structure": self._structure.to_json(),
+            "log_prior": self._parameters.log_prior.tolist(),
+            "log_base": self._parameters.log_base.tolist(),
+            "log_cells": self._parameters.log_cells.tolist(),
             "confusion": self._confusion.tolist(),
-            "weights": self._weights.tolist(),
-            "targets": self._targets.tolist(),
             "dependencies": [[d.first, d.second, d.strength] for d in self._dependencies],
         }
         path = Path(path)
@@ -493,13 +790,19 @@ class LabelModel:
             raise ValueError(f"cannot read a label model from {path}: {error}") from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise ValueError(f"{path} is not a label model saved in format {FORMAT}")
-        model = cls(cardinality=state["cardinality"], seed=state["seed"])
-        model.chosen_structure = state["structure"]
-        model._structure = state["structure"] or "full"
-        model._prior = np.asarray(state["prior"], dtype=np.float64)
+        k = state["cardinality"]
+        model = cls(cardinality=k, seed=state["seed"])
+        model.chosen_structure = state["chosen"]
+        model._variant = state["variant"]
+        model._structure = _Structure.from_json(k, state["structure"])
+        model._parameters = _Parameters(
+            *(
+                np.asarray(state[key], dtype=np.float64).reshape(-1, k)
+                for key in ("log_prior", "log_base", "log_cells")
+            )
+        )
+        model._parameters.log_prior = model._parameters.log_prior.ravel()
         model._confusion = np.asarray(state["confusion"], dtype=np.float64)
-        model._weights = np.asarray(state["weights"], dtype=np.float64)
-        model._targets = np.asarray(state["targets"], dtype=np.int64)
         model._dependencies = [
             Dependency(int(a), int(b), float(s)) for a, b, s in state["dependencies"]
         ]
@@ -508,28 +811,162 @@ class LabelModel:
     def class_balance(self) -> np.ndarray:
         """(k,) the estimated share of each class."""
         self._fitted()
-        assert self._prior is not None
-        return self._prior.copy()
+        assert self._parameters is not None
+        return np.exp(self._parameters.log_prior)
 
     def lf_accuracies(self) -> np.ndarray:
-        """(m,) P(vote is the true class | the function votes), per labeling function."""
+        """(m,) P(vote is the true class | the function votes), per labeling function (for a
+        function in a group, from its own votes: the group's table summed over the others)."""
         self._fitted()
-        assert self._prior is not None and self._confusion is not None
+        assert self._confusion is not None
         k = self.cardinality
-        correct = (self._prior * self._confusion[:, np.arange(k), np.arange(k) + 1]).sum(axis=1)
-        voting = (self._prior * (1 - self._confusion[:, :, 0])).sum(axis=1)
-        return correct / voting  # smoothing keeps every function's voting mass above zero
+        prior = self.class_balance()
+        correct = (prior * self._confusion[:, np.arange(k), np.arange(k) + 1]).sum(axis=1)
+        voting = (prior * (1 - self._confusion[:, :, 0])).sum(axis=1)
+        return correct / np.maximum(voting, 1e-300)
 
-    def lf_weights(self) -> np.ndarray:
-        """(m,) how much each function counts after discounting dependencies (1: independent)."""
+    def groups(self) -> list[list[int]]:
+        """The groups of dependent functions found (groups of one left out)."""
         self._fitted()
-        assert self._weights is not None
-        return self._weights.copy()
+        assert self._structure is not None
+        return [g.tolist() for g in self._structure.groups if len(g) > 1]
 
     def dependencies(self) -> list[Dependency]:
-        """Pairs of functions found to depend on each other, strongest first."""
+        """Pairs of functions modelled as dependent (in one group), strongest first."""
         self._fitted()
         return sorted(self._dependencies, key=lambda d: -d.strength)
+
+
+def _grouped_structure(group_of: np.ndarray, patterns: np.ndarray, k: int) -> _Structure:
+    groups, codes = [], []
+    for label in np.unique(group_of):
+        members = np.nonzero(group_of == label)[0]
+        groups.append(members)
+        if len(members) == 1:
+            codes.append(np.arange(1, k + 1))
+        else:
+            seen = np.unique(_joint_codes(patterns[:, members], k))
+            codes.append(seen[seen > 0])
+    return _Structure(k, groups, codes)
+
+
+CONCENTRATIONS = np.logspace(-1, 8, 28)  # where the evidence's maximum is looked for
+
+
+def _evidence_concentration(counts: np.ndarray, q: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Per class (column), the Dirichlet concentration beta maximizing the Dirichlet-multinomial
+    evidence of `counts` under the base measure `q`."""
+    from scipy.special import gammaln
+
+    beta = CONCENTRATIONS[:, None, None]  # (grid, 1, 1)
+    alpha = beta * q[None]  # (grid, values, class)
+    evidence = (
+        gammaln(beta[:, 0])
+        - gammaln(totals[None] + beta[:, 0])
+        + (gammaln(counts[None] + alpha) - gammaln(alpha)).sum(axis=1)
+    )  # (grid, class)
+    return CONCENTRATIONS[np.argmax(evidence, axis=0)]
+
+
+def _one_standard_error(
+    names: list[str], evidence: dict[str, np.ndarray | None], weights: np.ndarray
+) -> list[str]:
+    """Candidates, richest first, reordered so the one to keep comes first: the simplest whose
+    held-out log-likelihood is within one standard error (of the paired per-item difference)
+    of the best's; the others follow from the best held-out down."""
+    scored = [name for name in names if evidence[name] is not None]
+    if len(scored) < 2:
+        return names
+    total = max(weights.sum(), 1.0)
+    mean = {name: float(weights @ evidence[name]) / total for name in scored}
+    best = max(scored, key=mean.__getitem__)
+    keep = best
+    for name in scored[scored.index(best) + 1 :]:  # simpler than the best
+        difference = evidence[best] - evidence[name]
+        spread = float(weights @ (difference - mean[best] + mean[name]) ** 2) / total
+        if mean[best] - mean[name] <= np.sqrt(spread / total):
+            keep = name
+    rest = sorted((n for n in names if n != keep), key=lambda n: -mean.get(n, -np.inf))
+    return [keep, *rest]
+
+
+def _names_its_classes(posterior: np.ndarray, majority: np.ndarray, counts: np.ndarray) -> bool:
+    """Whether the model's classes are the votes' classes: a latent class model is the same
+    model under any renaming of its classes, and the votes name them, so of all renamings the
+    model's own must agree best with the majority vote. A model that fits the votes best with
+    its classes renamed (a group voting a consistent wrong class taken for the truth) is
+    refused."""
+    from scipy.optimize import linear_sum_assignment
+
+    agreement = (posterior * counts[:, None]).T @ majority  # (model's class, voted class)
+    rows, columns = linear_sum_assignment(-agreement)
+    best = agreement[rows, columns].sum()
+    return bool(np.trace(agreement) >= best - 1e-9 * max(best, 1.0))
+
+
+def _components(group_of: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Groups joined along every given pair (connected components)."""
+    labels = group_of.copy()
+    changed = True
+    while changed:
+        changed = False
+        for i, j in zip(first, second, strict=True):
+            low = min(labels[i], labels[j])
+            for x in (i, j):
+                if labels[x] != low:
+                    labels[labels == labels[x]] = low
+                    changed = True
+    return labels
+
+
+def _decode(codes: np.ndarray, size: int, k: int) -> np.ndarray:
+    """(cells, size) the member votes (-1 abstain) of joint codes."""
+    powers = (k + 1) ** np.arange(size, dtype=np.int64)
+    return (codes[:, None] // powers) % (k + 1) - 1
+
+
+def _base_measure(
+    structure: _Structure, single_cells: np.ndarray, single_base: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prior's spread over each table: uniform for a function alone, the product of its
+    members' independent tables (fitted first) for a group, whose last column takes the mass of
+    every joint vote not seen."""
+    k = structure.k
+    q_cells, q_base = [], []
+    for group, codes in zip(structure.groups, structure.codes, strict=True):
+        if len(group) == 1:
+            q_cells.append(np.full((k, k), 1 / (k + 1)))
+            q_base.append(np.full(k, 1 / (k + 1)))
+            continue
+        votes = _decode(codes, len(group), k)  # (cells, members)
+        # member j's P(vote | class): column j * k + v of the independent fit, or its base
+        tables = np.concatenate(
+            [single_base[group][:, None, :], single_cells.reshape(-1, k, k)[group]], axis=1
+        )  # (members, k + 1 values, class)
+        cell = np.prod(tables[np.arange(len(group)), votes + 1], axis=1)  # (cells, class)
+        base = np.prod(single_base[group], axis=0)
+        unseen = np.maximum(1 - cell.sum(axis=0) - base, 1e-12)
+        q_cells.append(np.vstack([cell, unseen]))
+        q_base.append(base)
+    return np.vstack(q_cells), np.vstack(q_base)
+
+
+def _marginal_confusion(structure: _Structure, parameters: _Parameters, m: int) -> np.ndarray:
+    """(m, k, k + 1) each function's own P(vote + 1 | class), summed out of its group."""
+    k = structure.k
+    out = np.zeros((m, k, k + 1))
+    cells, base = np.exp(parameters.log_cells), np.exp(parameters.log_base)
+    for g, (group, codes, offset) in enumerate(
+        zip(structure.groups, structure.codes, structure.offsets, strict=True)
+    ):
+        out[group, :, 0] += base[g]
+        if len(group) == 1:
+            out[group[0], :, 1:] = cells[offset : offset + k].T
+            continue
+        votes = _decode(codes, len(group), k)
+        for position, j in enumerate(group):
+            np.add.at(out[j].T, votes[:, position] + 1, cells[offset : offset + len(codes)])
+    return out / out.sum(axis=2, keepdims=True)
 
 
 def _known_prior(
