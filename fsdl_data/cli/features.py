@@ -80,12 +80,29 @@ def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
     return 0
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Refuses, in one line, an address the server could not listen on (a port in use, a host
+    that is not this machine's), before saying it serves: uvicorn would print 'serving' first,
+    then its own error, and exit 3."""
+    import socket
+
+    try:
+        socket.create_server((host, port)).close()  # SO_REUSEADDR, as uvicorn binds
+    except OSError as error:  # Python adds "(while attempting to bind ...)": said already
+        reason = (error.strerror or str(error)).split(" (while")[0]
+        raise ValueError(
+            f"cannot serve on {host}:{port}: {reason}: choose another --port "
+            "or --host (or stop what listens there)"
+        ) from None
+
+
 def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
     """Runs the feature server on the configured online store until interrupted."""
     from fsdl_data.core.features.online import open_online_store
     from fsdl_data.core.features.served import ServedLog
     from fsdl_data.feature_server import run
 
+    _check_bindable(host, port)
     settings = _common.settings()
     store = open_online_store(online_store_url(settings))
     served_log = ServedLog(settings.lake_url) if log else None

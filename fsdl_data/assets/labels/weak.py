@@ -124,8 +124,7 @@ class LabeledSetConfig(dg.Config):
     "functions that voted, and the label model, labeling functions and classifier versions. "
     "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
     "the day's human consensus is held out (gold and weak labels remain) until a new export "
-    "passes; metadata `human_labels` says which and why."
-    + plots_at("label_sources"),
+    "passes; metadata `human_labels` says which and why." + plots_at("label_sources"),
 )
 def labeled_set(
     context: dg.AssetExecutionContext,

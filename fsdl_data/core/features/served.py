@@ -3,12 +3,12 @@
 The feature server hands each answered request to a `ServedLog` as the bytes it already has
 (the request body, the response body and the moment it served as of): one append to a bounded
 in-memory buffer, nothing decoded, encoded or written on the request path. A thread moves the
-buffer down a pipe to a separate writer process, which writes the requests as they were served
-to the lake's store as Parquet files under `served_log/date=<request day>/` (request time,
-request body, response body): one file per flush, written whole under its final name, never
-appended to, so readers never see half a file. `read_served` decodes a day into one row per
-served value (request time, entity, feature, value, status, event time, known-at): the work of
-the daily asset, never of the server, nor of a process beside it competing for its cores.
+buffer down a pipe to a separate writer process, which decodes the requests into one row per
+served value (request time, entity, entity id, feature, value, status, event time, known-at)
+and writes them to the lake's store as Parquet files under `served_log/date=<request day>/`:
+one file per flush, written whole under its final name, never appended to, so readers never
+see half a file. (Rows name entity and id in columns of their own, so `fsdl-data forget` finds
+and erases a subject's served values.)
 Closing drains everything (nothing lost on a clean shutdown); when the writer falls behind and
 the buffer is full, requests are dropped from the log, counted, and the count is written beside
 the day's files (`*.dropped.json`, read by `read_dropped`): never silently.
@@ -121,26 +121,21 @@ def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
     )  # fmt: skip
 
 
-RAW_SCHEMA: dict[str, pl.DataType] = {
-    "request_time": TS,
-    "request": pl.Binary(),
-    "response": pl.Binary(),
-}
-
-
 def write_served(store: Any, requests: Sequence[tuple[int, bytes, bytes]],
                  dropped: Mapping[str, int]) -> list[str]:  # fmt: skip
-    """Logged requests (µs since the epoch, request body, response body) as one Parquet file
-    per request day, and one `.dropped.json` per day that dropped requests from the log;
-    returns the keys written. The bodies are kept as served: `read_served` decodes them."""
+    """Logged requests (µs since the epoch, request body, response body), decoded into one row
+    per served value (SERVED_SCHEMA: entity and id in columns of their own, so an erasure finds
+    a subject's rows), as one Parquet file per request day, and one `.dropped.json` per day that
+    dropped requests from the log; returns the keys written."""
     keys = []
-    if requests:
-        moments, bodies, answers = zip(*requests, strict=True)
-        frame = pl.DataFrame(
-            {"request_time": pl.Series(moments, dtype=pl.Int64).cast(TS),
-             "request": pl.Series(bodies, dtype=pl.Binary),
-             "response": pl.Series(answers, dtype=pl.Binary)}
-        ).with_columns(pl.col("request_time").dt.date().cast(pl.String).alias("__day"))  # fmt: skip
+    rows: list[ServedRow] = []
+    for moment, body, answer in requests:
+        at = _EPOCH + timedelta(microseconds=moment)
+        rows.extend(served_rows(at, _loads(body), _loads(answer)))
+    if rows:
+        frame = served_frame(rows).with_columns(
+            pl.col("request_time").dt.date().cast(pl.String).alias("__day")
+        )
         for (day,), part in frame.partition_by("__day", as_dict=True).items():
             first = part["request_time"].min().strftime("%H%M%S%f")  # type: ignore[union-attr]
             key = f"{day_folder(SERVED_PREFIX, day)}{first}-{uuid.uuid4().hex[:12]}.parquet"
@@ -306,15 +301,13 @@ class ServedLog:
 
 def read_served(store: object, day: str) -> pl.DataFrame:
     """Every value logged as served on `day` (request time in that UTC day), one row each
-    (SERVED_SCHEMA), decoded from the logged request and response bodies."""
+    (SERVED_SCHEMA)."""
     listing = store.list(day_folder(SERVED_PREFIX, day))  # type: ignore[attr-defined]
     keys = sorted(o.key for o in listing if o.key.endswith(".parquet"))
-    rows: list[ServedRow] = []
-    for key in keys:
-        logged = pl.read_parquet(io.BytesIO(store.get(key)))  # type: ignore[attr-defined]
-        for at, request, response in logged.select(list(RAW_SCHEMA)).iter_rows():
-            rows.extend(served_rows(at, _loads(request), _loads(response)))
-    return served_frame(rows)
+    frames = [pl.read_parquet(io.BytesIO(store.get(k))) for k in keys]  # type: ignore[attr-defined]
+    if not frames:
+        return pl.DataFrame(schema=SERVED_SCHEMA)
+    return pl.concat(frames, how="vertical_relaxed").cast(SERVED_SCHEMA)  # type: ignore[arg-type]
 
 
 def read_dropped(store: object, day: str) -> int:

@@ -68,7 +68,11 @@ class FileEntry(NamedTuple):
     def as_dict(self) -> dict[str, Any]:
         """The entry as the manifest holds it: where a file happened to sit (its fingerprint) is
         not what it is, so it stays out of the snapshot's identity."""
-        return {k: v for k, v in self._asdict().items() if v is not None and k != "fingerprint"}
+        return {  # zip, not _asdict: a manifest of 200,000 files calls this 400,000 times
+            k: v
+            for k, v in zip(self._fields, self, strict=True)
+            if v is not None and k != "fingerprint"
+        }
 
 
 @dataclass(frozen=True)

@@ -273,7 +273,7 @@ class SnapshotStore:
         return self._cache(name)[0]
 
     def cached_schema(self, name: str) -> dict[str, str]:
-        return self._cache(name)[1]
+        return self._cache_body(name).get("schema", {})  # without building every entry again
 
     def _cache(self, name: str) -> tuple[dict[str, FileEntry], dict[str, str]]:
         cache = self._cache_body(name)

@@ -93,3 +93,28 @@ def test_a_dead_writer_costs_the_log_not_the_requests(tmp_path: Path) -> None:
             assert client.post("/get-online-features", json=body).status_code == 200
         log.close()  # drains into the broken pipe: every request counted as dropped
         assert client.get("/health").json()["served_log"]["dropped_requests"] == len(bodies)
+
+
+def test_forget_erases_a_user_from_the_served_log(tmp_path: Path) -> None:
+    """The log as the server writes it names entity and id in columns, so the erasure's scrub
+    removes a forgotten user's served values and keeps everyone else's."""
+    from fsdl_data.core.privacy.subjects import Footprint, scrub
+
+    rng = random.Random()
+    bodies = requests(rng, rng.randint(20, 40))
+    lake, _ = serve_all(tmp_path, bodies, capacity=64 << 20)
+    forgotten = rng.choice(sorted({u for b in bodies for u in b["entities"]["user_id"]}))
+    footprint = Footprint(users=frozenset({forgotten}))
+    erased = 0
+    for listed in lake.list("served_log/"):
+        if listed.key.endswith(".parquet"):
+            result = scrub(listed.key, lake.get(listed.key), footprint)
+            erased += result.erased
+            lake.put(listed.key, result.data)
+    after = pl.concat([read_served(lake, day) for day in days(bodies)])
+    assert erased > 0 and str(forgotten) not in set(after["entity_id"])
+    expected = sum(
+        len(b["features"]) * sum(1 for u in b["entities"]["user_id"] if u != forgotten)
+        for b in bodies
+    )
+    assert len(after) == expected
