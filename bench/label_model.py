@@ -72,7 +72,10 @@ def structure_grid(matrices: int, items: int) -> None:
     from fsdl_data.core.labels.synthetic import expected_calibration_error, random_structure
 
     try:
+        import torch
         from snorkel.labeling.model import LabelModel as SnorkelLabelModel
+
+        torch.set_num_threads(1)  # as ours runs BLAS: threads only fight on a shared machine
     except ImportError:
         SnorkelLabelModel = None
     cells: dict[str, list[dict[str, float]]] = {}

@@ -26,6 +26,18 @@ def snapshot_tables(snapshot_id: str) -> dict:
     return {manifest.source: df, "snapshot": df}
 
 
+def _without_foreign_hints(message: str, tables: list[str]) -> str:
+    """DuckDB's message without a 'Did you mean "pg_enum"?' line that suggests one of its own
+    catalog tables (a name no query here can use); a hint naming a lake table stays."""
+    import re
+
+    def foreign(line: str) -> bool:
+        hint = re.fullmatch(r'Did you mean "(?:[\w]+\.)*([\w]+)"\?', line.strip())
+        return hint is not None and hint.group(1) not in tables
+
+    return "\n".join(line for line in message.splitlines() if not foreign(line))
+
+
 def sql(
     query: str, max_rows: int = 50, snapshot: str | None = None, allow_writes: bool = False
 ) -> int:
@@ -44,9 +56,11 @@ def sql(
               "lifts this)", file=sys.stderr)  # fmt: skip
         return 1
     except duckdb.Error as e:
-        names = ", ".join(sorted(tables) if tables else lake.tables()) or "(none yet)"
+        known = sorted(tables) if tables else lake.tables()
+        names = ", ".join(known) or "(none yet)"
         print(
-            f"fsdl-data sql: {e}\n{'snapshot' if tables else 'lake'} tables: {names}",
+            f"fsdl-data sql: {_without_foreign_hints(str(e), known)}\n"
+            f"{'snapshot' if tables else 'lake'} tables: {names}",
             file=sys.stderr,
         )
         return 1

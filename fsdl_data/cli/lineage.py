@@ -59,16 +59,20 @@ def rebuild(snapshot_id: str) -> int:
     if snapshot_asset is None:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
     instance = cli_instance(_common.settings())
-    job = _common.definitions().resolve_implicit_global_asset_job_def()
+    defs = _common.definitions()
+    job = defs.resolve_implicit_global_asset_job_def()
     erasures = manifest.extra.get("erasures", ())
     if erasures:  # what was erased cannot be recomputed: the lake's erased partitions are taken
         print(f"  {full[:12]} was rewritten by {len(erasures)} erasures (`fsdl-data lineage "
               f"{full[:12]}`): its partitions are taken as the erasure left them in the lake, "
               "not rematerialized")  # fmt: skip
+    # the table's asset and any it is made with in one step (raw_photos comes with photo_pixels)
+    together = dg.AssetSelection.assets(manifest.source).required_multi_asset_neighbors()
+    selection = sorted(together.resolve(defs.resolve_asset_graph()))
     for entry in manifest.files if not erasures else ():  # quiet: a line per partition
         result = job.execute_in_process(
             partition_key=entry.partition, instance=instance, raise_on_error=False,
-            asset_selection=[dg.AssetKey(manifest.source)],
+            asset_selection=selection,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )  # fmt: skip
         print(f"  {manifest.source}[{entry.partition}]: {'ok' if result.success else 'FAILED'}")

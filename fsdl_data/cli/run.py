@@ -133,7 +133,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--day", action="append", help="a day partition (repeatable; default: every world day)"
     )
-    p.add_argument("--job", default="nightly", help="nightly (the whole graph) or ingest")
+    p.add_argument("--job", default="nightly",
+                   help="nightly (the whole graph), ingest, features, ingest_photos, "
+                   "ingest_events or import_labels (fsdl_data/jobs.py)")  # fmt: skip
     clock = p.add_mutually_exclusive_group()
     clock.add_argument(
         "--world-clock",

@@ -179,6 +179,10 @@ def test_lineage_from_model_to_object_versions_and_rebuild(world) -> None:
     oldest = history[1].split()[0]  # taken nights before the newest: its partitions only
     r = fsdl(["rebuild", oldest], root, env)
     assert r.returncode == 0 and f"== identical to {oldest}" in r.stdout, r.stdout + r.stderr
+    photos = fsdl(["snapshot", "list", "--name", "raw_photos"], root, env).stdout.splitlines()
+    first = photos[1].split()[0]  # raw_photos is made in one step with photo_pixels
+    r = fsdl(["rebuild", first], root, env)
+    assert r.returncode == 0 and f"== identical to {first}" in r.stdout, r.stdout + r.stderr
 
 
 def test_every_mistake_is_one_line(tmp_path: Path, s3_env: str, s3_bucket: str) -> None:

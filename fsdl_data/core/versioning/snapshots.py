@@ -501,9 +501,19 @@ def retake(
 
 
 def first_difference(recorded: Manifest, again: Manifest) -> str:
-    """What differs first between a snapshot and its rebuild, in words."""
+    """What differs first between a snapshot and its rebuild, in words. A changed code version
+    comes first: it is why the files differ, and what a user can act on."""
     before = {f.path: f for f in recorded.files}
     after = {f.path: f for f in again.files}
+    if recorded.code != again.code:
+        moved = sorted(k for k in set(recorded.code) | set(again.code)
+                       if recorded.code.get(k) != again.code.get(k))  # fmt: skip
+        paths = set(before) | set(after)
+        changed = sum(1 for path in paths if getattr(before.get(path), "sha256", None)
+                      != getattr(after.get(path), "sha256", None))  # fmt: skip
+        versions = [f"{k}: {again.code.get(k, '-')} (recorded {recorded.code.get(k, '-')})"
+                    for k in moved]  # fmt: skip
+        return f"code {', '.join(versions)}; {changed} of {len(paths)} files have other bytes"
     for path in sorted(set(before) | set(after)):
         if path not in after:
             return f"{path} is gone from the lake"
