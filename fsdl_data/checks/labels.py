@@ -14,6 +14,7 @@ from fsdl_data.core.labels.agreement import (
 )
 from fsdl_data.core.labels.analysis import drifted
 from fsdl_data.core.labels.human import BOOKKEEPING_REASONS
+from fsdl_data.core.labels.issues import scoring_outcome
 from fsdl_data.core.tables import quality, schemas
 from fsdl_data.partitions import daily
 
@@ -36,6 +37,22 @@ human_labels_rejections = rule_check(
     ),
     blocking=False,
 )  # fmt: skip
+
+
+@dg.asset_check(
+    asset="label_issues",
+    blocking=False,
+    partitions_def=daily,
+    additional_ins={"labeled_set": dg.AssetIn(), "photo_pixels": dg.AssetIn()},
+    description="Every labeled photo of the day that has pixels is scored once (a label left "
+    "unscored could be wrong unseen), each score a probability, and the issues ranked 1, 2, ... "
+    "without a gap.",
+)
+def label_issues_complete(
+    label_issues: pl.DataFrame, labeled_set: pl.DataFrame, photo_pixels: pl.DataFrame
+) -> dg.AssetCheckResult:
+    return result(scoring_outcome(label_issues, labeled_set, photo_pixels))
+
 
 popularity_labels_non_negative = rule_check(
     "popularity_labels",
@@ -147,6 +164,9 @@ lf_analysis_contract = table_contract_checks(
 )
 labeled_set_contract = table_contract_checks(
     "labeled_set", catalog.TABLE_SCHEMAS["labeled_set"], ["photo_id"]
+)
+label_issues_contract = table_contract_checks(
+    "label_issues", catalog.TABLE_SCHEMAS["label_issues"], ["photo_id"]
 )
 labeling_queue_contract = table_contract_checks(
     "labeling_queue", catalog.TABLE_SCHEMAS["labeling_queue"], ["photo_id"]

@@ -29,6 +29,7 @@ def seed(
     start_date: str | None = None,
     defects: bool = False,
     orphan_photos: bool = True,
+    label_error_rate: float = 0.0,
 ) -> list[Any]:
     from tqdm import tqdm
 
@@ -44,6 +45,7 @@ def seed(
         events_per_day=events_per_day,
         defects=defects,
         orphan_photos=orphan_photos,
+        label_error_rate=label_error_rate,
     )
     store, db = _common.object_store(s), _common.app_db(s)
     try:
@@ -147,8 +149,19 @@ def info() -> int:
 
 def _seed(a: argparse.Namespace) -> int:
     return _done(
-        seed(a.days, a.photos_per_day, a.users, a.events_per_day, a.seed, a.start_date, a.defects)
-    )
+        seed(a.days, a.photos_per_day, a.users, a.events_per_day, a.seed, a.start_date, a.defects,
+             label_error_rate=a.label_errors)
+    )  # fmt: skip
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a share between 0 and 1, e.g. 0.1")
+    return value
 
 
 def _done(_: object) -> int:
@@ -166,6 +179,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start-date", default=None, help="first day (default: FSDL_START_DATE)")
     p.add_argument("--defects", action="store_true", help="inject realistic defects")
+    p.add_argument("--label-errors", type=_share, default=0.0, metavar="SHARE",
+                   help="share of human and gold labels made wrong (found by label_issues)")  # fmt: skip
     p.set_defaults(handler=_seed)
     p = sub.add_parser("append", help="generate the next day(s) of an existing world")
     p.add_argument("--days", type=_common.at_least_one, default=1)

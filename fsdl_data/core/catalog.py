@@ -16,6 +16,7 @@ from fsdl_data.core.labels.analysis import LF_ANALYSIS
 from fsdl_data.core.labels.consensus import ANNOTATORS, CONSENSUS
 from fsdl_data.core.labels.functions import LABELING_FUNCTIONS
 from fsdl_data.core.labels.human import HUMAN_LABELS
+from fsdl_data.core.labels.issues import LABEL_ISSUES
 from fsdl_data.core.labels.labeled_set import LABELED_SET
 from fsdl_data.core.tables import schemas
 
@@ -38,4 +39,5 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "lf_analysis": LF_ANALYSIS,
     "labeled_set": LABELED_SET,
     "labeling_queue": LABELING_QUEUE,
+    "label_issues": LABEL_ISSUES,
 }

@@ -8,7 +8,7 @@ import polars as pl
 
 from fsdl_data.assets._outputs import table
 from fsdl_data.assets.labels._windows import OWNERS, tagged_days
-from fsdl_data.core.labels.active import build_queue, handled_photos
+from fsdl_data.core.labels.active import build_queue, handled_photos, reviewed_photos, reviews_due
 from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.partitions import daily
@@ -18,7 +18,8 @@ QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
 
 
 class LabelingQueueConfig(dg.Config):
-    budget: int = 50  # photos a day the labeling team can take
+    budget: int = 50  # new photos a day the labeling team can take
+    reviews: int = 10  # labeled photos a day sent back for review (the top label_issues)
     strategy: str = "uncertainty"  # or "random", the baseline
     seed: int = 0  # for `random`
     url_expiry_hours: int = 7 * 24  # presigned image URLs on S3 stop working after this
@@ -35,11 +36,15 @@ class LabelingQueueConfig(dg.Config):
         "human_labels": tagged_days(-(QUEUE_WINDOW_DAYS - 1), 0),
         # its own earlier days: a photo is queued once, ever
         "labeling_queue": tagged_days(-QUEUE_WINDOW_DAYS, -1),
+        "label_issues": dg.AssetIn(),
     },
     description="The photos a human should label next: of the last "
     f"{QUEUE_WINDOW_DAYS} days' photos, those the classifier is least sure of (1 - margin, +1 "
     "where the label model's weak label disagrees), within a daily budget, never one already "
-    "labeled by a human or queued before. Published for Label Studio as "
+    "labeled by a human or queued before; ahead of them, up to `reviews` labeled photos sent back "
+    "for review, the day's top label_issues (likely label errors), each with its "
+    "`review_reason`, which Label Studio shows the annotator above the image (a photo comes "
+    "back at most once). Published for Label Studio as "
     f"`{QUEUE_PREFIX}/date=D/tasks.json` (its JSON import format, with the classifier's choice as "
     "a pre-annotation: score and model version) beside `labeling_config.xml`. Import both into a "
     "project; drop its JSON export under labels/import/ and human_labels reads it back.",
@@ -52,12 +57,14 @@ def labeling_queue(
     labeled_set: pl.DataFrame,
     human_labels: pl.DataFrame,
     labeling_queue: pl.DataFrame,
+    label_issues: pl.DataFrame,
 ) -> dg.Output:
     day = context.partition_key
     already = handled_photos(human_labels, labeling_queue)
     try:
+        review = reviews_due(label_issues, config.reviews, reviewed_photos(labeling_queue))
         queue = build_queue(photo_classifications, labeled_set, already, CONTENT_CLASSES,
-                            config.budget, config.strategy, config.seed)  # fmt: skip
+                            config.budget, config.strategy, config.seed, review)  # fmt: skip
     except ValueError as error:
         raise dg.Failure(str(error)) from None
     store = objects.open()
@@ -67,6 +74,7 @@ def labeling_queue(
     return table(
         queue,
         queued=len(queue),
+        reviews=int(queue["review_reason"].is_not_null().sum()),
         candidates=len(photo_classifications),
         excluded_already_labeled_or_queued=len(already),
         budget=config.budget,

@@ -6,6 +6,10 @@ certain and 1 a coin toss) plus 1 when the label model's weak label disagrees wi
 classifier's choice (two independent views in conflict). The queue takes the most uncertain
 candidates within the day's budget; `random` draws the same number uniformly (the baseline
 `bench/active_learning.py` compares against).
+
+Re-review: labels already given can be wrong. The day's top label issues (core.labels.issues,
+the label_issues asset) go into the queue first, within a budget of their own, each with its
+`review_reason` for the annotator; a photo is sent back for review at most once.
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ LABELING_QUEUE = {
     "key": pl.String,
     **{k: v for k, v in SCORED.items() if k != "photo_id"},
     "classifier_version": pl.String,
+    # why a labeled photo is back (a likely label error, from label_issues); null: a new photo
+    "review_reason": pl.String,
 }
 
 
@@ -112,6 +118,27 @@ def handled_photos(human_labels: pl.DataFrame, earlier_queues: pl.DataFrame) -> 
     return set(seen.to_list()) | set(earlier_queues["photo_id"].to_list())
 
 
+def reviewed_photos(earlier_queues: pl.DataFrame) -> set[int]:
+    """Photos an earlier queue already sent back for review (queues from before reviews existed
+    have no `review_reason` column: none)."""
+    if "review_reason" not in earlier_queues.columns:
+        return set()
+    return set(earlier_queues.filter(pl.col("review_reason").is_not_null())["photo_id"].to_list())
+
+
+def reviews_due(issues: pl.DataFrame, reviews: int, reviewed: Collection[int]) -> pl.DataFrame:
+    """photo_id and review_reason of the `reviews` likeliest label errors in `issues`
+    (label_issues rows: `issue`, `rank`, `reason`), less those reviewed before, likeliest first."""
+    if reviews < 0:
+        raise ValueError(f"reviews {reviews}: give a number of photos, 0 or more")
+    return (
+        issues.filter(pl.col("issue") & ~pl.col("photo_id").is_in(list(reviewed)))
+        .sort("rank")
+        .head(reviews)
+        .select("photo_id", pl.col("reason").alias("review_reason"))
+    )
+
+
 def build_queue(
     classifications: pl.DataFrame,
     labeled: pl.DataFrame,
@@ -120,18 +147,32 @@ def build_queue(
     budget: int,
     strategy: str = "uncertainty",
     seed: int = 0,
+    review: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The day's labeling queue (LABELING_QUEUE). `classifications`: photo_classifications rows of
     the candidate days with their `day`; `labeled`: labeled_set rows (its `weak_label`, and the
     photos gold or human labels already cover); `already`: `handled_photos`. None of those is
-    queued again."""
+    queued again, except the photos in `review` (`reviews_due`): they come first, with their
+    reason, beside the `budget` new ones."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if review is None:
+        review = pl.DataFrame(schema={"photo_id": pl.Int64, "review_reason": pl.String})
     covered = labeled.filter(pl.col("source").is_in(["gold", "human"]))["photo_id"].to_list()
     weak = labeled.select("photo_id", "weak_label").filter(pl.col("weak_label").is_not_null())
     scored = uncertainty(classifications, classes, weak)
-    chosen = select_for_labeling(scored, budget, strategy, seed, set(already) | set(covered))
+    back = review.join(scored, on="photo_id", how="inner", maintain_order="left")
+    exclude = set(already) | set(covered) | set(back["photo_id"].to_list())
+    chosen = select_for_labeling(scored, budget, strategy, seed, exclude).drop("rank")
+    both = pl.concat([back, chosen.with_columns(review_reason=pl.lit(None, pl.String))],
+                     how="diagonal_relaxed").with_row_index("rank", offset=1)  # fmt: skip
     details = classifications.select(
         "photo_id", pl.col("day").alias("photo_day"), "key", "classifier_version"
     )
-    return chosen.join(details, on="photo_id", how="left").select(list(LABELING_QUEUE)).sort("rank")
+    return (
+        both.with_columns(pl.col("rank").cast(pl.Int64))
+        .join(details, on="photo_id", how="left")
+        .select(list(LABELING_QUEUE))
+        .cast(LABELING_QUEUE)
+        .sort("rank")
+    )

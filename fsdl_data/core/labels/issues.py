@@ -17,13 +17,23 @@ The method (Northcutt et al., "Confident Learning", 2021), in our own words:
 An item whose given label is the classifier's likeliest class is never flagged (the two agree).
 Flagged items are ranked by their self-confidence (the probability of the given label: lowest
 first, most likely wrong); the suggested label is the classifier's likeliest class.
+
+`day_label_issues` applies it to the labeled set: out-of-sample probabilities cross-fitted
+(core.labels.crossfit) on features of the photos' pixels that no label touched, over a window
+of days, and one row per labeled photo of the day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
+
+from fsdl_data.core.labels.crossfit import DEFAULT_FOLDS, cross_fitted_probabilities, folds_of
+from fsdl_data.core.tables import quality
+from fsdl_data.core.vision.pixels import content_features, thumbnails_from_bytes
 
 
 @dataclass(frozen=True)
@@ -93,3 +103,171 @@ def find_label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIss
     score = probabilities[index, labels[index]] if len(index) else np.zeros(0)
     order = np.lexsort((index, score))
     return LabelIssues(index[order], score[order], likeliest[index[order]])
+
+
+LABEL_ISSUES = {
+    "photo_id": pl.Int64,
+    "source": pl.String,  # whose label: gold, human or weak (labeled_set's precedence)
+    "label": pl.String,
+    "suggested_label": pl.String,  # the cross-fitted model's likeliest class
+    "score": pl.Float64,  # the out-of-sample probability of `label`: low is likely wrong
+    "suggested_probability": pl.Float64,
+    "issue": pl.Boolean,  # flagged by confident learning
+    "rank": pl.Int64,  # 1 = most likely wrong among the day's issues; null when not an issue
+    "reason": pl.String,  # why, in words an annotator reads; null when not an issue
+    "fold": pl.Int64,  # the cross-fitting fold: scored by a model trained on the others
+}
+
+
+def review_reason(source: str, label: str, score: float, suggested: str, p: float) -> str:
+    return (
+        f"possible label error: the {source} label {label!r} has probability {score:.2f} under "
+        f"a model that never trained on this photo, which suggests {suggested!r} ({p:.2f})"
+    )
+
+
+@dataclass(frozen=True)
+class CrossFitted:
+    """Labeled photos (labeled_set rows joined to their pixels, by photo id), their labels as
+    class indices, folds and out-of-sample probabilities, row for row."""
+
+    rows: pl.DataFrame
+    given: np.ndarray
+    folds: np.ndarray
+    probabilities: np.ndarray
+
+
+def cross_fit_labels(
+    labeled: pl.DataFrame,
+    pixels: pl.DataFrame,
+    classes: tuple[str, ...],
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+) -> CrossFitted | None:
+    """Out-of-sample probabilities for every labeled photo that has pixels: softmax regression
+    on `content_features`, cross-fitted over `folds` (None: fewer labeled photos than folds).
+    A label outside `classes` is a ValueError naming it."""
+    rows = (
+        labeled.filter(pl.col("label").is_not_null())
+        .join(pixels.select("photo_id", "thumbnail"), on="photo_id")
+        .sort("photo_id")
+    )
+    unknown = sorted(set(rows["label"].to_list()) - set(classes))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the classes {list(classes)}")
+    if len(rows) < folds:
+        return None
+    given = np.array([classes.index(c) for c in rows["label"]], dtype=np.int64)
+    fold = folds_of(rows["photo_id"].to_list(), folds, seed)
+    features = content_features(thumbnails_from_bytes(rows["thumbnail"].to_list()))
+    probabilities = cross_fitted_probabilities(features, given, len(classes), fold)
+    return CrossFitted(rows.drop("thumbnail"), given, fold, probabilities)
+
+
+def day_label_issues(
+    labeled: pl.DataFrame,
+    pixels: pl.DataFrame,
+    classes: tuple[str, ...],
+    day: dt.date,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """LABEL_ISSUES rows for the labeled photos of `day`. `labeled`: labeled_set rows of a window
+    of days ending at `day` (its `day` column), `pixels`: photo_pixels rows covering them. The
+    window's labels are cross-fitted together (more items, better thresholds), so each photo
+    is scored by a model trained on the other folds of the whole window; a label whose photo
+    has no pixels is not scored. Fewer labeled photos than folds: no rows."""
+    fitted = cross_fit_labels(labeled, pixels, classes, folds, seed)
+    if fitted is None:
+        return pl.DataFrame(schema=LABEL_ISSUES)
+    rows, given, fold, probabilities = (
+        fitted.rows,
+        fitted.given,
+        fitted.folds,
+        fitted.probabilities,
+    )
+    found = find_label_issues(given, probabilities)
+    issue = np.zeros(len(rows), dtype=bool)
+    issue[found.index] = True
+    mine = (rows["day"] == day).to_numpy()
+    ranked = found.index[mine[found.index]]  # the day's issues, most likely wrong first
+    rank = np.zeros(len(rows), dtype=np.int64)
+    rank[ranked] = np.arange(1, len(ranked) + 1)
+    suggested = probabilities.argmax(axis=1)
+    score = probabilities[np.arange(len(rows)), given]
+    best = probabilities.max(axis=1)
+    sources = rows["source"].to_list()
+    reasons = [
+        review_reason(sources[i], classes[given[i]], score[i], classes[suggested[i]], best[i])
+        if issue[i]
+        else None
+        for i in range(len(rows))
+    ]
+    table = pl.DataFrame(
+        {
+            "photo_id": rows["photo_id"],
+            "source": rows["source"],
+            "label": rows["label"],
+            "suggested_label": [classes[j] for j in suggested],
+            "score": score,
+            "suggested_probability": best,
+            "issue": issue,
+            "rank": pl.Series(np.where(issue, rank, 0)).replace(0, None),
+            "reason": pl.Series(reasons, dtype=pl.String),
+            "fold": fold,
+        },
+        schema=LABEL_ISSUES,
+    )
+    return table.filter(pl.Series(mine)).sort(
+        ["issue", "rank", "photo_id"], descending=[True, False, False], nulls_last=True
+    )
+
+
+LABEL_SOURCES = ("gold", "human", "weak")
+TRUSTED_SOURCES = ("gold", "human")  # the labels the classifier's validation and the gates trust
+
+
+def issue_counts(issues: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per label source (all of LABEL_SOURCES, zeros included): (labels scored, issues)."""
+    return {
+        source: (len(mine), int(mine["issue"].sum()))
+        for source in LABEL_SOURCES
+        for mine in [issues.filter(pl.col("source") == source)]
+    }
+
+
+def trusted_share(issues: pl.DataFrame) -> float:
+    """The share of the gold and human labels in `issues` that are flagged (0.0 when none)."""
+    trusted = issues.filter(pl.col("source").is_in(TRUSTED_SOURCES))
+    return float(trusted["issue"].mean() or 0.0) if len(trusted) else 0.0
+
+
+def scoring_outcome(
+    issues: pl.DataFrame, labeled: pl.DataFrame, pixels: pl.DataFrame
+) -> quality.Outcome:
+    """Every labeled photo of `labeled` (one day) with pixels scored once, scores in [0, 1],
+    issue ranks 1..n. Fewer labeled photos than folds leaves the day unscored: that fails too,
+    named as such."""
+    expected = set(
+        labeled.filter(pl.col("label").is_not_null())
+        .join(pixels.select("photo_id"), on="photo_id")["photo_id"]
+        .to_list()
+    )
+    scored = issues["photo_id"].to_list()
+    missing = expected - set(scored)
+    ranks = issues.filter(pl.col("issue"))["rank"].sort().to_list()
+    problems = [
+        f"{len(missing)} labeled photos not scored" if missing else "",
+        f"{len(scored) - len(set(scored))} scored twice" if len(scored) != len(set(scored)) else "",
+        "a score outside [0, 1]"
+        if len(issues) and not issues["score"].is_between(0, 1).all()
+        else "",
+        "issue ranks are not 1..n" if ranks != list(range(1, len(ranks) + 1)) else "",
+    ]
+    problems = [p for p in problems if p]
+    return quality.Outcome(
+        not problems,
+        "; ".join(problems) or f"{len(scored)} labeled photos scored, {len(ranks)} issues",
+        {"scored": len(scored), "missing": len(missing), "issues": len(ranks)},
+        severe=False,
+    )

@@ -24,11 +24,16 @@ FROM_NAME = "content"  # the Choices control's name; annotations come back under
 TO_NAME = "image"
 
 
+REVIEW_FIELD = "review_reason"  # task data: why a labeled photo is back ("" for a new one)
+
+
 def labeling_config(classes: tuple[str, ...]) -> str:
-    """One required, single choice over the content classes, shown beside the image."""
+    """One required, single choice over the content classes, shown beside the image, under a
+    header saying why the photo is back when it is a re-review (empty otherwise)."""
     choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
     return (
         "<View>\n"
+        f'  <Header value="${REVIEW_FIELD}" size="5"/>\n'
         f'  <Image name="{TO_NAME}" value="$image" zoom="true"/>\n'
         f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" required="true" '
         'showInLine="true">\n'
@@ -66,7 +71,8 @@ def choice_result(label: str, result_id: str) -> list[dict[str, Any]]:
 
 def queue_tasks(queue: pl.DataFrame, image_url: Callable[[str], str]) -> list[dict[str, Any]]:
     """`queue`: photo_id, photo_day, key, predicted_class, score, classifier_version rows (the
-    labeling_queue asset). Task id = photo id (a photo is queued at most once)."""
+    labeling_queue asset) and, for a re-review, its review_reason. Task id = photo id (a photo
+    is queued new at most once, and back for review at most once)."""
     tasks = []
     for row in queue.iter_rows(named=True):
         pid = int(row["photo_id"])
@@ -76,6 +82,7 @@ def queue_tasks(queue: pl.DataFrame, image_url: Callable[[str], str]) -> list[di
                 TO_NAME: image_url(row["key"]),
                 "photo_id": pid,
                 "day": str(row["photo_day"]),
+                REVIEW_FIELD: row.get(REVIEW_FIELD) or "",
             },
         }
         if row.get("predicted_class") is not None:

@@ -102,3 +102,40 @@ def pixel_stats_of_many(pixels: np.ndarray) -> list[PixelStats]:
         )
         for brightness, dark, top_blue, skin_share, white_share, colors in columns
     ]
+
+
+FEATURE_GRID = 8  # block means on an 8 x 8 grid per channel
+EDGE_GRID = 4  # mean absolute luma gradients on a 4 x 4 grid, across and down
+
+
+def content_features(pixels: np.ndarray) -> np.ndarray:
+    """N x D float32 features of N thumbnails (N x H x W x 3 uint8) that no label has touched,
+    for a cheap model of content beside the CNN (label_issues cross-fits one on them): the
+    colour histogram at 4 levels per channel (64 shares), each channel's mean on an 8 x 8 grid
+    (layout: sky above, a plate in the centre) and the mean luma gradient across and down on a
+    4 x 4 grid (texture: windows, stripes). H and W must be multiples of the grids."""
+    count = len(pixels)
+    h, w = pixels.shape[1:3]
+    if not count:
+        return np.zeros((0, 64 + 3 * FEATURE_GRID**2 + 2 * EDGE_GRID**2), dtype=np.float32)
+    levels = pixels >> 6  # 4 levels per channel, as _LEVEL counts them
+    codes = (levels[..., 0] << 4) | (levels[..., 1] << 2) | levels[..., 2]
+    image = np.arange(count, dtype=np.int32)[:, np.newaxis] * 64
+    codes = codes.reshape(count, -1).astype(np.int32) + image
+    histogram = np.bincount(codes.ravel(), minlength=count * 64)
+    histogram = histogram.reshape(count, 64).astype(np.float32) / (h * w)
+    g = FEATURE_GRID  # sums down each band of rows, then across each band of columns
+    rows = pixels.reshape(count, g, h // g, w * 3).sum(axis=2, dtype=np.uint32)
+    blocks = rows.reshape(count, g, g, w // g, 3).sum(axis=3).reshape(count, -1)
+    blocks = blocks.astype(np.float32) / (255.0 * (h // g) * (w // g))
+    luma = _LUMA_RED.take(pixels[..., 0]) + _LUMA_GREEN.take(pixels[..., 1])
+    luma += _LUMA_BLUE.take(pixels[..., 2])
+    e = EDGE_GRID
+    edges = []
+    for gradient in (np.diff(luma, axis=2, append=luma[:, :, -1:]),
+                     np.diff(luma, axis=1, append=luma[:, -1:, :])):  # fmt: skip
+        bands = np.abs(gradient).reshape(count, e, h // e, w).sum(axis=2)
+        edges.append(
+            bands.reshape(count, e, e, w // e).sum(axis=3).reshape(count, -1) * (e * e / (h * w))
+        )
+    return np.concatenate([histogram, blocks, *edges], axis=1).astype(np.float32)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -90,3 +91,28 @@ def corrupt_log_lines(
             extra.append(json.dumps(rec).encode())
         log.add(kind, ref)
     return out + extra
+
+
+def corrupt_labels(
+    rng: np.random.Generator,
+    seed_tasks: list[dict[str, Any]],
+    gold_tasks: list[dict[str, Any]],
+    classes: tuple[str, ...],
+    share: float,
+    log: DefectLog,
+) -> None:
+    """Label errors: in `share` of the seed set's photos every annotator gives the same wrong
+    class (a misleading photo, a misread guideline: consensus cannot undo it), and in `share` of
+    the gold photos the expert's label is wrong. The wrong class is drawn uniformly from the
+    others. Edits the Label Studio tasks in place; logs each photo id as `label_error` (gold)
+    or `label_error_human`."""
+    for tasks, kind in ((seed_tasks, "label_error_human"), (gold_tasks, "label_error")):
+        for task in tasks:
+            if rng.uniform() >= share:
+                continue
+            annotations = task["annotations"]
+            right = annotations[0]["result"][0]["value"]["choices"][0]
+            wrong = str(rng.choice([c for c in classes if c != right]))
+            for annotation in annotations:
+                annotation["result"][0]["value"]["choices"] = [wrong]
+            log.add(kind, str(task["data"]["photo_id"]))

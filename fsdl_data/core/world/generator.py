@@ -24,7 +24,7 @@ from fsdl_data.core.world import activity, defects
 from fsdl_data.core.world.annotations import gold_label_tasks, photo_key, seed_label_tasks
 from fsdl_data.core.world.images import encode_jpeg, render_photo
 from fsdl_data.core.world.population import photos_posted_on, rng_for, users_joined_on
-from fsdl_data.core.world.spec import WorldSpec
+from fsdl_data.core.world.spec import CONTENT_CLASSES, WorldSpec
 
 MANIFEST_KEY = "world/manifest.json"
 LINES_PER_LOG_FILE = 50_000
@@ -130,8 +130,11 @@ def generate_day(
 
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)
-    store.put(f"{day_folder('labels/seed', day)}tasks.json", json.dumps(tasks, indent=1).encode())
     gold = gold_label_tasks(spec, day_index, store.uri)
+    if spec.label_error_rate:  # its own stream: every other draw stays as without it
+        errors = rng_for(spec, day_index, "label_errors")
+        defects.corrupt_labels(errors, tasks, gold, CONTENT_CLASSES, spec.label_error_rate, dlog)
+    store.put(f"{day_folder('labels/seed', day)}tasks.json", json.dumps(tasks, indent=1).encode())
     store.put(f"{day_folder('labels/gold', day)}tasks.json", json.dumps(gold, indent=1).encode())
 
     _write_truth(spec, day_index, truth_dir, dlog)

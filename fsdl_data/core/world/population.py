@@ -31,6 +31,7 @@ _STREAMS = {
     "defects": 7,
     "captions": 8,
     "gold": 9,
+    "label_errors": 10,
 }
 NEW_USER_RATE = 0.02  # new users a day, as a share of the initial population
 _CONTENT_PROBS = np.array([0.24, 0.2, 0.2, 0.18, 0.18])

@@ -48,6 +48,10 @@ class WorldSpec:
     # With defects: one photo per day whose poster does not exist, the defect the blocking
     # referential-integrity check is there to stop (off for a world every check should pass).
     orphan_photos: bool = True
+    # The label-error defect (independent of `defects`): this share of the seed set's photos get
+    # one wrong class from every annotator, and this share of gold photos a wrong expert label
+    # (defects.corrupt_labels; label_issues is there to find them).
+    label_error_rate: float = 0.0
 
     def day(self, index: int) -> date:
         return self.start_date + timedelta(days=index)

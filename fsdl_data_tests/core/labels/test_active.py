@@ -121,3 +121,30 @@ def test_the_days_queue_never_repeats_covered_or_handled_photos() -> None:
         "photos/date=2026-01-02/2.jpg",
         "photos/date=2026-01-02/4.jpg",
     ]
+
+
+def test_likely_label_errors_come_back_first_with_their_reason_once() -> None:
+    """Re-review: the day's top label issues are queued ahead of the new photos, though a human
+    labeled them (and whatever the new-photo budget), each with its reason; a photo an earlier
+    queue sent back is not sent again; queues from before reviews existed count as none."""
+    classifications = _classifications([(p, [0.5, 0.3, 0.2]) for p in range(1, 7)]).with_columns(
+        day=pl.date(2026, 1, 2), key=pl.format("photos/date=2026-01-02/{}.jpg", "photo_id"),
+        classifier_version=pl.lit("v1"),
+    )  # fmt: skip
+    labeled = pl.DataFrame({"photo_id": [1, 2, 3], "source": ["human", "gold", "weak"],
+                            "weak_label": [None, None, "cat"]})  # fmt: skip
+    issues = pl.DataFrame({"photo_id": [2, 1, 3, 4], "issue": [True, True, True, False],
+                           "rank": [1, 2, 3, None], "reason": ["r2", "r1", "r3", None]})  # fmt: skip
+    earlier = pl.DataFrame({"photo_id": [3, 5], "review_reason": ["r3", None]})
+    assert active.reviewed_photos(earlier) == {3}
+    assert active.reviewed_photos(pl.DataFrame({"photo_id": [3]})) == set()
+    review = active.reviews_due(issues, 5, active.reviewed_photos(earlier))
+    assert review["photo_id"].to_list() == [2, 1]  # 3 was reviewed before, 4 is no issue
+    queue = active.build_queue(classifications, labeled, {1, 5}, CLASSES, 2, review=review)
+    assert dict(queue.schema) == active.LABELING_QUEUE
+    assert queue["photo_id"].to_list() == [2, 1, 3, 4]  # reviews, then 2 new (1 and 5 handled)
+    assert queue["rank"].to_list() == [1, 2, 3, 4]
+    assert queue["review_reason"].to_list() == ["r2", "r1", None, None]
+    assert active.reviews_due(issues, 1, set())["photo_id"].to_list() == [2]
+    with pytest.raises(ValueError, match="0 or more"):
+        active.reviews_due(issues, -1, set())

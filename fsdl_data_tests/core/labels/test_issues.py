@@ -4,10 +4,18 @@ self-confident first; bad input is a one-line error."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import polars as pl
 import pytest
 
-from fsdl_data.core.labels.issues import confident_joint, find_label_issues
+from fsdl_data.core.labels.issues import (
+    LABEL_ISSUES,
+    confident_joint,
+    day_label_issues,
+    find_label_issues,
+)
 
 
 def corrupted(
@@ -72,3 +80,40 @@ def test_bad_input_is_one_line() -> None:
     with pytest.raises(ValueError, match=r"class indices 0\.\.1"):
         find_label_issues(np.array([0, 2]), np.full((2, 2), 0.5))
     assert len(find_label_issues(np.zeros(0, int), np.zeros((0, 3)))) == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_days_wrong_labels_are_flagged_from_pixels_with_the_right_suggestion(seed: int) -> None:
+    """day_label_issues on the labeled set: cross-fitted over the window, one row per labeled
+    photo of the day, the injected wrong labels (whatever their source) flagged and ranked
+    first with the true class suggested and a reason naming source and label."""
+    from fsdl_data_tests.core.labels.thumbnails import labeled_days, with_wrong_labels
+
+    rng = np.random.default_rng(seed)
+    classes = tuple(f"class{j}" for j in range(int(rng.integers(3, 6))))
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
+    labeled, pixels, true = labeled_days(rng, classes, days, per_day=int(rng.integers(60, 90)))
+    today = labeled.filter(pl.col("day") == days[-1])["photo_id"].to_list()
+    earlier = labeled.filter(pl.col("day") != days[-1])["photo_id"].to_list()
+    wrong_today = rng.choice(today, size=int(rng.integers(2, 6)), replace=False).tolist()
+    wrong = wrong_today + rng.choice(earlier, size=3, replace=False).tolist()
+    noisy = with_wrong_labels(labeled, wrong, true, classes)
+    out = day_label_issues(noisy, pixels.filter(pl.col("photo_id") != today[0]), classes, days[-1])
+    assert dict(out.schema) == LABEL_ISSUES
+    assert sorted(out["photo_id"].to_list()) == sorted(today[1:])  # the day's, with pixels
+    flagged = out.filter(pl.col("issue"))
+    assert set(wrong_today) - {today[0]} <= set(flagged["photo_id"].to_list())
+    assert flagged["rank"].to_list() == list(range(1, len(flagged) + 1))
+    assert flagged["score"].is_sorted()  # the least likely label first
+    for row in flagged.filter(pl.col("photo_id").is_in(wrong_today)).iter_rows(named=True):
+        assert row["suggested_label"] == classes[true[row["photo_id"] - 1]]
+        assert row["source"] in row["reason"] and repr(row["label"]) in row["reason"]
+    assert out.filter(~pl.col("issue"))["rank"].null_count() == len(out) - len(flagged)
+
+
+def test_a_label_outside_the_classes_is_a_one_line_error() -> None:
+    labeled = pl.DataFrame({"photo_id": [1], "label": ["cat"], "source": ["human"],
+                            "day": [dt.date(2026, 1, 1)]})  # fmt: skip
+    pixels = pl.DataFrame({"photo_id": [1], "thumbnail": [bytes(64 * 64 * 3)]})
+    with pytest.raises(ValueError, match="not among the classes"):
+        day_label_issues(labeled, pixels, ("dog",), dt.date(2026, 1, 1))

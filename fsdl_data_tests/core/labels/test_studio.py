@@ -61,7 +61,7 @@ def test_tasks_carry_the_photo_its_day_and_the_classifiers_choice() -> None:
     tasks = studio.queue_tasks(queue, lambda key: f"https://images/{key}")
     assert [task["id"] for task in tasks] == [5, 9]  # the photo id: the same queue, the same tasks
     assert tasks[0]["data"] == {"image": "https://images/photos/date=2026-01-02/5.jpg",
-                                "photo_id": 5, "day": "2026-01-02"}  # fmt: skip
+                                "photo_id": 5, "day": "2026-01-02", "review_reason": ""}  # fmt: skip
     (prediction,) = tasks[0]["predictions"]
     assert prediction["model_version"] == "abc123" and prediction["score"] == 0.876543
     (result,) = prediction["result"]
@@ -73,6 +73,16 @@ def test_tasks_carry_the_photo_its_day_and_the_classifiers_choice() -> None:
     assert result["value"] == {"choices": ["dog"]}
     assert "predictions" not in tasks[1]  # no classifier choice: nothing to pre-annotate
     assert studio.queue_tasks(queue, lambda key: key) == studio.queue_tasks(queue, lambda key: key)
+
+
+def test_a_re_review_shows_the_annotator_why_the_photo_is_back() -> None:
+    queue = pl.DataFrame({"photo_id": [5], "photo_day": [date(2026, 1, 2)], "key": ["k.jpg"],
+                          "predicted_class": ["dog"], "score": [0.9], "classifier_version": ["v"],
+                          "review_reason": ["possible label error: 'cat'"]})  # fmt: skip
+    (task,) = studio.queue_tasks(queue, lambda key: key)
+    assert task["data"]["review_reason"] == "possible label error: 'cat'"
+    header = ElementTree.fromstring(studio.labeling_config(("cat", "dog"))).find("Header")
+    assert header is not None and header.get("value") == "$review_reason"  # the task's field
 
 
 def test_an_answer_in_the_tasks_shape_is_read_back_by_the_importer() -> None:

@@ -41,3 +41,24 @@ def test_many_at_once_equal_one_at_a_time_exactly(seed: int) -> None:
     assert [stats.as_dict() for stats in pixel_stats_of_many(pixels)] == expected
     assert pixel_stats(pixels[0]).as_dict() == expected[0]
     assert pixel_stats_of_many(pixels[:0]) == []
+
+
+def test_content_features_are_the_histogram_block_means_and_gradients_they_say() -> None:
+    from fsdl_data.core.vision.pixels import EDGE_GRID, FEATURE_GRID, content_features
+
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, size=(5, 64, 64, 3), dtype=np.uint8)
+    pixels[0] = rng.integers(0, 256, size=3)  # one flat colour: no gradient anywhere
+    pixels[1, :, ::2] = 0  # vertical stripes: gradients across, none down
+    pixels[1, :, 1::2] = 255
+    features = content_features(pixels)
+    g, e = FEATURE_GRID, EDGE_GRID
+    assert features.shape == (5, 64 + 3 * g * g + 2 * e * e)
+    np.testing.assert_allclose(features[:, :64].sum(axis=1), 1.0, rtol=1e-6)
+    assert features[0, :64].max() == 1.0  # all its pixels in one colour cell
+    blocks = pixels.reshape(5, g, 64 // g, g, 64 // g, 3).mean(axis=(2, 4)).reshape(5, -1) / 255
+    np.testing.assert_allclose(features[:, 64 : 64 + 3 * g * g], blocks, rtol=1e-5)
+    across, down = features[:, -2 * e * e : -e * e], features[:, -e * e :]
+    assert np.abs(features[0, -2 * e * e :]).max() == 0.0
+    assert across[1].min() > 0.9 and down[1].max() == 0.0
+    assert content_features(pixels[:0]).shape == (0, features.shape[1])

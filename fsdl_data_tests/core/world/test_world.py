@@ -217,3 +217,34 @@ def test_a_failed_append_leaves_the_world_as_it_was_and_a_retry_completes(
     assert _state(store, db, tmp_path / "truth") == _state(
         reference_store, reference_db, tmp_path / "reference" / "truth"
     )  # exactly the world seeding two days makes
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_label_errors_are_wrong_for_every_annotator_recorded_and_touch_nothing_else(
+    tmp_path: Path, seed: int
+) -> None:
+    """The label-error defect: each logged photo's annotations all name one class other than
+    its content (gold and seed set alike); every other photo's labels, and every other object,
+    are as in the same world without the defect."""
+    spec = replace(SMALL, seed=seed, photos_per_day=120)
+    clean, _, _ = _world(tmp_path / "clean", 1, spec)
+    store, _, reports = _world(tmp_path / "errors", 1, replace(spec, label_error_rate=0.3))
+    day = spec.start_date.isoformat()
+    log = json.loads((tmp_path / "errors" / "truth" / "defects" / f"{day}.json").read_text())
+    assert log.get("label_error_human") and reports[0].defects == {
+        k: len(v) for k, v in log.items()
+    }
+    truth = dict(pl.read_parquet(tmp_path / "errors" / "truth" / "photos" / f"{day}.parquet")
+                 .select("photo_id", "content").iter_rows())  # fmt: skip
+    for root, kind in (("labels/seed", "label_error_human"), ("labels/gold", "label_error")):
+        key = f"{root}/date={day}/tasks.json"
+        before = {t["id"]: t for t in json.loads(clean.get(key))}
+        for task in json.loads(store.get(key)):
+            answers = {a["result"][0]["value"]["choices"][0] for a in task["annotations"]}
+            if str(task["id"]) in log.get(kind, []):
+                (wrong,) = answers
+                assert wrong != truth[task["id"]] and wrong in CONTENT_CLASSES
+            else:
+                assert task["annotations"] == before[task["id"]]["annotations"]
+    rest = {k: v for k, v in _snapshot(store).items() if not k.startswith("labels/")}
+    assert rest == {k: v for k, v in _snapshot(clean).items() if not k.startswith("labels/")}
