@@ -10,7 +10,7 @@ Then, on every day's labeled set (gold, human and weak labels) and the same cros
 out-of-sample probabilities the label_issues asset uses (core.labels.issues.cross_fit_labels),
 ours and cleanlab's flags are scored against the hidden truth (a label is wrong when it is not
 the photo's content). The asset's own flags (each day's partition, cross-fitted on its trailing
-window) are scored too. Each seed runs in a fresh process (the definitions read FSDL_HOME once).
+window) are scored too. Each seed runs in a fresh process (the definitions read FSDL_HOME once), all side by side.
 
 Part 2, random problems (skip with --skip-random): each run draws a classification problem at random (3-6 classes with a random prior, Gaussian
 classes in 2-8 dimensions at random separations), corrupts a share of the labels through a
@@ -136,7 +136,8 @@ def world_run(seed: int, days: int, photos: int, label_errors: float, venv: Path
     # next night's labeling functions use, and the users the blocking integrity check reads
     job = dg.define_asset_job("label_issues_upstream",
                               selection=dg.AssetSelection.assets("label_issues").upstream()
-                              | dg.AssetSelection.assets("photo_classifier", "users"))  # fmt: skip
+                              | dg.AssetSelection.assets("photo_classifier", "users", "raw_photos",
+                                                          "photo_metadata_quarantine"))  # fmt: skip
     bench_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
     for run in materialize_days(bench_defs, job.name, day_keys, dg.DagsterInstance.ephemeral(),
                                 world_clock=True):  # fmt: skip
@@ -184,15 +185,33 @@ def world(args: argparse.Namespace) -> None:
     print(f"1. world: {args.seeds} seeds x {args.days} days x {args.photos} photos, label error "
           f"rate {args.label_errors}, label_issues' part of the nightly graph as configured by default; load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)  # fmt: skip
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--world-run",
+                str(seed),
+                "--days",
+                str(args.days),
+                "--photos",
+                str(args.photos),
+                "--label-errors",
+                str(args.label_errors),
+                "--cleanlab",
+                str(args.cleanlab),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(args.seeds)
+    ]  # side by side: each world is one process, mostly single-threaded
     results = []
-    for seed in range(args.seeds):
-        out = subprocess.run(
-            [sys.executable, __file__, "--world-run", str(seed), "--days", str(args.days),
-             "--photos", str(args.photos), "--label-errors", str(args.label_errors),
-             "--cleanlab", str(args.cleanlab)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+    for seed, run in enumerate(runs):
+        stdout, _ = run.communicate()
+        if run.returncode:
+            raise SystemExit(f"world seed {seed} failed (exit {run.returncode})")
+        result = json.loads(stdout.strip().splitlines()[-1])
         results.append(result)
         print(f"   seed {seed}: {result['labels']} labels {result['labels_by_source']}, "
               f"{result['wrong']} wrong {result['wrong_by_source']}; cross-fitted accuracy "

@@ -127,6 +127,16 @@ COLUMNS: dict[str, str] = {
     "margin": "Probability of the likeliest class minus the second likeliest.",
     "disagrees": "True when the weak label differs from the classifier's choice.",
     "uncertainty": "1 - margin, + 1 when the weak label disagrees: higher is labeled first.",
+    "review_reason": "Why a labeled photo is back for review (a likely label error, from "
+    "label_issues); null for a photo not labeled before.",
+    # label issues
+    "suggested_label": "The class a model that never trained on the photo finds likeliest.",
+    "label_probability": "The label's probability under a model that never trained on the photo "
+    "(cross-fitted): the label issue score, low = likely wrong.",
+    "suggested_probability": "The suggested label's probability under that model.",
+    "issue": "True when confident learning flags the label as likely wrong.",
+    "issue_rank": "1 = the day's label most likely wrong; null when not flagged.",
+    "fold": "The cross-fitting fold: the photo was scored by a model trained on the others.",
     # models and snapshots
     "version": "The artifact's content-derived version.",
     "model_key": "Where the weights are stored.",

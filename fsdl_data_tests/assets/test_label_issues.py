@@ -76,8 +76,8 @@ def test_an_injected_wrong_label_is_flagged_and_queued_back_with_its_reason(
         label_issues=issues,
     )
     rows = queue.value.filter(pl.col("photo_id") == wrong)
-    assert len(rows) == 1 and rows["review_reason"][0] == row["reason"]
+    assert len(rows) == 1 and rows["review_reason"][0] == row["review_reason"]
     assert queue.metadata["reviews"].value == int(issues["issue"].sum())
     tasks = json.loads((tmp_path / f"labels/queue/date={day}/tasks.json").read_bytes())
     (task,) = [t for t in tasks if t["id"] == wrong]
-    assert task["data"]["review_reason"] == row["reason"]
+    assert task["data"]["review_reason"] == row["review_reason"]

@@ -201,7 +201,8 @@ def test_labeled_set_sources_provenance_and_the_classifier_loop(nights) -> None:
 
 def test_labeling_queue_is_published_for_label_studio(nights) -> None:
     """Each night queues the most uncertain photos within the budget, never one a human labeled
-    or an earlier night queued, as Label Studio tasks with the classifier's pre-annotation."""
+    or an earlier night queued, as Label Studio tasks with the classifier's pre-annotation; ahead
+    of them the day's top label issues go back for review, once each, with their reason."""
     import json
     import xml.etree.ElementTree as ElementTree
 
@@ -210,9 +211,11 @@ def test_labeling_queue_is_published_for_label_studio(nights) -> None:
     settings, _, results = nights
     objects, _, lake = stores(settings)
     queued: set[int] = set()
+    reviewed: set[int] = set()
     for day in DAYS:
         assert "labeling_queue" in materialized(results[day])
-        queue = lake.read("labeling_queue", day)
+        both = lake.read("labeling_queue", day)
+        queue = both.filter(pl.col("review_reason").is_null())  # new photos
         assert 0 < len(queue) <= 50
         ids = set(queue["photo_id"].to_list())
         assert not ids & queued, day  # never queued twice
@@ -220,13 +223,22 @@ def test_labeling_queue_is_published_for_label_studio(nights) -> None:
         labeled = lake.read("labeled_set", day).filter(pl.col("source").is_in(["gold", "human"]))
         assert not ids & set(labeled["photo_id"].to_list())
         assert queue["uncertainty"].to_list() == sorted(queue["uncertainty"], reverse=True)
+        # ahead of them, re-reviews: the day's top label issues, each once, with their reason
+        back = both.filter(pl.col("review_reason").is_not_null())
+        issues = lake.read("label_issues", day).filter(pl.col("issue")).sort("issue_rank")
+        assert back["photo_id"].to_list() == issues["photo_id"].head(10).to_list()
+        assert back["review_reason"].to_list() == issues["review_reason"].head(10).to_list()
+        assert both["rank"].to_list() == list(range(1, len(both) + 1))
+        assert not set(back["photo_id"].to_list()) & reviewed
+        reviewed |= set(back["photo_id"].to_list())
         tasks = json.loads(objects.get(f"labels/queue/date={day}/tasks.json"))
-        assert [t["id"] for t in tasks] == queue["photo_id"].to_list()
-        first = tasks[0]
+        assert [t["id"] for t in tasks] == both["photo_id"].to_list()
+        first = tasks[len(back)]
         assert first["data"]["photo_id"] == first["id"]
         assert first["data"]["image"].startswith("/data/local-files/?d=photos/date=")
         prediction = first["predictions"][0]
         assert prediction["model_version"] == queue["classifier_version"][0]
+        assert first["data"]["review_reason"] == ""
         assert prediction["result"][0]["value"]["choices"][0] in CONTENT_CLASSES
         assert 0 < prediction["score"] <= 1
     config = ElementTree.fromstring(

@@ -32,11 +32,11 @@ class LabelIssuesConfig(dg.Config):
         "photo_pixels": dg.AssetIn(partition_mapping=trailing(ISSUES_WINDOW_DAYS)),
     },
     description="Every labeled photo of the day (its gold, human or weak label, as labeled_set "
-    "chose it) scored for being wrong: `score` is the probability of its label under a model "
+    "chose it) scored for being wrong: the score, `label_probability`, is the probability of its label under a model "
     "that never trained on it (softmax regression on features of the pixels, cross-fitted over "
     f"{DEFAULT_FOLDS} folds of the trailing {ISSUES_WINDOW_DAYS} days' labels), "
     "`suggested_label` that model's choice. Confident learning flags the likely errors "
-    "(`issue`, ranked by `rank` from the likeliest, with a `reason`); labeling_queue sends the "
+    "(`issue`, ranked by `issue_rank` from the likeliest, with a `review_reason`); labeling_queue sends the "
     "top ones back to the annotators. Metadata: counts per source, `top_issues`"
     + plots_at("issues_by_source"),
 )
@@ -68,9 +68,13 @@ def label_issues(
 
 
 def _markdown(top: pl.DataFrame) -> str:
-    lines = ["| rank | photo | source | label | score | suggested |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| rank | photo | source | label | probability | suggested |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += [
-        f"| {r['rank']} | {r['photo_id']} | {r['source']} | {r['label']} | {r['score']:.3f} "
+        f"| {r['issue_rank']} | {r['photo_id']} | {r['source']} | {r['label']} "
+        f"| {r['label_probability']:.3f} "
         f"| {r['suggested_label']} ({r['suggested_probability']:.2f}) |"
         for r in top.iter_rows(named=True)
     ]

@@ -128,14 +128,15 @@ def reviewed_photos(earlier_queues: pl.DataFrame) -> set[int]:
 
 def reviews_due(issues: pl.DataFrame, reviews: int, reviewed: Collection[int]) -> pl.DataFrame:
     """photo_id and review_reason of the `reviews` likeliest label errors in `issues`
-    (label_issues rows: `issue`, `rank`, `reason`), less those reviewed before, likeliest first."""
+    (label_issues rows: `issue`, `issue_rank`, `review_reason`), less those reviewed before,
+    likeliest first."""
     if reviews < 0:
         raise ValueError(f"reviews {reviews}: give a number of photos, 0 or more")
     return (
         issues.filter(pl.col("issue") & ~pl.col("photo_id").is_in(list(reviewed)))
-        .sort("rank")
+        .sort("issue_rank")
         .head(reviews)
-        .select("photo_id", pl.col("reason").alias("review_reason"))
+        .select("photo_id", "review_reason")
     )
 
 

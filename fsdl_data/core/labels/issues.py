@@ -12,9 +12,12 @@ The method (Northcutt et al., "Confident Learning", 2021), in our own words:
    reaches t_j (the likeliest such j if several); items reaching no threshold are not counted.
    Calibrated so each row sums to the number of items labelled i, it estimates how many items
    labelled i are truly j.
-3. Pruning by noise rate: for every pair i != j, the estimated count of (labelled i, truly j)
+3. Pruning by noise rate: the confident joint in whole items (each row rounded so it still sums
+   to the items labelled i: largest remainders get the spare units), and for every pair i != j
+   the estimated count of (labelled i, truly j)
    items are flagged, taking those labelled i whose margin p_j - p_i is largest.
-An item whose given label is the classifier's likeliest class is never flagged (the two agree).
+An item whose given label is the classifier's likeliest class (or tied with it) is never
+flagged: the two agree.
 Flagged items are ranked by their self-confidence (the probability of the given label: lowest
 first, most likely wrong); the suggested label is the classifier's likeliest class.
 
@@ -34,6 +37,8 @@ import polars as pl
 from fsdl_data.core.labels.crossfit import DEFAULT_FOLDS, cross_fitted_probabilities, folds_of
 from fsdl_data.core.tables import quality
 from fsdl_data.core.vision.pixels import content_features, thumbnails_from_bytes
+
+FUZZ = 1e-6  # probabilities this close count as equal (reaching a threshold, a tie for likeliest)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def confident_joint(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray
     """counts[i, j]: estimated items labelled i whose true class is j, calibrated so each row
     sums to the number of items labelled i."""
     k = probabilities.shape[1]
-    reaches = probabilities >= thresholds(labels, probabilities)[None, :] - 1e-12
+    reaches = probabilities >= thresholds(labels, probabilities)[None, :] - FUZZ
     masked = np.where(reaches, probabilities, -np.inf)
     counted = reaches.any(axis=1)
     true = masked.argmax(axis=1)
@@ -74,6 +79,17 @@ def confident_joint(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray
     rows = counts.sum(axis=1)
     scale = np.divide(given, rows, out=np.zeros(k), where=rows > 0)
     return counts * scale[:, None]
+
+
+def rounded_rows(counts: np.ndarray) -> np.ndarray:
+    """Whole numbers whose rows sum to the rounded row sums of `counts`: each cell rounded down,
+    then a row's missing units to its cells with the largest remainders."""
+    whole = np.floor(counts + 1e-9)
+    for i, row in enumerate(counts):
+        spare = round(float(row.sum()) - float(whole[i].sum()))
+        if spare > 0:
+            whole[i, np.argsort(-(row - whole[i]), kind="stable")[:spare]] += 1
+    return whole.astype(np.int64)
 
 
 def find_label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIssues:
@@ -88,18 +104,19 @@ def find_label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIss
         return LabelIssues(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
     if labels.min() < 0 or labels.max() >= k:
         raise ValueError(f"labels must be class indices 0..{k - 1}")
-    joint = confident_joint(labels, probabilities)
+    joint = rounded_rows(confident_joint(labels, probabilities))
     flagged: set[int] = set()
     for i in range(k):
         mine = np.flatnonzero(labels == i)
         for j in range(k):
-            take = round(float(joint[i, j]))
+            take = int(joint[i, j])
             if i == j or take == 0 or not len(mine):
                 continue
             margin = probabilities[mine, j] - probabilities[mine, i]
             flagged.update(mine[np.argsort(-margin, kind="stable")[:take]].tolist())
     likeliest = probabilities.argmax(axis=1)
-    index = np.array(sorted(i for i in flagged if likeliest[i] != labels[i]), dtype=np.int64)
+    agrees = probabilities[np.arange(n), labels] >= probabilities.max(axis=1) - FUZZ  # ties too
+    index = np.array(sorted(i for i in flagged if not agrees[i]), dtype=np.int64)
     score = probabilities[index, labels[index]] if len(index) else np.zeros(0)
     order = np.lexsort((index, score))
     return LabelIssues(index[order], score[order], likeliest[index[order]])
@@ -110,11 +127,11 @@ LABEL_ISSUES = {
     "source": pl.String,  # whose label: gold, human or weak (labeled_set's precedence)
     "label": pl.String,
     "suggested_label": pl.String,  # the cross-fitted model's likeliest class
-    "score": pl.Float64,  # the out-of-sample probability of `label`: low is likely wrong
+    "label_probability": pl.Float64,  # the score: `label`'s out-of-sample probability (low: wrong)
     "suggested_probability": pl.Float64,
     "issue": pl.Boolean,  # flagged by confident learning
-    "rank": pl.Int64,  # 1 = most likely wrong among the day's issues; null when not an issue
-    "reason": pl.String,  # why, in words an annotator reads; null when not an issue
+    "issue_rank": pl.Int64,  # 1 = most likely wrong among the day's issues; null when no issue
+    "review_reason": pl.String,  # why, in words an annotator reads; null when no issue
     "fold": pl.Int64,  # the cross-fitting fold: scored by a model trained on the others
 }
 
@@ -209,17 +226,17 @@ def day_label_issues(
             "source": rows["source"],
             "label": rows["label"],
             "suggested_label": [classes[j] for j in suggested],
-            "score": score,
+            "label_probability": score,
             "suggested_probability": best,
             "issue": issue,
-            "rank": pl.Series(np.where(issue, rank, 0)).replace(0, None),
-            "reason": pl.Series(reasons, dtype=pl.String),
+            "issue_rank": pl.Series(np.where(issue, rank, 0)).replace(0, None),
+            "review_reason": pl.Series(reasons, dtype=pl.String),
             "fold": fold,
         },
         schema=LABEL_ISSUES,
     )
     return table.filter(pl.Series(mine)).sort(
-        ["issue", "rank", "photo_id"], descending=[True, False, False], nulls_last=True
+        ["issue", "issue_rank", "photo_id"], descending=[True, False, False], nulls_last=True
     )
 
 
@@ -255,12 +272,12 @@ def scoring_outcome(
     )
     scored = issues["photo_id"].to_list()
     missing = expected - set(scored)
-    ranks = issues.filter(pl.col("issue"))["rank"].sort().to_list()
+    ranks = issues.filter(pl.col("issue"))["issue_rank"].sort().to_list()
     problems = [
         f"{len(missing)} labeled photos not scored" if missing else "",
         f"{len(scored) - len(set(scored))} scored twice" if len(scored) != len(set(scored)) else "",
-        "a score outside [0, 1]"
-        if len(issues) and not issues["score"].is_between(0, 1).all()
+        "a probability outside [0, 1]"
+        if len(issues) and not issues["label_probability"].is_between(0, 1).all()
         else "",
         "issue ranks are not 1..n" if ranks != list(range(1, len(ranks) + 1)) else "",
     ]

@@ -134,7 +134,8 @@ def test_likely_label_errors_come_back_first_with_their_reason_once() -> None:
     labeled = pl.DataFrame({"photo_id": [1, 2, 3], "source": ["human", "gold", "weak"],
                             "weak_label": [None, None, "cat"]})  # fmt: skip
     issues = pl.DataFrame({"photo_id": [2, 1, 3, 4], "issue": [True, True, True, False],
-                           "rank": [1, 2, 3, None], "reason": ["r2", "r1", "r3", None]})  # fmt: skip
+                           "issue_rank": [1, 2, 3, None],
+                           "review_reason": ["r2", "r1", "r3", None]})  # fmt: skip
     earlier = pl.DataFrame({"photo_id": [3, 5], "review_reason": ["r3", None]})
     assert active.reviewed_photos(earlier) == {3}
     assert active.reviewed_photos(pl.DataFrame({"photo_id": [3]})) == set()

@@ -15,6 +15,7 @@ from fsdl_data.core.labels.issues import (
     confident_joint,
     day_label_issues,
     find_label_issues,
+    rounded_rows,
 )
 
 
@@ -103,12 +104,12 @@ def test_the_days_wrong_labels_are_flagged_from_pixels_with_the_right_suggestion
     assert sorted(out["photo_id"].to_list()) == sorted(today[1:])  # the day's, with pixels
     flagged = out.filter(pl.col("issue"))
     assert set(wrong_today) - {today[0]} <= set(flagged["photo_id"].to_list())
-    assert flagged["rank"].to_list() == list(range(1, len(flagged) + 1))
-    assert flagged["score"].is_sorted()  # the least likely label first
+    assert flagged["issue_rank"].to_list() == list(range(1, len(flagged) + 1))
+    assert flagged["label_probability"].is_sorted()  # the least likely label first
     for row in flagged.filter(pl.col("photo_id").is_in(wrong_today)).iter_rows(named=True):
         assert row["suggested_label"] == classes[true[row["photo_id"] - 1]]
-        assert row["source"] in row["reason"] and repr(row["label"]) in row["reason"]
-    assert out.filter(~pl.col("issue"))["rank"].null_count() == len(out) - len(flagged)
+        assert row["source"] in row["review_reason"] and repr(row["label"]) in row["review_reason"]
+    assert out.filter(~pl.col("issue"))["issue_rank"].null_count() == len(out) - len(flagged)
 
 
 def test_a_label_outside_the_classes_is_a_one_line_error() -> None:
@@ -117,3 +118,14 @@ def test_a_label_outside_the_classes_is_a_one_line_error() -> None:
     pixels = pl.DataFrame({"photo_id": [1], "thumbnail": [bytes(64 * 64 * 3)]})
     with pytest.raises(ValueError, match="not among the classes"):
         day_label_issues(labeled, pixels, ("dog",), dt.date(2026, 1, 1))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rounded_rows_keep_each_rows_total_within_one_of_every_cell(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 7))
+    totals = rng.integers(0, 500, size=k)
+    counts = rng.dirichlet(np.ones(k), size=k) * totals[:, None]
+    whole = rounded_rows(counts)
+    assert (whole.sum(axis=1) == totals).all()
+    assert (np.abs(whole - counts) < 1).all()
