@@ -300,7 +300,10 @@ def _take_folder(
     if not folders and not changed:
         raise FileNotFoundError(f"{root} holds no files to snapshot")
     fast = intact is None and index is not None
-    known = {r.digest(i) for r in recorded.values() for i in range(len(r.names))} if fast else None
+    # stored, and checked: the recorded files of the folders that changed (a touched file's
+    # bytes are not stored twice; a file that equals one elsewhere may be, in a new pack)
+    was = [recorded[key] for key, *_ in changed if key in recorded]
+    known = {r.digest(i) for r in was for i in range(len(r.names))} if fast else None
     blobs = _BlobWriter(snapshots, pack=len(to_read) >= PACK_MIN_FILES, known=known)
     for path, (hashes, at) in zip(progress(to_read), slots, strict=True):
         data = read_path(path)
