@@ -117,12 +117,14 @@ def reload_running_ui(url: str) -> None:
 
 
 def append(days: int = 1) -> list[Any]:
+    from fsdl_data.core.privacy.forget import erased_subjects
     from fsdl_data.core.world.generator import append_days
 
     s = _common.settings()
     db = _common.app_db(s)
+    erased = erased_subjects(_common.lake(s).store)  # `fsdl-data forget`'s: never made again
     try:
-        reports = append_days(_common.object_store(s), db, s.truth_dir, days)
+        reports = append_days(_common.object_store(s), db, s.truth_dir, days, erased)
     finally:
         db.dispose()
     print("appended:")
