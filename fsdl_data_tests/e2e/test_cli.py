@@ -334,3 +334,25 @@ def test_a_path_that_cannot_exist_is_one_line_that_says_what_to_do(
     monkeypatch.setattr(lineage, "export", lambda *a: (_ for _ in ()).throw(mine))
     assert cli.main(["export", "x", str(target)]) == 1
     assert capsys.readouterr().err == f"fsdl-data: {mine}\n"  # our own words are kept as said
+
+
+def test_a_nights_line_names_each_failed_checks_severity(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A newcomer reading `check failed: ...` under an `ok` night could not tell a warning from
+    a failure: each failed check's line says WARN or ERROR; passed ones are not printed."""
+    from fsdl_data.cli.run import print_run
+    from fsdl_data.cli.runner import CheckOutcome, DayRun
+
+    outcomes = [
+        CheckOutcome("labeled_set:labeled_set_agreement", "2026-01-02", "WARN", False, "low"),
+        CheckOutcome("events:events_keys", "2026-01-02", "ERROR", False, "duplicated"),
+        CheckOutcome("users:users_schema", "2026-01-02", "ERROR", True, "schema matches"),
+    ]
+    print_run(DayRun("2026-01-02", True, "0123456789", [], ["events"], 3, outcomes))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "  2026-01-02: ok run 01234567, 1 assets"
+    assert lines[1:] == [
+        "      check failed (WARN): labeled_set:labeled_set_agreement: low",
+        "      check failed (ERROR): events:events_keys: duplicated",
+    ]
