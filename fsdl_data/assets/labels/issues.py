@@ -5,13 +5,12 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import picture, plots_at, table
-from fsdl_data.assets.labels._windows import OWNERS, tagged_days, trailing
+from fsdl_data.assets.labels._windows import DAILY_LABELS, tagged_days, trailing
 from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
 from fsdl_data.core.labels.crossfit import DEFAULT_FOLDS
 from fsdl_data.core.labels.issues import day_label_issues, issue_counts, trusted_share
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.partitions import daily
 
 ISSUES_WINDOW_DAYS = 7  # the day's labels are cross-fitted beside the 6 days before
 TOP_ISSUES_SHOWN = 10
@@ -23,9 +22,7 @@ class LabelIssuesConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"python", "parquet"},
     ins={
         "labeled_set": tagged_days(-(ISSUES_WINDOW_DAYS - 1), 0),
