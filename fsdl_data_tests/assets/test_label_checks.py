@@ -41,7 +41,9 @@ def _quality(excluded: dict[str, str]) -> pl.DataFrame:
 
 
 def test_agreement_blocks_when_alpha_is_low_on_enough_photos() -> None:
-    assert labeled_set_agreement.check_specs and all(
+    # it does not block: labeled_set has held the day's human labels out already, and the
+    # night's training goes on without them (test_agreement_gate)
+    assert labeled_set_agreement.check_specs and not any(
         s.blocking for s in labeled_set_agreement.check_specs
     )
     good = labeled_set_agreement(

@@ -25,6 +25,12 @@ def fsdl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
+def one_line_error(r: subprocess.CompletedProcess, says: str) -> None:
+    """A user's mistake: exit 1 and one line on stderr that says `says`, no traceback."""
+    assert r.returncode == 1 and says in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
@@ -86,14 +92,12 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
         ("2026-01-05", "between 2026-01-01 and 2026-01-01", env),  # the world's days only
         ("2026-01-05", "no data for 2026-01-05", open_calendar),
     ):
-        r = fsdl(["materialize", "--day", day], tmp_path, environment)
-        assert r.returncode == 1 and says in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        one_line_error(fsdl(["materialize", "--day", day], tmp_path, environment), says)
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
-    assert (
-        r.returncode == 1
-        and "choose one of features, import_labels, ingest, ingest_events" in r.stderr
+    one_line_error(
+        r, "no job 'everything': choose one of features, import_labels, ingest, ingest_events"
     )
+    assert r.stdout == ""  # the error comes first and alone: no progress line before it
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
 
 
@@ -114,8 +118,8 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     passed = [line for line in r.stdout.splitlines() if line.endswith("passed")]
     assert passed and not any("ERROR" in line or "WARN" in line for line in passed)
     r = fsdl(["check", "--home", str(home), "--job", "everything"], tmp_path, env)
-    assert r.returncode == 1 and "no job 'everything': choose one of" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    one_line_error(r, "no job 'everything': choose one of")
+    assert r.stdout == ""  # asked before anything is seeded or printed
 
 
 def test_the_cli_docstring_lists_every_verb_and_its_module() -> None:
@@ -297,3 +301,29 @@ def test_append_asks_a_running_ui_to_reload_and_says_what_happened(
     assert "no Dagster UI at" in capsys.readouterr().out
     reload_running_ui("off")
     assert capsys.readouterr().out == ""
+
+
+def test_a_path_that_cannot_exist_is_one_line_that_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`export latest /proc/nope/x` said only `[Errno 2] No such file or directory`: the
+    operating system's error is worded as one line that names the path and what to do."""
+    import errno
+
+    from fsdl_data import cli
+    from fsdl_data.cli import lineage
+
+    target = tmp_path / "no-such-folder" / "x"
+
+    def export(snapshot_id: str, folder: str, license_id: str) -> int:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), folder)
+
+    monkeypatch.setattr(lineage, "export", export)
+    assert cli.main(["export", "latest", str(target)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(target) in line and "Errno" not in line
+    assert "check the path" in line
+    mine = FileNotFoundError("no snapshot named 'x': `fsdl-data snapshot list` shows them")
+    monkeypatch.setattr(lineage, "export", lambda *a: (_ for _ in ()).throw(mine))
+    assert cli.main(["export", "x", str(target)]) == 1
+    assert capsys.readouterr().err == f"fsdl-data: {mine}\n"  # our own words are kept as said
