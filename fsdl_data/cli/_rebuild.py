@@ -215,7 +215,8 @@ def rebuild_table(
             record = _record_with_version(instance, table, entry.partition, entry.data_version)
             node = Node(manifest.source, entry.partition, entry.data_version)
             if record is None or data_version(record) != entry.data_version:
-                raise NotObtainable(node, "no materialization of it is in the event log")
+                raise NotObtainable(node, "no materialization of it is in this Dagster "
+                                    "instance's event log ($DAGSTER_HOME, else ./dagster.yaml)")  # fmt: skip
             rebuilder.plan(node, record, exact=False)
         rebuilder.execute()
         say(f"  {rebuilder.made} inputs made again in {rebuilder.runs} runs, {rebuilder.copied} "
