@@ -103,15 +103,14 @@ def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset="annotator_quality",
-    blocking=False,
-    partitions_def=daily,
-    description="Gold-standard QA: warns, naming them and why, when annotators are left out of the "
+annotator_quality_gold = rule_check(
+    "annotator_quality",
+    "annotator_quality_gold",
+    "Gold-standard QA: warns, naming them and why, when annotators are left out of the "
     "consensus because their accuracy on gold is below the threshold (ConsensusConfig).",
+    exclusion_outcome,
+    blocking=False,
 )
-def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResult:
-    return result(exclusion_outcome(annotator_quality))
 
 
 @dg.asset_check(

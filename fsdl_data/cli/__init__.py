@@ -1,4 +1,5 @@
-"""`fsdl-data`: generate a world, materialize it, explore it with SQL, read features online.
+"""`fsdl-data`: generate a world, materialize it, explore it with SQL, read and serve its
+features, snapshot and trace its data, forget a user.
 
 One module per verb group, each with plain functions that the argparse handlers and `demo`
 both call, and a `register` that adds its verbs (`fsdl-data VERB --help` lists sub-verbs):

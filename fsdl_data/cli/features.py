@@ -113,7 +113,7 @@ def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    group = verbs.add_parser("features", help="read features from the online store")
+    group = verbs.add_parser("features", help="read or serve features from the online store")
     sub = group.add_subparsers(dest="features_verb", required=True)
     p = sub.add_parser(
         "get", help="print an entity's online feature vector, e.g. `features get user:123`"

@@ -60,8 +60,8 @@ def forget(subject_text: str, reason: str, verify: bool, as_json: bool,
             print(json.dumps({"subject": str(subject), "occurrences": found, "total": total},
                              indent=1))  # fmt: skip
         else:
-            print(f"{subject}: {total} occurrences "
-                  + ", ".join(f"{place} {found[place]}" for place in PLACES))  # fmt: skip
+            print(f"{subject}: {total} occurrences ("
+                  + ", ".join(f"{place} {found[place]}" for place in PLACES) + ")")  # fmt: skip
         return 0 if total == 0 else 2
     report = forget(subject, places, reason, progress=_progress)
     if as_json:

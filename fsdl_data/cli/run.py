@@ -54,8 +54,10 @@ def print_run(r: Any) -> None:
         f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets",
         flush=True,
     )
-    for check in r.failed_checks:
-        print(f"      check failed: {check}", flush=True)
+    for check in r.outcomes:  # WARN: a warning, the night goes on; ERROR: look at it
+        if not check.passed:
+            print(f"      check failed ({check.severity}): {check.check}: {check.description}",
+                  flush=True)  # fmt: skip
     for step in r.crashed_steps:
         print(f"      step failed: {step[:200]}", flush=True)
 

@@ -222,12 +222,17 @@ def test_the_app_database_restarted_mid_run_fails_clearly_or_is_retried_and_a_re
                 for says in ("terminating connection", "server closed the connection",
                              "Connection refused", "the database system is")
             ), messages  # fmt: skip
-        assert not any(".tmp-" in f for f in lake_files(settings))
-        pairs_whole(settings)
-        assert materialize_day(settings, DAY).success  # the rerun completes
-        pairs_whole(settings)
+        _whole_and_a_rerun_completes(settings)
     finally:
         cluster.stop()
+
+
+def _whole_and_a_rerun_completes(settings: Settings) -> None:
+    """After a fault mid-run: nothing half-written, every pair whole, and a rerun completes."""
+    assert not any(".tmp-" in f for f in lake_files(settings))
+    pairs_whole(settings)
+    assert materialize_day(settings, DAY).success
+    pairs_whole(settings)
 
 
 def _once_a_step_started(run: threading.Thread, instance: dg.DagsterInstance) -> None:
@@ -290,9 +295,6 @@ def test_the_s3_server_stopped_and_restarted_mid_run_fails_clearly_or_is_retried
         if not result.success:
             messages = failure_messages(result)
             assert "Could not connect to the endpoint URL" in messages, messages
-        assert not any(".tmp-" in f for f in lake_files(settings))
-        pairs_whole(settings)
-        assert materialize_day(settings, DAY).success  # the rerun completes
-        pairs_whole(settings)
+        _whole_and_a_rerun_completes(settings)
     finally:
         server.stop()

@@ -83,9 +83,7 @@ def test_agreement_leaves_out_excluded_annotators() -> None:
 
 
 def test_gold_check_names_who_was_left_out_and_why() -> None:
-    named = annotator_quality_gold(
-        annotator_quality=_quality({"c": "gold accuracy 0.50 < 0.75 on 12 gold photos"})
-    )
+    named = annotator_quality_gold(_quality({"c": "gold accuracy 0.50 < 0.75 on 12 gold photos"}))
     assert not named.passed and named.severity.value == "WARN"
     assert "c: gold accuracy 0.50 < 0.75 on 12 gold photos" in named.description
-    assert annotator_quality_gold(annotator_quality=_quality({})).passed
+    assert annotator_quality_gold(_quality({})).passed

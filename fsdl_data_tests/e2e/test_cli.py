@@ -31,6 +31,17 @@ def one_line_error(r: subprocess.CompletedProcess, says: str) -> None:
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+def one_day_home(
+    tmp_path: Path, env: dict[str, str], name: str, *seed_flags: str
+) -> tuple[Path, dict[str, str]]:
+    """A one-day world seeded with `seed_flags` into its own FSDL_HOME; the home and its env."""
+    home = tmp_path / name
+    env = {**env, "FSDL_HOME": str(home)}
+    r = fsdl(["world", "seed", "--days", "1", *seed_flags], tmp_path, env)
+    assert r.returncode == 0, r.stderr
+    return home, env
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
@@ -104,11 +115,9 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
 def test_check_exits_non_zero_when_a_blocking_check_fails(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    home = tmp_path / "broken"
-    env = {**env, "FSDL_HOME": str(home)}
-    small = ["--photos-per-day", "80", "--users", "60", "--events-per-day", "600"]
-    r = fsdl(["world", "seed", "--days", "1", "--defects", *small], tmp_path, env)
-    assert r.returncode == 0, r.stderr  # with an orphaned photo: its poster does not exist
+    # with an orphaned photo: its poster does not exist
+    home, env = one_day_home(tmp_path, env, "broken", "--defects", "--photos-per-day", "80",
+                             "--users", "60", "--events-per-day", "600")  # fmt: skip
     r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
     assert r.returncode == 2, r.stdout + r.stderr
     (row,) = [line for line in r.stdout.splitlines() if "photo_metadata_users_exist" in line]
@@ -152,10 +161,8 @@ def test_check_exits_1_naming_the_step_when_a_step_crashes(
     """A crash is not a pass: the checks of a step that failed never ran, so CI must go red."""
     import sqlite3
 
-    home = tmp_path / "crashing"
-    env = {**env, "FSDL_HOME": str(home)}
-    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
-    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    home, env = one_day_home(tmp_path, env, "crashing", "--photos-per-day", "20", "--users", "30",
+                             "--events-per-day", "300")  # fmt: skip
     with sqlite3.connect(home / "app.db") as db:  # the app database lost a table: `users` crashes
         db.execute("DROP TABLE users")
     r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
@@ -327,3 +334,25 @@ def test_a_path_that_cannot_exist_is_one_line_that_says_what_to_do(
     monkeypatch.setattr(lineage, "export", lambda *a: (_ for _ in ()).throw(mine))
     assert cli.main(["export", "x", str(target)]) == 1
     assert capsys.readouterr().err == f"fsdl-data: {mine}\n"  # our own words are kept as said
+
+
+def test_a_nights_line_names_each_failed_checks_severity(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A newcomer reading `check failed: ...` under an `ok` night could not tell a warning from
+    a failure: each failed check's line says WARN or ERROR; passed ones are not printed."""
+    from fsdl_data.cli.run import print_run
+    from fsdl_data.cli.runner import CheckOutcome, DayRun
+
+    outcomes = [
+        CheckOutcome("labeled_set:labeled_set_agreement", "2026-01-02", "WARN", False, "low"),
+        CheckOutcome("events:events_keys", "2026-01-02", "ERROR", False, "duplicated"),
+        CheckOutcome("users:users_schema", "2026-01-02", "ERROR", True, "schema matches"),
+    ]
+    print_run(DayRun("2026-01-02", True, "0123456789", [], ["events"], 3, outcomes))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "  2026-01-02: ok run 01234567, 1 assets"
+    assert lines[1:] == [
+        "      check failed (WARN): labeled_set:labeled_set_agreement: low",
+        "      check failed (ERROR): events:events_keys: duplicated",
+    ]

@@ -397,3 +397,52 @@ def test_same_as_reference_on_tricky_lines(line: str) -> None:
     good = '{"event_id":"z","event_type":"login","user_id":2,"ts":"2026-01-02T03:00:00Z"}'
     raw = _lines_frame([line.encode(), good.encode()])
     assert_same_as_reference(raw, "2026-01-02")
+
+
+_common_timestamps = st.builds(  # the forms the bulk reading takes: it must take them all
+    lambda moment, sep, digits, zone: (
+        moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+        + (f".{moment.microsecond:06d}"[: digits + 1] if digits else "")
+        + zone
+    ),
+    st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from(["T", " "]),
+    st.integers(0, 6),
+    st.one_of(
+        st.sampled_from(["Z", "z"]),
+        st.builds(
+            lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+            st.sampled_from("+-"),
+            st.integers(0, 23),
+            st.integers(0, 59),
+        ),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(_common_timestamps, _timestamps, _any_date, st.text(max_size=34)), max_size=20
+    )
+)
+def test_bulk_timestamps_are_the_plain_reading(texts: list[str]) -> None:
+    """The bulk reading gives what `parse_timestamp` gives, or declines (null) and leaves the
+    text to it; a timestamp in one of the common forms it never declines."""
+    from fsdl_data.core.tables.events import _iso_timestamps, parse_timestamp
+
+    bulk = _iso_timestamps(pl.Series(texts, dtype=pl.String)).to_list()
+    for text, got in zip(texts, bulk, strict=True):
+        if got is not None:
+            assert got == parse_timestamp(text), text
+
+
+@given(st.lists(_common_timestamps, min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_the_common_timestamp_forms_are_read_in_bulk(texts: list[str]) -> None:
+    from fsdl_data.core.tables.events import _iso_timestamps, parse_timestamp
+
+    expected = [parse_timestamp(text) for text in texts]
+    bulk = _iso_timestamps(pl.Series(texts, dtype=pl.String)).to_list()
+    # a moment past year 9999 once in UTC is no datetime: the plain reading says so too
+    assert bulk == expected
