@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `make bench-NAME` runs bench/SCRIPT.py, NAME=SCRIPT below; `make bench` runs them all in turn
+BENCH_SCRIPTS := ingest=ingest_day nightly=nightly_day labels=label_model pit=pit_join \
+	snapshot=snapshot_folder sensor=sensor_tick threads=torch_threads active=active_learning
+BENCHES := $(foreach b,$(BENCH_SCRIPTS),bench-$(firstword $(subst =, ,$(b))))
 
-.PHONY: install demo test test-heavy browser-deps check celery-workers dev lint bench bench-ingest bench-nightly bench-labels bench-pit bench-snapshot bench-sensor bench-threads bench-active clean dist
+.PHONY: install demo test test-heavy browser-deps check celery-workers dev lint bench $(BENCHES) clean dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,18 +47,10 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: $(STAMP)
-	$(BIN)/python bench/ingest_day.py
-	$(BIN)/python bench/nightly_day.py
-	$(BIN)/python bench/label_model.py
-	$(BIN)/python bench/pit_join.py
-	$(BIN)/python bench/snapshot_folder.py
-	$(BIN)/python bench/sensor_tick.py
-	$(BIN)/python bench/torch_threads.py
-	$(BIN)/python bench/active_learning.py
+bench: $(BENCHES)
 
-bench-ingest: $(STAMP)
-	$(BIN)/python bench/ingest_day.py
+$(BENCHES): bench-%: $(STAMP)
+	$(BIN)/python bench/$(lastword $(subst =, ,$(filter $*=%,$(BENCH_SCRIPTS)))).py
 
 clean:
 	rm -rf .fsdl .tmp_dagster_home_* dist
@@ -62,24 +58,3 @@ clean:
 dist: $(STAMP)  # dist/fsdl_data-<version>-py3-none-any.whl and the sdist: `pip install` either
 	rm -rf dist
 	$(BIN)/python -m build --no-isolation --outdir dist .
-
-bench-nightly: $(STAMP)
-	$(BIN)/python bench/nightly_day.py
-
-bench-labels: $(STAMP)
-	$(BIN)/python bench/label_model.py
-
-bench-pit: $(STAMP)
-	$(BIN)/python bench/pit_join.py
-
-bench-snapshot: $(STAMP)
-	$(BIN)/python bench/snapshot_folder.py
-
-bench-sensor: $(STAMP)
-	$(BIN)/python bench/sensor_tick.py
-
-bench-threads: $(STAMP)
-	$(BIN)/python bench/torch_threads.py
-
-bench-active: $(STAMP)
-	$(BIN)/python bench/active_learning.py

@@ -382,5 +382,23 @@ def configuration_markdown() -> str:
     return "\n".join(lines)
 
 
+def env_example() -> str:
+    """.env.example: every variable, commented out, with its default and meaning, for a `.env`
+    that `make dev` (dagster dev reads `.env`) or `set -a; . ./.env` picks up."""
+    lines = [
+        "# fsdl_data configuration: copy to .env and uncomment what you change. Every variable is",
+        "# optional; unset, everything lives under ./.fsdl (local folders and SQLite, no services).",
+        "# Generated from Settings.variables(): python -m fsdl_data.config --env > .env.example",
+    ]
+    for variable in Settings.variables():
+        lines += ["", f"# {variable.description} (default: {variable.default})"]
+        lines.append(f"# {variable.name}=")
+    lines += ["", "# AWS credentials, read by boto3 and passed to Dagster as EnvVar (never stored)"]
+    lines += [f"# {name}=" for name in AWS_CREDENTIALS]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(configuration_markdown(), end="")
+    import sys
+
+    print(env_example() if sys.argv[1:] == ["--env"] else configuration_markdown(), end="")

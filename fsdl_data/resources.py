@@ -134,6 +134,22 @@ def table_metadata(df: pl.DataFrame, uri: str) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def publishing(lake: Lake, name: str, partition: str | None) -> Iterator[None]:
+    """Around writing a table partition: a full disk under the lake is one line that says so
+    (a Failure that is not retried), not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise dg.Failure(
+            description=f"the disk holding the lake ({lake.url}) is full: {name} "
+            f"{partition or ''} was not published; free space, then rerun",
+            allow_retries=False,
+        ) from None
+
+
 class LakeIOManager(dg.ConfigurableIOManager):
     """Polars DataFrames <-> Parquet in the lake, one file per partition, published atomically."""
 
@@ -157,16 +173,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
             except TableNotFound:
                 existing = None
             obj = merge_versions(existing, obj, key=list(key), known_at=KNOWN_AT)
-        try:
+        with publishing(lake, name, partition):
             uri = lake.write(name, obj, partition)
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
-                raise
-            raise dg.Failure(  # one line that says what happened, not a traceback
-                description=f"the disk holding the lake ({lake.url}) is full: {name} "
-                f"{partition or ''} was not published; free space, then rerun",
-                allow_retries=False,
-            ) from None
         context.add_output_metadata(table_metadata(obj, uri))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:

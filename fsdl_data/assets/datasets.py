@@ -122,14 +122,15 @@ def _snapshot(
 
 
 SNAPSHOT_INPUT = {"input_manager_key": "lake_files"}
+# every snapshot asset: one unpartitioned snapshot of all its table's partitions, none when
+# there is nothing to snapshot yet
+SNAPSHOT_ASSET = {"group_name": "datasets", "owners": OWNERS, "output_required": False}
 
 
 @dg.asset(
-    group_name="datasets",
-    owners=OWNERS,
+    **SNAPSHOT_ASSET,
     kinds={"parquet"},
     ins={"training_set": dg.AssetIn(**SNAPSHOT_INPUT)},
-    output_required=False,
     description="A content-addressed snapshot of every non-empty training_set partition in the "
     "snapshot store (blobs by SHA-256 plus a manifest of files, rows, schema, upstream data "
     "versions and code versions). Incremental: only partitions whose files changed are read. The "
@@ -144,11 +145,9 @@ def training_snapshot(
 
 
 @dg.asset(
-    group_name="datasets",
-    owners=OWNERS,
+    **SNAPSHOT_ASSET,
     kinds={"parquet"},
     ins={"labeled_set": dg.AssetIn(**SNAPSHOT_INPUT)},
-    output_required=False,
     description="A content-addressed snapshot of every labeled_set partition (labels, sources and "
     "provenance), incremental like training_snapshot; `fsdl-data snapshot diff` counts label flips.",
 )
@@ -159,11 +158,9 @@ def labeled_set_snapshot(
 
 
 @dg.asset(
-    group_name="datasets",
-    owners=OWNERS,
+    **SNAPSHOT_ASSET,
     kinds={"parquet", "s3"},
     ins={"raw_photos": dg.AssetIn(**SNAPSHOT_INPUT)},
-    output_required=False,
     description="A content-addressed snapshot of every raw_photos partition: each photo object's "
     "key, ETag, S3 VersionId (on versioned buckets) and SHA-256, so a dataset can be traced to "
     "the exact bytes it was built from; each file's manifest entry counts its objects.",

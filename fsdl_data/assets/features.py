@@ -16,6 +16,7 @@ from fsdl_data.publishing import PublicationClock, published_at
 from fsdl_data.resources import VERSIONED, FeatureStoreResource, ObjectStoreResource
 
 OWNERS = ["team:ml-features"]
+DAILY_FEATURES = {"partitions_def": daily, "group_name": "features", "owners": OWNERS}
 TRAILING_WEEK = days_window(-(f.USER_FEATURE_WINDOW_DAYS - 1), 0)
 
 
@@ -37,9 +38,7 @@ def _definitions_markdown(entity: str) -> dg.MarkdownMetadataValue:
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="features",
-    owners=OWNERS,
+    **DAILY_FEATURES,
     kinds={"polars", "parquet"},
     freshness_policy=DAILY_FRESHNESS,
     ins={"events": dg.AssetIn(partition_mapping=TRAILING_WEEK), "users": dg.AssetIn()},
@@ -65,9 +64,7 @@ def user_features(
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="features",
-    owners=OWNERS,
+    **DAILY_FEATURES,
     kinds={"polars", "parquet"},
     freshness_policy=DAILY_FRESHNESS,
     metadata={VERSIONED: f.VERSION_KEYS["photo_features"]},
@@ -83,9 +80,7 @@ def photo_features(
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="features",
-    owners=OWNERS,
+    **DAILY_FEATURES,
     kinds={"sqlite", "postgres", "redis", "parquet"},
     description="The online store: the day's newest feature versions upserted into the online "
     "store (the app database's `online_features` table, or Redis; one record per entity and "
@@ -117,9 +112,7 @@ def online_features(
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="features",
-    owners=OWNERS,
+    **DAILY_FEATURES,
     kinds={"polars", "parquet"},
     description="What the feature server (`fsdl-data features serve`) served on the day (UTC, "
     "by request time): every value with its status, event time and known-at, from the served "

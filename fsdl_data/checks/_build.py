@@ -32,43 +32,36 @@ def table_contract_checks(
     asset: str, schema: Mapping[str, pl.DataType], keys: list[str]
 ) -> list[dg.AssetChecksDefinition]:
     """The two checks every table gets: its schema, and non-null unique keys. Both blocking."""
-
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_schema",
-        blocking=True,
-        partitions_def=daily,
-        description=f"Columns and types of {asset} match its contract in core.tables.schemas.",
-    )
-    def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
-        return result(quality.schema_matches(df, schema))
-
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_keys",
-        blocking=True,
-        partitions_def=daily,
-        description=f"{keys} of {asset} are never null and unique within the partition.",
-    )
-    def keys_check(df: pl.DataFrame) -> dg.AssetCheckResult:
-        return result(quality.no_nulls(df, keys), quality.unique(df, keys))
-
-    return [schema_check, keys_check]
+    return [
+        rule_check(
+            asset,
+            f"{asset}_schema",
+            f"Columns and types of {asset} match its contract in core.tables.schemas.",
+            lambda df: quality.schema_matches(df, schema),
+        ),
+        rule_check(
+            asset,
+            f"{asset}_keys",
+            f"{keys} of {asset} are never null and unique within the partition.",
+            lambda df: quality.no_nulls(df, keys),
+            lambda df: quality.unique(df, keys),
+        ),
+    ]
 
 
 def rule_check(
     asset: str,
     name: str,
     description: str,
-    rule: Callable[[pl.DataFrame], quality.Outcome],
+    *rules: Callable[[pl.DataFrame], quality.Outcome],
     blocking: bool = True,
 ) -> dg.AssetChecksDefinition:
-    """A one-asset check from a rule on the partition's DataFrame."""
+    """A one-asset check from rules on the partition's DataFrame: all must pass (`result`)."""
 
     @dg.asset_check(
         asset=asset, name=name, blocking=blocking, partitions_def=daily, description=description
     )
     def _check(df: pl.DataFrame) -> dg.AssetCheckResult:
-        return result(rule(df))
+        return result(*(rule(df) for rule in rules))
 
     return _check

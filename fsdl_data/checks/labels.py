@@ -103,29 +103,32 @@ def labeled_set_valid(labeled_set: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset="annotator_quality",
-    blocking=False,
-    partitions_def=daily,
-    description="Gold-standard QA: warns, naming them and why, when annotators are left out of the "
+annotator_quality_gold = rule_check(
+    "annotator_quality",
+    "annotator_quality_gold",
+    "Gold-standard QA: warns, naming them and why, when annotators are left out of the "
     "consensus because their accuracy on gold is below the threshold (ConsensusConfig).",
+    exclusion_outcome,
+    blocking=False,
 )
-def annotator_quality_gold(annotator_quality: pl.DataFrame) -> dg.AssetCheckResult:
-    return result(exclusion_outcome(annotator_quality))
 
 
 @dg.asset_check(
     asset="labeled_set",
-    blocking=True,
+    # not blocking: labeled_set has already held the day's human labels out (the same rule,
+    # `agreement_outcome`), so what follows it is safe to run; blocking here stopped that
+    # night's classifier and popularity model as well, which the gate is not for
+    blocking=False,
     partitions_def=daily,
     additional_ins={"human_labels": dg.AssetIn(), "annotator_quality": dg.AssetIn()},
     description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
     "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
     f"(nominal) over the content classes. Alpha confidently below {MIN_ALPHA} (its bootstrapped "
     f"95% upper bound below it too) on at least {MIN_UNITS_FOR_ALPHA} photos labeled twice or "
-    "more fails: labeled_set holds that day's human labels out (so every later classifier trains "
-    "without them) until a new export passes, and this run's training is blocked. A low alpha "
-    "that is not confidently low, or on fewer photos, only warns.",
+    "more fails (severity ERROR): labeled_set holds that day's human labels out (so every later "
+    "classifier trains without them) until a new export passes; the night's training goes on "
+    "with the day's gold and weak labels. A low alpha that is not confidently low, or on fewer "
+    "photos, only warns.",
 )
 def labeled_set_agreement(
     labeled_set: pl.DataFrame, human_labels: pl.DataFrame, annotator_quality: pl.DataFrame

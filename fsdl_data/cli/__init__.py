@@ -1,4 +1,5 @@
-"""`fsdl-data`: generate a world, materialize it, explore it with SQL, read features online.
+"""`fsdl-data`: generate a world, materialize it, explore it with SQL, read and serve its
+features, snapshot and trace its data, forget a user.
 
 One module per verb group, each with plain functions that the argparse handlers and `demo`
 both call, and a `register` that adds its verbs (`fsdl-data VERB --help` lists sub-verbs):
@@ -44,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (FileExistsError, FileNotFoundError, LookupError, ValueError) as e:
-        # a KeyError's str() is the repr of its key; its first argument is the message
+        # a KeyError's str() is the repr of its key; its first argument is the message; the
+        # operating system's own (an errno) says what to do as one_line words it
         message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        if isinstance(e, OSError) and e.errno is not None:
+            message = one_line(e) or message
         print(f"fsdl-data: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -85,6 +89,11 @@ def one_line(error: Exception) -> str | None:
             return f"not a folder{where}"
         if isinstance(error, IsADirectoryError):
             return f"is a folder, not a file{where}"
+        if isinstance(error, FileNotFoundError):
+            return (f"no such file or folder{where}: check the path (a folder to write to "
+                    "must be one that exists or can be created)")  # fmt: skip
+        if isinstance(error, FileExistsError):
+            return f"already exists{where}: choose another path, or remove it first"
         return f"{error.strerror or error}{where}"
     if storage_full(error):
         return (

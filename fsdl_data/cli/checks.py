@@ -30,7 +30,9 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
     import tempfile
 
     from fsdl_data.cli import _common, world
+    from fsdl_data.cli.runner import materialize_days, resolve_job
 
+    resolve_job(_common.definitions(), job)  # an unknown job: one line, before any world
     chosen_home = Path(home or tempfile.mkdtemp(prefix="fsdl-check-"))
     _common.use_settings(home_settings(chosen_home))
     from fsdl_data.core.world.generator import read_manifest, world_days
@@ -42,8 +44,6 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
         world.seed(days, photos_per_day=120, users=150, events_per_day=3_000, defects=True,
                    orphan_photos=False)  # fmt: skip
     import dagster as dg
-
-    from fsdl_data.cli.runner import materialize_days
 
     _common.use_settings(home_settings(chosen_home))  # the calendar of the world just seeded
     chosen = world_days(store)[:days]

@@ -32,9 +32,11 @@ def _app_db_if_made() -> Any:
     holds no one, and querying it would fail with 'no such table' instead of counting zero."""
     import sqlalchemy as sa
 
+    from fsdl_data.core.privacy.forget import probe
     from fsdl_data.core.storage.appdb import photos, users
 
     db = _common.app_db()
+    probe("app_db", db)  # one line saying what to do, before anything is read or erased
     tables = set(sa.inspect(db.engine).get_table_names())
     return db if {photos.name, users.name} <= tables else None
 
@@ -58,8 +60,8 @@ def forget(subject_text: str, reason: str, verify: bool, as_json: bool,
             print(json.dumps({"subject": str(subject), "occurrences": found, "total": total},
                              indent=1))  # fmt: skip
         else:
-            print(f"{subject}: {total} occurrences "
-                  + ", ".join(f"{place} {found[place]}" for place in PLACES))  # fmt: skip
+            print(f"{subject}: {total} occurrences ("
+                  + ", ".join(f"{place} {found[place]}" for place in PLACES) + ")")  # fmt: skip
         return 0 if total == 0 else 2
     report = forget(subject, places, reason, progress=_progress)
     if as_json:

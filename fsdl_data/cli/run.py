@@ -17,7 +17,7 @@ def materialize(
     simulated nightly times (a replay of its nights). Unset, `world_clock` follows the data: a
     generated world (its manifest in the object store) replays on its own clock, anything else
     publishes at the wall clock; the flags --world-clock and --wall-clock choose."""
-    from fsdl_data.cli.runner import cli_instance, materialize_days
+    from fsdl_data.cli.runner import cli_instance, materialize_days, resolve_job
     from fsdl_data.core.world.generator import read_manifest, world_days
     from fsdl_data.instance import fail_orphaned_runs
 
@@ -30,6 +30,7 @@ def materialize(
         )
         return 1
     check_days(chosen, store)
+    resolve_job(_common.definitions(), job)  # a mistake is one line, before any progress line
     if world_clock is None:
         world_clock = read_manifest(store) is not None
         if world_clock:
@@ -53,8 +54,10 @@ def print_run(r: Any) -> None:
         f"  {r.day}: {'ok' if r.success else 'FAILED'} run {r.run_id[:8]}, {len(r.materialized)} assets",
         flush=True,
     )
-    for check in r.failed_checks:
-        print(f"      check failed: {check}", flush=True)
+    for check in r.outcomes:  # WARN: a warning, the night goes on; ERROR: look at it
+        if not check.passed:
+            print(f"      check failed ({check.severity}): {check.check}: {check.description}",
+                  flush=True)  # fmt: skip
     for step in r.crashed_steps:
         print(f"      step failed: {step[:200]}", flush=True)
 

@@ -60,6 +60,15 @@ def crashed_steps(result: dg.ExecuteInProcessResult) -> list[str]:
     return crashed
 
 
+def resolve_job(defs: dg.Definitions, job_name: str) -> dg.JobDefinition:
+    """The job named `job_name`; an unknown name is a ValueError naming the ones there are (the
+    CLI asks before it prints or seeds anything, so the error comes first and alone)."""
+    jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+    if job_name not in jobs:
+        raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
+    return defs.resolve_job_def(job_name)
+
+
 def materialize_days(
     defs: dg.Definitions,
     job_name: str,
@@ -77,10 +86,7 @@ def materialize_days(
     features are known in the order they would have been. An unknown job is a ValueError naming
     the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
     progress with it)."""
-    jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
-    if job_name not in jobs:
-        raise ValueError(f"no job {job_name!r}: choose one of {', '.join(jobs)}")
-    job = defs.resolve_job_def(job_name)
+    job = resolve_job(defs, job_name)
     out = []
     for day in days:
         r = job.execute_in_process(

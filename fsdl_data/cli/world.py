@@ -32,6 +32,7 @@ def seed(
 ) -> list[Any]:
     from tqdm import tqdm
 
+    from fsdl_data.core.storage.urls import redact_url
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
 
@@ -51,7 +52,7 @@ def seed(
                              progress=lambda it: tqdm(it, desc="world days", unit="day"))  # fmt: skip
     finally:
         db.dispose()
-    print(f"world seeded at {store.url} (app db {db!r}):")
+    print(f"world seeded at {store.url} (app database {redact_url(db.url)}):")
     print_days(reports)
     _record_calendar(s.home, store)
     return reports
@@ -117,12 +118,14 @@ def reload_running_ui(url: str) -> None:
 
 
 def append(days: int = 1) -> list[Any]:
+    from fsdl_data.core.privacy.forget import erased_subjects
     from fsdl_data.core.world.generator import append_days
 
     s = _common.settings()
     db = _common.app_db(s)
+    erased = erased_subjects(_common.lake(s).store)  # `fsdl-data forget`'s: never made again
     try:
-        reports = append_days(_common.object_store(s), db, s.truth_dir, days)
+        reports = append_days(_common.object_store(s), db, s.truth_dir, days, erased)
     finally:
         db.dispose()
     print("appended:")

@@ -151,3 +151,45 @@ def test_honest_days_rarely_block_and_careless_days_almost_always_do() -> None:
     assert sum(b for b, _ in careless) >= days * 0.9
     perfect = [[c, c, c] for c in range(len(CONTENT_CLASSES))] * 4
     assert alpha_upper_bound(perfect) == 1.0
+
+
+def test_a_day_the_gate_blocks_still_trains_that_night(tmp_path) -> None:
+    """The gate holds the day's human labels out of labeled_set (above); it does not stop what
+    follows labeled_set: the night's classifier (and so the popularity model) still trains."""
+    from fsdl_data.partitions import bind_calendar, daily
+
+    rng = np.random.default_rng(7)
+    day = FIRST.isoformat()
+    per_day = round(WorldSpec().photos_per_day * WorldSpec().seed_label_fraction)
+    disagreeing = _day_labels(FIRST, list(range(per_day)), 0.1, rng)
+    quality = annotator_consensus(disagreeing, CONTENT_CLASSES).annotators
+
+    @dg.asset(name="human_labels", partitions_def=daily)
+    def human_labels_as_exported() -> pl.DataFrame:
+        return disagreeing
+
+    @dg.asset(name="annotator_quality", partitions_def=daily)
+    def annotator_quality_as_estimated() -> pl.DataFrame:
+        return quality
+
+    @dg.asset(name="labeled_set", partitions_def=daily)
+    def labeled_set_with_humans_held_out() -> pl.DataFrame:
+        return pl.DataFrame({"photo_id": [1]})
+
+    @dg.asset(partitions_def=daily)
+    def photo_classifier(labeled_set: pl.DataFrame) -> int:  # stands for all after labeled_set
+        return len(labeled_set)
+
+    calendar = dg.DailyPartitionsDefinition(start_date=day, end_date="2026-01-02")
+    result = dg.materialize_to_memory(
+        bind_calendar([human_labels_as_exported, annotator_quality_as_estimated,
+                       labeled_set_with_humans_held_out, photo_classifier, labeled_set_agreement],
+                      calendar),
+        partition_key=day,
+        raise_on_error=False,
+    )  # fmt: skip
+    (gate,) = result.get_asset_check_evaluations()
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert "held out of labeled_set" in (gate.description or "")
+    made = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "photo_classifier" in made

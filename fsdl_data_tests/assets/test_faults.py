@@ -222,19 +222,30 @@ def test_the_app_database_restarted_mid_run_fails_clearly_or_is_retried_and_a_re
                 for says in ("terminating connection", "server closed the connection",
                              "Connection refused", "the database system is")
             ), messages  # fmt: skip
-        assert not any(".tmp-" in f for f in lake_files(settings))
-        pairs_whole(settings)
-        assert materialize_day(settings, DAY).success  # the rerun completes
-        pairs_whole(settings)
+        _whole_and_a_rerun_completes(settings)
     finally:
         cluster.stop()
 
 
+def _whole_and_a_rerun_completes(settings: Settings) -> None:
+    """After a fault mid-run: nothing half-written, every pair whole, and a rerun completes."""
+    assert not any(".tmp-" in f for f in lake_files(settings))
+    pairs_whole(settings)
+    assert materialize_day(settings, DAY).success
+    pairs_whole(settings)
+
+
 def _once_a_step_started(run: threading.Thread, instance: dg.DagsterInstance) -> None:
     """Wait until the run in `run` has started a step (mid-run), or ended."""
+    _until_an_event(run, instance, {dg.DagsterEventType.STEP_START})
+
+
+def _until_an_event(
+    run: threading.Thread, instance: dg.DagsterInstance, kinds: set[dg.DagsterEventType]
+) -> None:
+    """Wait until a run of `instance` has logged an event of one of `kinds`, or `run` ended."""
     while run.is_alive() and not any(
-        instance.all_logs(r.run_id, of_type=dg.DagsterEventType.STEP_START)
-        for r in instance.get_runs()
+        instance.all_logs(r.run_id, of_type=kinds) for r in instance.get_runs()
     ):
         time.sleep(0.05)
 
@@ -271,18 +282,12 @@ def test_the_s3_server_stopped_and_restarted_mid_run_fails_clearly_or_is_retried
             )
             run.start()
             _once_a_step_started(run, instance)
-            server.stop()  # the endpoint refuses connections...
-            while run.is_alive() and not any(  # ...until a step has failed or been retried
-                instance.all_logs(
-                    r.run_id,
-                    of_type={
-                        dg.DagsterEventType.STEP_FAILURE,
-                        dg.DagsterEventType.STEP_UP_FOR_RETRY,
-                    },
-                )
-                for r in instance.get_runs()
-            ):
-                time.sleep(0.05)
+            server.stop()  # the endpoint refuses connections until a step failed or retried
+            _until_an_event(
+                run,
+                instance,
+                {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_UP_FOR_RETRY},
+            )
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()  # ...and is back, with the same objects
             run.join()
@@ -290,9 +295,6 @@ def test_the_s3_server_stopped_and_restarted_mid_run_fails_clearly_or_is_retried
         if not result.success:
             messages = failure_messages(result)
             assert "Could not connect to the endpoint URL" in messages, messages
-        assert not any(".tmp-" in f for f in lake_files(settings))
-        pairs_whole(settings)
-        assert materialize_day(settings, DAY).success  # the rerun completes
-        pairs_whole(settings)
+        _whole_and_a_rerun_completes(settings)
     finally:
         server.stop()

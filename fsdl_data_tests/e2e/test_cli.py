@@ -25,6 +25,23 @@ def fsdl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
+def one_line_error(r: subprocess.CompletedProcess, says: str) -> None:
+    """A user's mistake: exit 1 and one line on stderr that says `says`, no traceback."""
+    assert r.returncode == 1 and says in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def one_day_home(
+    tmp_path: Path, env: dict[str, str], name: str, *seed_flags: str
+) -> tuple[Path, dict[str, str]]:
+    """A one-day world seeded with `seed_flags` into its own FSDL_HOME; the home and its env."""
+    home = tmp_path / name
+    env = {**env, "FSDL_HOME": str(home)}
+    r = fsdl(["world", "seed", "--days", "1", *seed_flags], tmp_path, env)
+    assert r.returncode == 0, r.stderr
+    return home, env
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
@@ -86,25 +103,21 @@ def test_a_bad_day_or_a_day_without_data_is_one_line_and_publishes_nothing(
         ("2026-01-05", "between 2026-01-01 and 2026-01-01", env),  # the world's days only
         ("2026-01-05", "no data for 2026-01-05", open_calendar),
     ):
-        r = fsdl(["materialize", "--day", day], tmp_path, environment)
-        assert r.returncode == 1 and says in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        one_line_error(fsdl(["materialize", "--day", day], tmp_path, environment), says)
     r = fsdl(["materialize", "--day", "2026-01-01", "--job", "everything"], tmp_path, env)
-    assert (
-        r.returncode == 1
-        and "choose one of features, import_labels, ingest, ingest_events" in r.stderr
+    one_line_error(
+        r, "no job 'everything': choose one of features, import_labels, ingest, ingest_events"
     )
+    assert r.stdout == ""  # the error comes first and alone: no progress line before it
     assert not (tmp_path / "fsdl" / "lake" / "tables").exists()  # nothing was published
 
 
 def test_check_exits_non_zero_when_a_blocking_check_fails(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    home = tmp_path / "broken"
-    env = {**env, "FSDL_HOME": str(home)}
-    small = ["--photos-per-day", "80", "--users", "60", "--events-per-day", "600"]
-    r = fsdl(["world", "seed", "--days", "1", "--defects", *small], tmp_path, env)
-    assert r.returncode == 0, r.stderr  # with an orphaned photo: its poster does not exist
+    # with an orphaned photo: its poster does not exist
+    home, env = one_day_home(tmp_path, env, "broken", "--defects", "--photos-per-day", "80",
+                             "--users", "60", "--events-per-day", "600")  # fmt: skip
     r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
     assert r.returncode == 2, r.stdout + r.stderr
     (row,) = [line for line in r.stdout.splitlines() if "photo_metadata_users_exist" in line]
@@ -114,8 +127,8 @@ def test_check_exits_non_zero_when_a_blocking_check_fails(
     passed = [line for line in r.stdout.splitlines() if line.endswith("passed")]
     assert passed and not any("ERROR" in line or "WARN" in line for line in passed)
     r = fsdl(["check", "--home", str(home), "--job", "everything"], tmp_path, env)
-    assert r.returncode == 1 and "no job 'everything': choose one of" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    one_line_error(r, "no job 'everything': choose one of")
+    assert r.stdout == ""  # asked before anything is seeded or printed
 
 
 def test_the_cli_docstring_lists_every_verb_and_its_module() -> None:
@@ -148,10 +161,8 @@ def test_check_exits_1_naming_the_step_when_a_step_crashes(
     """A crash is not a pass: the checks of a step that failed never ran, so CI must go red."""
     import sqlite3
 
-    home = tmp_path / "crashing"
-    env = {**env, "FSDL_HOME": str(home)}
-    small = ["--photos-per-day", "20", "--users", "30", "--events-per-day", "300"]
-    assert fsdl(["world", "seed", "--days", "1", *small], tmp_path, env).returncode == 0
+    home, env = one_day_home(tmp_path, env, "crashing", "--photos-per-day", "20", "--users", "30",
+                             "--events-per-day", "300")  # fmt: skip
     with sqlite3.connect(home / "app.db") as db:  # the app database lost a table: `users` crashes
         db.execute("DROP TABLE users")
     r = fsdl(["check", "--home", str(home), "--days", "1", "--job", "ingest"], tmp_path, env)
@@ -297,3 +308,51 @@ def test_append_asks_a_running_ui_to_reload_and_says_what_happened(
     assert "no Dagster UI at" in capsys.readouterr().out
     reload_running_ui("off")
     assert capsys.readouterr().out == ""
+
+
+def test_a_path_that_cannot_exist_is_one_line_that_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`export latest /proc/nope/x` said only `[Errno 2] No such file or directory`: the
+    operating system's error is worded as one line that names the path and what to do."""
+    import errno
+
+    from fsdl_data import cli
+    from fsdl_data.cli import lineage
+
+    target = tmp_path / "no-such-folder" / "x"
+
+    def export(snapshot_id: str, folder: str, license_id: str) -> int:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), folder)
+
+    monkeypatch.setattr(lineage, "export", export)
+    assert cli.main(["export", "latest", str(target)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(target) in line and "Errno" not in line
+    assert "check the path" in line
+    mine = FileNotFoundError("no snapshot named 'x': `fsdl-data snapshot list` shows them")
+    monkeypatch.setattr(lineage, "export", lambda *a: (_ for _ in ()).throw(mine))
+    assert cli.main(["export", "x", str(target)]) == 1
+    assert capsys.readouterr().err == f"fsdl-data: {mine}\n"  # our own words are kept as said
+
+
+def test_a_nights_line_names_each_failed_checks_severity(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A newcomer reading `check failed: ...` under an `ok` night could not tell a warning from
+    a failure: each failed check's line says WARN or ERROR; passed ones are not printed."""
+    from fsdl_data.cli.run import print_run
+    from fsdl_data.cli.runner import CheckOutcome, DayRun
+
+    outcomes = [
+        CheckOutcome("labeled_set:labeled_set_agreement", "2026-01-02", "WARN", False, "low"),
+        CheckOutcome("events:events_keys", "2026-01-02", "ERROR", False, "duplicated"),
+        CheckOutcome("users:users_schema", "2026-01-02", "ERROR", True, "schema matches"),
+    ]
+    print_run(DayRun("2026-01-02", True, "0123456789", [], ["events"], 3, outcomes))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "  2026-01-02: ok run 01234567, 1 assets"
+    assert lines[1:] == [
+        "      check failed (WARN): labeled_set:labeled_set_agreement: low",
+        "      check failed (ERROR): events:events_keys: duplicated",
+    ]

@@ -1,11 +1,13 @@
-"""What the `labels` modules share: their owner and the windows of days their inputs span."""
+"""What the `labels` modules share: the group, owner and partitions every asset of it has, and
+the windows of days their inputs span."""
 
 import dagster as dg
 
-from fsdl_data.partitions import days_window
+from fsdl_data.partitions import daily, days_window
 from fsdl_data.resources import TAGGED_BY_DAY
 
 OWNERS = ["team:labeling"]
+DAILY_LABELS = {"partitions_def": daily, "group_name": "labels", "owners": OWNERS}
 
 
 def trailing(days: int) -> dg.TimeWindowPartitionMapping:

@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
-from fsdl_data.assets.labels._windows import OWNERS, trailing
+from fsdl_data.assets.labels._windows import DAILY_LABELS, OWNERS, trailing
 from fsdl_data.core.labels.consensus import annotator_consensus, exclusions_by_gold
 from fsdl_data.core.labels.human import (
     deduplicate,
@@ -23,9 +23,7 @@ CONSENSUS_WINDOW_DAYS = 30  # annotators' confusion matrices are estimated over 
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"labelstudio", "parquet"},
     description="Every human annotation of that day's photos, one row per annotation, from the Label "
     "Studio exports in the object store: the seed set and the expert's gold set (labels/seed/, "

@@ -4,19 +4,17 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import picture, plots_at, table
-from fsdl_data.assets.labels._windows import OWNERS
+from fsdl_data.assets.labels._windows import DAILY_LABELS
 from fsdl_data.core import plots
 from fsdl_data.core.labels.popularity import label_cutoff, likes_within_24h
-from fsdl_data.partitions import PREVIOUS_DAY, daily, days_window
+from fsdl_data.partitions import PREVIOUS_DAY, days_window
 from fsdl_data.resources import TAGGED_BY_DAY
 
 PREVIOUS_AND_THIS_DAY = days_window(-1, 0)
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"polars", "parquet"},
     ins={
         "photo_metadata": dg.AssetIn(partition_mapping=PREVIOUS_DAY),

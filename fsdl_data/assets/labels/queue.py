@@ -7,11 +7,10 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import table
-from fsdl_data.assets.labels._windows import OWNERS, tagged_days
+from fsdl_data.assets.labels._windows import DAILY_LABELS, tagged_days
 from fsdl_data.core.labels.active import build_queue, handled_photos
 from fsdl_data.core.labels.studio import QUEUE_PREFIX, publish_queue
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
-from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource
 
 QUEUE_WINDOW_DAYS = 7  # candidates: photos of the day and the 6 before it
@@ -25,9 +24,7 @@ class LabelingQueueConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"labelstudio", "parquet"},
     ins={
         "photo_classifications": tagged_days(-(QUEUE_WINDOW_DAYS - 1), 0),

@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from fsdl_data.assets._outputs import picture, plots_at, table
-from fsdl_data.assets.labels._windows import OWNERS, tagged_days
+from fsdl_data.assets.labels._windows import DAILY_LABELS, tagged_days
 from fsdl_data.core import plots
 from fsdl_data.core.calendar import parse_day
 from fsdl_data.core.labels import analysis, functions
@@ -17,7 +17,6 @@ from fsdl_data.core.labels.agreement import (
 )
 from fsdl_data.core.tables.schemas import CONTENT_CLASSES
 from fsdl_data.core.vision.infer import classify_as_of
-from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource, TorchResource
 
 LABEL_MODEL_WINDOW_DAYS = 7  # the label model is fitted on this many days of votes
@@ -25,9 +24,7 @@ DRIFT_WINDOW_DAYS = 8  # the day and the 7 before it
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"python", "parquet"},
     description="The votes of every labeling function (fsdl_data/core/labels/functions.py) on every "
     "photo of the day: one column per function, a class index or -1 to abstain. The "
@@ -57,9 +54,7 @@ def label_matrix(
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"polars", "parquet"},
     ins={
         "label_matrix": tagged_days(-(DRIFT_WINDOW_DAYS - 1), 0),
@@ -108,9 +103,7 @@ class LabeledSetConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=daily,
-    group_name="labels",
-    owners=OWNERS,
+    **DAILY_LABELS,
     kinds={"polars", "parquet"},
     ins={
         "label_matrix": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),

@@ -52,6 +52,68 @@ class NothingToErase(LookupError):
     """A subject that is nowhere (and was never erased): most likely a mistyped id."""
 
 
+class PlaceUnreachable(ConnectionError):
+    """A service holding data (the online store, the application database) that does not
+    answer. Before an erasure starts, nothing is erased; during one, the places done stay done
+    (each file is replaced atomically) and the journal lets the same command resume."""
+
+
+PLACE_NAMES = {"online": ("the online store", "FSDL_ONLINE_STORE_URL"),
+               "app_db": ("the application database", "FSDL_APP_DB_URL")}  # fmt: skip
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is a service not answering: a refused or timed-out
+    connection, from the socket, Redis or a database driver; not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind, module = type(current).__name__, type(current).__module__
+        text = str(current).lower()
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if module.startswith("redis") and kind in ("ConnectionError", "TimeoutError"):
+            return True
+        if kind in ("OperationalError", "InterfaceError") and any(
+            word in text for word in ("connect", "connection", "timeout", "unable to open")
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _where(service: Any) -> str:
+    """A service's address for a message, with any password taken out."""
+    from fsdl_data.core.storage.urls import redact_url
+
+    db = getattr(service, "db", service)
+    if hasattr(db, "url"):
+        return redact_url(str(db.url))
+    client = getattr(service, "client", None)
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+    return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+
+
+def probe(place: str, service: Any) -> None:
+    """Raises PlaceUnreachable, with what to do, when `service` does not answer."""
+    try:
+        client = getattr(service, "client", None)
+        if client is not None and hasattr(client, "ping"):
+            client.ping()
+        else:
+            with getattr(service, "db", service).engine.connect():
+                pass
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        what, variable = PLACE_NAMES[place]
+        raise PlaceUnreachable(
+            f"cannot reach {what} at {_where(service)}: start it (or set {variable}), then run "
+            "the same command again; nothing was erased or counted"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Places:
     """Where data lives: the lake (with its snapshot store), the object store, and optionally
@@ -78,6 +140,21 @@ def reports(lake: ObjectStore, subject: Subject | None = None) -> list[dict[str,
             if subject is None or body["subject"]["digest"] == subject.digest:
                 found.append(body)
     return sorted(found, key=lambda r: r["started"])
+
+
+def erased_subjects(lake: ObjectStore) -> frozenset[str]:
+    """The digests of every subject erased or being erased, and of the photos that went with
+    them: what a world generator must never make again (`append_days`' `erased`). A finished
+    report keeps only digests; a running journal's footprint still has the ids."""
+    found: set[str] = set()
+    for report in reports(lake):
+        found.add(report["subject"]["digest"])
+        footprint = report["footprint"]
+        found |= set(footprint.get("photo_digests", ()))
+        if report["state"] == "running":
+            found |= {Subject("photo", p).digest for p in footprint.get("photos", ())}
+            found |= {Subject("user", u).digest for u in footprint.get("users", ())}
+    return frozenset(found)
 
 
 # --- the footprint ---------------------------------------------------------------------------
@@ -335,7 +412,9 @@ def forget(subject: Subject, places: Places, reason: str,
            progress: Callable[[str], None] = lambda place: None) -> dict[str, Any]:  # fmt: skip
     """Erases `subject` from every place; returns the erasure report (also stored in the lake).
     Resumes an erasure of the same subject a crash interrupted. Raises NothingToErase when the
-    subject is nowhere and was never erased."""
+    subject is nowhere and was never erased, PlaceUnreachable when a service does not answer
+    (before anything is erased, or, midway, with the journal left to resume)."""
+    _probe_all(places)
     pending = [r for r in reports(places.lake, subject) if r["state"] == "running"]
     if pending:
         journal = pending[-1]
@@ -366,7 +445,17 @@ def forget(subject: Subject, places: Places, reason: str,
         if place in journal["places"]:
             continue  # done before a crash
         progress(place)
-        journal["places"][place] = steps[place]()
+        try:
+            journal["places"][place] = steps[place]()
+        except Exception as error:
+            if not unreachable(error) or place not in PLACE_NAMES:
+                raise
+            done = ", ".join(p for p in PLACES if p in journal["places"]) or "nothing"
+            raise PlaceUnreachable(
+                f"cannot reach {PLACE_NAMES[place][0]} ({error.__class__.__name__}): erasure "
+                f"{journal['erasure']} stopped there, with {done} erased; start it (or set "
+                f"{PLACE_NAMES[place][1]}), then run the same command again: it resumes there"
+            ) from None
         places.lake.put(erasure_key(journal["erasure"]), canonical_json(journal))
     erased = sum(p.get("rows", 0) for p in journal["places"].values())
     earlier = [r for r in reports(places.lake, subject) if r["state"] == "done"]
@@ -391,6 +480,12 @@ def forget(subject: Subject, places: Places, reason: str,
     return report
 
 
+def _probe_all(places: Places) -> None:
+    for place, service in (("app_db", places.app_db), ("online", places.online)):
+        if service is not None:
+            probe(place, service)
+
+
 def _digests(footprint: Footprint) -> dict[str, Any]:
     """What the report keeps of a footprint: counts, and digests a verify can recognise."""
     return {"users": len(footprint.users), "photos": len(footprint.photos),
@@ -410,6 +505,7 @@ def verify_forgotten(subject: Subject, places: Places) -> dict[str, int]:
     report kept: any photo id or key still anywhere whose digest is one of them counts."""
     from fsdl_data.core.versioning.store import SnapshotStore
 
+    _probe_all(places)
     footprint = footprint_of(subject, places)
     erased = [r for r in reports(places.lake, subject) if r["state"] == "done"]
     photo_digests = {d for r in erased for d in r["footprint"].get("photo_digests", ())}

@@ -2,13 +2,16 @@
 
 Every raw line ends in exactly one of the two outputs: nothing is dropped silently. The rules
 (reasons, details, the first-delivery-wins duplicate rule) are those of the line-by-line
-reference kept in the tests (`fsdl_data_tests/core/events_oracle.py`), which this module must
-match row for row. Cleaning is vectorized: a line whose shape a regular expression proves simple
-(a flat JSON object, no escapes, the known fields each at most once, with the right types) is
-parsed and typed in bulk; any other line (bad bytes, malformed JSON, a wrong type, an escape, a
-nested value) goes through the same per-line Python reading as the reference, so the rare bad line
-costs Python time and the common good one does not. A day is cleaned in chunks (`EventCleaner`),
-in source-key and line order, holding only the event ids seen so far between chunks.
+reference kept in the tests (`fsdl_data_tests/core/tables/events_oracle.py`, plain Python that
+shares no code with this module), which this module must match row for row.
+
+Cleaning is vectorized: a line whose shape a regular expression proves simple (a flat JSON
+object, no escapes, the known fields each at most once, with the right types) is parsed and typed
+in bulk, its timestamp read from its bytes by array arithmetic when it has one of the common
+ISO 8601 forms; any other line (bad bytes, malformed JSON, a wrong type, an escape, a nested
+value) is read the plain way (`json.loads`, line by line), so the rare bad line costs Python
+time and the common good one does not. A day is cleaned in chunks (`EventCleaner`), in
+source-key and line order, holding only the event ids seen so far between chunks.
 """
 
 from __future__ import annotations
@@ -245,11 +248,6 @@ _IN_ORDER = (
     + rf"\}}{_SPACE}$"
 )
 _KNOWN_KEY = rf'"(?:{"|".join(_FIELDS)})"{_SPACE}:'
-_ISO = (
-    r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ]"
-    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"(?:Z|z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
-)
 
 
 def _decode_utf8(raw: pl.Series) -> pl.Series:
@@ -283,6 +281,30 @@ def _vectorized(chunk: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
             & pl.col("text").is_not_null()
         )
     )
+    typed = _flat(frame)
+    if not typed["row"].is_sorted():  # the lines in schema order come first
+        typed = typed.sort("row")
+    typed = typed.with_columns(_iso_timestamps(typed["ts_str"]).alias("ts_parsed"))
+    handled = np.zeros(len(chunk), dtype=bool)
+    handled[typed["row"].to_numpy()] = True
+    return typed.select(list(_PARSED)).cast(_PARSED), handled
+
+
+def _buffers(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of a String series and each value's start offset into them (n + 1 offsets)."""
+    arr = values.fill_null("").to_arrow().cast(pa.large_string())
+    _, offsets, data = arr.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    if not data:
+        return np.zeros(0, np.uint8), starts
+    return np.frombuffer(data, dtype=np.uint8)[: starts[-1]], starts
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """The typed rows of the lines that are flat JSON objects of simple values in any order and
+    spacing (each known field at most once, of a type the schema accepts); any other line
+    (bad bytes, malformed JSON, a wrong type, an escape, a nested value) is left out, for the
+    plain reading."""
     frame = frame.with_columns(pl.col("text").str.extract_groups(_IN_ORDER).alias("ordered"))
     in_order = pl.col("ordered").struct.field("event_id").is_not_null()
     ordered = frame.filter(in_order).select(
@@ -342,23 +364,101 @@ def _vectorized(chunk: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
         pl.when(is_string("client")).then(content("client")).alias("client"),
         "source_key", "line_no", pl.col("text").alias("raw"),
     )  # fmt: skip
-    typed = typed.with_columns(_bulk_timestamp(pl.col("ts_str")).alias("ts_parsed"))
-    handled = np.zeros(len(chunk), dtype=bool)
-    handled[typed["row"].to_numpy()] = True
-    return typed.select(list(_PARSED)).cast(_PARSED), handled
+    return typed
 
 
-def _bulk_timestamp(ts_str: pl.Expr) -> pl.Expr:
-    """The common ISO 8601 forms (date, `T` or space, time, up to 6 fraction digits, `Z` or
-    `+HH:MM`) in bulk, in UTC; null where the text is of another form (or names no such day,
-    or lies past the years a datetime holds), which the plain `parse_timestamp` then decides."""
-    common = ts_str.str.contains(_ISO)
-    normalized = (
-        ts_str.str.slice(0, 10) + "T" + ts_str.str.slice(11).str.replace(r"[Zz]$", "+00:00")
+_WIDTH = 32  # the longest timestamp text read in bulk: 2026-01-02T03:04:05.123456+05:30 is 32
+_ZERO, _MINUS = ord("0"), ord("-")
+_DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)  # in YYYY-MM-DDTHH:MM:SS
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_PAST_DATETIME_US = 253_402_300_800_000_000  # 10000-01-01T00:00:00Z, past a datetime's years
+
+
+def _iso_timestamps(ts: pl.Series) -> pl.Series:
+    """The common ISO 8601 forms (`YYYY-MM-DD`, `T` or space, `HH:MM:SS`, an optional fraction
+    of 1 to 6 digits, then `Z`, `z` or `+HH:MM`/`-HH:MM`) in UTC, read in bulk from the bytes,
+    texts of one length at a time; null where the text is of another form, names no such moment
+    (2026-02-30, 24:00), has a year before 1000, or lies past the years a datetime holds: the
+    plain `parse_timestamp` then decides."""
+    data, offsets = _buffers(ts)
+    lengths = np.diff(offsets)
+    micros = np.zeros(len(ts), dtype=np.int64)
+    ok = np.zeros(len(ts), dtype=bool)
+    for length in np.unique(lengths[(lengths >= 20) & (lengths <= _WIDTH)]).tolist():
+        rows = np.flatnonzero(lengths == length)
+        first = offsets[rows]
+        if first[-1] - first[0] == (len(rows) - 1) * length:  # one after the other: a view
+            matrix = data[first[0] : first[0] + len(rows) * length].reshape(len(rows), length)
+        else:
+            matrix = data[first[:, None] + np.arange(length)]
+        micros[rows], ok[rows] = _iso_of_length(matrix)
+    return (
+        pl.Series(ts.name, micros, dtype=pl.Int64)
+        .scatter(np.flatnonzero(~ok), None)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
     )
-    parsed = normalized.str.strptime(UTC_TS, "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
-    # 9999-12-31T23:30-01:00 is in year 10000 once in UTC: past a datetime, as Python says
-    return pl.when(common & (parsed.dt.year() <= 9999)).then(parsed)
+
+
+def _iso_of_length(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds since 1970 in UTC, whether read) of timestamp texts of one length, a row
+    of bytes each: `_iso_timestamps`."""
+    n, length = c.shape
+    c = np.ascontiguousarray(c.T).T  # column by column in memory: each is read whole below
+    digit = (c >= _ZERO) & (c <= ord("9"))
+    value = c.astype(np.int64) - _ZERO
+
+    def number(first: int, count: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        for col in range(first, first + count):
+            out = out * 10 + value[:, col]
+        return out
+
+    ok = digit[:, _DATE_DIGITS].all(axis=1) & (c[:, 0] != _ZERO)
+    ok &= (c[:, 4] == _MINUS) & (c[:, 7] == _MINUS) & (c[:, 13] == ord(":"))
+    ok &= ((c[:, 10] == ord("T")) | (c[:, 10] == ord(" "))) & (c[:, 16] == ord(":"))
+    # the zone: `Z` as the last byte, or `+HH:MM` as the last six
+    utc = (c[:, -1] == ord("Z")) | (c[:, -1] == ord("z"))
+    sign = c[:, length - 6]
+    signed = ~utc & ((sign == ord("+")) | (sign == ord("-")))
+    if length >= 25:
+        signed &= digit[:, [length - 5, length - 4, length - 2, length - 1]].all(axis=1)
+        signed &= c[:, length - 3] == ord(":")
+        offset_h = value[:, length - 5] * 10 + value[:, length - 4]
+        offset_m = value[:, length - 2] * 10 + value[:, length - 1]
+        signed &= (offset_h <= 23) & (offset_m <= 59)
+        offset_min = np.where(
+            signed, np.where(sign == ord("-"), -1, 1) * (offset_h * 60 + offset_m), 0
+        )
+    else:
+        signed[:] = False
+        offset_min = np.zeros(n, dtype=np.int64)
+    zone = np.where(utc, length - 1, length - 6)  # where the zone begins
+    fraction_digits = zone - 20  # after the dot at 19; none when the zone begins at 19
+    fraction = np.zeros(n, dtype=np.int64)
+    has_fraction = (fraction_digits >= 1) & (fraction_digits <= 6)
+    if length > 20:
+        has_fraction &= c[:, 19] == ord(".")
+        for k in range(min(6, length - 20)):  # the digits after the dot, as microseconds
+            inside = k < fraction_digits
+            has_fraction &= ~inside | digit[:, 20 + k]
+            fraction += np.where(inside, value[:, 20 + k], 0) * 10 ** (5 - k)
+    ok &= (utc | signed) & ((zone == 19) | has_fraction)
+    year, month, day = number(0, 4), number(5, 2), number(8, 2)
+    hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month - 1, 0, 11)] + (leap & (month == 2))
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era, yoe = y // 400, y % 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    micros = (((days * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000 + fraction
+    micros -= offset_min * 60_000_000
+    ok &= micros < _PAST_DATETIME_US
+    return np.where(ok, micros, 0), ok
 
 
 @dataclass
@@ -403,7 +503,8 @@ class EventCleaner:
         return start - ALLOWED_LATENESS, end + FUTURE_TOLERANCE
 
     def clean(self, raw: pl.DataFrame) -> Cleaned:
-        raw = raw.sort("source_key", "line_no")
+        if not _in_order(raw):
+            raw = raw.sort("source_key", "line_no")
         if len(raw):
             first = (raw["source_key"][0], raw["line_no"][0])
             if self._last is not None and first <= self._last:
@@ -452,7 +553,9 @@ class EventCleaner:
             .when(pl.col("ts") >= hi)
             .then(pl.lit("future_timestamp"))
             .alias("reason")
-        ).sort("source_key", "line_no")
+        )
+        if good:  # the lines read the plain way come after the others: put them in place
+            df = df.sort("source_key", "line_no")
         df = self._mark_duplicates(df)
         flagged = df.filter(pl.col("reason").is_not_null())
         for row in flagged.iter_rows(named=True):
@@ -503,6 +606,7 @@ class EventCleaner:
                     .otherwise(pl.col("first_hash") == pl.col("raw_hash"))
                     .alias("replay")
                 )
+                .sort("source_key", "line_no")
             )
         else:
             df = df.with_columns(pl.lit(None, pl.Boolean).alias("replay"))
@@ -513,7 +617,20 @@ class EventCleaner:
             .alias("reason")
         )
         self._remember(firsts.select("event_id", "first_hash"))
-        return df.sort("source_key", "line_no")
+        return df
+
+
+def _in_order(raw: pl.DataFrame) -> bool:
+    """Whether the rows are one file's lines in line order (a chunk as `file_slices` cuts it),
+    so that sorting them would change nothing."""
+    if len(raw) < 2:
+        return True
+    keys = raw["source_key"]
+    return (
+        keys[0] == keys[-1]
+        and keys.n_unique() == 1
+        and bool((raw["line_no"].diff(null_behavior="drop") > 0).all())
+    )
 
 
 def clean_events(raw: pl.DataFrame, day: str) -> Cleaned:
@@ -544,6 +661,12 @@ def file_slices(raw: pl.DataFrame) -> Iterator[pl.DataFrame]:
             yield raw.slice(start, end - start)
 
 
+def clean_batches(batches: Iterable[pl.DataFrame], day: str) -> Iterator[Cleaned]:
+    """`clean_in_chunks` over a day read in ordered batches (a table's row groups), each cut
+    into its files first."""
+    return clean_in_chunks((piece for batch in batches for piece in file_slices(batch)), day)
+
+
 def clean_in_chunks(chunks: Iterable[pl.DataFrame], day: str) -> Iterator[Cleaned]:
     """`clean_events` over a day given in ordered chunks, one `Cleaned` per chunk: together
     they are exactly `clean_events` of the whole day, in bounded memory."""
@@ -553,6 +676,6 @@ def clean_in_chunks(chunks: Iterable[pl.DataFrame], day: str) -> Iterator[Cleane
 
 
 __all__ = [
-    "Cleaned", "EventCleaner", "clean_events", "clean_in_chunks", "empty", "file_slices",
+    "Cleaned", "EventCleaner", "clean_batches", "clean_events", "clean_in_chunks", "empty", "file_slices",
     "read_log_lines",
 ]  # fmt: skip

@@ -76,28 +76,30 @@ def references(
     return Outcome(ok, desc, {"orphan_rows": len(rows), "orphan_keys": len(orphans)})
 
 
+def _no_bad_rows(bad: pl.DataFrame, holds: str, broken: str, counted: str) -> Outcome:
+    """A rule that holds when no row is `bad`: `holds` says what held, `broken` what did not
+    (how many, with examples); metadata `counted` is the number of bad rows."""
+    return Outcome(bad.is_empty(), holds if bad.is_empty() else broken, {counted: len(bad)})
+
+
 def in_range(df: pl.DataFrame, col: str, lo: Any, hi: Any) -> Outcome:
     bad = df.filter((pl.col(col) < lo) | (pl.col(col) >= hi))
-    ok = bad.is_empty()
-    desc = (
-        f"{col} within [{lo}, {hi})"
-        if ok
-        else (
-            f"{len(bad)} rows with {col} outside [{lo}, {hi}), e.g. {bad[col].head(MAX_EXAMPLES).to_list()}"
-        )
+    return _no_bad_rows(
+        bad,
+        f"{col} within [{lo}, {hi})",
+        f"{len(bad)} rows with {col} outside [{lo}, {hi}), e.g. {bad[col].head(MAX_EXAMPLES).to_list()}",
+        "out_of_range",
     )
-    return Outcome(ok, desc, {"out_of_range": len(bad)})
 
 
 def values_in(df: pl.DataFrame, col: str, allowed: Collection[Any]) -> Outcome:
     bad = df.filter(~pl.col(col).is_in(list(allowed)) & pl.col(col).is_not_null())
-    ok = bad.is_empty()
-    desc = (
-        f"{col} in {sorted(allowed)}"
-        if ok
-        else f"{len(bad)} rows with unexpected {col}: {bad[col].unique().head(MAX_EXAMPLES).to_list()}"
+    return _no_bad_rows(
+        bad,
+        f"{col} in {sorted(allowed)}",
+        f"{len(bad)} rows with unexpected {col}: {bad[col].unique().head(MAX_EXAMPLES).to_list()}",
+        "unexpected",
     )
-    return Outcome(ok, desc, {"unexpected": len(bad)})
 
 
 def share_below(bad: int, total: int, what: str, warn_above: float, fail_above: float) -> Outcome:
@@ -115,10 +117,9 @@ def share_below(bad: int, total: int, what: str, warn_above: float, fail_above: 
     )
 
 
-def not_empty(df: pl.DataFrame, what: str) -> Outcome:
-    return Outcome(
-        len(df) > 0, f"{len(df)} rows" if len(df) else f"{what} is empty for this partition"
-    )
+def not_empty(rows: int, what: str) -> Outcome:
+    """A partition of `rows` rows holds some (the count read from the table's footer)."""
+    return Outcome(rows > 0, f"{rows} rows" if rows else f"{what} is empty for this partition")
 
 
 def covers_until(df: pl.DataFrame, col: str, deadline: Any, what: str) -> Outcome:
@@ -137,6 +138,9 @@ def covers_until(df: pl.DataFrame, col: str, deadline: Any, what: str) -> Outcom
 def strictly_before(df: pl.DataFrame, col: str, limit_col: str) -> Outcome:
     """Every non-null `col` is earlier than `limit_col` on the same row."""
     bad = df.filter(pl.col(col) >= pl.col(limit_col))
-    ok = bad.is_empty()
-    desc = f"every {col} < {limit_col}" if ok else f"{len(bad)} rows with {col} >= {limit_col}"
-    return Outcome(ok, desc, {"violations": len(bad)})
+    return _no_bad_rows(
+        bad,
+        f"every {col} < {limit_col}",
+        f"{len(bad)} rows with {col} >= {limit_col}",
+        "violations",
+    )

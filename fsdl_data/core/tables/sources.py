@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -286,19 +286,26 @@ def users_as_of(db: AppDatabase, day: str) -> pl.DataFrame:
     return conform(rows, USERS)
 
 
-def log_lines(store: ObjectStore, day: str, listing: list[Listed] | None = None) -> pl.DataFrame:
-    """All raw lines of the day's log files (or of `listing`'s), in file and line order. A file
-    that cannot be read (an unsafe key, not gzip, a gzip bomb) becomes one row saying why."""
+def log_files(
+    store: ObjectStore, day: str, listing: list[Listed] | None = None
+) -> Iterator[pl.DataFrame]:
+    """The raw lines of the day's log files (or of `listing`'s), one file at a time, in key and
+    line order. A file that cannot be read (an unsafe key, not gzip, a gzip bomb) is one row
+    saying why."""
     if listing is None:
         listing = day_listing(store, day_folder("events", day))
-    frames = []
-    for listed in listing:
+    for listed in sorted(listing, key=lambda item: item.key):
         if not listed.key.endswith(".jsonl.gz"):
             continue
         try:
-            frames.append(read_log_lines(listed.key, store.get(listed.key)))
+            yield read_log_lines(listed.key, store.get(listed.key))
         except ValueError as e:
-            frames.append(unreadable_file(listed.key, f"refused key: {e}"))
+            yield unreadable_file(listed.key, f"refused key: {e}")
         except ObjectNotFound:
-            frames.append(unreadable_file(listed.key, "deleted while the day was read"))
+            yield unreadable_file(listed.key, "deleted while the day was read")
+
+
+def log_lines(store: ObjectStore, day: str, listing: list[Listed] | None = None) -> pl.DataFrame:
+    """All raw lines of the day's log files (`log_files`) in one frame."""
+    frames = list(log_files(store, day, listing))
     return pl.concat(frames) if frames else empty(RAW_EVENTS)

@@ -3,6 +3,9 @@ users and photos into the app database, the seed labels as Label Studio JSON, an
 truth into a folder of its own that no asset reads.
 
 Every day is a pure function of (spec, day), so `append` produces exactly what `seed` would have.
+A day generated after an erasure (`fsdl-data forget`) honours it: given the erased subjects'
+digests, it leaves out what `forget` would have erased from it (the users, their photos, every
+row and line naming them), and everything else is byte for byte what it would have been.
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ import numpy as np
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
+from fsdl_data.core.privacy.subjects import LOG_COMPRESSION, Footprint, Subject, scrub
 from fsdl_data.core.storage.appdb import AppDatabase, photos, users
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.world import activity, defects
 from fsdl_data.core.world.annotations import gold_label_tasks, photo_key, seed_label_tasks
 from fsdl_data.core.world.images import encode_jpeg, render_photo
-from fsdl_data.core.world.population import photos_posted_on, rng_for, users_joined_on
+from fsdl_data.core.world.population import (
+    photos_posted_on,
+    rng_for,
+    users_joined_on,
+    users_through,
+)
 from fsdl_data.core.world.spec import WorldSpec
 
 MANIFEST_KEY = "world/manifest.json"
@@ -61,12 +70,50 @@ def log_key(day: str, part: int) -> str:
     return f"{day_folder('events', day)}part-{part:05d}.jsonl.gz"
 
 
+EVENT_DAYS_BACK = 3  # events_arriving_on reads the photo activity of this many days before
+
+
+def erased_footprint(spec: WorldSpec, day_index: int, erased: frozenset[str]) -> Footprint:
+    """What a day must leave out for the erased subjects (their digests, as the erasure reports
+    keep them): the erased users, every photo they posted and every erased photo among those
+    whose activity reaches this day's logs, with those photos' keys."""
+    if not erased:
+        return Footprint()
+    people = users_through(spec, day_index).user_id
+    gone = {int(u) for u in people if Subject("user", int(u)).digest in erased}
+    photo_ids: set[int] = set()
+    keys: set[str] = set()
+    for d in range(max(0, day_index - EVENT_DAYS_BACK), day_index + 1):
+        posted = photos_posted_on(spec, d)
+        for pid, uid in zip(posted.photo_id.tolist(), posted.user_id.tolist(), strict=True):
+            if uid in gone or Subject("photo", pid).digest in erased:
+                photo_ids.add(pid)
+                keys.add(photo_key(spec, d, pid))
+    return Footprint(frozenset(gone), frozenset(photo_ids), frozenset(keys))
+
+
 def generate_day(
-    spec: WorldSpec, day_index: int, store: ObjectStore, db: AppDatabase, truth_dir: Path
-) -> DayReport:
+    spec: WorldSpec, day_index: int, store: ObjectStore, db: AppDatabase, truth_dir: Path,
+    erased: frozenset[str] = frozenset(),
+) -> DayReport:  # fmt: skip
+    """Writes one world day; `erased` holds the digests of subjects erased since (their rows,
+    lines, photos and label tasks are left out, as `forget` would have erased them)."""
     day = spec.day(day_index).isoformat()
     drng = rng_for(spec, day_index, "defects")
     dlog = defects.DefectLog()
+    footprint = erased_footprint(spec, day_index, erased)
+    left_out = {"lines": 0}
+
+    def put(key: str, data: bytes) -> None:
+        """Stores an object as `forget` would leave it: the one scrub, applied before writing."""
+        if footprint:
+            found = scrub(key, data, footprint)
+            if found.removed:
+                return
+            data = found.data
+            if key.endswith(".jsonl.gz"):
+                left_out["lines"] += found.erased
+        store.put(key, data)
 
     # users who joined today
     new = users_joined_on(spec, day_index)
@@ -81,6 +128,7 @@ def generate_day(
                 "updated_at": s,
             }
             for u, c, s in zip(new.user_id, new.country, new.signup_at, strict=True)
+            if int(u) not in footprint.users
         ],
     )
 
@@ -99,7 +147,7 @@ def generate_day(
             poster[orphan] = ORPHAN_USER_BASE + int(ph.photo_id[orphan])
             dlog.add("orphan_photo", str(int(ph.photo_id[orphan])))
     for key, data in blobs.items():
-        store.put(key, data)
+        put(key, data)
     db.insert(
         photos,
         [
@@ -115,6 +163,7 @@ def generate_day(
             for pid, uid, t, loc, at in zip(
                 ph.photo_id, poster, ph.title, ph.location, ph.posted_at, strict=True
             )
+            if int(pid) not in footprint.photos
         ],
     )
 
@@ -125,21 +174,23 @@ def generate_day(
         lines = defects.corrupt_log_lines(drng, lines, activity.day_start_ms(spec, day_index), dlog)
     for part, i in enumerate(range(0, max(len(lines), 1), LINES_PER_LOG_FILE)):
         body = b"\n".join(lines[i : i + LINES_PER_LOG_FILE]) + b"\n"
-        store.put(log_key(day, part), gzip.compress(body, compresslevel=5, mtime=0))
+        put(log_key(day, part), gzip.compress(body, compresslevel=LOG_COMPRESSION, mtime=0))
     store.put(f"{day_folder('events', day)}{SUCCESS_MARKER}", b"")  # the day's logs are complete
 
     # the human-labeled seed set, as a Label Studio export
     tasks = seed_label_tasks(spec, day_index, store.uri)
-    store.put(f"{day_folder('labels/seed', day)}tasks.json", json.dumps(tasks, indent=1).encode())
+    put(f"{day_folder('labels/seed', day)}tasks.json", json.dumps(tasks, indent=1).encode())
     gold = gold_label_tasks(spec, day_index, store.uri)
-    store.put(f"{day_folder('labels/gold', day)}tasks.json", json.dumps(gold, indent=1).encode())
+    put(f"{day_folder('labels/gold', day)}tasks.json", json.dumps(gold, indent=1).encode())
+    tasks = [t for t in tasks if t["id"] not in footprint.photos]
+    gold = [t for t in gold if t["id"] not in footprint.photos]
 
     _write_truth(spec, day_index, truth_dir, dlog)
     return DayReport(
         day=day,
-        users=len(new),
-        photos=len(ph),
-        events=len(lines),
+        users=sum(int(u) not in footprint.users for u in new.user_id),
+        photos=sum(int(p) not in footprint.photos for p in ph.photo_id),
+        events=len(lines) - left_out["lines"],
         seed_tasks=len(tasks),
         gold_tasks=len(gold),
         defects={k: len(v) for k, v in dlog.items.items()},
@@ -200,9 +251,11 @@ def seed_world(
 
 
 def append_days(
-    store: ObjectStore, db: AppDatabase, truth_dir: Path, n: int = 1
-) -> list[DayReport]:
-    """The next `n` days of an existing world, identical to what seeding them would have made."""
+    store: ObjectStore, db: AppDatabase, truth_dir: Path, n: int = 1,
+    erased: frozenset[str] = frozenset(),
+) -> list[DayReport]:  # fmt: skip
+    """The next `n` days of an existing world, identical to what seeding them would have made,
+    less the subjects erased (`erased`: their digests, from the erasure reports)."""
     found = read_manifest(store)
     if found is None:
         raise FileNotFoundError(f"no world at {store.url}: run `fsdl-data world seed` first")
@@ -211,7 +264,7 @@ def append_days(
     for d in range(days, days + n):
         remove_day(spec, d, store, db, truth_dir)  # what an append killed midway left behind
         try:
-            reports.append(generate_day(spec, d, store, db, truth_dir))
+            reports.append(generate_day(spec, d, store, db, truth_dir, erased))
         except BaseException:  # a full disk, a lost database: the world stays as it was
             remove_day(spec, d, store, db, truth_dir)
             raise

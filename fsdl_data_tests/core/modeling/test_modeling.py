@@ -71,3 +71,26 @@ def test_one_record_gives_the_card_the_row_and_the_metadata() -> None:
     assert card["test_rows"] == fit.evaluation.rows and card["train_rows"] == fit.train_rows
     assert card["promoted"] == fit.evaluation.beats_baseline
     assert f"{fit.evaluation.auc_above_median:.3f}" in record.check_description()
+
+
+def test_a_held_out_day_too_small_to_judge_is_not_promoted_and_says_why() -> None:
+    """On a tiny world's held-out day a pass or a fail of the gate is noise: below
+    MIN_HELD_OUT_ROWS the model is not promoted, whatever its AUC, and the record says why."""
+    from fsdl_data.core.modeling.popularity import MIN_HELD_OUT_ROWS, ModelRecord
+
+    rng = np.random.default_rng(5)
+    for held_out in (int(rng.integers(20, MIN_HELD_OUT_ROWS)), MIN_HELD_OUT_ROWS):
+        rows = _rows(["2026-01-02", "2026-01-03"], n=300, seed=int(rng.integers(1000)))
+        rows = rows.filter(
+            (pl.col("snapshot_part") == "2026-01-02")
+            | (pl.int_range(pl.len()).over("snapshot_part") < held_out)
+        )
+        fit = fit_with_held_out_day(rows, list(CONTENT_CLASSES), "v", epochs=100)
+        assert fit is not None and fit.evaluation.rows == held_out
+        assert fit.evaluation.beats_baseline  # the signal is strong: it would have passed
+        record = ModelRecord.of(fit, "v", "snap")
+        judged = held_out >= MIN_HELD_OUT_ROWS
+        assert record.judged == fit.evaluation.judged == judged
+        assert record.promoted == judged
+        says = record.check_description()
+        assert ("not judged" in says and f"has {held_out} rows" in says) != judged

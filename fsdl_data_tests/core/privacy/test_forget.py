@@ -11,7 +11,7 @@ import random
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from fsdl_data.core.features import online
 from fsdl_data.core.privacy.forget import (
     NothingToErase,
     Places,
+    PlaceUnreachable,
     erasure_key,
     forget,
     reports,
@@ -288,9 +289,60 @@ def test_a_crash_mid_erasure_leaves_a_consistent_store_and_a_rerun_completes(
     assert SnapshotStore(store).verify() == []
 
 
-def fsdl(home: Path, *args: str) -> subprocess.CompletedProcess:
+def test_a_service_down_before_an_erasure_is_one_error_and_erases_nothing(world: World) -> None:
+    user, _ = subject_with_gold(world)
+    listing = {o.key: o.fingerprint for o in world.places.lake.list("")}
+    objects = {o.key: o.fingerprint for o in world.places.objects.list("")}
+    down = online.RedisOnlineStore(f"redis://127.0.0.1:{closed_port()}")
+    places = replace(world.places, online=down)
+    with pytest.raises(
+        PlaceUnreachable, match=r"cannot reach the online store at redis://.*nothing"
+    ):
+        forget(Subject("user", user), places, "test")
+    with pytest.raises(PlaceUnreachable, match="cannot reach the online store"):
+        verify_forgotten(Subject("user", user), places)
+    assert {o.key: o.fingerprint for o in world.places.lake.list("")} == listing
+    assert {o.key: o.fingerprint for o in world.places.objects.list("")} == objects
+    assert reports(world.places.lake) == []
+
+
+def test_a_service_lost_midway_stops_with_one_error_and_the_rerun_resumes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    user, _ = subject_with_gold(world)
+    store = world.places.online
+
+    def gone(*args: Any) -> int:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(store, "forget", gone)
+    with pytest.raises(PlaceUnreachable, match=r"stopped there, with lake, snapshots, exports, "
+                       r"objects erased.*resumes"):  # fmt: skip
+        forget(Subject("user", user), world.places, "test")
+    monkeypatch.undo()
+    (journal,) = reports(world.places.lake, Subject("user", user))
+    assert journal["state"] == "running" and "online" not in journal["places"]
+    assert SnapshotStore(world.places.lake).verify() == []
+    report = forget(Subject("user", user), world.places, "test")
+    assert report["erasure"] == journal["erasure"] and report["places"]["online"]["rows"] > 0
+    assert sum(verify_forgotten(Subject("user", user), world.places).values()) == 0
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fsdl(home: Path, *args: str, **more: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FSDL_", "DAGSTER_HOME"))}
     env["FSDL_HOME"] = str(home)
+    env.update(more)
     return subprocess.run([sys.executable, "-m", "fsdl_data.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
@@ -310,6 +362,15 @@ def test_the_cli_reports_verifies_and_refuses_mistakes_in_one_line(tmp_path: Pat
     assert fsdl(tmp_path, "snapshot", "verify").returncode == 0
     again = fsdl(tmp_path, "forget", f"user:{user}")
     assert again.returncode == 0 and "already erased" in again.stdout
+    port = closed_port()
+    for url, words in ((f"redis://127.0.0.1:{port}", "cannot reach the online store"),
+                       (f"postgresql://postgres@127.0.0.1:{port}/app",
+                        "cannot reach the application database")):  # fmt: skip
+        variable = "FSDL_ONLINE_STORE_URL" if url.startswith("redis") else "FSDL_APP_DB_URL"
+        for verb in (["forget", f"user:{user}"], ["forget", "--verify", f"user:{user}"]):
+            refused = fsdl(tmp_path, *verb, **{variable: url})
+            lines = refused.stderr.strip().splitlines()
+            assert refused.returncode == 1 and len(lines) == 1 and words in lines[0], refused.stderr
     for mistake, words in ((f"user:{max(world.users) + 1}", "is nowhere"),
                            ("customer:3", "give user:<id> or photo:<id>")):  # fmt: skip
         refused = fsdl(tmp_path, "forget", mistake)

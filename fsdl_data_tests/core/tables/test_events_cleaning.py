@@ -24,7 +24,7 @@ from fsdl_data.core.tables.events import (
     clean_in_chunks,
     read_log_lines,
 )
-from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE
+from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE, RAW_EVENTS
 from fsdl_data.core.tables.sources import log_lines
 from fsdl_data.core.world.generator import seed_world
 from fsdl_data_tests.core.tables import events_oracle
@@ -188,6 +188,33 @@ def test_same_as_reference_on_generated_days_whole_and_file_by_file(
     assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
     if defects:
         assert whole.reason_counts.get("duplicate_event_id", 0) > 0
+
+
+def test_a_day_cleaned_from_the_lake_row_group_by_row_group(tmp_path: Path) -> None:
+    """The streaming path of the `events` asset: `raw_events` written file by file as row
+    groups, read back one group at a time and cleaned: the same as the reference."""
+    from fsdl_data.core.storage.lake import Lake, parquet_batches
+    from fsdl_data.core.tables.events import clean_batches
+    from fsdl_data.core.tables.sources import log_files
+    from fsdl_data.core.world import generator
+
+    store = LocalObjectStore(tmp_path / "obj")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "LINES_PER_LOG_FILE", 300)
+        spec = replace(SMALL, defects=True, events_per_day=1500)
+        seed_world(spec, 2, store, AppDatabase(f"sqlite:///{tmp_path}/a.db"), tmp_path / "t")
+    lake = Lake(LocalObjectStore(tmp_path / "lake"))
+    data, rows = parquet_batches(log_files(store, "2026-01-02"), RAW_EVENTS)
+    lake.write_bytes("raw_events", data, "2026-01-02")
+    assert len(list(lake.read_batches("raw_events", "2026-01-02"))) > 3
+    pieces = list(clean_batches(lake.read_batches("raw_events", "2026-01-02"), "2026-01-02"))
+    streamed = Cleaned(
+        events=pl.concat([piece.events for piece in pieces]),
+        quarantine=pl.concat([piece.quarantine for piece in pieces]),
+    )
+    raw = lake.read("raw_events", "2026-01-02")
+    assert len(raw) == rows
+    assert_same_as_reference(raw, "2026-01-02", streamed)
 
 
 def test_a_clean_day_is_read_in_bulk_not_line_by_line(tmp_path: Path) -> None:
@@ -397,3 +424,52 @@ def test_same_as_reference_on_tricky_lines(line: str) -> None:
     good = '{"event_id":"z","event_type":"login","user_id":2,"ts":"2026-01-02T03:00:00Z"}'
     raw = _lines_frame([line.encode(), good.encode()])
     assert_same_as_reference(raw, "2026-01-02")
+
+
+_common_timestamps = st.builds(  # the forms the bulk reading takes: it must take them all
+    lambda moment, sep, digits, zone: (
+        moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+        + (f".{moment.microsecond:06d}"[: digits + 1] if digits else "")
+        + zone
+    ),
+    st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from(["T", " "]),
+    st.integers(0, 6),
+    st.one_of(
+        st.sampled_from(["Z", "z"]),
+        st.builds(
+            lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+            st.sampled_from("+-"),
+            st.integers(0, 23),
+            st.integers(0, 59),
+        ),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(_common_timestamps, _timestamps, _any_date, st.text(max_size=34)), max_size=20
+    )
+)
+def test_bulk_timestamps_are_the_plain_reading(texts: list[str]) -> None:
+    """The bulk reading gives what `parse_timestamp` gives, or declines (null) and leaves the
+    text to it; a timestamp in one of the common forms it never declines."""
+    from fsdl_data.core.tables.events import _iso_timestamps, parse_timestamp
+
+    bulk = _iso_timestamps(pl.Series(texts, dtype=pl.String)).to_list()
+    for text, got in zip(texts, bulk, strict=True):
+        if got is not None:
+            assert got == parse_timestamp(text), text
+
+
+@given(st.lists(_common_timestamps, min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_the_common_timestamp_forms_are_read_in_bulk(texts: list[str]) -> None:
+    from fsdl_data.core.tables.events import _iso_timestamps, parse_timestamp
+
+    expected = [parse_timestamp(text) for text in texts]
+    bulk = _iso_timestamps(pl.Series(texts, dtype=pl.String)).to_list()
+    # a moment past year 9999 once in UTC is no datetime: the plain reading says so too
+    assert bulk == expected

@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from fsdl_data.core.storage.appdb import AppDatabase, photos, users
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.vision.decode import inspect_image
 from fsdl_data.core.world.generator import append_days, read_manifest, seed_world
 from fsdl_data.core.world.spec import CONTENT_CLASSES, COUNTRIES
+from fsdl_data_tests.core.world.specs import random_spec
 from fsdl_data_tests.helpers import SMALL
 
 
@@ -189,7 +191,6 @@ class FillingStore(LocalObjectStore):
 
 
 def _state(store: LocalObjectStore, db: AppDatabase, truth: Path) -> tuple:
-    import sqlalchemy as sa
 
     with db.engine.connect() as conn:
         rows = tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in (users, photos))  # fmt: skip
@@ -217,3 +218,50 @@ def test_a_failed_append_leaves_the_world_as_it_was_and_a_retry_completes(
     assert _state(store, db, tmp_path / "truth") == _state(
         reference_store, reference_db, tmp_path / "reference" / "truth"
     )  # exactly the world seeding two days makes
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_appended_day_leaves_out_what_forget_erased_and_keeps_the_rest(
+    tmp_path: Path, seed: int
+) -> None:
+    """A day appended after `forget user:<id>` is exactly the day as `forget` would have left
+    it: the same scrub applied to what the day would have been without the erasure."""
+    import random
+
+    from fsdl_data.core.privacy.forget import erased_subjects
+    from fsdl_data.core.privacy.subjects import Footprint, Subject, scrub
+
+    spec = random_spec(seed)
+    full, full_db, _ = _world(tmp_path / "full", 3, spec)
+    erased, erased_db, _ = _world(tmp_path / "erased", 2, spec)
+    day = spec.day(2).isoformat()
+    with full_db.engine.connect() as conn:
+        posters = conn.execute(sa.select(photos.c.user_id).where(photos.c.object_key.contains(day))).scalars().all()  # fmt: skip
+        user = random.Random(seed).choice(sorted(set(posters)))  # someone active on the day
+        mine = conn.execute(sa.select(photos.c.photo_id, photos.c.object_key)
+                            .where(photos.c.user_id == user)).all()  # fmt: skip
+    footprint = Footprint(frozenset({user}), frozenset(p for p, _ in mine),
+                          frozenset(k for _, k in mine))  # fmt: skip
+    lake = LocalObjectStore(tmp_path / "lake")  # an erasure report, as `forget` leaves one
+    lake.put("erasures/x.json", json.dumps({"subject": {"digest": Subject("user", user).digest},
+             "state": "done", "started": "2026-01-01", "footprint": {}}).encode())  # fmt: skip
+    append_days(erased, erased_db, tmp_path / "erased" / "truth", 1, erased_subjects(lake))
+
+    def of_day(store: LocalObjectStore) -> dict[str, bytes]:
+        return {o.key: store.get(o.key).replace(store.url.encode(), b"")
+                for o in store.list("") if f"date={day}/" in o.key}  # fmt: skip
+
+    expected = {}
+    for key, data in of_day(full).items():
+        found = scrub(key, data, footprint)
+        if not found.removed:
+            expected[key] = found.data
+    got = of_day(erased)
+    assert got == expected
+    assert sum(scrub(k, v, footprint, write=False).erased for k, v in got.items()) == 0
+    assert any(scrub(k, v, footprint, write=False).erased for k, v in of_day(full).items())
+    with erased_db.engine.connect() as conn:  # no row of the day names the user or a photo
+        assert not conn.execute(sa.select(photos).where(photos.c.user_id == user)
+                                .where(photos.c.object_key.contains(day))).all()  # fmt: skip
+        count = conn.execute(sa.select(sa.func.count()).select_from(photos)).scalar()
+    assert count == full_db.count(photos) - sum(day in k for _, k in mine)
