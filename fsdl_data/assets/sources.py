@@ -1,5 +1,7 @@
 """Group `sources`: what the photo app's object store, database and logs hold, day by day."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
@@ -9,11 +11,19 @@ from fsdl_data.core.ingestion.cursor import (
     day_listing,
     no_data_message,
 )
+from fsdl_data.core.storage.lake import Lake, parquet_batches
 from fsdl_data.core.storage.objects import ObjectStore, listing_digest
 from fsdl_data.core.tables import sources as core
+from fsdl_data.core.tables.schemas import RAW_EVENTS, empty
 from fsdl_data.core.versions import version_of
 from fsdl_data.partitions import DAILY_FRESHNESS, daily
-from fsdl_data.resources import MADE_WITH, AppDatabaseResource, ObjectStoreResource
+from fsdl_data.resources import (
+    MADE_WITH,
+    AppDatabaseResource,
+    ObjectStoreResource,
+    publishing,
+    table_metadata,
+)
 
 OWNERS = ["team:data-platform"]
 # Sources talk to services that can blip (S3 and Postgres restarting): a failed step is retried
@@ -160,15 +170,33 @@ def users(
     "(the lake's raw zone: transform later, never lose the original).",
 )
 def raw_events(
-    context: dg.AssetExecutionContext, objects: ObjectStoreResource
-) -> dg.Output[pl.DataFrame]:
-    store = objects.open()
+    context: dg.AssetExecutionContext, objects: ObjectStoreResource, lake: ObjectStoreResource
+) -> dg.Output[None]:
+    """Written file by file as row groups (the day is never whole in memory), published with
+    one atomic put."""
+    store, day = objects.open(), context.partition_key
     refuse_without_data(context, store)
-    listing = day_listing(store, day_folder("events", context.partition_key))
-    df = core.log_lines(store, context.partition_key, listing)
-    files = df["source_key"].unique().sort().to_list()
+    listing = day_listing(store, day_folder("events", day))
+    files: set[str] = set()
+    sample: list[pl.DataFrame] = []
+
+    def by_file() -> Iterator[pl.DataFrame]:
+        for frame in core.log_files(store, day, listing):
+            files.update(frame["source_key"].unique().to_list())
+            sample[:] = sample or [frame.head(10)]
+            yield frame
+
+    the_lake = Lake(lake.open())
+    with publishing(the_lake, "raw_events", day):
+        data, rows = parquet_batches(by_file(), RAW_EVENTS)
+        uri = the_lake.write_bytes("raw_events", data, day)
     return dg.Output(
-        df,
-        data_version=_version(*files, len(df)),
-        metadata={"log_files": len(files), "objects_digest": listing_digest(listing)},
+        None,
+        data_version=_version(*sorted(files), rows),
+        metadata={
+            **table_metadata(sample[0] if sample else empty(RAW_EVENTS), uri),
+            "dagster/row_count": rows,
+            "log_files": len(files),
+            "objects_digest": listing_digest(listing),
+        },
     )

@@ -7,8 +7,10 @@ import polars as pl
 
 from fsdl_data.checks._build import result, rule_check, table_contract_checks
 from fsdl_data.core.calendar import day_bounds
+from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality, schemas
 from fsdl_data.partitions import daily
+from fsdl_data.resources import ObjectStoreResource
 
 MAX_UNDECODABLE_SHARE = 0.05  # more than this and downstream steps are blocked
 
@@ -67,12 +69,19 @@ def photo_metadata_fresh(
     )
 
 
-raw_events_not_empty = rule_check(
-    "raw_events",
-    "raw_events_not_empty",
-    "The day's event logs exist and hold lines (an empty day means the log shipper is down).",
-    lambda df: quality.not_empty(df, "raw_events"),
+@dg.asset_check(
+    asset="raw_events",
+    blocking=True,
+    partitions_def=daily,
+    description="The day's event logs exist and hold lines (an empty day means the log shipper "
+    "is down). Reads the row count from the Parquet footer, not the day's lines.",
 )
+def raw_events_not_empty(
+    context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
+) -> dg.AssetCheckResult:
+    rows = Lake(lake.open()).row_count("raw_events", context.partition_key)
+    return result(quality.not_empty(rows, "raw_events"))
+
 
 # Table contracts (schema, keys); every check here is found by load_asset_checks_from_modules.
 raw_photos_contract = table_contract_checks("raw_photos", schemas.RAW_PHOTOS, ["key"])

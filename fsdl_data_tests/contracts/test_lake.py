@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.explore import run_sql
-from fsdl_data.core.storage.lake import Lake, TableNotFound
+from fsdl_data.core.storage.lake import Lake, TableNotFound, parquet_batches
 from fsdl_data.core.storage.objects import ObjectStore
 
 
@@ -26,6 +26,34 @@ def test_partitioned_roundtrip_and_listing(object_store: ObjectStore) -> None:
 def test_missing_partition_says_what_to_do(object_store: ObjectStore) -> None:
     with pytest.raises(TableNotFound, match="materialize it first"):
         Lake(object_store).read("nope", "2026-01-01")
+    for read in (Lake(object_store).row_count, Lake(object_store).read_batches):
+        with pytest.raises(TableNotFound, match="materialize it first"):
+            list(read("nope", "2026-01-01"))  # type: ignore[call-overload]
+
+
+def test_a_partition_written_and_read_in_row_groups(object_store: ObjectStore) -> None:
+    """Frames written one by one are the file's row groups, read back one by one, in order,
+    with the schema's types (a frame's other columns and their order do not matter)."""
+    lake = Lake(object_store)
+    schema = {"x": pl.Int64, "s": pl.String, "b": pl.Binary}
+    frames = [
+        pl.DataFrame({"s": ["a", None], "x": [1, 2], "b": [b"\xff", b""], "extra": [0, 0]}),
+        pl.DataFrame({"x": [3], "s": ["c"], "b": [b"z"]}),
+        pl.DataFrame(schema=schema),
+        pl.DataFrame({"x": [4, 5, 6], "s": ["d", "e", "f"], "b": [b"1", b"2", b"3"]}),
+    ]
+    data, rows = parquet_batches(iter(frames), schema)
+    lake.write_bytes("t", data, "2026-01-01")
+    assert rows == 6 and lake.row_count("t", "2026-01-01") == 6
+    batches = [b for b in lake.read_batches("t", "2026-01-01") if len(b)]
+    assert [len(b) for b in batches] == [2, 1, 3]
+    whole = pl.concat([f.select(list(schema)) for f in frames])
+    assert lake.read("t", "2026-01-01").equals(whole)
+    assert dict(lake.read("t", "2026-01-01").schema) == schema
+    empty_data, none = parquet_batches(iter([]), schema)
+    lake.write_bytes("t", empty_data, "2026-01-02")
+    assert none == 0 and lake.row_count("t", "2026-01-02") == 0
+    assert dict(lake.read("t", "2026-01-02").schema) == schema
 
 
 def test_sql_views_over_the_lake(object_store: ObjectStore) -> None:

@@ -2,14 +2,16 @@
 
 Every raw line ends in exactly one of the two outputs: nothing is dropped silently. The rules
 (reasons, details, the first-delivery-wins duplicate rule) are those of the line-by-line
-reference kept in the tests (`fsdl_data_tests/core/events_oracle.py`), which this module must
-match row for row. Cleaning is vectorized: a line whose shape a regular expression proves simple
-(a flat JSON object, no escapes, the known fields each at most once, with the right types) is
-parsed and typed in bulk, its timestamp read from its bytes by array arithmetic when it has one of
-the common ISO 8601 forms; any other line (bad bytes, malformed JSON, a wrong type, an escape, a
-nested value) goes through the same per-line Python reading as the reference, so the rare bad line
-costs Python time and the common good one does not. A day is cleaned in chunks (`EventCleaner`),
-in source-key and line order, holding only the event ids seen so far between chunks.
+reference kept in the tests (`fsdl_data_tests/core/tables/events_oracle.py`, plain Python that
+shares no code with this module), which this module must match row for row.
+
+Cleaning is vectorized: a line whose shape a regular expression proves simple (a flat JSON
+object, no escapes, the known fields each at most once, with the right types) is parsed and typed
+in bulk, its timestamp read from its bytes by array arithmetic when it has one of the common
+ISO 8601 forms; any other line (bad bytes, malformed JSON, a wrong type, an escape, a nested
+value) is read the plain way (`json.loads`, line by line), so the rare bad line costs Python
+time and the common good one does not. A day is cleaned in chunks (`EventCleaner`), in
+source-key and line order, holding only the event ids seen so far between chunks.
 """
 
 from __future__ import annotations
@@ -659,6 +661,12 @@ def file_slices(raw: pl.DataFrame) -> Iterator[pl.DataFrame]:
             yield raw.slice(start, end - start)
 
 
+def clean_batches(batches: Iterable[pl.DataFrame], day: str) -> Iterator[Cleaned]:
+    """`clean_in_chunks` over a day read in ordered batches (a table's row groups), each cut
+    into its files first."""
+    return clean_in_chunks((piece for batch in batches for piece in file_slices(batch)), day)
+
+
 def clean_in_chunks(chunks: Iterable[pl.DataFrame], day: str) -> Iterator[Cleaned]:
     """`clean_events` over a day given in ordered chunks, one `Cleaned` per chunk: together
     they are exactly `clean_events` of the whole day, in bounded memory."""
@@ -668,6 +676,6 @@ def clean_in_chunks(chunks: Iterable[pl.DataFrame], day: str) -> Iterator[Cleane
 
 
 __all__ = [
-    "Cleaned", "EventCleaner", "clean_events", "clean_in_chunks", "empty", "file_slices",
+    "Cleaned", "EventCleaner", "clean_batches", "clean_events", "clean_in_chunks", "empty", "file_slices",
     "read_log_lines",
 ]  # fmt: skip

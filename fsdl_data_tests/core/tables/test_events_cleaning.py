@@ -24,7 +24,7 @@ from fsdl_data.core.tables.events import (
     clean_in_chunks,
     read_log_lines,
 )
-from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE
+from fsdl_data.core.tables.schemas import EVENTS, QUARANTINE, RAW_EVENTS
 from fsdl_data.core.tables.sources import log_lines
 from fsdl_data.core.world.generator import seed_world
 from fsdl_data_tests.core.tables import events_oracle
@@ -188,6 +188,33 @@ def test_same_as_reference_on_generated_days_whole_and_file_by_file(
     assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
     if defects:
         assert whole.reason_counts.get("duplicate_event_id", 0) > 0
+
+
+def test_a_day_cleaned_from_the_lake_row_group_by_row_group(tmp_path: Path) -> None:
+    """The streaming path of the `events` asset: `raw_events` written file by file as row
+    groups, read back one group at a time and cleaned: the same as the reference."""
+    from fsdl_data.core.storage.lake import Lake, parquet_batches
+    from fsdl_data.core.tables.events import clean_batches
+    from fsdl_data.core.tables.sources import log_files
+    from fsdl_data.core.world import generator
+
+    store = LocalObjectStore(tmp_path / "obj")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "LINES_PER_LOG_FILE", 300)
+        spec = replace(SMALL, defects=True, events_per_day=1500)
+        seed_world(spec, 2, store, AppDatabase(f"sqlite:///{tmp_path}/a.db"), tmp_path / "t")
+    lake = Lake(LocalObjectStore(tmp_path / "lake"))
+    data, rows = parquet_batches(log_files(store, "2026-01-02"), RAW_EVENTS)
+    lake.write_bytes("raw_events", data, "2026-01-02")
+    assert len(list(lake.read_batches("raw_events", "2026-01-02"))) > 3
+    pieces = list(clean_batches(lake.read_batches("raw_events", "2026-01-02"), "2026-01-02"))
+    streamed = Cleaned(
+        events=pl.concat([piece.events for piece in pieces]),
+        quarantine=pl.concat([piece.quarantine for piece in pieces]),
+    )
+    raw = lake.read("raw_events", "2026-01-02")
+    assert len(raw) == rows
+    assert_same_as_reference(raw, "2026-01-02", streamed)
 
 
 def test_a_clean_day_is_read_in_bulk_not_line_by_line(tmp_path: Path) -> None:

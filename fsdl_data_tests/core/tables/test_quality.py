@@ -45,7 +45,7 @@ def test_range_values_and_shares() -> None:
     fail = quality.share_below(10, 100, "bad", warn_above=0.0, fail_above=0.05)
     assert not fail.passed and fail.severe
     assert quality.share_below(0, 100, "bad", 0.0, 0.05).passed
-    assert not quality.not_empty(df.head(0), "x").passed
+    assert not quality.not_empty(len(df.head(0)), "x").passed
 
 
 def test_urls_and_preview() -> None:
