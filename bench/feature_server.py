@@ -197,6 +197,7 @@ def bench(servers: dict[str, int], args: argparse.Namespace) -> None:
     them alike, not on whichever happened to run then)."""
     for port in servers.values():
         measure(port, 1, args.users, args.clients, 1.0)  # warm up
+    costs = []
     for batch in (1, 50):
         runs: dict[str, list[dict[str, float]]] = {label: [] for label in servers}
         for _ in range(args.runs):
@@ -204,6 +205,18 @@ def bench(servers: dict[str, int], args: argparse.Namespace) -> None:
                 runs[label].append(measure(port, batch, args.users, args.clients, args.seconds))
         for label in servers:
             print(f"{label:28s} batch {batch:3d}: {summary(runs[label])}", flush=True)
+        for label in servers:
+            bare = label.replace("logged", "no log")
+            if "logged" in label and bare in runs:
+                logged, unlogged = (
+                    statistics.median(r["p99"] for r in runs[x]) for x in (label, bare)
+                )
+                costs.append(f"{label.split('(')[1].split(',')[0]:8s} batch {batch:3d}: "
+                             f"p99 {logged:.2f} ms logged vs {unlogged:.2f} ms without: "
+                             f"{(logged / unlogged - 1) * 100:+.0f}%")  # fmt: skip
+    if costs:
+        print("served-log cost (median p99, logged against no log, same runs; goal <= +10%):")
+        print("\n".join(f"  {line}" for line in costs), flush=True)
 
 
 def load() -> str:

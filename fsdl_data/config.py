@@ -170,15 +170,15 @@ class Settings:
         metadata=_about(
             "FSDL_TORCH_THREADS",
             "torch threads per step (an explicit count wins)",
-            shown="the cores divided among FSDL_PARALLEL_STEPS",
+            shown="the cores that what runs beside the step leaves",
         ),
     )
     parallel_steps: int | None = field(
         default=None,
         metadata=_about(
             "FSDL_PARALLEL_STEPS",
-            "steps sharing this machine's cores, to divide them",
-            shown="one step per core",
+            "steps sharing this machine's cores, to divide them evenly",
+            shown="measured: the run's executing steps and the cores other work keeps busy",
         ),
     )
     s3_endpoint_url: str | None = field(
@@ -382,5 +382,23 @@ def configuration_markdown() -> str:
     return "\n".join(lines)
 
 
+def env_example() -> str:
+    """.env.example: every variable, commented out, with its default and meaning, for a `.env`
+    that `make dev` (dagster dev reads `.env`) or `set -a; . ./.env` picks up."""
+    lines = [
+        "# fsdl_data configuration: copy to .env and uncomment what you change. Every variable is",
+        "# optional; unset, everything lives under ./.fsdl (local folders and SQLite, no services).",
+        "# Generated from Settings.variables(): python -m fsdl_data.config --env > .env.example",
+    ]
+    for variable in Settings.variables():
+        lines += ["", f"# {variable.description} (default: {variable.default})"]
+        lines.append(f"# {variable.name}=")
+    lines += ["", "# AWS credentials, read by boto3 and passed to Dagster as EnvVar (never stored)"]
+    lines += [f"# {name}=" for name in AWS_CREDENTIALS]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(configuration_markdown(), end="")
+    import sys
+
+    print(env_example() if sys.argv[1:] == ["--env"] else configuration_markdown(), end="")

@@ -3,8 +3,11 @@
 POST /get-online-features answers in Feast's request and response shapes
 (core.features.serving), plus each value's known-at; GET /health answers 200 once the online
 store has answered. Every answered request goes to the served log (core.features.served) unless
-logging is off: its request and response bytes, appended to a bounded buffer that another
-process writes to the lake, so the request path never decodes, encodes or writes for the log.
+logging is off: its served columns, encoded once (orjson) and appended to a bounded buffer that
+another process writes to the lake, so the request path never decodes or writes for the log.
+A request without "at" is served as of `read_moment` (core.features.online), the rule `features
+get` follows: now, or in a generated world, its latest time; the world's last day is read at
+start and again every WORLD_REFRESH_S seconds off the request path (`world append` may add one).
 
 The app is plain ASGI rather than a framework: two routes need no router, and the request path
 is then only the body read, one parse, one store read per entity kind and one encode (a
@@ -14,6 +17,8 @@ runs it on uvloop and httptools when they are installed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
@@ -25,12 +30,14 @@ from fsdl_data.core.features.serving import (
     REQUEST_SHAPE,
     BadRequest,
     RawJson,
+    answer,
     decoded,
     feature_catalog,
-    get_online_features,
     parse_request,
+    response,
 )
 
+WORLD_REFRESH_S = 30.0
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -74,10 +81,14 @@ class FeatureServer:
     """The ASGI app: lifespan (the store answers, the served log starts; on shutdown the log
     drains and the store closes), POST /get-online-features and GET /health."""
 
-    def __init__(self, store: OnlineStore, log: ServedLog | None = None) -> None:
+    def __init__(self, store: OnlineStore, log: ServedLog | None = None,
+                 world_day: Callable[[], str | None] | None = None) -> None:  # fmt: skip
         self.store, self.log = store, log
         self.catalog = feature_catalog()  # built once: no feature metadata per request
         self.ready = False
+        self._world_day = world_day  # where the world's last day is read from (None: no world)
+        self.world_day: str | None = None  # the last day read
+        self._watch: asyncio.Task | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -106,11 +117,11 @@ class FeatureServer:
         except (BadRequest, ValueError) as error:
             await _answer(send, _dumps({"error": str(error)}), 400)
             return
-        now = datetime.now(UTC)
-        answer = _dumps(get_online_features(self.store, parsed, now))
+        served = answer(self.store, parsed, datetime.now(UTC), self.world_day)
+        body_out = _dumps(response(served))
         if self.log is not None:
-            self.log.append(parsed.at or now, raw, answer)
-        await _answer(send, answer)
+            self.log.append(served)
+        await _answer(send, body_out)
 
     async def health(self, send: Send) -> None:
         state: dict[str, Any] = {"status": "ok" if self.ready else "starting"}
@@ -125,28 +136,47 @@ class FeatureServer:
             if message["type"] == "lifespan.startup":
                 try:
                     self.store.records("user", ["0"], None)  # the store answers (table exists)
+                    if self._world_day is not None:
+                        self.world_day = self._world_day()
                     if self.log is not None:
                         self.log.start()
                 except Exception as error:  # reported to uvicorn, which exits saying why
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
                     return
+                if self._world_day is not None:
+                    self._watch = asyncio.create_task(self._watch_world())
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                if self._watch is not None:
+                    self._watch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._watch
                 if self.log is not None:
                     self.log.close()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _watch_world(self) -> None:
+        """Re-reads the world's last day every WORLD_REFRESH_S seconds, in a thread; a failed
+        read keeps the last one."""
+        assert self._world_day is not None
+        while True:
+            await asyncio.sleep(WORLD_REFRESH_S)
+            with contextlib.suppress(Exception):
+                self.world_day = await asyncio.to_thread(self._world_day)
 
-def build_app(store: OnlineStore, log: ServedLog | None = None) -> FeatureServer:
-    return FeatureServer(store, log)
+
+def build_app(store: OnlineStore, log: ServedLog | None = None,
+              world_day: Callable[[], str | None] | None = None) -> FeatureServer:  # fmt: skip
+    return FeatureServer(store, log, world_day)
 
 
-def run(store: OnlineStore, log: ServedLog | None, host: str, port: int) -> None:
+def run(store: OnlineStore, log: ServedLog | None, host: str, port: int,
+        world_day: Callable[[], str | None] | None = None) -> None:  # fmt: skip
     import uvicorn
 
-    uvicorn.run(build_app(store, log), host=host, port=port, log_level="warning",
+    uvicorn.run(build_app(store, log, world_day), host=host, port=port, log_level="warning",
                 access_log=False, loop="auto", http="auto", lifespan="on")  # fmt: skip

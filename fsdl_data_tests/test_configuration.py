@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import fsdl_data
-from fsdl_data.config import Settings, configuration_markdown
+from fsdl_data.config import Settings, configuration_markdown, env_example
 
 PACKAGE = Path(fsdl_data.__file__).parent
 DOCS = PACKAGE.parent / "docs" / "configuration.md"
@@ -27,6 +27,17 @@ def test_docs_configuration_is_generated_from_settings_and_lists_every_variable(
     for variable in Settings.variables():
         assert f"| `{variable.name}` |" in text
         assert variable.description and variable.default
+
+
+def test_env_example_is_generated_from_settings_and_names_every_variable() -> None:
+    """.env.example named 5 of the variables and set FSDL_START_DATE outright (a copy to .env
+    would override a generated world's calendar): it is generated now, every line commented."""
+    text = (PACKAGE.parent / ".env.example").read_text()
+    assert text == env_example(), "run: python -m fsdl_data.config --env > .env.example"
+    settings_lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert settings_lines == []
+    for variable in Settings.variables():
+        assert f"# {variable.name}=\n" in text
 
 
 def test_every_fsdl_or_dagster_variable_named_in_the_package_is_a_settings_field() -> None:

@@ -21,9 +21,7 @@ def parse_entity(text: str) -> tuple[str, str]:
     return entity, entity_id
 
 
-def parse_moment(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
+def parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -37,34 +35,31 @@ def online_store_url(settings: object) -> str:
     return settings.online_store_url or settings.app_db_url  # type: ignore[attr-defined]
 
 
-def world_moment(store: object, entity: str, entity_id: str) -> datetime | None:
-    """For a generated world (its manifest in the object store), its latest time: when its last
-    night published (or, if later, this entity's newest value: a rerun or a wall-clock run);
-    None for anything else, where the default moment is now."""
-    from fsdl_data.core.calendar import nightly_publish_time
+def world_day() -> str | None:
+    """The last day of the generated world in the object store (its manifest), or None for
+    anything else: what `read_moment` reads a world's clock from."""
     from fsdl_data.core.world.generator import world_days
 
     days = world_days(_common.object_store())
-    if not days:
-        return None
-    newest = [r.known_at for r in store.records(entity, [entity_id])]  # type: ignore[attr-defined]
-    return max([nightly_publish_time(days[-1]), *newest])
+    return days[-1] if days else None
 
 
 def get(entity_ref: str, at: str | None = None, as_json: bool = False) -> int:
-    """Prints every feature of one entity as served at `at` (default now) with its event and
-    known-at times and status; with `as_json`, a JSON list of objects."""
-    from fsdl_data.core.features.online import open_online_store, read_vector
+    """Prints every feature of one entity as served at `at` (default: `read_moment`'s, as the
+    feature server does: now, or a generated world's latest time) with its event and known-at
+    times and status; with `as_json`, a JSON list of objects."""
+    from fsdl_data.core.features.online import open_online_store, read_moment, vector_of
 
     entity, entity_id = parse_entity(entity_ref)
-    moment = parse_moment(at)
+    moment = None if at is None else parse_moment(at)
     store = open_online_store(online_store_url(_common.settings()))
     try:
-        if at is None:
-            moment = world_moment(store, entity, entity_id) or moment
-        vector = read_vector(store, entity, entity_id, moment)
+        records = store.records(entity, [entity_id])
     finally:
         store.close()
+    if moment is None:
+        moment = read_moment(records, world_day(), datetime.now(UTC))
+    vector = vector_of(entity, records, moment)
     if vector is None:
         print(f"{entity}:{entity_id} has no online features (an unknown id, or its features were "
               "never materialized: run `fsdl-data materialize`)", file=sys.stderr)  # fmt: skip
@@ -108,7 +103,7 @@ def serve(host: str = "127.0.0.1", port: int = 6566, log: bool = True) -> int:
     served_log = ServedLog(settings.lake_url) if log else None
     print(f"serving features on http://{host}:{port} (POST /get-online-features, GET /health)",
           flush=True)  # fmt: skip
-    run(store, served_log, host, port)
+    run(store, served_log, host, port, world_day)
     return 0
 
 
@@ -128,11 +123,22 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of objects instead")
     p.set_defaults(handler=lambda a: get(a.entity, a.at, a.json))
     p = sub.add_parser(
-        "serve", help="serve feature vectors over HTTP (Feast's POST /get-online-features)"
+        "serve",
+        help="serve feature vectors over HTTP (Feast's POST /get-online-features)",
+        description="Serve feature vectors over HTTP: POST /get-online-features (Feast's request "
+        'and response shapes, plus known-at), GET /health. A request without "at" is served '
+        "as `features get` without --at is: now, or for a generated world, its latest time.",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=6566)
     p.add_argument(
-        "--no-log", action="store_true", help="do not log served vectors to the lake (served_log/)"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=6566, help="port to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--no-log",
+        action="store_true",
+        help="do not log served vectors to the lake (default: every served vector is logged "
+        "under served_log/)",
     )
     p.set_defaults(handler=lambda a: serve(a.host, a.port, not a.no_log))

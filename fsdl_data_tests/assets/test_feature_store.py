@@ -237,6 +237,46 @@ def test_features_get(world) -> None:
     assert r.returncode == 1 and "--at must be an ISO 8601 time" in r.stderr
 
 
+def test_the_server_and_features_get_serve_as_of_one_clock(world) -> None:
+    """Without a moment named, the feature server and `features get` serve as of the same
+    moment (online.read_moment): in a generated world its latest time, not the wall clock,
+    after which every user feature would be past its TTL (OUTSIDE_MAX_AGE)."""
+    from starlette.testclient import TestClient
+
+    from fsdl_data.core.features.definitions import USER_FEATURES
+    from fsdl_data.core.features.serving import FEAST_STATUS
+    from fsdl_data.core.world.generator import world_days
+    from fsdl_data.feature_server import build_app
+
+    objects, _, lake = stores(world)
+    pushed = lake.read("online_features", DAYS[-1])
+    ids = {
+        e: int(pushed.filter(pl.col("entity") == e)["entity_id"].sort()[-1])
+        for e in ("user", "photo")
+    }
+    names = {"user": USER_FEATURES, "photo": PHOTO_FEATURES}
+    store = online.open_online_store(world.app_db_url)
+    last = world_days(objects)[-1]
+    with TestClient(build_app(store, None, lambda: last)) as client:
+        assert client.get("/health").status_code == 200
+        body = {"features": [f"{e}:{n}" for e in names for n in names[e]],
+                "entities": {"user_id": [ids["user"]], "photo_id": [ids["photo"]]}}  # fmt: skip
+        results = client.post("/get-online-features", json=body).json()["results"][2:]
+    assert last == DAYS[-1]
+    served = dict(zip([(e, n) for e in names for n in names[e]], results, strict=True))
+    for entity, entity_id in ids.items():
+        r = cli(["features", "get", f"{entity}:{entity_id}", "--json"], world)
+        assert r.returncode == 0, r.stderr
+        for value in json.loads(r.stdout):
+            result = served[(entity, value["feature"])]
+            assert result["statuses"] == [FEAST_STATUS[value["status"]]], (entity, value)
+            assert result["values"] == [value["value"]]
+            assert datetime.fromisoformat(result["known_at"][0]) == datetime.fromisoformat(
+                value["known_at"]
+            )
+    assert {r["statuses"][0] for r in results} == {"PRESENT"}
+
+
 def test_what_was_served_is_what_training_saw(world) -> None:
     """Serve through the feature server, materialize served_features: its check replays the
     logged requests through point-in-time retrieval and passes; tamper with the online store

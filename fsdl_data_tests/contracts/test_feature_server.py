@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from fsdl_data.core.calendar import nightly_publish_time
 from fsdl_data.core.features import online
 from fsdl_data.core.features.served import ServedLog, read_served
 from fsdl_data.core.storage.backends.local import LocalObjectStore
@@ -92,3 +93,24 @@ def test_every_served_value_is_logged_by_request_day(served) -> None:
     assert json.loads(first["value"]) == 5 and first["known_at"] == T0 + timedelta(hours=2)
     assert len(read_served(lake, "2026-01-03")) == len(FEATURES)
     assert read_served(lake, "2026-01-04").is_empty()
+
+
+def test_without_at_a_generated_world_is_served_at_its_latest_time(
+    store: online.OnlineStore,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A request that names no moment is served as of `read_moment`, the rule `features get`
+    follows: in a world whose last day is D, when D's night published (not the wall clock,
+    after which user 1's values are past their TTL), and that moment is what the log records."""
+    online.upsert(store, user_rows(1, T0, T0 + timedelta(hours=2), views=5))
+    world = T0.date().isoformat()  # user 1's values are as of that day's start
+    lake = LocalObjectStore(tmp_path / "lake")
+    log = ServedLog(lake.url, interval=3600)
+    with TestClient(build_app(store, log, lambda: world)) as client:
+        got = ask(client, None, [1])
+        log.flush()
+    assert got["results"][1]["statuses"] == ["PRESENT"] and got["results"][1]["values"] == [5]
+    moment = nightly_publish_time(world)
+    assert set(read_served(lake, moment.date().isoformat())["request_time"]) == {moment}
+    with TestClient(build_app(store, None)) as client:  # no world: the wall clock
+        assert ask(client, None, [1])["results"][1]["statuses"] == ["OUTSIDE_MAX_AGE"]

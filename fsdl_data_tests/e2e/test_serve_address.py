@@ -30,3 +30,12 @@ def test_a_host_that_is_not_this_machine_is_one_line(host: str, tmp_path: Path, 
     assert main(["features", "serve", "--host", host, "--port", "0", "--no-log"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"cannot serve on {host}:0" in err[0], err
+
+
+def test_serve_help_shows_its_defaults(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["features", "serve", "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "(default: 127.0.0.1)" in out and "(default: 6566)" in out, out
+    assert "served_log/" in out and "features get" in out, out

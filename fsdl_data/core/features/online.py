@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -28,6 +28,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fsdl_data.core.calendar import nightly_publish_time
 from fsdl_data.core.features.definitions import (
     ENTITY_KEY,
     EVENT_TIME,
@@ -183,14 +184,21 @@ class SqlOnlineStore:
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
     ) -> list[Record]:
         """One indexed query on one held connection (the serving path: no pool checkout, no
-        statement compilation per call); a dropped connection is replaced once."""
+        statement compilation per call); a dropped connection is replaced once. On Postgres the
+        query is a statement prepared once per connection (parsed and planned once, whatever
+        the number of ids: `entity_id = ANY($2)`), reading times as integer microseconds
+        (decoding timestamps cost more than the query); every feature of the ids is read, in
+        one index range per id, and those not asked for are left out here."""
         self._ensure()
         ids = list(entity_ids)
         if not ids:
             return []
-        mark = "%s" if self.db.engine.dialect.name == "postgresql" else "?"
-        sql = _select(mark, len(ids), None if features is None else len(features))
-        params = [entity, *ids, *(features or ())]
+        postgres = self.db.engine.dialect.name == "postgresql"
+        if postgres:
+            sql, params = _PG_EXECUTE, (entity, ids)
+        else:
+            sql = _select("?", len(ids), None if features is None else len(features))
+            params = (entity, *ids, *(features or ()))
         for attempt in range(2):
             try:
                 cursor = self._reader().cursor()
@@ -202,6 +210,11 @@ class SqlOnlineStore:
                 self._drop_reader()
                 if attempt or not isinstance(error, self._driver_errors()):
                     raise
+        if postgres:
+            moment = _moments()
+            wanted = None if features is None else set(features)
+            return [Record(i, f, v, moment(e), moment(k)) for i, f, v, e, k in found
+                    if wanted is None or f in wanted]  # fmt: skip
         times: dict[datetime | str, datetime] = {}  # a push shares its times: convert once
 
         def utc(moment: datetime | str) -> datetime:
@@ -219,6 +232,9 @@ class SqlOnlineStore:
             held = self.db.engine.raw_connection()
             if self.db.engine.dialect.name == "postgresql":
                 held.driver_connection.autocommit = True  # each read sees the latest commit
+                cursor = held.cursor()
+                cursor.execute(_PG_PREPARE)
+                cursor.close()
             self._held = held
         return self._held
 
@@ -269,6 +285,15 @@ def _select(mark: str, ids: int, features: int | None) -> str:
     return sql
 
 
+_PG_PREPARE = (
+    "PREPARE fsdl_online_read (text, text[]) AS SELECT entity_id, feature, value, "
+    "(extract(epoch FROM event_time) * 1000000)::int8, "
+    "(extract(epoch FROM known_at) * 1000000)::int8 "
+    "FROM online_features WHERE entity = $1 AND entity_id = ANY($2)"
+)  # times are naive UTC, so their epoch is UTC's
+_PG_EXECUTE = "EXECUTE fsdl_online_read (%s, %s)"
+
+
 def _utc(moment: datetime | str) -> datetime:
     """A stored time (naive UTC; SQLite returns it as text) as an aware UTC datetime."""
     if isinstance(moment, str):
@@ -295,6 +320,17 @@ for i = 1, #ARGV, 4 do
 end
 return written
 """
+# A read of some features of many entities in one command and one reply: every field, in key
+# then feature order, joined by NUL (which no JSON text contains), '' where a field is absent.
+# One bulk string parses in one step where a pipeline's replies parse value by value.
+_REDIS_READ = """
+local out, n = {}, #ARGV
+for i = 1, #KEYS do
+  local found = redis.call('HMGET', KEYS[i], unpack(ARGV))
+  for j = 1, n do out[#out + 1] = found[j] or '' end
+end
+return table.concat(out, '\\0')
+"""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -304,6 +340,20 @@ def _micros(moment: datetime) -> int:
 
 def _moment(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def _moments() -> Callable[[int | bytes], datetime]:
+    """Microseconds since the epoch (an int, or its digits) as an aware UTC datetime, each
+    distinct one converted once: the values of one push share their times."""
+    made: dict[int | bytes, datetime] = {}
+
+    def moment(micros: int | bytes) -> datetime:
+        found = made.get(micros)
+        if found is None:
+            found = made[micros] = _moment(int(micros))
+        return found
+
+    return moment
 
 
 class RedisOnlineStore:
@@ -317,6 +367,7 @@ class RedisOnlineStore:
         self.client = redis.Redis.from_url(url)
         self.prefix = prefix
         self._upsert = self.client.register_script(_REDIS_UPSERT)
+        self._read = self.client.register_script(_REDIS_READ)
 
     def _key(self, entity: str, entity_id: str) -> str:
         return f"{self.prefix}:{entity}:{entity_id}"
@@ -334,24 +385,32 @@ class RedisOnlineStore:
     def records(
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
     ) -> list[Record]:
-        pipe = self.client.pipeline(transaction=False)
-        for entity_id in entity_ids:
-            if features is None:
-                pipe.hgetall(self._key(entity, entity_id))
-            else:
-                pipe.hmget(self._key(entity, entity_id), list(features))
+        """Named features: one script call (_REDIS_READ); every feature: one HGETALL per id,
+        pipelined."""
+        ids = list(entity_ids)
+        if not ids:
+            return []
+        moment = _moments()
         out = []
-        for entity_id, found in zip(entity_ids, pipe.execute(), strict=True):
-            pairs = found.items() if features is None else zip(features, found, strict=True)
-            for field, stored in pairs:
-                if stored is None:
-                    continue
-                event, known, value = stored.decode().split(" ", 2)
-                name = field.decode() if isinstance(field, bytes) else field
-                out.append(
-                    Record(entity_id, name, None if value == "null" else value,
-                           _moment(int(event)), _moment(int(known)))
-                )  # fmt: skip
+        if features is not None:
+            names = list(features)
+            reply = self._read(keys=[self._key(entity, i) for i in ids], args=names)
+            for position, stored in enumerate(reply.split(b"\0")):
+                if stored:
+                    event, known, value = stored.split(b" ", 2)
+                    out.append(Record(ids[position // len(names)], names[position % len(names)],
+                                      None if value == b"null" else value.decode(),
+                                      moment(event), moment(known)))  # fmt: skip
+            return out
+        pipe = self.client.pipeline(transaction=False)
+        for entity_id in ids:
+            pipe.hgetall(self._key(entity, entity_id))
+        for entity_id, found in zip(ids, pipe.execute(), strict=True):
+            for field, stored in found.items():
+                event, known, value = stored.split(b" ", 2)
+                out.append(Record(entity_id, field.decode(),
+                                  None if value == b"null" else value.decode(),
+                                  moment(event), moment(known)))  # fmt: skip
         return out
 
     def forget(self, entity: str, entity_ids: Sequence[str]) -> int:
@@ -462,6 +521,28 @@ def status_of(feature: FeatureDefinition, record: Record | None, at: datetime) -
     return OK
 
 
+def read_moment(records: Iterable[Record], world_day: str | None, now: datetime) -> datetime:
+    """The moment a read that names none is served as of: the one clock rule of `fsdl-data
+    features get` without --at and of the feature server without "at". Outside a generated
+    world (`world_day` None), now. In a generated world whose last day is `world_day`, the
+    world's latest time: when its last night published, or the newest known-at among the
+    values read if later (a night re-run on the wall clock, or published since the world was
+    read): a world's clock stands where its newest publication does, not at the wall clock,
+    which lies after every simulated day and would find each value past its TTL."""
+    if world_day is None:
+        return now
+    return max([nightly_publish_time(world_day), *(r.known_at for r in records)])
+
+
+def vector_of(entity: str, records: Sequence[Record], at: datetime) -> list[OnlineValue] | None:
+    """Every feature of one entity as served at `at`, from its stored records; None when
+    there are none."""
+    if not records:
+        return None
+    found = {r.feature: r for r in records}
+    return [serve(feature, found.get(feature.name), at) for feature in features_of(entity)]
+
+
 def serve(feature: FeatureDefinition, record: Record | None, at: datetime) -> OnlineValue:
     """One value as served at `at`."""
     status = status_of(feature, record, at)
@@ -475,10 +556,7 @@ def read_vector(
     store: OnlineStore | AppDatabase, entity: str, entity_id: str, at: datetime
 ) -> list[OnlineValue] | None:
     """Every feature of one entity as served at `at`; None when the store has no row for it."""
-    found = {r.feature: r for r in as_store(store).records(entity, [entity_id])}
-    if not found:
-        return None
-    return [serve(feature, found.get(feature.name), at) for feature in features_of(entity)]
+    return vector_of(entity, as_store(store).records(entity, [entity_id]), at)
 
 
 STATUS_WORDS = {

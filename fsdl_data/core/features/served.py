@@ -1,14 +1,15 @@
 """What was served is what training saw: the log of served values and its replay.
 
-The feature server hands each answered request to a `ServedLog` as the bytes it already has
-(the request body, the response body and the moment it served as of): one append to a bounded
-in-memory buffer, nothing decoded, encoded or written on the request path. A thread moves the
-buffer down a pipe to a separate writer process, which decodes the requests into one row per
-served value (request time, entity, entity id, feature, value, status, event time, known-at)
-and writes them to the lake's store as Parquet files under `served_log/date=<request day>/`:
-one file per flush, written whole under its final name, never appended to, so readers never
-see half a file. (Rows name entity and id in columns of their own, so `fsdl-data forget` finds
-and erases a subject's served values.)
+The feature server hands each answered request to a `ServedLog`: the columns it served
+(core.features.serving's `FeatureColumn`s: ids, stored JSON texts, Feast statuses, ISO times),
+encoded as one line (`log_record`: a few joined strings per feature, never one per value) into
+a bounded in-memory buffer; nothing is decoded or written on the request path. A thread moves
+the buffer down a pipe to a separate writer process, which decodes a whole flush with polars
+(no Python step per request or per value) into one row per served value (request
+time, entity, entity id, feature, value, status, event time, known-at) and writes them to the lake's store as
+Parquet files under `served_log/date=<request day>/`: one file per flush, written whole under
+its final name, never appended to, so readers never see half a file. (Rows name entity and id
+in columns of their own, so `fsdl-data forget` finds and erases a subject's served values.)
 Closing drains everything (nothing lost on a clean shutdown); when the writer falls behind and
 the buffer is full, requests are dropped from the log, counted, and the count is written beside
 the day's files (`*.dropped.json`, read by `read_dropped`): never silently.
@@ -33,14 +34,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
 from fsdl_data.core.features.online import MISSING, OK
 from fsdl_data.core.features.parity import offline_values
-from fsdl_data.core.features.serving import FEAST_STATUS, KEY_ENTITY
+from fsdl_data.core.features.serving import FEAST_STATUS, Answer
 from fsdl_data.core.storage.lake import to_parquet_bytes
 
 SERVED_PREFIX = "served_log"
@@ -56,84 +57,88 @@ SERVED_SCHEMA: dict[str, pl.DataType] = {
     "known_at": TS,
 }
 try:  # the server's codec when installed (fsdl_data[serving])
+    from orjson import dumps as _dumps
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
     _loads = json.loads
+
+    def _dumps(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
 OUR_STATUS = {feast: ours for ours, feast in FEAST_STATUS.items()}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A frame down the pipe: kind, moment (µs since the epoch), two lengths, then the two bodies.
-_FRAME = struct.Struct("<BqII")
+# A frame down the pipe: kind, moment (µs since the epoch), a length (or count), then that many
+# bytes of record for a served request.
+_FRAME = struct.Struct("<BqI")
 SERVED, DROPPED, FLUSH = 0, 1, 2  # frame kinds: a served request, a drop count, a flush marker
-
-
-class ServedRow(NamedTuple):
-    """One served value, as logged (its fields are the served log's columns, in order)."""
-
-    request_time: datetime
-    entity: str
-    entity_id: str
-    feature: str
-    value: str | None  # JSON, null when not served
-    status: str
-    event_time: datetime | None
-    known_at: datetime | None
+_ISO = "%Y-%m-%dT%H:%M:%S%.fZ"  # the times a response carries (core.features.serving._iso)
 
 
 def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    since = moment - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+# A log record is text in three levels of separators: control characters that no JSON text (as
+# stored: json.dumps), ISO time, status or id (core.features.serving.key_ids) holds raw.
+_LINE, _FIELD, _ITEM = "\x1d", "\x1e", "\x1f"  # per served feature; its fields; a field's items
+_FIELDS = ("request_time", "entity", "feature", "entity_id", "value", "status", "event_time",
+           "known_at")  # fmt: skip
+_SPLIT = list(_FIELDS[3:])  # one item per value
 
 
-def served_rows(
-    at: datetime, request: Mapping[str, Any], response: Mapping[str, Any]
-) -> list[ServedRow]:
-    """The log rows of one answered request, from the decoded request and response bodies (as
-    the server sent them: core.features.serving's shapes). Times are absent exactly when the
-    value is (`missing`); values are re-encoded as the store holds them (json.dumps)."""
-    ids = {key: [str(v) for v in values] for key, values in request["entities"].items()}
-    results = response["results"][len(ids) :]
-    rows = []
-    for name, result in zip(request["features"], results, strict=True):
-        entity, _, feature = name.partition(":")
-        key = next(k for k, e in KEY_ENTITY.items() if e == entity)
-        columns = zip(ids[key], result["values"], result["statuses"],
-                      result["event_timestamps"], result["known_at"], strict=True)  # fmt: skip
-        for entity_id, value, feast_status, event, known in columns:
-            status = OUR_STATUS[feast_status]
-            absent = status == MISSING
-            rows.append(ServedRow(at, entity, entity_id, feature,
-                                  None if value is None else json.dumps(value), status,
-                                  None if absent else _time(event), None if absent else _time(known)))  # fmt: skip
-    return rows
+def log_record(served: Answer) -> bytes:
+    """One answered request as the log keeps it until written: per served feature one line of
+    fields (_FIELDS: its moment in µs, entity, name, then its ids, values as the stored JSON
+    texts, Feast statuses, event times and known-at, each joined item by item), lines joined:
+    a few joins per feature, never a step per value, and no encoder's escaping."""
+    at = str(_micros(served.at))
+    return _LINE.join(
+        _FIELD.join((at, c.entity, c.feature, _ITEM.join(c.ids), _ITEM.join(c.values),
+                     _ITEM.join(c.statuses), _ITEM.join(c.event_times), _ITEM.join(c.known_at)))
+        for c in served.columns if c.ids
+    ).encode()  # fmt: skip
 
 
-def served_frame(rows: Sequence[ServedRow]) -> pl.DataFrame:
-    """Column by column (much cheaper than row by row)."""
-    if not rows:
+def served_frame(records: Sequence[bytes]) -> pl.DataFrame:
+    """Log records (`log_record`) as one row per served value (SERVED_SCHEMA): the value is the
+    stored JSON text where it was served (status ok), else null; the times are null where the
+    value was missing. Decoded by polars, all records at once: split into one row per served
+    feature, into its fields, and exploded into one row per value."""
+    text = _LINE.encode().join(record for record in records if record).decode()
+    if not text:
         return pl.DataFrame(schema=SERVED_SCHEMA)
-    columns = list(zip(*rows, strict=True))
-    return pl.DataFrame(
-        {name: pl.Series(name, values, dtype=SERVED_SCHEMA[name], strict=False)
-         for name, values in zip(SERVED_SCHEMA, columns, strict=True)}
+    lines = pl.Series("line", text.split(_LINE), dtype=pl.String)
+    frame = (
+        lines.str.split_exact(_FIELD, len(_FIELDS) - 1)
+        .struct.rename_fields(list(_FIELDS)).struct.unnest()
+        .with_columns(pl.col(*_SPLIT).str.split(_ITEM))
+        .explode(_SPLIT)
+    )  # fmt: skip
+    status = pl.col("status").replace_strict(OUR_STATUS, return_dtype=pl.String)
+    present = status != MISSING
+
+    def when(name: str) -> pl.Expr:
+        parsed = pl.col(name).str.to_datetime(_ISO, time_unit="us", time_zone="UTC")
+        return pl.when(present).then(parsed).alias(name)
+
+    return frame.select(
+        pl.col("request_time").cast(pl.Int64).cast(TS),
+        "entity", "entity_id", "feature",
+        pl.when((status == OK) & (pl.col("value") != "null")).then(pl.col("value")).alias("value"),
+        status.alias("status"), when("event_time"), when("known_at"),
     )  # fmt: skip
 
 
-def write_served(store: Any, requests: Sequence[tuple[int, bytes, bytes]],
-                 dropped: Mapping[str, int]) -> list[str]:  # fmt: skip
-    """Logged requests (µs since the epoch, request body, response body), decoded into one row
-    per served value (SERVED_SCHEMA: entity and id in columns of their own, so an erasure finds
-    a subject's rows), as one Parquet file per request day, and one `.dropped.json` per day that
-    dropped requests from the log; returns the keys written."""
+def write_served(store: Any, records: Sequence[bytes], dropped: Mapping[str, int]) -> list[str]:
+    """Logged requests (`log_record`s), as one row per served value (SERVED_SCHEMA: entity and
+    id in columns of their own, so an erasure finds a subject's rows) in one Parquet file per
+    request day, and one `.dropped.json` per day that dropped requests from the log; returns
+    the keys written."""
     keys = []
-    rows: list[ServedRow] = []
-    for moment, body, answer in requests:
-        at = _EPOCH + timedelta(microseconds=moment)
-        rows.extend(served_rows(at, _loads(body), _loads(answer)))
-    if rows:
-        frame = served_frame(rows).with_columns(
+    if records:
+        frame = served_frame(records).with_columns(
             pl.col("request_time").dt.date().cast(pl.String).alias("__day")
         )
         for (day,), part in frame.partition_by("__day", as_dict=True).items():
@@ -160,7 +165,7 @@ def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interva
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     store = open_object_store(lake_url, options)
-    requests: list[tuple[int, bytes, bytes]] = []
+    records: list[memoryview] = []
     dropped: dict[str, int] = {}
     last = time.monotonic()
     ended = False
@@ -168,35 +173,35 @@ def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interva
         marker = None
         if frames.poll(max(0.0, interval - (time.monotonic() - last))):
             try:
-                chunk = frames.recv_bytes()
+                chunk = memoryview(frames.recv_bytes())
             except EOFError:
                 ended = True
-                chunk = b""
+                chunk = memoryview(b"")
             offset = 0
             while offset < len(chunk):
-                kind, moment, first, second = _FRAME.unpack_from(chunk, offset)
+                kind, moment, length = _FRAME.unpack_from(chunk, offset)
                 offset += _FRAME.size
                 if kind == SERVED:
-                    middle, end = offset + first, offset + first + second
-                    requests.append((moment, chunk[offset:middle], chunk[middle:end]))
-                    offset = end
+                    records.append(chunk[offset : offset + length])
+                    offset += length
                 elif kind == DROPPED:
                     day = (_EPOCH + timedelta(microseconds=moment)).date().isoformat()
-                    dropped[day] = dropped.get(day, 0) + first
+                    dropped[day] = dropped.get(day, 0) + length
                 else:
-                    marker = first
+                    marker = length
         if ended or marker is not None or time.monotonic() - last >= interval:
-            write_served(store, requests, dropped)
-            requests, dropped, last = [], {}, time.monotonic()
+            write_served(store, records, dropped)  # type: ignore[arg-type]
+            records, dropped, last = [], {}, time.monotonic()
             if marker is not None:
                 acks.send(marker)
 
 
 class ServedLog:
-    """The request path's side of the served log: `append` puts one request's bytes in a
-    bounded buffer (`capacity` bytes) and returns; a thread feeds the writer process. When the
-    buffer is full the request is dropped from the log and counted (`dropped`, reported to the
-    lake and on standard error). `close` drains the buffer and waits for the writer."""
+    """The request path's side of the served log: `append` encodes one answered request
+    (`log_record`) into a bounded buffer (`capacity` bytes) and returns; a thread feeds the
+    writer process. When the buffer is full the request is dropped from the log and counted
+    (`dropped`, reported to the lake and on standard error). `close` drains the buffer and
+    waits for the writer."""
 
     def __init__(self, lake_url: str, options: Mapping[str, Any] | None = None,
                  interval: float = 1.0, capacity: int = 64 << 20) -> None:  # fmt: skip
@@ -205,6 +210,7 @@ class ServedLog:
         self.dropped = 0  # requests dropped from the log since start
         self.pending = 0  # bytes buffered, not yet handed to the writer
         self._buffer: collections.deque[bytes] = collections.deque()
+        self._served = 0  # requests buffered
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
@@ -226,21 +232,24 @@ class ServedLog:
         self._thread.start()
         return self
 
-    def append(self, at: datetime, request: bytes, response: bytes) -> None:
-        """Logs one answered request (served as of `at`, aware UTC)."""
-        frame = _FRAME.pack(SERVED, _micros(at), len(request), len(response)) + request + response
+    def append(self, served: Answer) -> None:
+        """Logs one answered request."""
+        record = log_record(served)
+        size = _FRAME.size + len(record)
         with self._lock:
-            if self.pending + len(frame) > self.capacity:
+            if self.pending + size > self.capacity:
                 self.dropped += 1
-                day = at.date().isoformat()
+                day = served.at.astimezone(UTC).date().isoformat()
                 self._unreported[day] = self._unreported.get(day, 0) + 1
                 if self.dropped == 1:
                     print("served log: the writer is behind and its buffer is full; dropping "
                           "requests from the log (counted in served_log/*.dropped.json)",
                           file=sys.stderr, flush=True)  # fmt: skip
                 return
-            self.pending += len(frame)
-            self._buffer.append(frame)
+            self.pending += size
+            self._served += 1
+            self._buffer.append(_FRAME.pack(SERVED, 0, len(record)))
+            self._buffer.append(record)
 
     def _take(self) -> tuple[bytes, int]:
         """Everything buffered as one chunk of frames, and how many requests it holds."""
@@ -248,11 +257,11 @@ class ServedLog:
             frames = list(self._buffer)
             self._buffer.clear()
             self.pending = 0
+            served, self._served = self._served, 0
             unreported, self._unreported = self._unreported, {}
-        served = sum(1 for frame in frames if frame[0] == SERVED)
         for day, count in unreported.items():
             moment = _micros(datetime.fromisoformat(day).replace(tzinfo=UTC))
-            frames.append(_FRAME.pack(DROPPED, moment, count, 0))
+            frames.append(_FRAME.pack(DROPPED, moment, count))
         return b"".join(frames), served
 
     def _feed(self) -> None:
@@ -280,7 +289,7 @@ class ServedLog:
         """Waits until everything appended so far is written to the lake."""
         self._flushes += 1
         with self._lock:
-            self._buffer.append(_FRAME.pack(FLUSH, 0, self._flushes, 0))
+            self._buffer.append(_FRAME.pack(FLUSH, 0, self._flushes))
         self._wake.set()
         while self._acks.poll(timeout):
             if self._acks.recv() == self._flushes:

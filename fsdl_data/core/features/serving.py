@@ -2,8 +2,10 @@
 
 Request (Feast's): {"features": ["user:views_7d", "photo:post_hour"], "entities": {"user_id":
 [1, 2], "photo_id": [5, 6]}}: features named `<entity>:<feature>`, entities by their key column,
-one row per position (every key column as long as the others). Our extension: an optional
-"at" (ISO 8601) serves as of that moment instead of now.
+one row per position (every key column as long as the others); ids are the key's type, or
+strings of it (`"7"` for an integer key). Our extension: an optional "at" (ISO 8601) serves as
+of that moment; without it a request is served as of `read_moment` (core.features.online), the
+rule `fsdl-data features get` follows too: now, or in a generated world its latest time.
 
 Response (Feast's): {"metadata": {"feature_names": [key columns..., features...]}, "results":
 [{"values": [...], "statuses": [...], "event_timestamps": [...]}, ...]}, one result per name, in
@@ -12,26 +14,36 @@ Feast's where Feast has one (PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE) and NOT_YET_KN
 described or published after the moment (the as-of rule of core.features.online). Unlike Feast
 (feast#2260), event timestamps are the values' own event times, never the time of the request.
 
-The server hands each request and its response, as bytes, to the served log
-(core.features.served), which turns them into log rows off the request path, so what was served
-can later be replayed against training.
+A request is answered in two steps: `answer` reads the store once per entity kind and makes one
+column per requested feature (`FeatureColumn`: stored JSON texts, statuses, times); `response`
+puts them in Feast's shape, and the served log (core.features.served) encodes the same columns,
+so what was served can later be replayed against training.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from fsdl_data.core.features.definitions import ENTITY_KEY, FEATURES, FeatureDefinition
+from fsdl_data.core.features.definitions import (
+    ENTITY_KEY,
+    FEATURES,
+    PHOTO_FEATURE_TABLE,
+    USER_FEATURE_TABLE,
+    FeatureDefinition,
+)
 from fsdl_data.core.features.online import (
     EXPIRED,
     MISSING,
     NOT_YET_KNOWN,
     OK,
     OnlineStore,
+    Record,
+    read_moment,
     status_of,
 )
 
@@ -43,6 +55,7 @@ FEAST_STATUS = {
 }
 NO_TIME = "1970-01-01T00:00:00Z"  # Feast's timestamp for entity keys and absent values
 KEY_ENTITY = {key: entity for entity, key in ENTITY_KEY.items()}
+KEY_TYPE = {"user_id": USER_FEATURE_TABLE["user_id"], "photo_id": PHOTO_FEATURE_TABLE["photo_id"]}
 
 
 class RawJson(str):
@@ -58,9 +71,10 @@ class BadRequest(ValueError):
 class FeatureRequest:
     features: list[tuple[str, FeatureDefinition]]  # (entity, definition), in request order
     keys: list[str]  # the key columns, in request order
-    ids: dict[str, list[str]]  # key column -> ids as strings, one per row
+    ids: dict[str, list[str]]  # key column -> ids as the store keys them (strings), one per row
     rows: int
     at: datetime | None
+    key_values: dict[str, list[int | str]] | None = None  # key column -> ids in the key's type
 
 
 def feature_catalog() -> dict[str, tuple[str, FeatureDefinition]]:
@@ -70,6 +84,32 @@ def feature_catalog() -> dict[str, tuple[str, FeatureDefinition]]:
 
 
 REQUEST_SHAPE = '{"features": [...], "entities": {...}}'  # what a refusal tells a client to send
+_INTEGER = re.compile(r"\s*-?[0-9]+\s*")
+
+
+def key_ids(key: str, values: Any) -> tuple[list[str], list[int | str]]:
+    """A key column's ids as the store keys them (strings) and in the key's own type (what the
+    response echoes). An integer key (KEY_TYPE) takes integers, and strings that are integers
+    ("7", " 07"): JSON clients often send ids as strings; anything else is a BadRequest naming
+    the field."""
+    if not isinstance(values, list):
+        raise BadRequest(f"entities[{key!r}] must be a list of ids")
+    if not KEY_TYPE[key].is_integer():  # printable: the served log separates with controls
+        if not all(isinstance(v, str) and v.isprintable() for v in values):
+            raise BadRequest(f"entities[{key!r}] must be a list of ids (printable strings)")
+        return list(values), list(values)
+    if all(type(v) is int for v in values):  # the common case, checked at C speed
+        return list(map(str, values)), values
+    typed: list[int | str] = []
+    for position, value in enumerate(values):
+        if type(value) is int:
+            typed.append(value)
+        elif isinstance(value, str) and _INTEGER.fullmatch(value):
+            typed.append(int(value))
+        else:
+            raise BadRequest(f"entities[{key!r}][{position}] is {json.dumps(value)}: {key} ids "
+                             "are integers (JSON numbers, or strings of digits)")  # fmt: skip
+    return [str(v) for v in typed], typed
 
 
 def parse_request(
@@ -92,12 +132,11 @@ def parse_request(
             )
         features.append(catalog[name])
     ids: dict[str, list[str]] = {}
+    typed: dict[str, list[int | str]] = {}
     for key, values in entities.items():
         if key not in KEY_ENTITY:
             raise BadRequest(f"unknown key column {key!r}: use {', '.join(KEY_ENTITY)}")
-        if not isinstance(values, list) or not all(isinstance(v, int | str) for v in values):
-            raise BadRequest(f"entities[{key!r}] must be a list of ids")
-        ids[key] = [str(v) for v in values]
+        ids[key], typed[key] = key_ids(key, values)
     lengths = {len(v) for v in ids.values()}
     if len(lengths) != 1:
         raise BadRequest('every key column in "entities" must have the same number of ids')
@@ -114,56 +153,99 @@ def parse_request(
         except ValueError:
             raise BadRequest(f'"at" must be an ISO 8601 time; got {at!r}') from None
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return FeatureRequest(features, list(ids), ids, lengths.pop(), moment)
+    return FeatureRequest(features, list(ids), ids, lengths.pop(), moment, typed)
 
 
 def _iso(moment: datetime | None) -> str:
     return NO_TIME if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def get_online_features(
-    store: OnlineStore, request: FeatureRequest, now: datetime
-) -> dict[str, Any]:
-    """The response to one request, as of its "at" or else `now`. Values are `RawJson` (encode
-    with orjson's Fragment, or decode them)."""
-    at = request.at or now
+class FeatureColumn(NamedTuple):
+    """One requested feature, as served: per row its stored JSON text ("null" where nothing is
+    served), Feast status, event time and known-at (ISO 8601, NO_TIME where absent). The
+    response and the served log are both made from these lists."""
+
+    entity: str
+    feature: str
+    ids: list[str]
+    values: list[str]
+    statuses: list[str]
+    event_times: list[str]
+    known_at: list[str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request was served: as of `at`, every requested feature's column."""
+
+    request: FeatureRequest
+    at: datetime
+    columns: list[FeatureColumn]
+
+
+def answer(
+    store: OnlineStore, request: FeatureRequest, now: datetime, world_day: str | None = None
+) -> Answer:
+    """What `request` is served: as of its "at", or else the moment `read_moment` gives (now,
+    or in a generated world whose last day is `world_day`, the world's latest time)."""
     by_entity: dict[str, list[str]] = {}
     for entity, feature in request.features:
         by_entity.setdefault(entity, []).append(feature.name)
-    found = {}
+    found: dict[tuple[str, str], dict[str, Record]] = {}  # (entity, feature) -> id -> record
+    read: list[Record] = []
     for entity, names in by_entity.items():
-        ids = sorted(set(request.ids[ENTITY_KEY[entity]]))
-        for record in store.records(entity, ids, names):
-            found[(entity, record.entity_id, record.feature)] = record
+        records = store.records(entity, sorted(set(request.ids[ENTITY_KEY[entity]])), names)
+        read += records
+        for name in names:
+            found[(entity, name)] = {}
+        for record in records:
+            found[(entity, record.feature)][record.entity_id] = record
+    at = request.at or read_moment(read, world_day, now)
+    times: dict[datetime, str] = {}  # values of a push share their times: format once
+
+    def iso(moment: datetime) -> str:
+        text = times.get(moment)
+        if text is None:
+            text = times[moment] = _iso(moment)
+        return text
+
+    columns = []
+    for entity, feature in request.features:  # list comprehensions: a step per value is costly
+        ids, by_id = request.ids[ENTITY_KEY[entity]], found[(entity, feature.name)]
+        rows = [by_id.get(entity_id) for entity_id in ids]
+        statuses = [status_of(feature, record, at) for record in rows]
+        values = ["null" if status != OK or record.value is None else record.value  # type: ignore[union-attr]
+                  for record, status in zip(rows, statuses, strict=True)]  # fmt: skip
+        events = [NO_TIME if record is None else iso(record.event_time) for record in rows]
+        known = [NO_TIME if record is None else iso(record.known_at) for record in rows]
+        feast = [FEAST_STATUS[status] for status in statuses]
+        columns.append(FeatureColumn(entity, feature.name, ids, values, feast, events, known))
+    return Answer(request, at, columns)
+
+
+def response(served: Answer) -> dict[str, Any]:
+    """Feast's response shape plus known-at. Each feature's values are one `RawJson` array
+    made of the stored texts (encode with orjson's Fragment, or decode it: `decoded`)."""
+    request = served.request
+    typed = request.key_values or {k: list(v) for k, v in request.ids.items()}
     results: list[dict[str, Any]] = [
-        {"values": [int(i) if i.isdigit() else i for i in request.ids[key]],
-         "statuses": ["PRESENT"] * request.rows, "event_timestamps": [NO_TIME] * request.rows}
+        {"values": typed[key], "statuses": ["PRESENT"] * request.rows,
+         "event_timestamps": [NO_TIME] * request.rows}
         for key in request.keys
     ]  # fmt: skip
-    times: dict[datetime | None, str] = {}  # values of a push share their times: format once
-
-    def iso(moment: datetime | None) -> str:
-        if moment not in times:
-            times[moment] = _iso(moment)
-        return times[moment]
-
-    for entity, feature in request.features:
-        values, statuses, events, known = [], [], [], []
-        for entity_id in request.ids[ENTITY_KEY[entity]]:
-            record = found.get((entity, entity_id, feature.name))
-            status = status_of(feature, record, at)
-            served = record.value if status == OK and record is not None else None
-            values.append(None if served is None else RawJson(served))
-            statuses.append(FEAST_STATUS[status])
-            event_time = None if record is None else record.event_time
-            known_at = None if record is None else record.known_at
-            events.append(iso(event_time))
-            known.append(iso(known_at))
-        results.append(
-            {"values": values, "statuses": statuses, "event_timestamps": events, "known_at": known}
-        )
-    names = [*request.keys, *(feature.name for _, feature in request.features)]
+    for column in served.columns:
+        results.append({"values": RawJson(f"[{','.join(column.values)}]"),
+                        "statuses": column.statuses, "event_timestamps": column.event_times,
+                        "known_at": column.known_at})  # fmt: skip
+    names = [*request.keys, *(c.feature for c in served.columns)]
     return {"metadata": {"feature_names": names}, "results": results}
+
+
+def get_online_features(
+    store: OnlineStore, request: FeatureRequest, now: datetime, world_day: str | None = None
+) -> dict[str, Any]:
+    """The response to one request (`answer`, in Feast's shape: `response`)."""
+    return response(answer(store, request, now, world_day))
 
 
 def decoded(response: dict[str, Any]) -> dict[str, Any]:
@@ -171,8 +253,8 @@ def decoded(response: dict[str, Any]) -> dict[str, Any]:
     return {
         "metadata": response["metadata"],
         "results": [
-            {**result, "values": [json.loads(v) if isinstance(v, RawJson) else v
-                                  for v in result["values"]]}
+            {**result, "values": json.loads(result["values"])
+             if isinstance(result["values"], RawJson) else result["values"]}
             for result in response["results"]
         ],
     }  # fmt: skip

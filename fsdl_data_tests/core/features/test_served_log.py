@@ -4,20 +4,32 @@ the lake and on /health), and a dead writer costs the log, never a request."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from starlette.testclient import TestClient
 
 from fsdl_data.core.features import online
-from fsdl_data.core.features.definitions import USER_FEATURES
-from fsdl_data.core.features.served import ServedLog, read_dropped, read_served
+from fsdl_data.core.features.definitions import ENTITY_KEY, FEATURES, USER_FEATURES
+from fsdl_data.core.features.served import (
+    OUR_STATUS,
+    SERVED_SCHEMA,
+    ServedLog,
+    log_record,
+    read_dropped,
+    read_served,
+    served_frame,
+)
+from fsdl_data.core.features.serving import answer, decoded, parse_request, response
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.feature_server import build_app
 from fsdl_data_tests.contracts.test_online_store import T0, user_rows
+from fsdl_data_tests.core.features.test_serving import MemoryStore
 
 
 def requests(rng: random.Random, count: int) -> list[dict]:
@@ -118,3 +130,49 @@ def test_forget_erases_a_user_from_the_served_log(tmp_path: Path) -> None:
         for b in bodies
     )
     assert len(after) == expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_log_records_decode_to_every_value_as_served(seed: int) -> None:
+    """Random answers (user and photo features, string values with separators, quotes and
+    non-ASCII, nulls, every status) through `log_record` and `served_frame` give one row per
+    served value: its id, the stored JSON text where served (else null), our status, and its
+    times (null where missing), as the response itself says."""
+    rng = random.Random(seed)
+    now = T0 + timedelta(days=rng.randint(0, 30), seconds=rng.randint(0, 86_399))
+    answers, expected = [], []
+    for _ in range(rng.randint(1, 12)):
+        features = rng.sample(list(FEATURES), rng.randint(1, len(FEATURES)))
+        rows = rng.randint(1, 7)
+        ids = {ENTITY_KEY[f.entity]: [rng.randint(0, 9) for _ in range(rows)] for f in features}
+        records = []
+        for feature in features:
+            for entity_id in set(ids[ENTITY_KEY[feature.entity]]):
+                if rng.random() < 0.2:
+                    continue
+                event = now - timedelta(
+                    hours=rng.uniform(-3, 24 * 4), microseconds=rng.randint(0, 999)
+                )
+                value = rng.choice([None, rng.randint(-5, 500), 'a, "b"\\', "Zürich ∞", ""])
+                records.append(online.Record(str(entity_id), feature.name, json.dumps(value),
+                                             event, event + timedelta(hours=rng.uniform(0, 5))))  # fmt: skip
+        at = now - timedelta(hours=rng.uniform(0, 48)) if rng.random() < 0.7 else None
+        body = {"features": [f"{f.entity}:{f.name}" for f in features], "entities": ids}
+        if at is not None:
+            body["at"] = at.isoformat()
+        store = MemoryStore(records, {f.name: f.entity for f in FEATURES})
+        served = answer(store, parse_request(body), now)
+        answers.append(served)
+        results = decoded(response(served))["results"][len(ids) :]
+        for feature, result in zip(features, results, strict=True):
+            for row, entity_id in enumerate(ids[ENTITY_KEY[feature.entity]]):
+                status = OUR_STATUS[result["statuses"][row]]
+                value = result["values"][row]
+                missing = status == online.MISSING
+                expected.append((served.at, feature.entity, str(entity_id), feature.name,
+                                 None if value is None else json.dumps(value), status,
+                                 None if missing else datetime.fromisoformat(result["event_timestamps"][row]),
+                                 None if missing else datetime.fromisoformat(result["known_at"][row])))  # fmt: skip
+    frame = served_frame([log_record(served) for served in answers])
+    assert frame.schema == pl.Schema(SERVED_SCHEMA)
+    assert frame.rows() == expected

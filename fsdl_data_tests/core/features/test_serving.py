@@ -45,7 +45,14 @@ class MemoryStore:
         ({"features": ["user:views_7d"], "entities": {}}, "must map key columns"),
         ({"features": ["user:nope"], "entities": {"user_id": [1]}}, "no feature 'user:nope'"),
         ({"features": ["user:views_7d"], "entities": {"shop_id": [1]}}, "unknown key column"),
-        ({"features": ["user:views_7d"], "entities": {"user_id": [1.5]}}, "list of ids"),
+        ({"features": ["user:views_7d"], "entities": {"user_id": 1}}, "list of ids"),
+        ({"features": ["user:views_7d"], "entities": {"user_id": [1.5]}},
+         r"entities\['user_id'\]\[0\] is 1.5: user_id ids are integers"),
+        ({"features": ["user:views_7d"], "entities": {"user_id": [1, "abc"]}},
+         r"entities\['user_id'\]\[1\] is \"abc\": user_id ids are integers"),
+        ({"features": ["user:views_7d"], "entities": {"user_id": [True]}}, "ids are integers"),
+        ({"features": ["photo:location"], "entities": {"photo_id": ["1.0"]}}, "ids are integers"),
+        ({"features": ["user:views_7d"], "entities": {"user_id": [None]}}, "ids are integers"),
         ({"features": ["user:views_7d"], "entities": {"user_id": [1], "photo_id": [1, 2]}},
          "same number of ids"),
         ({"features": ["photo:post_hour"], "entities": {"user_id": [1]}}, "needs entities"),
@@ -92,9 +99,9 @@ def test_a_response_serves_each_value_by_the_as_of_rule(seed: int) -> None:
             record = stored.get((feature.name, entity_id))
             status = status_of(feature, record, at)
             assert result["statuses"][row] == FEAST_STATUS[status]
-            served = result["values"][row]
+            served = json.loads(result["values"])[row]
             if status == OK:
-                assert isinstance(served, RawJson) and served == record.value
+                assert isinstance(result["values"], RawJson) and served == json.loads(record.value)
             else:
                 assert served is None
             if record is None:
@@ -103,5 +110,27 @@ def test_a_response_serves_each_value_by_the_as_of_rule(seed: int) -> None:
                 assert datetime.fromisoformat(result["event_timestamps"][row]) == record.event_time
                 assert datetime.fromisoformat(result["known_at"][row]) == record.known_at
     plain = decoded(response)
-    assert all(not isinstance(v, RawJson) for r in plain["results"] for v in r["values"])
+    assert all(not isinstance(r["values"], RawJson) for r in plain["results"])
     json.dumps(plain)  # a client's view is plain JSON
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ids_given_as_strings_are_served_as_the_same_ids(seed: int) -> None:
+    """An integer key's ids sent as strings of digits (JSON clients often do) read the same
+    values as the same ids sent as numbers, and the response echoes them as integers."""
+    rng = random.Random(seed)
+    feature = rng.choice(list(FEATURES))
+    key = ENTITY_KEY[feature.entity]
+    numbers = [rng.randint(0, 50) for _ in range(rng.randint(1, 8))]
+    spelled = [rng.choice([n, str(n), f" {n}", f"{n:03d}"]) for n in numbers]
+    records = [Record(str(n), feature.name, json.dumps(n * 3), NOW - timedelta(hours=1),
+                      NOW - timedelta(minutes=30)) for n in set(numbers) if n % 3]  # fmt: skip
+    store = MemoryStore(records, {feature.name: feature.entity})
+    got = {}
+    for ids in (numbers, spelled):
+        body = {"features": [f"{feature.entity}:{feature.name}"], "entities": {key: ids}}
+        got[str(ids)] = decoded(get_online_features(store, parse_request(body), NOW))
+    by_number, by_string = got.values()
+    assert by_number == by_string
+    assert by_string["results"][0]["values"] == numbers
+    assert by_string["results"][1]["values"] == [n * 3 if n % 3 else None for n in numbers]
