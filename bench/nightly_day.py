@@ -13,8 +13,9 @@ and prints:
      from), and the classifier step's training time per night against bare updates (same
      model, batch, steps and threads);
   3. the model's held-out figures, against the labels and against the world's hidden truth;
-     classifier accuracies are on photos no classifier of the night trained on (photos in no
-     labeled_set partition so far).
+     classifier accuracies are on photos no classifier of the night trained on (in no
+     labeled_set partition so far as a training label: gold, human, or weak above the
+     classifier's admission threshold).
 Prints the load average at start and end. Run: `make bench-nightly`.
 """
 
@@ -47,6 +48,7 @@ def main() -> int:
 
     from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
+    from fsdl_data.core.labels.labeled_set import training_labels
     from fsdl_data.core.modeling.metrics import spearman
     from fsdl_data.core.modeling.popularity import PopularityModel
     from fsdl_data.core.storage.appdb import AppDatabase
@@ -93,12 +95,20 @@ def main() -> int:
         return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
 
     def held_out_accuracy(lake: Lake, day: str) -> tuple[float, int, int]:
-        """Accuracy of the day's classifications on its photos that no classifier trained on
-        (in no labeled_set partition so far: gold, human or weak, whatever the confidence),
-        the count of those and of the day's photos."""
+        """Accuracy of the day's classifications on its photos that no classifier of the night
+        trained on, the count of those and of the day's photos. The night's classifier (and
+        every one it was warm-started from, and the one the weak labels used) trained on
+        `training_labels` of labeled_set partitions up to the day, with the config on its card:
+        every photo in those is left out."""
+        version = lake.read("photo_classifier")["version"][0]
+        config = registry.read_card(lake.store, version).details["config"]
         labeled = pl.concat([lake.read("labeled_set", d) for d in lake.partitions("labeled_set")])
+        trained = training_labels(
+            labeled, use_weak=config["use_weak_labels"],
+            weak_min_confidence=config["weak_min_confidence"],
+        )  # fmt: skip
         made = lake.read("photo_classifications", day).join(truth, on="photo_id")
-        fresh = made.join(labeled.select("photo_id").unique(), on="photo_id", how="anti")
+        fresh = made.join(trained.select("photo_id").unique(), on="photo_id", how="anti")
         right = float((fresh["predicted_class"] == fresh["content"]).mean()) if len(fresh) else 0
         return right, len(fresh), len(made)
 
