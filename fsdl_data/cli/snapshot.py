@@ -17,9 +17,11 @@ from fsdl_data.cli import _common
 
 
 def _store() -> Any:
+    """The lake's snapshot store, opened without the lake itself (whose import brings polars:
+    `snapshot status` and `add` of a folder must start fast)."""
     from fsdl_data.core.versioning.store import SnapshotStore
 
-    return SnapshotStore(_common.lake().store)
+    return SnapshotStore(_common.open_store(_common.settings().lake_url))
 
 
 def warn(message: str) -> None:
@@ -75,22 +77,28 @@ def _progress(label: str) -> Any:
 
 
 def add(path_or_url: str, name: str) -> int:
-    from fsdl_data.core.versioning.snapshots import take
     from fsdl_data.core.versioning.store import Manifest, check_user_name
 
     check_user_name(name)
-    files, read, threads = _source(path_or_url)
-    if not files:
-        raise FileNotFoundError(f"{path_or_url} holds no files to snapshot")
     template = Manifest(name=name, kind="folder", files=(), source=str(path_or_url))
-    taken = take(_store(), template, files, read, read_threads=threads,
-                 progress=_progress(f"snapshot {name}"))  # fmt: skip
-    assert taken is not None
-    if _folder(path_or_url) is not None:  # for a quick `snapshot status`
-        from fsdl_data.core.versioning import folder_index
+    root = _folder(path_or_url)
+    if root is not None:  # a local folder: taken folder by folder, with its folder index
+        from fsdl_data.core.versioning.folder_index import take_folder
 
-        folder_index.write(_store().store, name, taken.snapshot_id,
-                           folder_index.of_snapshot(files, taken.manifest))  # fmt: skip
+        if not root.is_dir():
+            raise FileNotFoundError(
+                f"{path_or_url} is not a folder (give a folder, s3://bucket/prefix or file://path)"
+            )
+        taken = take_folder(_store(), template, root, warn, _progress(f"snapshot {name}"))
+    else:
+        from fsdl_data.core.versioning.snapshots import take
+
+        files, read, threads = _source(path_or_url)
+        if not files:
+            raise FileNotFoundError(f"{path_or_url} holds no files to snapshot")
+        taken = take(_store(), template, files, read, read_threads=threads,
+                     progress=_progress(f"snapshot {name}"))  # fmt: skip
+    assert taken is not None
     print(f"{taken.snapshot_id[:12]}  {name}: {len(taken.manifest.files)} files, "
           f"{taken.manifest.total_bytes:,} bytes ({taken.read} read, {taken.reused} unchanged)")  # fmt: skip
     return 0
@@ -109,9 +117,12 @@ def status(name: str, path_or_url: str) -> int:
         return _print_status(name, found)
     cached = store.cached_files(name)
     if not cached:
-        raise LookupError(
-            f"no snapshot named {name!r}: take one with `fsdl-data snapshot add {path_or_url} --name {name}`"
-        )
+        found = store.latest(name)
+        if found is None:
+            raise LookupError(
+                f"no snapshot named {name!r}: take one with `fsdl-data snapshot add {path_or_url} --name {name}`"
+            )
+        cached = {f.path: f for f in found[1].files}  # no fingerprints: every file is hashed
     files, read, _ = _source(path_or_url)
     return _print_status(name, snapshots.status(cached, files, read))
 

@@ -34,16 +34,17 @@ from typing import Any
 
 from fsdl_data.core.storage.objects import Capability, ObjectNotFound, supports
 from fsdl_data.core.versioning.blobs import blob_key
-from fsdl_data.core.versioning.digests import canonical_json, sha256
+from fsdl_data.core.versioning.digests import canonical_json
 from fsdl_data.core.versioning.manifests import (
     FileEntry,
     Manifest,
+    listing_key,
     manifest_key,
     ref_key,
     tombstone_key,
 )
 from fsdl_data.core.versioning.packs import PACKS, Packs, pack_key, read_index
-from fsdl_data.core.versioning.store import SnapshotStore, cache_key
+from fsdl_data.core.versioning.store import SnapshotStore, cache_key, listings_of
 
 # scrub(path, sha256, read) -> (new bytes, or None when the file goes whole; erased rows), or
 # None when the file does not hold the subject; `read()` gives its bytes (a photo is known by
@@ -105,6 +106,7 @@ def erase_from_snapshots(
         manifests = [(ref.name, ref.id, snapshots.read(ref.id, ref.name)) for ref in history]
         outcome = _scrub_blobs(snapshots, manifests, scrub, done)
         replaced: set[str] = set()
+        old_listings: set[str] = set()
         for name, old_id, manifest in manifests:
             changed = [f for f in manifest.files if outcome.get(f.sha256) is not None]
             objects = tuple(o for o in manifest.objects if keep_object(o))
@@ -115,8 +117,20 @@ def erase_from_snapshots(
             stamped = {**record, "written": when.isoformat() if when is not None else None}
             _replace_manifest(snapshots, name, old_id, manifest, new, changed, stamped, done)
             replaced |= {f.sha256 for f in changed}
+            old_listings |= listings_of(manifest)
         _drop_old_blobs(snapshots, replaced, done)
+        _drop_old_listings(snapshots, old_listings, done)
     return done
+
+
+def _drop_old_listings(snapshots: SnapshotStore, old: set[str], done: SnapshotErasure) -> None:
+    """Deletes the listings of rewritten tree manifests that no manifest names any more (they
+    name the erased files)."""
+    if not old:
+        return
+    still = set().union(*(listings_of(snapshots.read(i, n)) for n, i in snapshots.ids()))
+    for listing in sorted(old - still):
+        _gone(snapshots, listing_key(listing), done)
 
 
 def _scrub_blobs(
@@ -184,9 +198,7 @@ def _replace_manifest(
     changed: list[FileEntry], record: dict[str, Any], done: SnapshotErasure,
 ) -> None:  # fmt: skip
     store = snapshots.store
-    body = new.body()
-    new_id = sha256(body)
-    store.put(manifest_key(name, new_id), body)
+    new_id, written = snapshots.manifests.write(new)  # a tree's changed listings, then its top
     erased = new.extra["erasures"][-1]
     record = {k: v for k, v in record.items() if v is not None}
     tombstone = canonical_json({"name": name, "erased": old_id, "replaced_by": new_id,
@@ -200,7 +212,7 @@ def _replace_manifest(
         pass
     _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed}, done)
     _gone(snapshots, manifest_key(name, old_id), done)
-    done.metadata_bytes += len(body) + len(tombstone)
+    done.metadata_bytes += written + len(tombstone)
     done.rewritten.append({"name": name, "erased": old_id, "replaced_by": new_id,
                            "files": len(changed), "rows": erased["rows"]})  # fmt: skip
 

@@ -2,32 +2,48 @@
 snapshot of a name).
 
     snapshots/manifests/<name>/<manifest id>.json  id = SHA-256 of the JSON: the snapshot id
+    snapshots/listings/<listing id>.json           a tree manifest's files of one folder
     snapshots/refs/<name>.json                     the newest snapshot of a name (an index only)
     snapshots/tombstones/<name>/<old id>.json      a snapshot rewritten by an erasure: the id
                                                    that replaces it, and what was erased
 
+Two layouts, both read: a flat manifest (schema version 1) lists every file in its own JSON; a
+tree manifest (version 2, what folder snapshots write) lists, per folder, the id (SHA-256) of a
+listing that holds that folder's files column by column. The tree's top names every listing by
+hash, so its id still covers every file (a Merkle tree), and a new snapshot of a folder where
+100 files changed writes only the listings of the folders that changed, and the top.
+
 Identical inputs give an identical manifest, hence the same id. A manifest is written last, in
-one atomic put, after everything it names.
+one atomic put, after everything it names (its blobs, its listings). Whatever the layout,
+`Manifest.files` is every file of the snapshot (a tree's listings are read when first needed).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.blobs import ROOT, CorruptSnapshot
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
-MANIFEST_SCHEMA_VERSION = 1
+FLAT, TREE = 1, 2  # manifest schema versions: every file in the manifest; listings per folder
+MANIFEST_SCHEMA_VERSION = TREE  # the newest this code writes (flat ones are written and read too)
 MANIFESTS = f"{ROOT}/manifests/"
+LISTINGS = f"{ROOT}/listings/"
+LISTING_FORMAT = 1
 TOMBSTONES = f"{ROOT}/tombstones/"
 
 
 def manifest_key(name: str, snapshot_id: str) -> str:
     return f"{MANIFESTS}{name}/{snapshot_id}.json"
+
+
+def listing_key(listing: str) -> str:
+    return f"{LISTINGS}{listing}.json"
 
 
 def ref_key(name: str) -> str:
@@ -75,6 +91,109 @@ class FileEntry(NamedTuple):
         }
 
 
+COLUMNS = tuple(f for f in FileEntry._fields if f not in ("path", "fingerprint"))
+Folder = tuple[str, str, int, int]  # a tree's folder: (folder, listing id, files, bytes)
+
+
+def folder_of(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def listing_body(folder: str, names: list[str], columns: dict[str, list[Any]]) -> bytes:
+    """One folder's listing: its files' names (sorted) and, column by column, what FileEntry
+    holds of each (a column with no value at all is left out)."""
+    body: dict[str, Any] = {"format": LISTING_FORMAT, "folder": folder, "names": names}
+    body.update((c, v) for c, v in columns.items() if any(x is not None for x in v))
+    return canonical_json(body)
+
+
+def encode_listing(folder: str, entries: Sequence[FileEntry]) -> bytes:
+    """The listing of `entries`, the files directly in `folder`, sorted by path."""
+    columns = {c: [getattr(e, c) for e in entries] for c in COLUMNS}
+    return listing_body(folder, [e.path.rpartition("/")[2] for e in entries], columns)
+
+
+def decode_listing(body: bytes, listing: str) -> list[FileEntry]:
+    """A listing's files, its format checked."""
+    d = json.loads(body)
+    if d.get("format") != LISTING_FORMAT:
+        raise CorruptSnapshot(
+            f"listing {listing} has format {d.get('format')!r}; this fsdl-data reads listing "
+            f"format {LISTING_FORMAT}: upgrade fsdl-data to read this store", "unreadable")  # fmt: skip
+    prefix = f"{d['folder']}/" if d["folder"] else ""
+    columns = [d.get(c) or repeat(None) for c in COLUMNS]
+    paths = [prefix + name for name in d["names"]]
+    sha, size, rows, partition, data_version, facts, etag, version_id = columns
+    return list(map(FileEntry, paths, sha, size, rows, partition, data_version, repeat(None),
+                    facts, etag, version_id))  # fmt: skip
+
+
+def tree_of(files: Iterable[FileEntry]) -> tuple[list[Folder], dict[str, bytes]]:
+    """(folders, listing bodies by id) of files sorted by path."""
+    by_folder: dict[str, list[FileEntry]] = {}
+    for entry in files:
+        by_folder.setdefault(folder_of(entry.path), []).append(entry)
+    folders, bodies = [], {}
+    for folder in sorted(by_folder):
+        entries = by_folder[folder]
+        body = encode_listing(folder, entries)
+        listing = sha256(body)
+        bodies[listing] = body
+        folders.append((folder, listing, len(entries), sum(e.bytes for e in entries)))
+    return folders, bodies
+
+
+class TreeFiles(Sequence[FileEntry]):
+    """A tree manifest's files: counted and summed from its folders without reading a listing;
+    listed (every listing read, each checked against its id) when first iterated. `bodies`
+    holds listings not stored yet (a snapshot being taken); the rest come from `load`."""
+
+    def __init__(
+        self, folders: Iterable[Folder], load: Callable[[str], bytes],
+        bodies: dict[str, bytes] | None = None, rows: int | None = None,
+    ) -> None:  # fmt: skip
+        self.folders: tuple[Folder, ...] = tuple((f[0], f[1], f[2], f[3]) for f in folders)
+        self.load, self.bodies, self.rows = load, bodies or {}, rows
+        self._files: tuple[FileEntry, ...] | None = None
+
+    def body(self, listing: str) -> bytes:
+        if listing in self.bodies:
+            return self.bodies[listing]
+        body = self.load(listing)
+        if sha256(body) != listing:
+            raise CorruptSnapshot(f"listing {listing} does not match its hash: storage corrupted")
+        return body
+
+    def _all(self) -> tuple[FileEntry, ...]:
+        if self._files is None:
+            found = [e for _, listing, _, _ in self.folders
+                     for e in decode_listing(self.body(listing), listing)]  # fmt: skip
+            found.sort(key=lambda e: e.path)  # runs of sorted folders: nearly sorted already
+            self._files = tuple(found)
+        return self._files
+
+    def __len__(self) -> int:
+        return sum(f[2] for f in self.folders)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f[3] for f in self.folders)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TreeFiles({len(self.folders)} folders, {len(self)} files)"
+
+
 @dataclass(frozen=True)
 class Manifest:
     name: str
@@ -89,19 +208,54 @@ class Manifest:
     ] = ()  # raw objects referenced: key, size, sha256, etag, version_id
     code: dict[str, str] = field(default_factory=dict)  # code versions, git commit
     extra: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = FLAT  # FLAT: every file in this JSON; TREE: listings per folder
 
     @property
     def row_count(self) -> int:
+        if isinstance(self.files, TreeFiles) and self.files.rows is not None:
+            return self.files.rows  # as the tree's top records it: no listing read
         return sum(f.rows or 0 for f in self.files)
 
     @property
     def total_bytes(self) -> int:
+        if isinstance(self.files, TreeFiles):
+            return self.files.total_bytes
         return sum(f.bytes for f in self.files)
 
+    def tree(self) -> tuple[list[Folder], dict[str, bytes]]:
+        """(folders, listing bodies not stored yet) of a tree manifest."""
+        if isinstance(self.files, TreeFiles):
+            return list(self.files.folders), self.files.bodies
+        return tree_of(self.files)
+
     def body(self) -> bytes:
+        return self._body(self.tree()[0] if self.schema_version == TREE else None)
+
+    def _body(self, folders: list[Folder] | None) -> bytes:
+        if folders is None:
+            return self._flat_body()
         return canonical_json(
             {
-                "schema_version": MANIFEST_SCHEMA_VERSION,
+                "schema_version": TREE,
+                "name": self.name,
+                "kind": self.kind,
+                "source": self.source,
+                "folders": [list(f) for f in folders],
+                "file_count": sum(f[2] for f in folders),
+                "row_count": self.row_count,
+                "schema": self.schema,
+                "key": list(self.key),
+                "upstream": dict(sorted(self.upstream.items())),
+                "objects": list(self.objects),
+                "code": self.code,
+                "extra": self.extra,
+            }
+        )
+
+    def _flat_body(self) -> bytes:
+        return canonical_json(
+            {
+                "schema_version": FLAT,
                 "name": self.name,
                 "kind": self.kind,
                 "source": self.source,
@@ -121,19 +275,27 @@ class Manifest:
         return sha256(self.body())
 
     @classmethod
-    def from_body(cls, body: bytes) -> Manifest:
+    def from_body(cls, body: bytes, load: Callable[[str], bytes] | None = None) -> Manifest:
+        """A manifest from its JSON; a tree's listings are read by `load` (listing id -> its
+        bytes) when its files are first needed."""
         d = json.loads(body)
-        if d.get("schema_version") != MANIFEST_SCHEMA_VERSION:
+        version = d.get("schema_version")
+        if version not in (FLAT, TREE) or (version == TREE and load is None):
             raise CorruptSnapshot(
-                f"manifest schema version {d.get('schema_version')} is not supported "
-                f"(this fsdl-data reads version {MANIFEST_SCHEMA_VERSION})",
+                f"manifest schema version {version} is not supported "
+                f"(this fsdl-data reads versions {FLAT} and {TREE})",
                 "unreadable",
             )
+        if version == TREE:
+            files: Any = TreeFiles(d["folders"], load, rows=d.get("row_count"))  # type: ignore[arg-type]
+        else:
+            files = tuple(FileEntry(**f) for f in d["files"])
         return cls(
             name=d["name"],
             kind=d["kind"],
             source=d.get("source", ""),
-            files=tuple(FileEntry(**f) for f in d["files"]),
+            files=files,
+            schema_version=version,
             schema=d.get("schema", {}),
             key=tuple(d.get("key", ())),
             upstream=d.get("upstream", {}),
@@ -158,11 +320,45 @@ class Manifests:
 
     def put(self, manifest: Manifest) -> str:
         """Writes the manifest, then points its name's ref at it; returns its id."""
-        body = manifest.body()
-        snapshot_id = sha256(body)
-        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
+        snapshot_id, _ = self.write(manifest)
         self.store.put(ref_key(manifest.name), canonical_json({"id": snapshot_id}))
         return snapshot_id
+
+    def write(self, manifest: Manifest) -> tuple[str, int]:
+        """Writes a manifest (a tree's new listings first; those it reuses must be stored) and
+        returns (its id, the bytes written). The ref is left as it is."""
+        written = 0
+        folders = None
+        if manifest.schema_version == TREE:
+            folders, bodies = manifest.tree()
+            for _, listing, _, _ in folders:
+                key = listing_key(listing)
+                if listing in bodies:
+                    if self.store.head(key) is None:
+                        self.store.put(key, bodies[listing])
+                        written += len(bodies[listing])
+                elif self.store.head(key) is None:
+                    raise CorruptSnapshot(f"listing {listing} is not stored", "missing")
+        body = manifest._body(folders)
+        snapshot_id = sha256(body)
+        self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
+        return snapshot_id, written + len(body)
+
+    def listing(self, listing: str) -> bytes:
+        try:
+            return self.store.get(listing_key(listing))
+        except ObjectNotFound:
+            raise CorruptSnapshot(
+                f"listing {listing} is missing from {self.store.url}", "missing"
+            ) from None
+
+    def listings(self) -> list[str]:
+        """The id of every stored listing."""
+        return [o.key[len(LISTINGS) : -len(".json")] for o in self.store.list(LISTINGS)
+                if o.key.endswith(".json")]  # fmt: skip
+
+    def delete_listing(self, listing: str) -> None:
+        self.store.delete(listing_key(listing))
 
     def delete(self, name: str, snapshot_id: str) -> None:
         self.store.delete(manifest_key(name, snapshot_id))
@@ -186,7 +382,7 @@ class Manifests:
             ) from None
         if sha256(body) != found[1]:
             raise CorruptSnapshot(f"manifest {found[1]} does not match its hash: storage corrupted")
-        return Manifest.from_body(body)
+        return Manifest.from_body(body, self.listing)
 
     def resolve(self, snapshot_id: str, name: str | None = None) -> tuple[str, str]:
         """(name, full id) of the snapshot an id or prefix names."""

@@ -77,8 +77,8 @@ class Packs:
         self.blobs.write(pack, body)
         index = {"format": PACK_FORMAT, "pack": pack, "bytes": len(body), "files": offsets}
         self.blobs.store.put(pack_key(pack), canonical_json(index))  # after the pack
-        self.where()
-        self._index(index)
+        if self._where is not None:  # else the next `where` reads it with the others
+            self._index(index)
         return pack
 
     def slice(self, digest: str) -> tuple[str, bytes | None] | None:

@@ -107,20 +107,33 @@ PACK_WRITERS = 1  # packs written at once (and in flight): two measured no faste
 class _BlobWriter:
     """Stores the files a snapshot reads: as loose blobs, or (many small files) gathered into
     pack blobs, so that ten thousand photos cost a few large writes instead of ten thousand.
-    A pack is written by a background thread while the next one fills."""
+    A pack is written by a background thread while the next one fills. With `known` (files
+    the caller knows are stored, and checked), a file is looked up there only, and no pack
+    index of the store is read; `holders` then tells which blob holds each file written."""
 
-    def __init__(self, snapshots: SnapshotStore, pack: bool) -> None:
-        self.snapshots, self.pack = snapshots, pack
+    def __init__(self, snapshots: SnapshotStore, pack: bool, known: set[str] | None = None) -> None:
+        self.snapshots, self.pack, self.known = snapshots, pack, known
         self.pending: dict[str, bytes] = {}
         self.pending_bytes = 0
+        self.holders: dict[str, str] = {}
         from concurrent.futures import Future, ThreadPoolExecutor
 
         self.writer = ThreadPoolExecutor(PACK_WRITERS) if pack else None
-        self.in_flight: list[Future[str | None]] = []
+        self.in_flight: list[tuple[Future[str | None], list[str]]] = []
 
     def put(self, data: bytes, digest: str) -> None:
+        known = self.known
+        if known is not None and (digest in known or digest in self.holders):
+            return
         if not self.pack or len(data) > PACK_FILE_LIMIT:
-            self.snapshots.put_blob(data, digest)
+            if known is None:
+                self.snapshots.put_blob(data, digest)
+                self.holders[digest] = self.snapshots.holder(digest)
+                return
+            if self.snapshots.blobs.size(digest) != len(data):
+                self.snapshots.blobs.write(digest, data)
+            self.snapshots._stored.add(digest)
+            self.holders[digest] = digest
             return
         if digest not in self.pending:
             self.pending[digest] = data
@@ -131,9 +144,21 @@ class _BlobWriter:
     def _send(self) -> None:
         assert self.writer is not None
         if len(self.in_flight) >= PACK_WRITERS:
-            self.in_flight.pop(0).result()  # packs in flight bound memory; raises their error
-        self.in_flight.append(self.writer.submit(self.snapshots.put_pack, self.pending))
+            self._done(*self.in_flight.pop(0))  # packs in flight bound memory; raises their error
+        future = self.writer.submit(self.snapshots.put_pack, self.pending, self.known)
+        self.in_flight.append((future, list(self.pending)))
         self.pending, self.pending_bytes = {}, 0
+
+    def _done(self, future: Any, digests: list[str]) -> None:
+        pack = future.result()
+        if self.known is not None:
+            if pack is not None:
+                for digest in digests:  # with `known`, a pack holds every file not held before
+                    self.holders.setdefault(digest, pack)
+            return
+        where = self.snapshots.packed()  # read already, to leave out what was stored
+        for digest in digests:
+            self.holders.setdefault(digest, where[digest][0] if digest in where else digest)
 
     def finish(self) -> None:
         """Writes what is pending and waits until every pack is stored."""
@@ -141,8 +166,8 @@ class _BlobWriter:
             return
         if self.pending:
             self._send()
-        for future in self.in_flight:
-            future.result()
+        for future, digests in self.in_flight:
+            self._done(future, digests)
         self.writer.shutdown()
 
 
@@ -354,17 +379,31 @@ def local_files(root: Path, warn: Warn = _ignore) -> Iterator[SourceFile]:
 def read_local(source: SourceFile) -> bytes:
     """A listed file's bytes; refused (never blocking) when it has become a link or a special
     file since it was listed."""
+    return read_path(source.listed.key)
+
+
+def read_path(path: str) -> bytes:
+    """A local file's bytes, in one read; refused (never blocking) when it is a link or a
+    special file."""
     try:
-        descriptor = os.open(source.listed.key, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise ValueError(f"{source.listed.key} became a symbolic link: not followed") from None
+            raise ValueError(f"{path} became a symbolic link: not followed") from None
         raise
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise ValueError(f"{source.listed.key} became {kind(mode)}: not read")
-        return handle.read()
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} became {kind(info.st_mode)}: not read")
+        data = os.read(descriptor, info.st_size + 1)  # one call for the whole file: no buffer
+        if len(data) == info.st_size:  # asked one byte more: the end
+            return data
+        chunks = [data]  # a short read (over 2 GiB), or it changed since: read to its end
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def usable_key(path: str) -> bool:

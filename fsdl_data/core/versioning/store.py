@@ -156,12 +156,17 @@ class SnapshotStore:
         self._stored.add(digest)
         return digest
 
-    def put_pack(self, files: dict[str, bytes]) -> str | None:
+    def put_pack(self, files: dict[str, bytes], known: set[str] | None = None) -> str | None:
         """Stores small files (by hash) as one pack blob, then its index; files already stored
-        are left out. Returns the pack's hash (None when nothing was new)."""
+        are left out: those in `known` (stored and checked by the caller) when given, without
+        reading the store's pack indexes, else every stored one. Returns the pack's hash (None
+        when nothing was new)."""
         new = {}
         for digest, data in files.items():
-            if digest in self.packed() and not self._intact(digest):
+            if known is not None:
+                if digest not in known and digest not in self._stored:
+                    new[digest] = data
+            elif digest in self.packed() and not self._intact(digest):
                 self.blobs.write(digest, data)  # a damaged packed file: repaired loose
             elif not self.has_blob(digest):
                 new[digest] = data
@@ -269,8 +274,15 @@ class SnapshotStore:
         return self._cache_body(name).get("blobs", {})
 
     def cached_files(self, name: str) -> dict[str, FileEntry]:
-        """The newest snapshot's entries with the fingerprints they were listed with."""
-        return self._cache(name)[0]
+        """The newest snapshot's entries with the fingerprints they were listed with: from its
+        stat cache, or a local folder's from its folder index."""
+        found = self._cache(name)[0]
+        if found:
+            return found
+        from fsdl_data.core.versioning import folder_index
+
+        index = folder_index.read_index(self.store, name, self.manifests.newest_id(name))
+        return folder_index.entries(index) if index is not None else {}
 
     def cached_schema(self, name: str) -> dict[str, str]:
         return self._cache_body(name).get("schema", {})  # without building every entry again
@@ -409,7 +421,12 @@ class SnapshotStore:
         problems, checked = [], {}
         for snapshot_id in chosen:
             manifest = self.read(snapshot_id)
-            for f in manifest.files:
+            try:
+                files = list(manifest.files)  # a tree's listings are read (and checked) here
+            except CorruptSnapshot as e:
+                problems.append(Problem(snapshot_id, "(listing)", "", e.what))
+                continue
+            for f in files:
                 if f.sha256 not in checked:
                     try:
                         self.get_blob(f.sha256)
@@ -441,15 +458,20 @@ class SnapshotStore:
             for ref in self.history():
                 by_name.setdefault(ref.name, []).append(ref)
             kept_blobs: set[str] = set()
+            kept_listings: set[str] = set()
             dropped: list[SnapshotRef] = []
             for snapshot_name, refs in by_name.items():
                 newest = refs[-keep:] if name in (None, snapshot_name) else refs
                 kept = [r for r in refs if r in newest or r.id in pins]
                 for ref in kept:
-                    kept_blobs |= {f.sha256 for f in self.read(ref.id, ref.name).files}
+                    manifest = self.read(ref.id, ref.name)
+                    kept_blobs |= {f.sha256 for f in manifest.files}
+                    kept_listings |= listings_of(manifest)
                 dropped += [r for r in refs if r not in kept]
             for ref in dropped:
                 self.manifests.delete(ref.name, ref.id)
+            for listing in set(self.manifests.listings()) - kept_listings:
+                self.manifests.delete_listing(listing)
             orphans = sorted(set(self.blob_sizes()) - kept_blobs)
             self._drop_from_packs(set(orphans))
             for digest in orphans:
@@ -471,6 +493,12 @@ class SnapshotStore:
             if wanted:
                 self.put_pack(wanted)  # the new pack is whole before the old one goes
             self.packs.remove(pack)
+
+
+def listings_of(manifest: Manifest) -> set[str]:
+    """The ids of the listings a tree manifest names (none for a flat one)."""
+    folders = getattr(manifest.files, "folders", ())
+    return {listing for _, listing, _, _ in folders}
 
 
 def _plain(name: str) -> bool:

@@ -73,14 +73,8 @@ def _contents(root: Path) -> dict[str, bytes]:
 
 
 def _snapshot(store: SnapshotStore, root: Path) -> str:
-    files = list(snap.local_files(root))
-    taken = snap.take(
-        store, Manifest(name="photos", kind="folder", files=()), files, snap.read_local
-    )
-    assert taken is not None
-    folder_index.write(store.store, "photos", taken.snapshot_id,
-                       folder_index.of_snapshot(files, taken.manifest))  # fmt: skip
-    return taken.snapshot_id
+    template = Manifest(name="photos", kind="folder", files=())
+    return folder_index.take_folder(store, template, root).snapshot_id
 
 
 @settings(max_examples=40, deadline=None)

@@ -52,56 +52,106 @@ def kind(mode: int) -> str:
     return "not a regular file"
 
 
+Warn = Callable[[str], None]
+
+
+def scan(
+    path: str, key: str, *, file_links: bool = True, warn: Warn | None = None
+) -> tuple[list[tuple[str, str, os.stat_result]], list[tuple[str, str]]]:
+    """One folder's files and subfolders, unsorted: ([(name, path, stat)], [(path, key)]).
+    Temporary names are skipped; links to folders are never followed; links to files are kept
+    with `file_links` (the store refuses to read one that leads out of its root) and skipped
+    without it; special files (FIFOs, sockets, devices) are never kept: reading one could
+    block. What is skipped is told to `warn`, when given. A folder that is gone is empty."""
+    files: list[tuple[str, str, os.stat_result]] = []
+    folders: list[tuple[str, str]] = []
+    try:
+        entries = os.scandir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return files, folders
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith(TMP_PREFIX):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, f"{key}/{name}" if key else name))
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # deleted since the folder was read: not listed
+                continue
+            mode = info.st_mode
+            if stat.S_ISREG(mode):
+                files.append((name, entry.path, info))
+                continue
+            shown = f"{key}/{name}" if key else name
+            if stat.S_ISLNK(mode):
+                if not file_links:
+                    if warn:
+                        warn(f"skipped {shown}: a symbolic link (links are not followed)")
+                elif not entry.is_dir():  # a link to a folder: never walked
+                    files.append((name, entry.path, info))
+            elif warn:
+                warn(f"skipped {shown}: {kind(mode)}, never read")
+    return files, folders
+
+
+def walk_folders(
+    root: str,
+    *,
+    file_links: bool = True,
+    warn: Warn | None = None,
+    threads: int = 1,
+    start: str = "",
+    below: Callable[[str], bool] = lambda key: True,
+) -> Iterator[tuple[str, str, list[tuple[str, str, os.stat_result]]]]:
+    """(key, path, files as `scan` lists them) of every folder under `root` (from the folder
+    `start`, walking only into folders whose key `below` accepts), level by level: the one folder
+    walker. With `threads` > 1, the folders of a level are scanned at once (a stat waits in
+    the kernel without the GIL: measured faster on 200,000 files)."""
+    root = os.path.abspath(root)
+    level = [(os.path.join(root, start) if start else root, start)]
+    pool = None
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(threads)
+    try:
+        while level:
+
+            def one(folder: tuple[str, str]) -> tuple[Any, ...]:
+                return folder, scan(folder[0], folder[1], file_links=file_links, warn=warn)
+
+            scanned = list(pool.map(one, level) if pool and len(level) > 1 else map(one, level))
+            level = []
+            for (path, key), (files, folders) in scanned:
+                yield key, path, files
+                level += [f for f in folders if below(f[1])]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
 def walk(
     root: str,
     prefix: str = "",
     *,
     file_links: bool = True,
-    warn: Callable[[str], None] | None = None,
+    warn: Warn | None = None,
 ) -> list[tuple[str, str, os.stat_result]]:
     """(key, path, stat) of every file under `root` whose key starts with `prefix`, sorted by
-    key, skipping temporary names: the one folder walker (the local store's listing, folder
-    snapshots). Links to folders are never followed; links to files are listed with
-    `file_links` (the store refuses to read one that leads out of its root) and skipped without
-    it; special files (FIFOs, sockets, devices) are never listed: reading one could block.
-    What is skipped is told to `warn`, when given."""
-    root = os.path.abspath(root)
-    folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-    found: list[tuple[str, str, os.stat_result]] = []
-    pending = [(os.path.join(root, folder) if folder else root, folder)]
-    while pending:
-        path, key_prefix = pending.pop()
-        try:
-            entries = os.scandir(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        with entries:
-            for entry in entries:
-                if entry.name.startswith(TMP_PREFIX):
-                    continue
-                key = f"{key_prefix}/{entry.name}" if key_prefix else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if key.startswith(prefix[: len(key)]):
-                        pending.append((entry.path, key))
-                    continue
-                if not key.startswith(prefix):
-                    continue
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:  # deleted since the folder was read: not listed
-                    continue
-                if stat.S_ISLNK(info.st_mode):
-                    if not file_links:
-                        if warn:
-                            warn(f"skipped {key}: a symbolic link (links are not followed)")
-                        continue
-                    if entry.is_dir():  # a link to a folder: never walked
-                        continue
-                elif not stat.S_ISREG(info.st_mode):
-                    if warn:
-                        warn(f"skipped {key}: {kind(info.st_mode)}, never read")
-                    continue
-                found.append((key, entry.path, info))
+    key (the local store's listing, folder snapshots' general path), by `walk_folders`."""
+    start = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+    folders = walk_folders(root, file_links=file_links, warn=warn, start=start,
+                           below=lambda key: key.startswith(prefix[: len(key)]))  # fmt: skip
+    found = [
+        (f"{key}/{name}" if key else name, path, info)
+        for key, _, files in folders
+        for name, path, info in files
+    ]
+    if prefix:
+        found = [item for item in found if item[0].startswith(prefix)]
     found.sort(key=lambda item: item[0])
     return found
 

@@ -1,0 +1,170 @@
+"""Local folder snapshots as tree manifests (core.versioning.folder_index.take_folder): a new
+snapshot after random changes is the snapshot taken from scratch, writes only the listings of
+the folders that changed, reads only the changed files, and repairs a damaged store; gc and
+erasure keep listings and manifests consistent; old flat manifests still read."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fsdl_data.core.storage.backends.local import LocalObjectStore
+from fsdl_data.core.versioning import folder_index
+from fsdl_data.core.versioning import snapshots as snap
+from fsdl_data.core.versioning.blobs import BLOBS
+from fsdl_data.core.versioning.erasure import erase_from_snapshots
+from fsdl_data.core.versioning.manifests import LISTINGS, TREE, Manifest, listing_key
+from fsdl_data.core.versioning.store import SnapshotStore
+from fsdl_data_tests.core.versioning.test_folder_index import KINDS, _change, _contents, _tree
+
+
+def _template(name: str = "photos") -> Manifest:
+    return Manifest(name=name, kind="folder", files=(), source="photos")
+
+
+def _listings(store: SnapshotStore) -> set[str]:
+    return set(store.manifests.listings())
+
+
+def _many(root: Path, rng: random.Random) -> None:
+    """Enough files in a few folders that they go into packs."""
+    for i in range(rng.randrange(70, 140)):
+        folder = root / f"d{rng.randrange(5)}" / ("inner" if rng.random() < 0.3 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.bin").write_bytes(rng.randbytes(rng.randrange(1, 64)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_new_snapshot_after_changes_is_the_one_taken_from_scratch(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    root = tmp_path / "photos"
+    (_many if seed % 2 else _tree)(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    first = folder_index.take_folder(store, _template(), root)
+    assert first.read == len(first.manifest.files) and first.reused == 0
+    for kind in rng.choices(KINDS, k=rng.randrange(1, 4)):
+        if any(p.is_file() for p in root.rglob("*")):
+            _change(root, kind, rng)
+    if not any(p.is_file() for p in root.rglob("*")):
+        return
+    before = _listings(store)
+    again = folder_index.take_folder(store, _template(), root)
+    fresh = SnapshotStore(LocalObjectStore(tmp_path / "fresh"))
+    scratch = folder_index.take_folder(fresh, _template(), root)
+    assert again.snapshot_id == scratch.snapshot_id  # incremental = from scratch
+    general = Manifest(**{**_template().__dict__, "files": tuple(store.read(again.snapshot_id).files),
+                          "schema_version": TREE})  # fmt: skip
+    assert general.id == again.snapshot_id  # the fast path's listings are the general encoding
+    new = _listings(store) - before
+    folders = {f.rpartition("/")[0] for f in _contents(root)}
+    kept = {f[1] for f in first.manifest.files.folders}  # type: ignore[attr-defined]
+    assert new == {f[1] for f in again.manifest.files.folders} - kept  # type: ignore[attr-defined]
+    assert len(new) <= len(folders)
+    target = tmp_path / "out"
+    snap.checkout(store, store.read(again.snapshot_id), target)
+    assert _contents(target) == _contents(root)
+    assert store.verify() == []
+
+
+def test_only_changed_folders_are_read_and_rewritten(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    root = tmp_path / "photos"
+    _many(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    first = folder_index.take_folder(store, _template(), root)
+    edited = sorted(root.glob("d1/*.bin"))[:3]
+    for path in edited:
+        path.write_bytes(rng.randbytes(80))
+    again = folder_index.take_folder(store, _template(), root)
+    assert again.read == len(edited)
+    assert again.reused == len(first.manifest.files) - len(edited)
+    changed = [f for f in again.manifest.files.folders if f[1] not in  # type: ignore[attr-defined]
+               {g[1] for g in first.manifest.files.folders}]  # type: ignore[attr-defined]  # fmt: skip
+    assert [f[0] for f in changed] == ["d1"]
+    assert folder_index.take_folder(store, _template(), root).read == 0  # nothing changed
+
+
+def test_a_damaged_or_deleted_pack_is_repaired_by_the_next_snapshot(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    root = tmp_path / "photos"
+    _many(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    first = folder_index.take_folder(store, _template(), root)
+    packs = sorted(store.packs.sizes)
+    assert packs, "the files should have gone into a pack"
+    blob = tmp_path / "lake" / BLOBS / packs[0]
+    blob.write_bytes(b"\0" + blob.read_bytes()[1:])  # damaged in place
+    assert store.verify() != []
+    again = folder_index.take_folder(SnapshotStore(LocalObjectStore(tmp_path / "lake")),
+                                     _template(), root)  # fmt: skip
+    assert again.snapshot_id == first.snapshot_id and again.read > 0
+    assert SnapshotStore(LocalObjectStore(tmp_path / "lake")).verify() == []
+
+
+def test_gc_drops_the_listings_of_dropped_snapshots_only(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    root = tmp_path / "photos"
+    _many(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    folder_index.take_folder(store, _template(), root)
+    for path in sorted(root.rglob("*.bin"))[:2]:
+        path.write_bytes(rng.randbytes(99))
+    newest = folder_index.take_folder(store, _template(), root)
+    wanted = {f[1] for f in newest.manifest.files.folders}  # type: ignore[attr-defined]
+    assert wanted < _listings(store)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    dropped, _ = store.gc(keep=1)
+    assert len(dropped) == 1 and _listings(store) == wanted
+    assert store.verify() == []
+    (tmp_path / "lake" / listing_key(sorted(wanted)[0])).unlink()
+    problems = store.verify()
+    assert [p.what for p in problems] == ["missing"]  # a missing listing, named, not a crash
+
+
+def test_an_erasure_rewrites_a_tree_manifest_and_its_old_listing_goes(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    root = tmp_path / "photos"
+    _many(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    taken = folder_index.take_folder(store, _template(), root)
+    victim = sorted(taken.manifest.files, key=lambda f: f.path)[rng.randrange(10)]
+
+    def scrub(path, digest, read):  # type: ignore[no-untyped-def]
+        return (None, 1) if digest == victim.sha256 else None
+
+    record = {"at": "2026-12-01T00:00:00+00:00", "reason": "test", "subject": "x", "erasure": "e1"}
+    done = erase_from_snapshots(store, scrub, lambda o: True, record)
+    assert len(done.rewritten) == 1
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    now = store.read(taken.snapshot_id)  # through the tombstone
+    assert victim.path not in {f.path for f in now.files}
+    assert len(now.files) == len(taken.manifest.files) - 1 and now.schema_version == TREE
+    old = {f[1] for f in taken.manifest.files.folders}  # type: ignore[attr-defined]
+    current = {f[1] for f in now.files.folders}  # type: ignore[attr-defined]
+    assert _listings(store) == current and len(old - current) == 1
+    assert store.verify() == []
+
+
+def test_an_old_flat_folder_snapshot_still_reads_and_is_carried_forward(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    root = tmp_path / "photos"
+    _tree(root, rng)
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    files = list(snap.local_files(root))
+    old = snap.take(store, _template(), files, snap.read_local)  # as earlier versions wrote
+    assert old is not None and old.manifest.schema_version == 1
+    assert not list(store.store.list(LISTINGS))
+    back = store.read(old.snapshot_id)
+    assert back.id == old.snapshot_id and [f.path for f in back.files] == sorted(_contents(root))
+    new = folder_index.take_folder(store, _template(), root)
+    assert new.manifest.schema_version == TREE and new.snapshot_id != old.snapshot_id
+    target = tmp_path / "out"
+    snap.checkout(store, store.read(old.snapshot_id), target)
+    assert _contents(target) == _contents(root)
+    shutil.rmtree(target)
+    assert store.verify() == []
