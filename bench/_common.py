@@ -16,3 +16,8 @@ def fresh_embedded_home() -> Path:
     for var in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
         os.environ.pop(var, None)
     return home
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for the figures' context."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())

@@ -11,7 +11,9 @@ Prints, as medians with their range over `--runs` runs:
    raw_events, events) once in its own fresh process, with its time and peak RSS.
 The measured day is the world's second: the first has no views of earlier days' photos yet.
 Run: `make bench`, or `python bench/ingest_day.py --scale 10 --skip-materialize`.
-The 100x day of docs/scaling.md: `python bench/ingest_day.py --scale 100 --skip-materialize`.
+The 100x day of docs/scaling.md (20M lines, 100,000 photos; check free disk with `df` first:
+the world, its logs and the lake take several GB under a fresh FSDL_HOME in /tmp, removed by hand
+after): `python bench/ingest_day.py --scale 100 --by-stage --runs 1`.
 """
 
 from __future__ import annotations

@@ -142,6 +142,86 @@ def structure_grid(matrices: int, items: int) -> None:
         )
 
 
+def unnamed_structures(items: int) -> None:
+    """Structures the test grid does not name, built from the same blocks: 4 near-copies of the
+    strongest function, two groups of 3 near-copies, one adversarial function (right less often
+    than chance), 7 functions that err together on a quarter of the items, and 6 copies at 50%
+    agreement of a function barely above chance; each beside 5 independent functions, 3 seeds
+    (2, 3 and 4 classes). Prints ours, majority vote, Snorkel 0.10 with its defaults (when
+    importable), the oracle, and our ECE against the oracle's probability."""
+    from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
+    from fsdl_data.core.labels.synthetic import (
+        Structure,
+        _Block,
+        _table,
+        expected_calibration_error,
+    )
+
+    try:
+        import torch
+        from snorkel.labeling.model import LabelModel as SnorkelLabelModel
+
+        torch.set_num_threads(1)
+    except ImportError:
+        SnorkelLabelModel = None
+
+    def table(rng: np.random.Generator, k: int, accuracy: float, coverage: float) -> np.ndarray:
+        return _table(rng, k, np.full(k, coverage), np.full(k, accuracy), False)
+
+    print(f"1d. structures the grid does not name, {items:,} items each")
+    for name in ("copies_of_strongest", "two_copy_groups", "adversarial", "big_co_erring",
+                 "low_agreement_copies"):  # fmt: skip
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            k = [2, 3, 4][seed % 3]
+            prior = rng.dirichlet(np.full(k, 3.0))
+            blocks = [
+                _Block(
+                    "single", [table(rng, k, rng.uniform(1 / k + 0.15, 0.9), rng.uniform(0.2, 0.8))]
+                )
+                for _ in range(5)
+            ]
+            if name == "copies_of_strongest":
+                t = table(rng, k, 0.85, 0.6)
+                blocks.append(_Block("copies", [t] * 4, agreement=rng.uniform(0.5, 1)))
+            elif name == "two_copy_groups":
+                for _ in range(2):
+                    t = table(rng, k, 1 / k + 0.2, 0.5)
+                    blocks.append(_Block("copies", [t] * 3, agreement=rng.uniform(0.5, 1)))
+            elif name == "adversarial":
+                blocks.append(_Block("single", [table(rng, k, 0.5 / k, 0.6)]))
+            elif name == "big_co_erring":
+                trap_votes = np.zeros((k, k))
+                for c in range(k):
+                    trap_votes[c, (c + 1) % k] = 1.0
+                members = [table(rng, k, 0.8, 0.7) for _ in range(7)]
+                blocks.append(
+                    _Block("co_erring", members, trap=np.full(k, 0.25), trap_votes=trap_votes)
+                )
+            else:
+                t = table(rng, k, 1 / k + 0.1, 0.7)
+                blocks.append(_Block("copies", [t] * 6, agreement=0.5))
+            structure = Structure(name, k, prior, blocks)
+            L, y = structure.sample(items, seed)
+            covered = (L != ABSTAIN).any(axis=1)
+            proba = LabelModel(k).fit(L).predict_proba(L)[covered]
+            oracle = structure.oracle_proba(L)[covered]
+            truth = y[covered]
+            ours = float((proba.argmax(axis=1) == truth).mean())
+            majority = float((majority_vote(L, k)[covered] == truth).mean())
+            best = float((oracle.argmax(axis=1) == truth).mean())
+            ece = expected_calibration_error(
+                proba, oracle[np.arange(len(proba)), proba.argmax(axis=1)]
+            )
+            snorkel = float("nan")
+            if SnorkelLabelModel is not None:
+                model = SnorkelLabelModel(cardinality=k, verbose=False)
+                model.fit(L, seed=0, progress_bar=False)
+                snorkel = float((model.predict_proba(L)[covered].argmax(axis=1) == truth).mean())
+            print(f"   {name:22s} seed {seed} k={k} m={L.shape[1]:2d}  ours {ours:.3f}  majority "
+                  f"{majority:.3f}  snorkel {snorkel:.3f}  oracle {best:.3f}  ECE {ece:.3f}")  # fmt: skip
+
+
 def fit_times(repeats: int) -> None:
     """Fit time at 100,000 items (Snorkel's setting, independent functions), wall and CPU, with
     the load average: the machine may be shared."""
@@ -277,9 +357,12 @@ def main() -> int:
     p.add_argument("--matrices", type=int, default=200, help="random structures in the grid")
     p.add_argument("--items", type=int, default=5_000, help="items per random structure")
     p.add_argument("--repeats", type=int, default=5, help="fits timed per size")
+    p.add_argument("--unnamed", action="store_true", help="also structures the grid does not name")
     a = p.parse_args()
     synthetic(a.seed)
     structure_grid(a.matrices, a.items)
+    if a.unnamed:
+        unnamed_structures(10_000)
     fit_times(a.repeats)
     if not a.skip_world:
         world(a.days, a.photos, a.thresholds)

@@ -170,15 +170,15 @@ class Settings:
         metadata=_about(
             "FSDL_TORCH_THREADS",
             "torch threads per step (an explicit count wins)",
-            shown="the cores divided among FSDL_PARALLEL_STEPS",
+            shown="the cores that what runs beside the step leaves",
         ),
     )
     parallel_steps: int | None = field(
         default=None,
         metadata=_about(
             "FSDL_PARALLEL_STEPS",
-            "steps sharing this machine's cores, to divide them",
-            shown="one step per core",
+            "steps sharing this machine's cores, to divide them evenly",
+            shown="measured: the run's executing steps and the cores other work keeps busy",
         ),
     )
     s3_endpoint_url: str | None = field(

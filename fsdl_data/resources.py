@@ -9,10 +9,12 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import polars as pl
+from dagster._core.execution.stats import StepEventStatus
 from dagster_aws.s3 import S3Resource
 
 from fsdl_data.config import Settings
@@ -28,7 +30,12 @@ from fsdl_data.core.storage.urls import redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
 from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
-from fsdl_data.core.vision.threads import thread_count, use_torch_threads
+from fsdl_data.core.vision.threads import (
+    cores_busy_beside,
+    thread_count,
+    usable_cores,
+    use_torch_threads,
+)
 from fsdl_data.publishing import CLOCK, PublicationClock
 
 
@@ -245,15 +252,46 @@ def _s3_resource(settings: Settings) -> S3Resource:
 
 
 class TorchResource(dg.ConfigurableResource):
-    """How many threads torch may use in a step (FSDL_TORCH_THREADS, else the cores divided
-    among FSDL_PARALLEL_STEPS: core.vision.threads)."""
+    """How many threads torch may use in a step: FSDL_TORCH_THREADS, else the cores divided
+    among FSDL_PARALLEL_STEPS when set, else the cores this process may use less what runs
+    beside the step (core.vision.threads): the run's other executing steps, counted from the
+    instance, and the cores other processes were seen to keep busy just now."""
 
     threads: int | None = None
     parallel_steps: int | None = None
 
-    def use_threads(self) -> int:
-        """Set torch's intra-op threads for this step's process; returns the count."""
-        return use_torch_threads(thread_count(self.threads, self.parallel_steps))
+    def use_threads(self, context: dg.AssetExecutionContext) -> ThreadChoice:
+        """Set torch's intra-op threads for this step's process; returns the count and what
+        it was decided from (for the step's metadata)."""
+        cpus = usable_cores()
+        beside, busy = 0, 0.0
+        if not self.threads and not self.parallel_steps:
+            own = context.get_step_execution_context().step.key
+            beside = sum(
+                1
+                for step in context.instance.get_run_step_stats(context.run_id)
+                if step.status == StepEventStatus.IN_PROGRESS and step.step_key != own
+            )
+            busy = cores_busy_beside()
+        count = thread_count(
+            self.threads, self.parallel_steps, cpus=cpus, steps_beside=beside, busy_beside=busy
+        )
+        return ThreadChoice(use_torch_threads(count), cpus, beside, busy)
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    threads: int
+    cpus: int  # the cores this process may run on
+    steps_beside: int  # the run's other steps executing when the step started
+    busy_beside: float  # cores other processes kept busy just before
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "torch_threads": self.threads,
+            "threads_from": f"{self.cpus} cores, {self.steps_beside} steps beside, "
+            f"{self.busy_beside:.2f} cores busy beside",
+        }
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:

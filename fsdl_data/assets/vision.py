@@ -1,5 +1,7 @@
 """Group `vision`: the photo classifier (trained on the labeled set) and its outputs, on the GPU."""
 
+import time
+
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -54,15 +56,18 @@ class InferenceConfig(dg.Config):
     "(models/photo_classifier/) and reused when nothing changed.",
 )
 def photo_classifier(
+    context: dg.AssetExecutionContext,
     config: ClassifierTraining,
     lake: ObjectStoreResource,
     torch: TorchResource,
     labeled_set: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
-    threads = torch.use_threads()
+    threads = torch.use_threads(context)
     options = NightlyTraining(**config.model_dump())
+    started = time.perf_counter()
     night = train_nightly(lake.open(), labeled_set, photo_pixels, CONTENT_CLASSES, options)
+    training_s = time.perf_counter() - started
     card = night.card
     accuracy = card.report.val_accuracy
     return dg.Output(
@@ -75,7 +80,8 @@ def photo_classifier(
             "reused": night.reused,
             "warm_from": card.details.get("warm_from") or "(trained from scratch)",
             "warm_depth": card.details.get("warm_depth", 0),
-            "torch_threads": threads,
+            **threads.metadata(),
+            "training_s": training_s,  # loading the rows, training (unless reused), saving
             **{f"label_source/{s}": n for s, n in night.label_sources.items()},
         },
     )
@@ -94,6 +100,7 @@ def photo_classifier(
     + plots_at("class_distribution", "confusion_vs_human"),
 )
 def photo_classifications(
+    context: dg.AssetExecutionContext,
     config: InferenceConfig,
     lake: ObjectStoreResource,
     torch: TorchResource,
@@ -102,12 +109,14 @@ def photo_classifications(
     human_consensus: pl.DataFrame,
 ) -> dg.Output:
     device = pick_device()
-    threads = torch.use_threads()
+    threads = torch.use_threads(context)
     classifier = registry.load_classifier(lake.open(), photo_classifier["version"][0], device)
     pixels = photo_pixels.sort("photo_id")
     if pixels.is_empty():
-        return table(empty(PHOTO_CLASSIFICATIONS), device=device, torch_threads=threads)
+        return table(empty(PHOTO_CLASSIFICATIONS), device=device, **threads.metadata())
+    started = time.perf_counter()
     df = classify_rows(classifier, pixels, config.batch_size, device)
+    inference_s = time.perf_counter() - started  # stored pixels to the table (bench/nightly_day)
     counts = df.group_by("predicted_class").len().sort("predicted_class")
     versus_humans = versus_reference(df, human_consensus, list(CONTENT_CLASSES))
     return table(
@@ -128,7 +137,10 @@ def photo_classifications(
         if versus_humans.accuracy is not None
         else float("nan"),
         device=device,
-        torch_threads=threads,
+        **threads.metadata(),
+        batch_size=config.batch_size,
+        inference_s=inference_s,
+        inference_images_per_s=len(df) / inference_s if inference_s > 0 else float("nan"),
         classifier_version=classifier.version,
         mean_style_score=float(np.mean(df["style_score"].to_numpy())),
         **{f"predicted/{c}": n for c, n in counts.iter_rows()},

@@ -5,7 +5,7 @@ a fresh home, or
 uses the world already in --home, materializes each day, and prints one row per check
 evaluation. Exit code 1 when any step failed for another reason than a blocking check (it
 crashed: its checks never ran, so a green result would be a lie), naming the steps; else 2 when
-any ERROR-severity (blocking) check failed; 0 otherwise. Severity is shown for failed checks
+a blocking check failed at ERROR severity (`failures`); 0 otherwise. Severity is shown for failed checks
 only: a passed check is just passed.
 """
 
@@ -58,8 +58,7 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
     for o in outcomes:
         result = "passed" if o.passed else f"FAILED {o.severity:5s}  {o.description[:100]}"
         print(f"{o.check:{width}s}  {o.partition:10s}  {result}")
-    blocking = [o for o in outcomes if not o.passed and o.severity == "ERROR"]
-    warned = [o for o in outcomes if not o.passed and o.severity != "ERROR"]
+    blocking, warned = failures(outcomes)
     crashed = [f"{r.day} {step}" for r in runs for step in r.crashed_steps]
     print(f"\n{len(outcomes)} check evaluations: {len(blocking)} blocking failures, "
           f"{len(warned)} warnings, {len(crashed)} failed steps")  # fmt: skip
@@ -69,6 +68,15 @@ def check(days: int = 3, home: str | None = None, job: str = "nightly") -> int:
             print(f"  {step[:200]}")
         return 1
     return 2 if blocking else 0
+
+
+def failures(outcomes: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The failed evaluations that blocked (a blocking check at ERROR severity: what depends on
+    its asset did not run), and the others (warnings, or a non-blocking check's ERROR, such as
+    the agreement gate, whose asset has already acted on it)."""
+    failed = [o for o in outcomes if not o.passed]
+    blocked = [o for o in failed if o.blocking and o.severity == "ERROR"]
+    return blocked, [o for o in failed if o not in blocked]
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -42,55 +42,37 @@ def lineage(model_or_snapshot: str, as_json: bool = False) -> int:
 
 
 def rebuild(snapshot_id: str) -> int:
-    """Rematerializes the partitions a table snapshot was built from, snapshots them again and
-    says whether the new snapshot is the same (it must be, for unchanged inputs and code)."""
-    import dagster as dg
-
+    """Makes a table snapshot again from its recorded inputs, in a scratch home (never today's
+    lake), and says whether the new snapshot is the same (it must be, for unchanged sources and
+    code); else the first input whose recorded version cannot be obtained."""
+    from fsdl_data.cli._rebuild import rebuild_table
     from fsdl_data.cli.runner import cli_instance
+    from fsdl_data.core.versioning.rebuild import NotObtainable
+    from fsdl_data.core.versioning.snapshots import first_difference
     from fsdl_data.core.versioning.store import GRAPH_SNAPSHOTS, SnapshotStore
 
-    store = SnapshotStore(_common.lake().store)
-    name, full, manifest = store.open_snapshot(snapshot_id)
+    lake = _common.lake()
+    name, full, manifest = SnapshotStore(lake.store).open_snapshot(snapshot_id)
     if manifest.kind != "table":
         raise ValueError(
             f"snapshot {full[:12]} is of a folder: re-run `fsdl-data snapshot add` instead"
         )
-    snapshot_asset = GRAPH_SNAPSHOTS.get(name, (None, None))[1]
-    if snapshot_asset is None:
+    if GRAPH_SNAPSHOTS.get(name, (None, None))[1] is None:
         raise ValueError(f"no snapshot asset rebuilds {manifest.source!r}")
     instance = cli_instance(_common.settings())
     defs = _common.definitions()
-    job = defs.resolve_implicit_global_asset_job_def()
     erasures = manifest.extra.get("erasures", ())
-    if erasures:  # what was erased cannot be recomputed: the lake's erased partitions are taken
-        print(f"  {full[:12]} was rewritten by {len(erasures)} erasures (`fsdl-data lineage "
-              f"{full[:12]}`): its partitions are taken as the erasure left them in the lake, "
-              "not rematerialized")  # fmt: skip
-    # the table's asset and any it is made with in one step (raw_photos comes with photo_pixels)
-    together = dg.AssetSelection.assets(manifest.source).required_multi_asset_neighbors()
-    selection = sorted(together.resolve(defs.resolve_asset_graph()))
-    for entry in manifest.files if not erasures else ():  # quiet: a line per partition
-        result = job.execute_in_process(
-            partition_key=entry.partition, instance=instance, raise_on_error=False,
-            asset_selection=selection,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )  # fmt: skip
-        print(f"  {manifest.source}[{entry.partition}]: {'ok' if result.success else 'FAILED'}")
-        if not result.success:
-            return 2
-    from fsdl_data.core.versioning.snapshots import first_difference, retake
-    from fsdl_data.core.versions import produced_by
-
-    source = dg.AssetKey(manifest.source)
-
-    def data_version(file: Any) -> str | None:
-        record = instance.get_latest_data_version_record(source, partition_key=file.partition)
-        tags = record.asset_materialization.tags if record and record.asset_materialization else {}
-        return (tags or {}).get("dagster/data_version")
-
-    again = retake(_common.lake(), manifest, data_version, produced_by(manifest.source))
+    if erasures:
+        again = _rebuild_erased(instance, defs, full, manifest, erasures)
+    else:
+        try:
+            again = rebuild_table(instance, defs, lake, _common.settings(), manifest, print)
+        except NotObtainable as missing:
+            print(f"cannot rebuild {name} {full[:12]}: the first input whose recorded version "
+                  f"cannot be obtained is {missing}")  # fmt: skip
+            return 3
     if again is None:
-        print(f"rebuilt {name}: none of its partitions is in the lake now")
+        print(f"rebuilt {name}: none of its partitions could be made again")
         return 2
     same = again.snapshot_id == full
     print(f"rebuilt {name}: {again.snapshot_id[:12]} "
@@ -98,6 +80,27 @@ def rebuild(snapshot_id: str) -> int:
     if not same:
         print(f"  first difference: {first_difference(manifest, again.manifest)}")
     return 0 if same else 3
+
+
+def _rebuild_erased(instance: Any, defs: Any, full: str, manifest: Any, erasures: Any) -> Any:
+    """A snapshot an erasure rewrote: what was erased cannot be made again from its sources,
+    so its partitions are taken as the erasure left them in the lake and snapshotted again."""
+    import dagster as dg
+
+    from fsdl_data.core.versioning.snapshots import retake
+    from fsdl_data.core.versions import produced_by
+
+    print(f"  {full[:12]} was rewritten by {len(erasures)} erasures (`fsdl-data lineage "
+          f"{full[:12]}`): its partitions are taken as the erasure left them in the lake, "
+          "not made again")  # fmt: skip
+    source = dg.AssetKey(manifest.source)
+
+    def data_version(file: Any) -> str | None:
+        record = instance.get_latest_data_version_record(source, partition_key=file.partition)
+        tags = record.asset_materialization.tags if record and record.asset_materialization else {}
+        return (tags or {}).get("dagster/data_version")
+
+    return retake(_common.lake(), manifest, data_version, produced_by(manifest.source))
 
 
 def export(snapshot_id: str, folder: str, license_id: str) -> int:

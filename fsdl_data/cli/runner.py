@@ -28,6 +28,7 @@ class CheckOutcome:
     severity: str  # ERROR (blocking) or WARN
     passed: bool
     description: str
+    blocking: bool = True  # its spec's: a failure stops what depends on the asset
 
 
 @dataclass
@@ -87,6 +88,7 @@ def materialize_days(
     the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
     progress with it)."""
     job = resolve_job(defs, job_name)
+    specs = defs.resolve_asset_graph()
     out = []
     for day in days:
         r = job.execute_in_process(
@@ -120,6 +122,7 @@ def materialize_days(
                         e.severity.value,
                         e.passed,
                         e.description or "",
+                        specs.get_check_spec(dg.AssetCheckKey(e.asset_key, e.check_name)).blocking,
                     )
                     for e in r.get_asset_check_evaluations()
                 ],

@@ -91,12 +91,13 @@ def image_inference_asset(
         description=f"Content classes of the images under {images}/{prefix}, one row per "
         f"image, written to {output} (Metadata: rows, uri, preview).",
     )
-    def _inference() -> dg.MaterializeResult:
-        from fsdl_data.core.vision.threads import thread_count, use_torch_threads
+    # `context` unannotated: this module postpones annotations, which dagster cannot read
+    def _inference(context) -> dg.MaterializeResult:
+        from fsdl_data.resources import TorchResource
 
-        threads = use_torch_threads(thread_count(torch_threads))
+        threads = TorchResource(threads=torch_threads).use_threads(context)
         df, chosen, device = classify_images(images, prefix, registry_root, version, batch_size)
-        return written(output, df, classifier_version=chosen, device=device, torch_threads=threads)
+        return written(output, df, classifier_version=chosen, device=device, **threads.metadata())
 
     return _inference
 

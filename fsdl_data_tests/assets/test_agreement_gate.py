@@ -3,6 +3,7 @@ labeled_set, and so out of the next night's training labels, until a new export 
 small-sample minimum is one the default world's volume reaches, so the gate can block there."""
 
 import datetime as dt
+from dataclasses import replace
 
 import dagster as dg
 import numpy as np
@@ -153,13 +154,12 @@ def test_honest_days_rarely_block_and_careless_days_almost_always_do() -> None:
     assert alpha_upper_bound(perfect) == 1.0
 
 
-def test_a_day_the_gate_blocks_still_trains_that_night(tmp_path) -> None:
-    """The gate holds the day's human labels out of labeled_set (above); it does not stop what
-    follows labeled_set: the night's classifier (and so the popularity model) still trains."""
+def _gate_graph(day: str) -> list:
+    """A day whose annotators disagree, the agreement check, a stand-in labeled_set (its human
+    labels already held out) and a stand-in for everything after it (the classifier)."""
     from fsdl_data.partitions import bind_calendar, daily
 
     rng = np.random.default_rng(7)
-    day = FIRST.isoformat()
     per_day = round(WorldSpec().photos_per_day * WorldSpec().seed_label_fraction)
     disagreeing = _day_labels(FIRST, list(range(per_day)), 0.1, rng)
     quality = annotator_consensus(disagreeing, CONTENT_CLASSES).annotators
@@ -181,15 +181,40 @@ def test_a_day_the_gate_blocks_still_trains_that_night(tmp_path) -> None:
         return len(labeled_set)
 
     calendar = dg.DailyPartitionsDefinition(start_date=day, end_date="2026-01-02")
-    result = dg.materialize_to_memory(
-        bind_calendar([human_labels_as_exported, annotator_quality_as_estimated,
-                       labeled_set_with_humans_held_out, photo_classifier, labeled_set_agreement],
-                      calendar),
-        partition_key=day,
-        raise_on_error=False,
-    )  # fmt: skip
+    return bind_calendar([human_labels_as_exported, annotator_quality_as_estimated,
+                          labeled_set_with_humans_held_out, photo_classifier,
+                          labeled_set_agreement], calendar)  # fmt: skip
+
+
+def test_a_day_the_gate_blocks_still_trains_that_night() -> None:
+    """The gate holds the day's human labels out of labeled_set (above); it does not stop what
+    follows labeled_set: the night's classifier (and so the popularity model) still trains."""
+    day = FIRST.isoformat()
+    result = dg.materialize_to_memory(_gate_graph(day), partition_key=day, raise_on_error=False)
     (gate,) = result.get_asset_check_evaluations()
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     assert "held out of labeled_set" in (gate.description or "")
     made = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "photo_classifier" in made
+
+
+def test_the_cli_counts_a_failed_gate_as_a_failure_that_blocked_nothing() -> None:
+    """`fsdl-data check` said "1 blocking failures" for any failed ERROR check: the gate's
+    failure is named ERROR but counted apart, since nothing was stopped by it."""
+    from fsdl_data.cli.checks import failures
+    from fsdl_data.cli.runner import materialize_days
+
+    day = FIRST.isoformat()
+    defs = dg.Definitions(
+        assets=_gate_graph(day),  # the check's definition among them, bound to the calendar
+        jobs=[dg.define_asset_job("nightly")],
+        resources={"io_manager": dg.mem_io_manager},
+    )
+    (run,) = materialize_days(defs, "nightly", [day], dg.DagsterInstance.ephemeral(), "CRITICAL")
+    (gate,) = run.outcomes
+    assert not gate.passed and gate.severity == "ERROR" and not gate.blocking
+    assert "photo_classifier" in run.materialized
+    blocked, others = failures(run.outcomes)
+    assert blocked == [] and others == [gate]
+    stopped = replace(gate, blocking=True)  # what a blocking check's failure is counted as
+    assert failures([stopped, gate]) == ([stopped], [gate])

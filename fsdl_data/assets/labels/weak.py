@@ -39,7 +39,7 @@ def label_matrix(
     photo_metadata: pl.DataFrame,
     photo_pixels: pl.DataFrame,
 ) -> dg.Output:
-    torch.use_threads()
+    threads = torch.use_threads(context)
     version, outputs = classify_as_of(lake.open(), context.partition_key, photo_pixels)
     df = functions.label_matrix(photo_metadata, photo_pixels, outputs, version)
     names = [lf.name for lf in functions.LABELING_FUNCTIONS]
@@ -48,6 +48,7 @@ def label_matrix(
         labeling_functions=len(names),
         labeling_functions_version=functions.labeling_functions_version(),
         classifier_version=version or "none yet",
+        **threads.metadata(),
         photos_with_a_vote=functions.photos_with_a_vote(df, names),
         coverage=dg.MetadataValue.json(functions.coverage(df, names)),
     )

@@ -14,8 +14,13 @@ The structure is learned, with no constant fitted to any generator: after a fit,
 dependence given the class is measured at once (posterior-weighted co-occurrence tables) and
 tested by a likelihood-ratio (G) statistic against the chi-square distribution at a
 Bonferroni-corrected level; dependent pairs are merged into groups, and the model refitted,
-until no pair across groups is dependent. A group's table may have at most as many cells as the
-data can fill (CELL_MINIMUM expected items each, the chi-square convention).
+until no pair across groups is dependent. A fit that takes a large dependent group for the class
+sees the other functions as dependent instead, so where anything is dependent the search also
+starts from groupings that no fitted class informs: pairs whose excess agreement (kappa) is more
+than the rank-one model of independent functions explains, each function's factor estimated
+robustly by the median of triplet ratios (_agreement_starts); the search that ends with the best
+held-out likelihood wins. A group's table may have at most as many distinct joint votes as the
+data can fill (CELL_MINIMUM items each on average, the chi-square convention).
 
 Model selection protects the majority vote. Candidates (the learned groups, independent
 functions, independent functions with one accuracy each, and a majority-vote-equivalent model:
@@ -39,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import chi2
+from scipy.stats import chi2, norm
 from threadpoolctl import threadpool_limits
 
 ABSTAIN = -1
@@ -111,16 +116,38 @@ def _patterns(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarray, 
 
 
 @dataclass
+class _Design:
+    """A structure's view of distinct vote rows: the one-hot cell of each group (P, columns),
+    and (P, k) the log-likelihood within a group's "other" cell of the row's own joint vote
+    (0 where no group put it there)."""
+
+    matrix: sparse.csr_matrix
+    within: np.ndarray | float = 0.0
+
+
+@dataclass
 class _Structure:
-    """Groups of functions and the cells (observed joint votes) of each group's table.
+    """Groups of functions and the cells of each group's table.
 
     Column layout of the design matrix: a group of one has k columns (its votes); a larger group
-    one column per observed joint vote pattern other than all-abstain, then one for any pattern
-    not seen when fitting. "All abstain" is every group's baseline and has no column."""
+    one column per joint vote pattern seen often enough to be estimated (CELL_MINIMUM items per
+    class), then one "other" cell for every other pattern, rare or never seen. "All abstain" is
+    every group's baseline and has no column. Within "other", a pattern's share is what the
+    members' tables alone (`tables`, fitted as independent functions) give it: the group's table
+    is coarsened where the data are too thin for its own cells, so any group can be fitted."""
 
     k: int
     groups: list[np.ndarray]
     codes: list[np.ndarray]  # per group: sorted joint codes of its cells (0 = all abstain)
+    tables: np.ndarray | None = None  # (m, k + 1, k): P(vote + 1 | class) of each alone
+
+    def _rare(self, group: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """(k,) the members' independent probability of the group's "other" cell."""
+        assert self.tables is not None
+        member = self.tables[group]  # (members, k + 1, class)
+        votes = _decode(codes, len(group), self.k) + 1
+        seen = np.prod(member[np.arange(len(group)), votes], axis=1).sum(axis=0)
+        return np.maximum(1 - seen - np.prod(member[:, 0], axis=0), 1e-12)
 
     @property
     def sizes(self) -> np.ndarray:
@@ -139,9 +166,10 @@ class _Structure:
     def column_group(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.groups)), self.sizes)
 
-    def design(self, patterns: np.ndarray) -> sparse.csr_matrix:
-        """(P, columns) one-hot cell of each group for each pattern."""
+    def design(self, patterns: np.ndarray) -> _Design:
+        """Each pattern's cell of each group, and its likelihood within an "other" cell."""
         offsets, k = self.offsets, self.k
+        within = np.zeros((len(patterns), k))
         single = [i for i, g in enumerate(self.groups) if len(g) == 1]
         rows_all, columns_all = [], []
         if single:
@@ -160,24 +188,34 @@ class _Structure:
             found = known[at] == code[rows]
             rows_all.append(rows)
             columns_all.append(offsets[i] + np.where(found, at, len(known)))
+            other = rows[~found]
+            if len(other) and self.tables is not None:
+                member = np.log(self.tables[group])  # (members, k + 1, class)
+                votes = patterns[other][:, group] + 1
+                own = member[np.arange(len(group)), votes].sum(axis=1)  # (other rows, class)
+                within[other] += own - np.log(self._rare(group, known))
         rows = np.concatenate(rows_all) if rows_all else np.zeros(0, dtype=np.int64)
         columns = np.concatenate(columns_all) if columns_all else np.zeros(0, dtype=np.int64)
-        return sparse.csr_matrix(
+        matrix = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, columns)), shape=(len(patterns), int(self.sizes.sum()))
         )
+        return _Design(matrix, within)
 
     def to_json(self) -> dict:
         return {
             "groups": [g.tolist() for g in self.groups],
             "codes": [c.tolist() for c in self.codes],
+            "tables": None if self.tables is None else self.tables.tolist(),
         }
 
     @classmethod
     def from_json(cls, k: int, state: dict) -> _Structure:
+        tables = state.get("tables")
         return cls(
             k,
             [np.asarray(g, dtype=np.int64) for g in state["groups"]],
             [np.asarray(c, dtype=np.int64) for c in state["codes"]],
+            None if tables is None else np.asarray(tables, dtype=np.float64),
         )
 
 
@@ -204,10 +242,12 @@ class _Parameters:
     log_base: np.ndarray  # (groups, k)
     log_cells: np.ndarray  # (columns, k)
 
-    def log_joint(self, design: sparse.csr_matrix, column_group: np.ndarray) -> np.ndarray:
+    def log_joint(self, design: _Design, column_group: np.ndarray) -> np.ndarray:
         """(P, k) log P(class, votes) of each pattern."""
         offset = self.log_prior + self.log_base.sum(axis=0)
-        return offset + design @ (self.log_cells - self.log_base[column_group])
+        return (
+            offset + design.matrix @ (self.log_cells - self.log_base[column_group]) + design.within
+        )
 
 
 def _posterior(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +320,7 @@ class _Fitter:
 
     def maximize(
         self,
-        design: sparse.csr_matrix,
+        design: _Design,
         counts: np.ndarray,
         posterior: np.ndarray,
         empirical: bool = False,
@@ -292,7 +332,7 @@ class _Fitter:
             log_prior = np.log(self.fixed_prior)
         else:
             log_prior = np.log((per_class + JEFFREYS) / (counts.sum() + JEFFREYS * k))
-        cells = np.asarray(design.T @ mass)  # (columns, k)
+        cells = np.asarray(design.matrix.T @ mass)  # (columns, k)
         base = np.maximum(per_class - self.groups_of_columns @ cells, 0.0)
         denominator = per_class + self.alpha_total
         p_cells = (cells + self.alpha_cells) / denominator
@@ -358,7 +398,7 @@ class _Fitter:
 
     def run(
         self,
-        design: sparse.csr_matrix,
+        design: _Design,
         counts: np.ndarray,
         posterior: np.ndarray,
         max_iter: int,
@@ -390,13 +430,15 @@ def _dependence(
     """For every pair of functions at once: the G statistic of independence given the class (on
     posterior-weighted co-occurrence counts, one sparse product per class), its degrees of
     freedom, and the conditional mutual information as a share of the smaller conditional
-    entropy. Returns (G, degrees of freedom, strength), each (m, m)."""
+    entropy. Returns (G, degrees of freedom, strength), each (m, m), and (m, m, k, k) how many
+    items each pair of functions voted each pair of classes on (the classes summed out)."""
     m = patterns.shape[1]
     votes = np.empty((len(patterns), m, k), dtype=np.float32)
     for c in range(k):
         votes[:, :, c] = patterns == c
     votes = votes.reshape(len(patterns), m * k)
     g = np.zeros((m, m))
+    together = np.zeros((m, m, k, k))
     entropy = np.zeros(m)
     marginal = (votes.T @ mass.astype(np.float32)).astype(np.float64)  # (m * k, class)
     for c in range(k):
@@ -406,6 +448,7 @@ def _dependence(
         weighted = votes * mass[:, c : c + 1].astype(np.float32)
         both = (votes.T @ weighted).astype(np.float64)  # one dense product (BLAS) per class
         both = both.reshape(m, k, m, k).transpose(0, 2, 1, 3)  # (i, j, vote of i, vote of j)
+        together += both
         own = marginal[:, c].reshape(m, k)
         table = np.empty((m, m, k + 1, k + 1))
         table[:, :, :k, :k] = both
@@ -431,7 +474,7 @@ def _dependence(
             g / 2 / np.minimum.outer(entropy, entropy),
             0.0,
         )
-    return g, degrees, np.clip(strength, 0.0, 1.0)
+    return g, degrees, np.clip(strength, 0.0, 1.0), together
 
 
 class LabelModel:
@@ -528,9 +571,7 @@ class LabelModel:
         split = train, counts - train
         evidence: dict = {}  # (structure, variant) -> held-out log-likelihood per pattern
 
-        def held_out(
-            structure: _Structure, variant: str, grid: sparse.csr_matrix | None = None
-        ) -> float:
+        def held_out(structure: _Structure, variant: str, grid: _Design | None = None) -> float:
             """Fitted on one half of the items, the mean log-likelihood of the other half's votes."""
             base = None if variant != "groups" else _base_measure(structure, *singles)
             fitter = _Fitter(structure, _VARIANTS[variant], base, fixed_prior)
@@ -560,9 +601,30 @@ class LabelModel:
         dependent: list[Dependency] = []
         if "groups" in names:
             reference = self.held_out.get("independent", -np.inf)
-            grouped, searched, dependent, score = self._learn_groups(
-                patterns, counts, posterior, singles, fixed_prior, start, reference, held_out
-            )
+            first_round = _dependence(patterns, posterior * counts[:, None], k)
+            searches = [
+                self._learn_groups(
+                    patterns, counts, posterior, singles, fixed_prior, start, reference,
+                    held_out, np.arange(m), first_round,
+                )
+            ]  # fmt: skip
+            # The independent fit may have taken a large dependent group for the class: then
+            # the others look dependent instead (or nothing does). The search also starts from
+            # the groups of excess agreement, which no fitted class informs.
+            admissible = self._admissible(patterns, counts)
+            for agreed in _agreement_starts(first_round[3], admissible):
+                structure = _grouped_structure(agreed, patterns, counts, singles)
+                _, from_agreement = self._run(
+                    structure, "full", _base_measure(structure, *singles), fixed_prior,
+                    structure.design(patterns), counts, start, SEARCH_LOOSENING,
+                )  # fmt: skip
+                searches.append(
+                    self._learn_groups(
+                        patterns, counts, from_agreement, singles, fixed_prior, start,
+                        reference, held_out, agreed,
+                    )
+                )  # fmt: skip
+            grouped, searched, dependent, score = max(searches, key=lambda found: found[3])
             if len(grouped.groups) < m:
                 parameters, _ = self._run(
                     grouped, "full", _base_measure(grouped, *singles), fixed_prior,
@@ -601,7 +663,7 @@ class LabelModel:
         variant: str,
         base_measure: tuple[np.ndarray, np.ndarray] | None,
         fixed_prior: np.ndarray | None,
-        design: sparse.csr_matrix,
+        design: _Design,
         counts: np.ndarray,
         posterior: np.ndarray,
         loosening: float = 1.0,
@@ -614,6 +676,34 @@ class LabelModel:
         self.em_runs += 1
         return parameters, posterior
 
+    def _admissible(
+        self, patterns: np.ndarray, counts: np.ndarray
+    ) -> Callable[[np.ndarray, np.ndarray], bool]:
+        """Whether grouping `candidate` (a group label per function) can be fitted: at least
+        IDENTIFIABLE groups, and every group not already in `current` small enough for its
+        joint votes to be coded as one integer and for its table's distinct joint votes to hold
+        CELL_MINIMUM items each on average (the class summed out: within a class, cells seen
+        rarely borrow from the members' independent tables, see _Fitter._groups)."""
+        k, items = self.cardinality, counts.sum()
+
+        def admissible(candidate: np.ndarray, current: np.ndarray) -> bool:
+            if len(np.unique(candidate)) < IDENTIFIABLE:
+                return False
+            for label in np.unique(candidate):
+                members = np.nonzero(candidate == label)[0]
+                if len(members) == 1 or np.array_equal(
+                    candidate == label, current == current[members[0]]
+                ):
+                    continue
+                if not _fits_in_code(len(members), k):
+                    return False
+                cells = len(np.unique(_joint_codes(patterns[:, members], k)))
+                if cells * CELL_MINIMUM > items:
+                    return False
+            return True
+
+        return admissible
+
     def _learn_groups(
         self,
         patterns: np.ndarray,
@@ -624,6 +714,8 @@ class LabelModel:
         start: np.ndarray,
         score: float,
         held_out: Callable[..., float],
+        initial: np.ndarray,
+        first_round: tuple[np.ndarray, ...] | None = None,
     ) -> tuple[_Structure, np.ndarray, list[Dependency], float]:
         """Forward search. Each round, the pairs across groups whose dependence given the class
         is significant propose two merges: the most dependent pair alone, and every connected
@@ -632,28 +724,19 @@ class LabelModel:
         better held-out likelihood is kept if it beats the structure so far; each refit starts
         from the majority vote again (a start from the misplaced fit stays misplaced)."""
         k, m = self.cardinality, patterns.shape[1]
-        group_of = np.arange(m)
-        items = counts.sum()
+        group_of = initial.copy()
         pairs = max(m * (m - 1) // 2, 1)
+        allowed = self._admissible(patterns, counts)
 
         def admissible(candidate: np.ndarray) -> bool:
-            if len(np.unique(candidate)) < IDENTIFIABLE:
-                return False
-            for label in np.unique(candidate):
-                members = np.nonzero(candidate == label)[0]
-                if len(members) == 1 or np.array_equal(
-                    candidate == label, group_of == group_of[members[0]]
-                ):
-                    continue
-                if not _fits_in_code(len(members), k):
-                    return False
-                cells = len(np.unique(_joint_codes(patterns[:, members], k)))
-                if cells * k * CELL_MINIMUM > items:
-                    return False
-            return True
+            return allowed(candidate, group_of)
 
         while len(np.unique(group_of)) > IDENTIFIABLE:
-            g, degrees, strength = _dependence(patterns, posterior * counts[:, None], k)
+            if first_round is not None:
+                g, degrees, strength, _ = first_round
+                first_round = None
+            else:
+                g, degrees, strength, _ = _dependence(patterns, posterior * counts[:, None], k)
             critical = chi2.isf(SIGNIFICANCE / pairs, np.maximum(degrees, 1))
             significant = (g > critical) & (degrees > 0) & (group_of[:, None] != group_of[None, :])
             first, second = np.nonzero(np.triu(significant, 1))
@@ -678,19 +761,22 @@ class LabelModel:
             if len(proposals) == 1:
                 group_of = proposals[0]
             else:
-                scores = [held_out(_grouped_structure(c, patterns, k), "groups") for c in proposals]
+                scores = [
+                    held_out(_grouped_structure(c, patterns, counts, singles), "groups")
+                    for c in proposals
+                ]
                 group_of = proposals[int(np.argmax(scores))]
-            structure = _grouped_structure(group_of, patterns, k)
+            structure = _grouped_structure(group_of, patterns, counts, singles)
             _, posterior = self._run(
                 structure, "full", _base_measure(structure, *singles), fixed_prior,
                 structure.design(patterns), counts, start, SEARCH_LOOSENING,
             )  # fmt: skip
 
-        structure = _grouped_structure(group_of, patterns, k)
+        structure = _grouped_structure(group_of, patterns, counts, singles)
         if len(structure.groups) == m:
             return structure, posterior, [], score
         score = held_out(structure, "groups")
-        _, _, strength = _dependence(patterns, posterior * counts[:, None], k)
+        _, _, strength, _ = _dependence(patterns, posterior * counts[:, None], k)
         found = [
             Dependency(int(i), int(j), float(strength[i, j]))
             for i in range(m)
@@ -837,7 +923,16 @@ class LabelModel:
         return sorted(self._dependencies, key=lambda d: -d.strength)
 
 
-def _grouped_structure(group_of: np.ndarray, patterns: np.ndarray, k: int) -> _Structure:
+def _grouped_structure(
+    group_of: np.ndarray,
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    singles: tuple[np.ndarray, np.ndarray],
+) -> _Structure:
+    """The structure of a grouping (a label per function): a group's own cells are its joint
+    votes seen on at least CELL_MINIMUM items per class; the rest share its "other" cell.
+    `singles` are the (m * k, k) vote and (m, k) abstain tables of the functions fitted alone."""
+    k = singles[1].shape[1]
     groups, codes = [], []
     for label in np.unique(group_of):
         members = np.nonzero(group_of == label)[0]
@@ -845,9 +940,12 @@ def _grouped_structure(group_of: np.ndarray, patterns: np.ndarray, k: int) -> _S
         if len(members) == 1:
             codes.append(np.arange(1, k + 1))
         else:
-            seen = np.unique(_joint_codes(patterns[:, members], k))
+            seen = np.unique(_joint_codes(patterns[:, members], k)[counts > 0])
             codes.append(seen[seen > 0])
-    return _Structure(k, groups, codes)
+    cells, base = singles
+    m = patterns.shape[1]
+    tables = np.concatenate([base[:, None, :], cells.reshape(m, k, k)], axis=1)
+    return _Structure(k, groups, codes, tables)
 
 
 CONCENTRATIONS = np.logspace(-1, 8, 28)  # where the evidence's maximum is looked for
@@ -902,6 +1000,79 @@ def _names_its_classes(posterior: np.ndarray, majority: np.ndarray, counts: np.n
     rows, columns = linear_sum_assignment(-agreement)
     best = agreement[rows, columns].sum()
     return bool(np.trace(agreement) >= best - 1e-9 * max(best, 1.0))
+
+
+def _agreement_starts(
+    together: np.ndarray, admissible: Callable[[np.ndarray, np.ndarray], bool]
+) -> list[np.ndarray]:
+    """Groupings to start the search from: functions that agree more than the class explains,
+    found without a fitted class (a fit that locks onto a large dependent group measures every
+    other dependence against the wrong class). `together` (m, m, k, k) counts the items each
+    pair voted each pair of classes on.
+
+    A pair's excess agreement, kappa = P(same vote) - P(same vote by chance) on the items both
+    vote on, is a_i * a_j * (1 - sum of squared class shares) when the two are independent
+    given the class with errors spread evenly (a_i: how much more often function i's vote is
+    the class than a given other class): a rank-one matrix. Each a_i is estimated robustly, as
+    the median over all pairs (j, l) of kappa_ij * kappa_il / kappa_jl (the triplet method; a
+    median, so a minority of dependent triplets does not move it), and a pair whose kappa
+    exceeds a_i * a_j by more than the Bonferroni-corrected one-sided normal quantile of its
+    standard error is dependent. Each connected set of dependent pairs is one start (the
+    others left alone; its pairs merged the most significant first, as long as the grouping
+    stays admissible), and all of them together another. Starts need not be right: the
+    held-out likelihood of where each search ends chooses."""
+    m = together.shape[0]
+    group_of = np.arange(m)
+    if m < 4:
+        return []
+    both = together.sum(axis=(2, 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        same = np.trace(together, axis1=2, axis2=3) / both
+        chance = (together.sum(axis=3) * together.sum(axis=2)).sum(axis=2) / both**2
+        kappa = np.where(both > 0, same - chance, 0.0)
+        error = np.where(both > 0, np.sqrt(np.maximum(same * (1 - same), 0.0) / both), np.inf)
+    np.fill_diagonal(kappa, 0.0)
+    np.fill_diagonal(error, np.inf)
+    # a_i^2 from every triplet (i, j, l) whose kappa_jl is clearly positive
+    usable = np.triu(kappa > 2 * error, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = kappa[:, :, None] * kappa[:, None, :] / kappa[None, :, :]  # (i, j, l)
+    mask = usable[None] & (np.arange(m)[:, None, None] != np.arange(m)[None, :, None])
+    mask &= np.arange(m)[:, None, None] != np.arange(m)[None, None, :]
+    mask = mask.reshape(m, -1)
+    squared = np.zeros(m)
+    some = mask.any(axis=1)
+    squared[some] = np.nanmedian(np.where(mask, ratios.reshape(m, -1), np.nan)[some], axis=1)
+    scale = np.sqrt(np.maximum(np.nan_to_num(squared), 0.0))
+    scale *= np.where(np.median(kappa, axis=1) < 0, -1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (kappa - np.outer(scale, scale)) / error
+    critical = norm.isf(SIGNIFICANCE / (m * (m - 1) // 2))
+    first, second = np.nonzero(np.triu(np.nan_to_num(z, nan=0.0, neginf=0.0) > critical, 1))
+    starts: list[np.ndarray] = []
+    components = _components(group_of, first, second)
+    order = np.argsort(-z[first, second], kind="stable")
+    whole = group_of.copy()
+    for label in np.unique(components):
+        if (components == label).sum() < 2:
+            continue
+        # the component's pairs merged, the most significant first, while admissible
+        alone = group_of.copy()
+        for i, j in zip(first[order], second[order], strict=True):
+            if components[i] != label or alone[i] == alone[j]:
+                continue
+            candidate = np.where(alone == alone[j], alone[i], alone)
+            if admissible(candidate, alone):
+                alone = candidate
+        if np.array_equal(alone, group_of):
+            continue
+        starts.append(alone)
+        merged = np.where(alone != np.arange(m), alone, whole)
+        if admissible(merged, whole):
+            whole = merged
+    if len(starts) > 1 and not any(np.array_equal(whole, s) for s in starts):
+        starts.append(whole)
+    return starts
 
 
 def _components(group_of: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -966,6 +1137,16 @@ def _marginal_confusion(structure: _Structure, parameters: _Parameters, m: int) 
         votes = _decode(codes, len(group), k)
         for position, j in enumerate(group):
             np.add.at(out[j].T, votes[:, position] + 1, cells[offset : offset + len(codes)])
+        if structure.tables is not None:  # "other": each member's share of it, independently
+            member = structure.tables[group]  # (members, k + 1, class)
+            cell = np.prod(member[np.arange(len(group)), votes + 1], axis=1)  # (cells, class)
+            for position, j in enumerate(group):
+                rare = member[position].copy()  # (k + 1, class)
+                np.subtract.at(rare, votes[:, position] + 1, cell)
+                rare[0] -= np.prod(member[:, 0], axis=0)
+                rare = np.maximum(rare, 0.0)
+                share = rare / np.maximum(rare.sum(axis=0), 1e-300)
+                out[j] += (cells[offset + len(codes)] * share).T
     return out / out.sum(axis=2, keepdims=True)
 
 

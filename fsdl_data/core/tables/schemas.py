@@ -5,6 +5,8 @@ Asset checks compare materialized tables against these; cleaning code casts to t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 EVENT_TYPES: tuple[str, ...] = ("login", "post", "view", "like")
@@ -88,6 +90,20 @@ def conform(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
         [
             (pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c)
             for c, t in schema.items()
+        ]
+    )
+
+
+def from_columns(columns: dict[str, Sequence], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A DataFrame built column by column (no row dicts), in the schema's order and types; a
+    column `columns` lacks is all NULL."""
+    height = len(next(iter(columns.values()), ()))
+    return pl.DataFrame(
+        [
+            pl.Series(name, columns[name], dtype=dtype)
+            if name in columns
+            else pl.Series(name, [None] * height, dtype=dtype)
+            for name, dtype in schema.items()
         ]
     )
 

@@ -28,9 +28,10 @@ from fsdl_data.core.tables.schemas import (
     USERS,
     conform,
     empty,
+    from_columns,
 )
 from fsdl_data.core.vision.decode import decode_photo
-from fsdl_data.core.vision.pixels import IMAGE_SIZE, pixel_stats_of_many, thumbnail_bytes
+from fsdl_data.core.vision.pixels import IMAGE_SIZE, pixel_stats_columns, thumbnail_bytes
 
 _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 
@@ -38,14 +39,15 @@ _PHOTO_ID = re.compile(r"/(\d+)\.[A-Za-z]+$")
 MAX_PHOTO_BYTES = 50_000_000  # larger objects are recorded, not read
 
 
-def _refused(key: str, photo_id: int | None, size: int, reason: str) -> dict[str, Any]:
-    return {"key": key, "photo_id": photo_id, "etag": None, "version_id": None, "size": size,
-            "sha256": None, "width": None, "height": None, "decode_error": reason}  # fmt: skip
+def _refused(key: str, photo_id: int | None, size: int, reason: str) -> tuple:
+    """The raw_photos row (RAW_PHOTOS' column order) of an object that was not read."""
+    return key, photo_id, None, None, size, None, None, None, reason
 
 
 READS_IN_FLIGHT = (
     32  # object GETs at once: enough to hide an S3 round trip, few enough to be polite
 )
+STATS_BATCH = 256  # thumbnails whose statistics are computed in one pass of array operations
 
 
 def photo_objects(
@@ -63,70 +65,78 @@ def photo_objects(
     or gone by the time it is read, or that names no photo id, gets a row saying so; the rest
     of the day is ingested.
 
-    Objects are read `reads_in_flight` at a time and decoded on `decoders` threads (default:
-    one per core; Pillow and hashlib release the GIL while they work). A reader waits for its
-    object's decode before it reads the next, so at most `reads_in_flight` objects are held in
-    memory whatever the day's size; rows come out in listing order."""
+    Objects are read `reads_in_flight` at a time and decoded (and hashed) on `decoders`
+    threads (default: one per core; Pillow and hashlib release the GIL while they work). A
+    reader waits for its object's decode before it reads the next, so at most
+    `reads_in_flight` objects are held in memory whatever the day's size; rows come out in
+    listing order. The statistics are computed STATS_BATCH thumbnails at a time and both
+    tables are built column by column."""
     if listing is None:
         listing = day_listing(store, day_folder("photos", day))
     decoders = decoders or os.cpu_count() or 1
-    rows, pixels = [], []
+    made = _PhotoTables()
     with (
         ThreadPoolExecutor(max(1, reads_in_flight), thread_name_prefix="photo-read") as readers,
         ThreadPoolExecutor(decoders, thread_name_prefix="photo-decode") as decoding,
     ):
 
-        def read_and_decode(
-            listed: Listed,
-        ) -> tuple[dict[str, Any], tuple[dict[str, Any], np.ndarray] | None]:
+        def read_and_decode(listed: Listed) -> tuple[tuple, np.ndarray | None]:
             fetched = _fetch_photo(store, listed)
-            if isinstance(fetched, dict):
-                return fetched, None
-            return decoding.submit(_photo_rows, listed, *fetched).result()
+            if isinstance(fetched, str):
+                return _refused(listed.key, _photo_id(listed.key), listed.size, fetched), None
+            return decoding.submit(_photo_row, listed, *fetched).result()
 
         pending: deque[Future] = deque()
-        decoded: list[tuple[dict[str, Any], np.ndarray]] = []  # awaiting their statistics
         try:
             for listed in listing:
                 pending.append(readers.submit(read_and_decode, listed))
                 while len(pending) > 4 * reads_in_flight:  # results are small, but bounded too
-                    _collect(pending.popleft(), rows, decoded, pixels)
+                    made.add(*pending.popleft().result())
             while pending:
-                _collect(pending.popleft(), rows, decoded, pixels)
-            _add_stats(decoded, pixels)
+                made.add(*pending.popleft().result())
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-    return conform(rows, RAW_PHOTOS), conform(pixels, PHOTO_PIXELS)
+    return made.tables()
 
 
-STATS_BATCH = 256  # thumbnails whose statistics are computed in one pass of array operations
+class _PhotoTables:
+    """The two tables' columns as rows arrive: raw_photos rows as tuples, photo_pixels'
+    statistics a batch of thumbnails at a time."""
 
+    def __init__(self) -> None:
+        self.raw: list[tuple] = []
+        self.ids: list[int] = []
+        self.keys: list[str] = []
+        self.thumbnails: list[bytes] = []
+        self.batch: list[np.ndarray] = []
+        self.stats: list[dict[str, np.ndarray]] = []
 
-def _collect(
-    future: Future,
-    rows: list[dict[str, Any]],
-    decoded: list[tuple[dict[str, Any], np.ndarray]],
-    pixels: list[dict[str, Any]],
-) -> None:
-    row, pixel_row = future.result()
-    rows.append(row)
-    if pixel_row is not None:
-        decoded.append(pixel_row)
-        if len(decoded) >= STATS_BATCH:
-            _add_stats(decoded, pixels)
+    def add(self, row: tuple, thumb: np.ndarray | None) -> None:
+        self.raw.append(row)
+        if thumb is None:
+            return
+        self.keys.append(row[0])
+        self.ids.append(row[1])
+        self.batch.append(thumb)
+        if len(self.batch) >= STATS_BATCH:
+            self._flush()
 
+    def _flush(self) -> None:
+        if self.batch:
+            self.stats.append(pixel_stats_columns(np.stack(self.batch)))
+            self.thumbnails.extend(thumbnail_bytes(thumb) for thumb in self.batch)
+            self.batch.clear()
 
-def _add_stats(
-    decoded: list[tuple[dict[str, Any], np.ndarray]], pixels: list[dict[str, Any]]
-) -> None:
-    """Moves `decoded` into `pixels`, each row completed with its thumbnail's statistics."""
-    if not decoded:
-        return
-    stats = pixel_stats_of_many(np.stack([thumb for _, thumb in decoded]))
-    pixels.extend({**row, **stat.as_dict()} for (row, _), stat in zip(decoded, stats, strict=True))
-    decoded.clear()
+    def tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        self._flush()
+        columns = list(zip(*self.raw, strict=True)) or [()] * len(RAW_PHOTOS)
+        raw = from_columns(dict(zip(RAW_PHOTOS, columns, strict=True)), RAW_PHOTOS)
+        stats = {name: np.concatenate([part[name] for part in self.stats])
+                 for name in (self.stats[0] if self.stats else ())}  # fmt: skip
+        pixels = {"photo_id": self.ids, "key": self.keys, "thumbnail": self.thumbnails, **stats}
+        return raw, from_columns(pixels, PHOTO_PIXELS)
 
 
 def _photo_id(key: str) -> int | None:
@@ -134,48 +144,32 @@ def _photo_id(key: str) -> int | None:
     return int(match.group(1)) if match and len(match.group(1)) <= 18 else None
 
 
-def _fetch_photo(store: ObjectStore, listed: Listed) -> tuple[bytes, Listed] | dict[str, Any]:
-    """The object's bytes and what the store says of it, or the row of why it was not read."""
-    photo_id = _photo_id(listed.key)
+def _fetch_photo(store: ObjectStore, listed: Listed) -> tuple[bytes, Listed] | str:
+    """The object's bytes and what the store says of it, or why it was not read."""
     if listed.size > MAX_PHOTO_BYTES:
-        reason = f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
-        return _refused(listed.key, photo_id, listed.size, reason)
+        return f"object too large: {listed.size:,} bytes (limit {MAX_PHOTO_BYTES:,})"
     try:
         return store.get(listed.key, with_info=True)
     except ValueError as e:  # an unsafe key: refused, the others still ingested
-        return _refused(listed.key, photo_id, listed.size, f"refused key: {e}")
+        return f"refused key: {e}"
     except ObjectNotFound:
-        return _refused(listed.key, photo_id, listed.size, "object deleted while the day was read")
+        return "object deleted while the day was read"
 
 
-def _photo_rows(
-    listed: Listed, data: bytes, info: Listed
-) -> tuple[dict[str, Any], tuple[dict[str, Any], np.ndarray] | None]:
-    """The raw_photos row of one read object and, when it decodes, its photo_pixels row (but
-    the statistics) with its thumbnail."""
+def _photo_row(listed: Listed, data: bytes, info: Listed) -> tuple[tuple, np.ndarray | None]:
+    """The raw_photos row (RAW_PHOTOS' column order) of one read object and, when it decodes
+    and names a photo id, its thumbnail (for photo_pixels)."""
     photo_id = _photo_id(listed.key)
     img, thumb = decode_photo(data, IMAGE_SIZE)
     error = img.error
     if photo_id is None:  # recorded with the reason, never made a photo_pixels row
         name = listed.key.rsplit("/", 1)[-1]
         error = f"key names no photo id (expected <digits>.<ext>): {name!r}"
-    row = {
-        "key": info.key,
-        "photo_id": photo_id,
-        "etag": info.etag,
-        "version_id": info.version_id,
-        "size": info.size,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "width": img.width,
-        "height": img.height,
-        "decode_error": error,
-    }
-    if thumb is None or photo_id is None:
-        return row, None
-    return row, (
-        {"photo_id": photo_id, "key": info.key, "thumbnail": thumbnail_bytes(thumb)},
-        thumb,
-    )
+        thumb = None
+    sha256 = hashlib.sha256(data).hexdigest()
+    row = (info.key, photo_id, info.etag, info.version_id, info.size, sha256, img.width,
+           img.height, error)  # fmt: skip
+    return row, thumb
 
 
 def _utc(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str, Any]]:

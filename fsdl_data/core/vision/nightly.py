@@ -63,6 +63,17 @@ class NightlyClassifier:
         )
 
 
+def recorded_classifier(
+    store: ObjectStore, version: str, labeled_photos: int = 0
+) -> pl.DataFrame | None:
+    """The photo_classifier table naming a version the registry holds, as a night that reused
+    it writes it (None when the registry does not hold it): a rebuild's recorded classifier."""
+    card = registry.read_card(store, version)
+    if card is None:
+        return None
+    return NightlyClassifier(card, True, labeled_photos, {}).row()
+
+
 def train_nightly(
     store: ObjectStore,
     labeled_set: pl.DataFrame,

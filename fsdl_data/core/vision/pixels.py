@@ -52,56 +52,64 @@ def pixel_stats(pixels: np.ndarray) -> PixelStats:
     return pixel_stats_of_many(pixels[np.newaxis])[0]
 
 
-# Each statistic is a function of channel values (0-255) through these float32 tables: a table
-# lookup per pixel instead of converting every thumbnail to floats (the values are those of
-# `value / 255.0` in float32, so the figures are exactly the arithmetic on converted pixels).
-_UNIT = np.arange(256, dtype=np.float32) / 255.0
-_LUMA_RED, _LUMA_GREEN, _LUMA_BLUE = 0.299 * _UNIT, 0.587 * _UNIT, 0.114 * _UNIT
-_LEVEL = (_UNIT * 4).astype(np.int32).clip(0, 3)  # 4 levels per channel, for counting colours
-_WHITE = _UNIT > 0.8
-
-
 def pixel_stats_of_many(pixels: np.ndarray) -> list[PixelStats]:
-    """The statistics of N thumbnails (N x H x W x 3 uint8) in one pass of array operations:
-    per photo, numpy's call overhead would cost more than the arithmetic (and hold the GIL
-    that the decoding threads beside it need)."""
-    count = len(pixels)
-    if not count:
-        return []
-    h, w = pixels.shape[1:3]
-    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
-    luma = (_LUMA_RED.take(red) + _LUMA_GREEN.take(green) + _LUMA_BLUE.take(blue)).reshape(
-        count, -1
-    )
-    top = pixels[:, : h // 4]
-    top_blue = _UNIT.take(top[..., 2]) - _UNIT.take(top[..., 0])
-    center = pixels[:, h * 5 // 16 : h * 11 // 16, w * 5 // 16 : w * 11 // 16]
-    c_red, c_green, c_blue = (_UNIT.take(center[..., channel]) for channel in range(3))
-    skin = (c_red > c_green + 0.05) & (c_green > c_blue) & (c_red > 0.55)
-    white = _WHITE.take(center.min(axis=3))
-    codes = _LEVEL.take(red) * 16 + _LEVEL.take(green) * 4 + _LEVEL.take(blue)
-    image = np.arange(count, dtype=np.int32)[:, np.newaxis] * 64
-    present = np.bincount((codes.reshape(count, -1) + image).ravel(), minlength=count * 64)
-    columns = zip(
-        luma.mean(axis=1),
-        (luma < 0.3).mean(axis=1),
-        top_blue.reshape(count, -1).mean(axis=1),
-        skin.reshape(count, -1).mean(axis=1),
-        white.reshape(count, -1).mean(axis=1),
-        np.count_nonzero(present.reshape(count, 64), axis=1),
-        strict=True,
-    )
+    """The statistics of N thumbnails (N x H x W x 3 uint8), one record each."""
+    columns = pixel_stats_columns(pixels)
     return [
-        PixelStats(
-            brightness=float(brightness),
-            dark_share=float(dark),
-            top_blue=float(top_blue),
-            center_skin=float(skin_share),
-            center_white=float(white_share),
-            colors=int(colors),
-        )
-        for brightness, dark, top_blue, skin_share, white_share, colors in columns
+        PixelStats(**{name: value.item() for name, value in zip(columns, values, strict=True)})
+        for values in zip(*columns.values(), strict=True)
     ]
+
+
+# The statistics are defined on channel values v / 255 and computed exactly in integers: luma is
+# (299 R + 587 G + 114 B) / 255,000, so "luma < 0.3" is "299 R + 587 G + 114 B < 76,500"; "red
+# more than green + 0.05" is "20 (R - G) > 255", and so on. No per-pixel float (or rounding) at all.
+_LUMA_WEIGHTS = (299, 587, 114)
+_DARK_BELOW = 76_500  # 0.3 x 255 x 1000
+_SKIN_RED_FROM, _SKIN_GAP_FROM = 141, 13  # the least R with R/255 > 0.55; R-G with > 0.05
+_WHITE_FROM = 205  # the least value with v/255 > 0.8
+_LEVEL_SHIFT = 6  # floor(4 v / 255), clipped to 3, is v >> 6: 4 levels per channel
+
+
+def pixel_stats_columns(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The statistics of N thumbnails (N x H x W x 3 uint8) as one array per PixelStats field,
+    in a few passes of integer array operations over the batch: per photo, numpy's call
+    overhead would cost more than the arithmetic (and hold the GIL the decoding threads beside
+    it need). The channels are made planes once, so every later pass reads contiguous bytes."""
+    count, h, w = pixels.shape[:3]
+    if not count:
+        return {name: np.zeros(0, np.int64 if name == "colors" else np.float64)
+                for name in PixelStats.__dataclass_fields__}  # fmt: skip
+    red, green, blue = np.ascontiguousarray(np.moveaxis(pixels, -1, 0))  # 3 x N x H x W
+    luma = red.astype(np.int32) * _LUMA_WEIGHTS[0]
+    luma += green * np.int32(_LUMA_WEIGHTS[1])
+    luma += blue * np.int32(_LUMA_WEIGHTS[2])
+    luma = luma.reshape(count, -1)
+    top = np.s_[:, : h // 4]
+    top_pixels = (h // 4) * w
+    top_blue = blue[top].reshape(count, -1).sum(axis=1, dtype=np.int64)
+    top_blue -= red[top].reshape(count, -1).sum(axis=1, dtype=np.int64)
+    center = np.s_[:, h * 5 // 16 : h * 11 // 16, w * 5 // 16 : w * 11 // 16]
+    c_red, c_green, c_blue = red[center], green[center], blue[center]
+    center_pixels = c_red[0].size
+    skin = (
+        (c_red.astype(np.int16) - c_green >= _SKIN_GAP_FROM)
+        & (c_green > c_blue)
+        & (c_red >= _SKIN_RED_FROM)
+    )
+    white = np.minimum(np.minimum(c_red, c_green), c_blue) >= _WHITE_FROM
+    codes = (red >> _LEVEL_SHIFT) << 4 | (green >> _LEVEL_SHIFT) << 2 | (blue >> _LEVEL_SHIFT)
+    present = np.bitwise_or.reduce(  # a bit per colour code (64) per photo
+        np.left_shift(np.uint64(1), codes.reshape(count, -1), dtype=np.uint64), axis=1
+    )
+    return {
+        "brightness": luma.sum(axis=1, dtype=np.int64) / (255_000 * h * w),
+        "dark_share": np.count_nonzero(luma < _DARK_BELOW, axis=1) / (h * w),
+        "top_blue": top_blue / (255 * top_pixels),
+        "center_skin": np.count_nonzero(skin.reshape(count, -1), axis=1) / center_pixels,
+        "center_white": np.count_nonzero(white.reshape(count, -1), axis=1) / center_pixels,
+        "colors": np.bitwise_count(present).astype(np.int64),
+    }
 
 
 FEATURE_GRID = 8  # block means on an 8 x 8 grid per channel
@@ -118,7 +126,7 @@ def content_features(pixels: np.ndarray) -> np.ndarray:
     h, w = pixels.shape[1:3]
     if not count:
         return np.zeros((0, 64 + 3 * FEATURE_GRID**2 + 2 * EDGE_GRID**2), dtype=np.float32)
-    levels = pixels >> 6  # 4 levels per channel, as _LEVEL counts them
+    levels = pixels >> _LEVEL_SHIFT  # 4 levels per channel, as the colour count has them
     codes = (levels[..., 0] << 4) | (levels[..., 1] << 2) | levels[..., 2]
     image = np.arange(count, dtype=np.int32)[:, np.newaxis] * 64
     codes = codes.reshape(count, -1).astype(np.int32) + image
@@ -128,8 +136,8 @@ def content_features(pixels: np.ndarray) -> np.ndarray:
     rows = pixels.reshape(count, g, h // g, w * 3).sum(axis=2, dtype=np.uint32)
     blocks = rows.reshape(count, g, g, w // g, 3).sum(axis=3).reshape(count, -1)
     blocks = blocks.astype(np.float32) / (255.0 * (h // g) * (w // g))
-    luma = _LUMA_RED.take(pixels[..., 0]) + _LUMA_GREEN.take(pixels[..., 1])
-    luma += _LUMA_BLUE.take(pixels[..., 2])
+    weights = [np.float32(w / 255_000) for w in _LUMA_WEIGHTS]
+    luma = pixels[..., 0] * weights[0] + pixels[..., 1] * weights[1] + pixels[..., 2] * weights[2]
     e = EDGE_GRID
     edges = []
     for gradient in (np.diff(luma, axis=2, append=luma[:, :, -1:]),
