@@ -215,19 +215,22 @@ def main() -> int:
               f"{_range([t[0] for t in training], 2)} s vs the same bare updates "
               f"{_range([t[1] for t in training], 2)} s: ratio {_range(ratios, 2)}")  # fmt: skip
 
-    m = lake.read("popularity_model").row(0, named=True)
-    model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
-    snapshots = SnapshotStore(lake.store)
-    rows = load_table(snapshots, snapshots.read(m["snapshot_version"], "training_set"))
-    held = rows.filter(pl.col("snapshot_part") == m["held_out_day"])
-    j = held.join(truth, on="photo_id")
-    vs_truth = spearman(model.predict(j), j["log_popularity"].to_numpy())
-    ceiling = spearman(j["log_popularity"].to_numpy(), j["likes_24h"].to_numpy())
-    print(f"3. popularity_model on held-out {m['held_out_day']} ({m['test_rows']} photos, trained on "
-          f"{m['train_rows']}): rank corr {m['spearman']:.3f} (baseline {m['baseline_spearman']:.3f}), "
-          f"AUC above-median {m['auc_above_median']:.3f} (baseline {m['baseline_auc']:.3f}); "
-          f"rank corr with hidden popularity {vs_truth:.3f} (hidden popularity itself vs likes: {ceiling:.3f}); "
-          f"promoted={m['promoted']}")  # fmt: skip
+    if "popularity_model" not in lake.tables():  # too few days for a training set yet
+        print(f"3. popularity_model: none after {len(days)} days (use --days 5)")
+    else:
+        m = lake.read("popularity_model").row(0, named=True)
+        model = PopularityModel.from_bytes(lake.store.get(m["model_key"]))
+        snapshots = SnapshotStore(lake.store)
+        rows = load_table(snapshots, snapshots.read(m["snapshot_version"], "training_set"))
+        held = rows.filter(pl.col("snapshot_part") == m["held_out_day"])
+        j = held.join(truth, on="photo_id")
+        vs_truth = spearman(model.predict(j), j["log_popularity"].to_numpy())
+        ceiling = spearman(j["log_popularity"].to_numpy(), j["likes_24h"].to_numpy())
+        print(f"3. popularity_model on held-out {m['held_out_day']} ({m['test_rows']} photos, trained on "
+              f"{m['train_rows']}): rank corr {m['spearman']:.3f} (baseline {m['baseline_spearman']:.3f}), "
+              f"AUC above-median {m['auc_above_median']:.3f} (baseline {m['baseline_auc']:.3f}); "
+              f"rank corr with hidden popularity {vs_truth:.3f} (hidden popularity itself vs likes: {ceiling:.3f}); "
+              f"promoted={m['promoted']}")  # fmt: skip
     acc, fresh, total = held_out_accuracy(lake, days[-1])
     info = lake.read("photo_classifier").row(0, named=True)
     print(f"   photo_classifier {clf.version}: trained on {info['labeled_photos']} labeled photos; "

@@ -26,6 +26,7 @@ import collections
 import io
 import json
 import multiprocessing
+import os
 import struct
 import sys
 import threading
@@ -45,6 +46,7 @@ from fsdl_data.core.features.serving import FEAST_STATUS, Answer
 from fsdl_data.core.storage.lake import to_parquet_bytes
 
 SERVED_PREFIX = "served_log"
+WRITER_NICENESS = 10  # added to the writer process's niceness: it runs when the server waits
 TS = pl.Datetime("us", "UTC")
 SERVED_SCHEMA: dict[str, pl.DataType] = {
     "request_time": TS,
@@ -164,6 +166,8 @@ def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interva
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(os, "nice"):  # the writer yields the cores to the server: a flush (a burst of
+        os.nice(WRITER_NICENESS)  # polars work each second) must not delay requests
     store = open_object_store(lake_url, options)
     records: list[memoryview] = []
     dropped: dict[str, int] = {}
