@@ -237,18 +237,9 @@ class Manifest:
         return canonical_json(
             {
                 "schema_version": TREE,
-                "name": self.name,
-                "kind": self.kind,
-                "source": self.source,
                 "folders": [list(f) for f in folders],
                 "file_count": sum(f[2] for f in folders),
-                "row_count": self.row_count,
-                "schema": self.schema,
-                "key": list(self.key),
-                "upstream": dict(sorted(self.upstream.items())),
-                "objects": list(self.objects),
-                "code": self.code,
-                "extra": self.extra,
+                **self._described(),
             }
         )
 
@@ -256,19 +247,26 @@ class Manifest:
         return canonical_json(
             {
                 "schema_version": FLAT,
-                "name": self.name,
-                "kind": self.kind,
-                "source": self.source,
                 "files": [f.as_dict() for f in self.files],
-                "row_count": self.row_count,
-                "schema": self.schema,
-                "key": list(self.key),
-                "upstream": dict(sorted(self.upstream.items())),
-                "objects": list(self.objects),
-                "code": self.code,
-                "extra": self.extra,
+                **self._described(),
             }
         )
+
+    def _described(self) -> dict[str, Any]:
+        """The fields both layouts write the same way (canonical JSON sorts keys, so their
+        place in the body changes no id)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "row_count": self.row_count,
+            "schema": self.schema,
+            "key": list(self.key),
+            "upstream": dict(sorted(self.upstream.items())),
+            "objects": list(self.objects),
+            "code": self.code,
+            "extra": self.extra,
+        }
 
     @property
     def id(self) -> str:
