@@ -1,8 +1,9 @@
 """A job for test_gpu_executor: two GPU-tagged steps and two CPU steps that record when they ran.
-Importable (not inside a test) so the multiprocess executor can reconstruct it in subprocesses."""
+Importable (not inside a test) so the multiprocess executor can reconstruct it in subprocesses.
+The folder they record in comes through run config (`run_config(folder)`), not the environment:
+the executor's forkserver keeps the environment of the first test that started it."""
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -10,18 +11,28 @@ import dagster as dg
 
 from fsdl_data.executors import GPU_OP_TAGS, GPU_POOL, gpu_aware_executor
 
+NAMES = ("gpu_a", "gpu_b", "cpu_a", "cpu_b")
 
-def _record(name: str) -> None:
+
+class Record(dg.Config):
+    folder: str
+
+
+def run_config(folder: Path) -> dict:
+    return {"ops": {name: {"config": {"folder": str(folder)}} for name in NAMES}}
+
+
+def _record(name: str, folder: str) -> None:
     start = time.time()
     time.sleep(1.5)
-    out = Path(os.environ["FSDL_TEST_INTERVALS"]) / f"{name}.json"
+    out = Path(folder) / f"{name}.json"
     out.write_text(json.dumps({"start": start, "end": time.time()}))
 
 
 def _step(name: str, gpu: bool) -> dg.AssetsDefinition:
     @dg.asset(name=name, op_tags=GPU_OP_TAGS if gpu else None, pool=GPU_POOL if gpu else None)
-    def _asset() -> None:
-        _record(name)
+    def _asset(config: Record) -> None:
+        _record(name, config.folder)
 
     return _asset
 

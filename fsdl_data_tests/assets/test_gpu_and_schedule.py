@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from fsdl_data.config import Settings
 from fsdl_data.core.storage.objects import open_object_store
@@ -22,10 +21,13 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["start"] < b["end"] and b["start"] < a["end"]
 
 
-def test_at_most_one_gpu_step_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FSDL_TEST_INTERVALS", str(tmp_path))
+def test_at_most_one_gpu_step_at_a_time(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
-        result = dg.execute_job(dg.reconstructable(gpu_overlap_job.get_job), instance=instance)
+        result = dg.execute_job(
+            dg.reconstructable(gpu_overlap_job.get_job),
+            instance=instance,
+            run_config=gpu_overlap_job.run_config(tmp_path),
+        )
         assert result.success
     iv = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
     assert set(iv) == {"gpu_a", "gpu_b", "cpu_a", "cpu_b"}

@@ -26,12 +26,13 @@ def test_a_step_alone_gets_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "0 steps beside" in event.metadata["threads_from"].value
 
 
-def test_a_sibling_step_executing_beside_is_counted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FSDL_TEST_INTERVALS", str(tmp_path))
+def test_a_sibling_step_executing_beside_is_counted(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
-        result = dg.execute_job(dg.reconstructable(torch_company_job.get_job), instance=instance)
+        result = dg.execute_job(
+            dg.reconstructable(torch_company_job.get_job),
+            instance=instance,
+            run_config=torch_company_job.run_config(tmp_path),
+        )
         assert result.success
     choice = json.loads((tmp_path / "probe.json").read_text())
     assert choice["steps_beside"] == 1

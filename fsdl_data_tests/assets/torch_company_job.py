@@ -1,9 +1,10 @@
 """A job for test_torch_threads: a GPU-tagged step that picks its torch threads while a sibling
 step of the same run is executing (it waits for the sibling to start, the sibling waits for it
-to finish). Importable so the multiprocess executor can reconstruct it in subprocesses."""
+to finish). Importable so the multiprocess executor can reconstruct it in subprocesses. The
+folder they meet in comes through run config (`run_config(folder)`), not the environment: the
+executor's forkserver keeps the environment of the first test that started it."""
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -19,17 +20,25 @@ def _wait_for(path: Path, timeout_s: float = 120) -> None:
         time.sleep(0.05)
 
 
+class Meeting(dg.Config):
+    folder: str
+
+
+def run_config(folder: Path) -> dict:
+    return {"ops": {name: {"config": {"folder": str(folder)}} for name in ("probe", "sibling")}}
+
+
 @dg.asset(op_tags=GPU_OP_TAGS, pool=GPU_POOL)
-def probe(context: dg.AssetExecutionContext, torch: TorchResource) -> None:
-    folder = Path(os.environ["FSDL_TEST_INTERVALS"])
+def probe(context: dg.AssetExecutionContext, config: Meeting, torch: TorchResource) -> None:
+    folder = Path(config.folder)
     _wait_for(folder / "sibling_started")
     choice = torch.use_threads(context)
     (folder / "probe.json").write_text(json.dumps(choice.__dict__))
 
 
 @dg.asset
-def sibling() -> None:
-    folder = Path(os.environ["FSDL_TEST_INTERVALS"])
+def sibling(config: Meeting) -> None:
+    folder = Path(config.folder)
     (folder / "sibling_started").touch()
     _wait_for(folder / "probe.json")
 
