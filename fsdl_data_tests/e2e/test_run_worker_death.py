@@ -89,8 +89,10 @@ def test_a_killed_run_worker_fails_its_run_and_the_day_is_ingested_once_on_a_new
             runs = wait_for(settled, log)
             time.sleep(6)  # a few more ticks: nothing more may be requested
             runs = instance.get_runs()
-            (failure,) = [
-                e for e in instance.all_logs(first.run_id)
+            # one failure event, or two when run monitoring and the code server's orphan check
+            # both notice the death (seen on a clean-clone run): the run is failed either way
+            failures = [
+                e.message or "" for e in instance.all_logs(first.run_id)
                 if e.dagster_event and e.dagster_event.is_run_failure
             ]  # fmt: skip
             engine_messages = [e.message or "" for e in instance.all_logs(
@@ -101,12 +103,13 @@ def test_a_killed_run_worker_fails_its_run_and_the_day_is_ingested_once_on_a_new
     # Whoever notices first fails the run: our worker health check (run monitoring), or, while
     # the code server that started the worker lives, its own orphan check, which records the
     # signal in an engine event. Either way the death is named, never left STARTED.
-    by_monitoring = f"(pid {pid}) is gone (killed or crashed)" in failure.message
+    assert failures, "the killed run has no failure event"
+    by_monitoring = any(f"(pid {pid}) is gone (killed or crashed)" in m for m in failures)
     by_code_server = any(
         f"Run execution process for {first.run_id}" in m and "signal 9" in m
         for m in engine_messages
     )
-    assert by_monitoring or by_code_server, (failure.message, engine_messages)
+    assert by_monitoring or by_code_server, (failures, engine_messages)
     keys = sorted(r.tags["dagster/run_key"] for r in runs)
     assert len(runs) == 2 and keys[1] == f"{keys[0]}-attempt2", keys  # one retry, a new key
     assert {r.status for r in runs} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
