@@ -12,7 +12,8 @@ what the file becomes):
 3. a tombstone `snapshots/tombstones/<name>/<old id>.json` records the old id, the id that
    replaces it, and what was erased, when and why (counts, never the data); every read of the
    old id follows it (`Manifests.read`), so a model's lineage record still resolves;
-4. the name's ref and stat cache move to the new manifest; the old manifest is deleted;
+4. the name's ref moves to the new manifest, its stat cache (which lists the erased files) is
+   deleted, so its next snapshot reads the files again; the old manifest is deleted;
 5. once no manifest names them, the old blobs go: a loose one is deleted; a pack that holds one
    loses it from its index (its range recorded among the index's `holes`) and, on a local
    store, that range is zeroed in place, so only the erased bytes are written; on an object
@@ -207,37 +208,33 @@ def _replace_manifest(
     store.put(tombstone_key(name, old_id), tombstone)
     try:
         if json.loads(store.get(ref_key(name))).get("id") == old_id:
-            store.put(ref_key(name), canonical_json({"id": new_id}))
+            ref = canonical_json({"id": new_id})
+            store.put(ref_key(name), ref)
+            done.metadata_bytes += len(ref)
     except ObjectNotFound:
         pass
-    _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed}, done)
+    _drop_cache(snapshots, name, old_id, done)
     _gone(snapshots, manifest_key(name, old_id), done)
     done.metadata_bytes += written + len(tombstone)
     done.rewritten.append({"name": name, "erased": old_id, "replaced_by": new_id,
                            "files": len(changed), "rows": erased["rows"]})  # fmt: skip
 
 
-def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
-                paths: set[str], done: SnapshotErasure) -> None:  # fmt: skip
-    """The stat cache of a rewritten newest snapshot: its rewritten files are forgotten (read
-    again next time), so an incremental snapshot never carries the old content over. Its
-    folder index (names, sizes, hashes of the old files) is dropped: status then takes the
-    general path until the next snapshot writes a new one."""
+def _drop_cache(snapshots: SnapshotStore, name: str, old_id: str, done: SnapshotErasure) -> None:
+    """The stat cache and folder index of a rewritten newest snapshot go: they list the erased
+    files (paths, hashes, a raw-object table's records), and writing them again without those
+    would cost as much as the whole listing. The next snapshot of the name reads its files
+    again (so it never carries the old content over) and writes them anew."""
     from fsdl_data.core.versioning import folder_index
 
     folder_index.drop(snapshots.store, name)
+    snapshots._caches.pop(name, None)
     try:
         cache = json.loads(snapshots.store.get(cache_key(name)))
     except ObjectNotFound:
         return
-    if cache.get("id") != old_id:
-        return
-    cache["id"] = new_id
-    cache["files"] = {p: e for p, e in cache.get("files", {}).items() if p not in paths}
-    snapshots.store.put(cache_key(name), canonical_json(cache))
-    snapshots._caches.pop(name, None)
-    if done.purge:  # the cache's old versions list the erased files' paths
-        done.versions_deleted += snapshots.store.purge_versions(cache_key(name))  # type: ignore[attr-defined]
+    if cache.get("id") == old_id:
+        _gone(snapshots, cache_key(name), done)
 
 
 def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: SnapshotErasure) -> None:
