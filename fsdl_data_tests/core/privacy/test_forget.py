@@ -41,6 +41,7 @@ from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.erasure import erasure_facts
 from fsdl_data.core.versioning.export import export_snapshot
 from fsdl_data.core.versioning.manifests import FLAT, LISTINGS, TREE, decode_listing
+from fsdl_data.core.versioning.packs import PACKS
 from fsdl_data.core.versioning.store import PACK_MIN_FILES, Manifest, SnapshotStore
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
@@ -194,6 +195,7 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     old_ids = {i for _, i in world.snapshots.ids()}
     gold_before = {d: json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
                    for d in DAYS}  # fmt: skip
+    indexes = {o.key: o.fingerprint for o in world.places.lake.list(PACKS)}
 
     report = forget(Subject("user", user), world.places, "test")
 
@@ -214,6 +216,8 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     assert new_folder.id != folder_id
     assert {f.path: fresh.get_blob(f.sha256) for f in new_folder.files} == others_photos
     assert report["places"]["snapshots"]["packs_rewritten"] >= 1
+    now = {o.key: o.fingerprint for o in fresh.store.list(PACKS)}  # a holes file, not the index
+    assert {k: now[k] for k in indexes} == indexes and any(k.endswith(".holes") for k in now)
     for pack in fresh.packs.members():  # no byte of the subject's photos left in any pack
         stored = fresh.blobs.read(pack)
         assert not any(photo in stored for photo in theirs)
