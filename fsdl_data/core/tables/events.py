@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.tables.schemas import (
@@ -103,12 +102,14 @@ def split_lines(body: bytes) -> pl.Series:
     if not body.endswith(b"\n"):
         body += b"\n"
     data = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10).astype(np.int64) + 1
-    offsets = np.concatenate([np.zeros(1, np.int64), ends])
-    with_newlines = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
+    newline = data == 10
+    ends = np.flatnonzero(newline).astype(np.int64)
+    # the i-th newline, once the i before it are gone, is where the i-th line ends
+    offsets = np.concatenate([np.zeros(1, np.int64), ends - np.arange(len(ends))])
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data[~newline])]
     )
-    return pl.Series("raw", pc.binary_slice(with_newlines, 0, -1), dtype=pl.Binary)
+    return pl.Series("raw", lines, dtype=pl.Binary)
 
 
 def unreadable_file(source_key: str, reason: str) -> pl.DataFrame:
