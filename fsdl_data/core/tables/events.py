@@ -5,9 +5,7 @@ Every raw line ends in exactly one of the two outputs: nothing is dropped silent
 reference kept in the tests (`fsdl_data_tests/core/tables/events_oracle.py`, plain Python that
 shares no code with this module), which this module must match row for row.
 
-Cleaning is vectorized: a line in the app's own form (compact, fields in schema order) is read
-from its bytes by array arithmetic on the positions of its quotes; another line whose shape a
-regular expression proves simple (a flat JSON
+Cleaning is vectorized: a line whose shape a regular expression proves simple (a flat JSON
 object, no escapes, the known fields each at most once, with the right types) is parsed and typed
 in bulk, its timestamp read from its bytes by array arithmetic when it has one of the common
 ISO 8601 forms; any other line (bad bytes, malformed JSON, a wrong type, an escape, a nested
@@ -27,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.tables.schemas import (
@@ -102,14 +101,12 @@ def split_lines(body: bytes) -> pl.Series:
     if not body.endswith(b"\n"):
         body += b"\n"
     data = np.frombuffer(body, dtype=np.uint8)
-    newline = data == 10
-    ends = np.flatnonzero(newline).astype(np.int64)
-    # the i-th newline, once the i before it are gone, is where the i-th line ends
-    offsets = np.concatenate([np.zeros(1, np.int64), ends - np.arange(len(ends))])
-    lines = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data[~newline])]
+    ends = np.flatnonzero(data == 10).astype(np.int64) + 1
+    offsets = np.concatenate([np.zeros(1, np.int64), ends])
+    with_newlines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
     )
-    return pl.Series("raw", lines, dtype=pl.Binary)
+    return pl.Series("raw", pc.binary_slice(with_newlines, 0, -1), dtype=pl.Binary)
 
 
 def unreadable_file(source_key: str, reason: str) -> pl.DataFrame:
@@ -308,8 +305,6 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     spacing (each known field at most once, of a type the schema accepts); any other line
     (bad bytes, malformed JSON, a wrong type, an escape, a nested value) is left out, for the
     plain reading."""
-    compact, in_form = _compact(frame)
-    frame = frame.filter(pl.Series(~in_form))
     frame = frame.with_columns(pl.col("text").str.extract_groups(_IN_ORDER).alias("ordered"))
     in_order = pl.col("ordered").struct.field("event_id").is_not_null()
     ordered = frame.filter(in_order).select(
@@ -369,180 +364,11 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(is_string("client")).then(content("client")).alias("client"),
         "source_key", "line_no", pl.col("text").alias("raw"),
     )  # fmt: skip
-    return pl.concat([compact, typed.cast(dict(compact.schema))]) if len(compact) else typed
-
-
-# --- the app's own form, read from its bytes ----------------------------------------------------
-# The app writes `{"event_id":"…","event_type":"…","user_id":N,"photo_id":N|null,"ts":"…"|N,
-# "client":"…"|null}`, without spaces. In a line with no backslash and no control character,
-# the quotes alone place every token: a line whose quotes fall exactly where that form puts
-# them, with these literals around them and numbers between, is valid JSON whose values are the
-# bytes between, so it is read by array arithmetic on its quotes' positions, with no regular
-# expression (the cost of the line-shape proof was most of the cleaning's).
-_QUOTE, _BACKSLASH, _CLOSE = ord('"'), ord("\\"), ord("}")
-_ZERO, _MINUS = ord("0"), ord("-")
-_START = b'{"event_id":"'  # quotes 0-2; the id's closing quote is quote 3
-_AFTER_ID = b'","event_type":"'  # from quote 3: quotes 3-6; the type's closing quote is 7
-_AFTER_TYPE = b'","user_id":'  # from quote 7: quotes 7-9, then the user id's digits
-_PHOTO_KEY, _TS_KEY, _CLIENT_KEY = b',"photo_id":', b',"ts":', b',"client":'  # from the comma
-_COMPACT_QUOTES = (16, 18, 20)  # ts a number or a string, client null or a string
-_MAX_DIGITS = 18  # always inside 64 bits; a longer number is left to the other readings
-
-
-_PAD = 64  # zero bytes after a chunk's text, so reads a little past a line stay in the buffer
-
-
-def _padded(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes with `_PAD` zeros after them, and the 8-byte little-endian word at each byte
-    (one unaligned view, no copy), to compare a literal eight bytes at a time."""
-    padded = np.concatenate([data, np.zeros(_PAD, dtype=np.uint8)])
-    words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    return padded, words
-
-
-def _literal(words: np.ndarray, at: np.ndarray, end: np.ndarray, literal: bytes) -> np.ndarray:
-    """Whether `literal` lies at each position `at`, inside its line (which ends at `end`)."""
-    ok = (at >= 0) & (at + len(literal) <= end)
-    at = np.maximum(at, 0)
-    for first in range(0, len(literal), 8):
-        piece = literal[first : first + 8]
-        mask = np.uint64((1 << (8 * len(piece))) - 1)
-        ok &= (words[at + first] & mask) == np.uint64(int.from_bytes(piece, "little"))
-    return ok
-
-
-def _integers(
-    padded: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(value, whether read) of the JSON integers of at most 18 digits in padded[start:end]."""
-    negative = padded[start] == _MINUS
-    first = start + negative
-    digits = end - first
-    ok = (digits >= 1) & (digits <= _MAX_DIGITS) & ((digits == 1) | (padded[first] != _ZERO))
-    value = np.zeros(len(start), dtype=np.int64)
-    for place in range(int(np.clip(digits.max(initial=0), 0, _MAX_DIGITS))):
-        inside = place < digits
-        digit = padded[np.where(inside, first + place, 0)].astype(np.int64) - _ZERO
-        ok &= ~inside | ((digit >= 0) & (digit <= 9))
-        value = np.where(inside, value * 10 + digit, value)
-    return np.where(negative, -value, value), ok
-
-
-def _strings(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> pl.Series:
-    """The String series of data[start:end] for each pair (bytes that are valid UTF-8)."""
-    lengths = end - start
-    offsets = np.zeros(len(start) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    picked = np.repeat(start - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    strings = pa.LargeStringArray.from_buffers(
-        len(start), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data[picked]))
-    )
-    return pl.Series(pl.from_arrow(strings), dtype=pl.String)
-
-
-def _compact(frame: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
-    """The typed rows (`row` and `_PARSED` but `ts_parsed`) of the frame's lines in the app's
-    own form with values the schema accepts, and the mask of the frame's rows in that form
-    (accepted or not: a refused one is left to the plain reading, which says why)."""
-    data, offsets = _buffers(frame["text"])
-    padded, words = _padded(data)
-    quotes = np.flatnonzero(data == _QUOTE)
-    first_quote = np.searchsorted(quotes, offsets)
-    bad = np.flatnonzero((data < 0x20) | (data == _BACKSLASH))
-    clean = np.diff(np.searchsorted(bad, offsets)) == 0
-    counts = np.diff(first_quote)
-    in_form = np.zeros(len(frame), dtype=bool)
-    parts = []
-    for count in _COMPACT_QUOTES:
-        rows = np.flatnonzero(clean & (counts == count))
-        if not len(rows):
-            continue
-        q = quotes[first_quote[rows][:, None] + np.arange(count)]
-        start, end = offsets[rows], offsets[rows + 1]
-        ok = _literal(words, start, end, _START) & _literal(words, q[:, 3], end, _AFTER_ID)
-        ok &= _literal(words, q[:, 7], end, _AFTER_TYPE)
-        photo_comma, ts_comma = q[:, 10] - 1, q[:, 12] - 1
-        ok &= _literal(words, photo_comma, end, _PHOTO_KEY) & _literal(
-            words, ts_comma, end, _TS_KEY
-        )
-        user_id, user_ok = _integers(padded, q[:, 7] + 12, photo_comma)
-        photo_start = photo_comma + len(_PHOTO_KEY)
-        photo_null = _literal(words, photo_start, ts_comma, b"null") & (photo_start + 4 == ts_comma)
-        photo_id, photo_ok = _integers(padded, photo_start, ts_comma)
-        ok &= user_ok & (photo_null | photo_ok)
-        ts_start = ts_comma + len(_TS_KEY)
-        ts_quoted = padded[ts_start] == _QUOTE
-        client_key = np.where(ts_quoted, 16, 14)  # the index of the client key's first quote
-        if count < 18:
-            ok &= ~ts_quoted
-        client_comma = (
-            np.take_along_axis(q, np.minimum(client_key, count - 1)[:, None], 1)[:, 0] - 1
-        )
-        ok &= _literal(words, client_comma, end, _CLIENT_KEY)
-        if count >= 18:  # a string ts: quotes 14 and 15, just before the client's comma
-            ok &= ~ts_quoted | ((q[:, 14] == ts_start) & (q[:, 15] == client_comma - 1))
-        ts_ms, ts_ms_ok = _integers(padded, ts_start, client_comma)
-        ok &= ts_quoted | ts_ms_ok
-        client_start = client_comma + len(_CLIENT_KEY)
-        client_quoted = count == client_key + 4
-        ok &= client_quoted | (count == client_key + 2)
-        if count >= 18:  # a string client: its two quotes, then the closing brace
-            opening = np.take_along_axis(q, np.minimum(client_key + 2, count - 1)[:, None], 1)[:, 0]
-            client_ok = (opening == client_start) & (q[:, -1] == end - 2)
-            client_ok &= padded[end - 1] == _CLOSE
-        else:
-            client_ok = np.zeros(len(rows), dtype=bool)
-        client_null = _literal(words, client_start, end, b"null}") & (client_start + 5 == end)
-        ok &= np.where(client_quoted, client_ok, client_null)
-        in_form[rows[ok]] = True
-        keep = np.flatnonzero(ok)
-        quoted, with_client = ts_quoted[keep], client_quoted[keep]
-        parts.append(
-            pl.DataFrame(
-                {
-                    "at": rows[keep],
-                    "event_id": _strings(data, q[keep, 2] + 1, q[keep, 3]),
-                    "event_type": _strings(data, q[keep, 6] + 1, q[keep, 7]),
-                    "user_id": user_id[keep],
-                    "photo_id": pl.Series(photo_id[keep]).scatter(
-                        np.flatnonzero(photo_null[keep]), None
-                    ),
-                    "ts_str": _strings(
-                        data,
-                        ts_start[keep] + 1,
-                        np.where(quoted, client_comma[keep] - 1, ts_start[keep] + 1),
-                    ).scatter(np.flatnonzero(~quoted), None),
-                    "ts_ms": pl.Series(ts_ms[keep]).scatter(np.flatnonzero(quoted), None),
-                    "client": _strings(
-                        data,
-                        client_start[keep] + 1,
-                        np.where(with_client, end[keep] - 2, client_start[keep] + 1),
-                    ).scatter(np.flatnonzero(~with_client), None),
-                }
-            )
-        )
-    if not parts:
-        return pl.DataFrame(schema={"row": pl.UInt32, **_PARSED}).drop("ts_parsed"), in_form
-    typed = pl.concat(parts).sort("at")
-    at = pl.Series(typed["at"])
-    event_type = pl.col("event_type")
-    typed = (
-        typed.with_columns(
-            frame["row"].gather(at).alias("row"),
-            frame["source_key"].gather(at).alias("source_key"),
-            frame["line_no"].gather(at).alias("line_no"),
-            frame["text"].gather(at).alias("raw"),
-        )
-        .filter(
-            event_type.is_in(EVENT_TYPES)
-            & (~event_type.is_in(tuple(PHOTO_EVENT_TYPES)) | pl.col("photo_id").is_not_null())
-        )
-        .select("row", *[name for name in _PARSED if name != "ts_parsed"])
-    )
-    return typed, in_form
+    return typed
 
 
 _WIDTH = 32  # the longest timestamp text read in bulk: 2026-01-02T03:04:05.123456+05:30 is 32
+_ZERO, _MINUS = ord("0"), ord("-")
 _DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)  # in YYYY-MM-DDTHH:MM:SS
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _PAST_DATETIME_US = 253_402_300_800_000_000  # 10000-01-01T00:00:00Z, past a datetime's years
