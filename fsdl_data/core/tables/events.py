@@ -507,16 +507,21 @@ class SeenIds:
         if not self._runs or not len(event_ids):
             return seen, first
         high, low = self._keys(event_ids)
+        order = np.argsort(high)  # searched in order, the runs are read front to back
+        high, low = high[order], low[order]
         for run_high, run_low, run_first in self._runs:
-            left = np.searchsorted(run_high, high, side="left")
-            right = np.searchsorted(run_high, high, side="right")
-            single = np.flatnonzero(right - left == 1)
-            hit = single[run_low[left[single]] == low[single]]
-            seen[hit], first[hit] = True, run_first[left[hit]]
-            for row in np.flatnonzero(right - left > 1):  # ids sharing a first hash: rare
-                within = np.flatnonzero(run_low[left[row] : right[row]] == low[row])
+            at = np.minimum(np.searchsorted(run_high, high), len(run_high) - 1)
+            hit = (run_high[at] == high) & (run_low[at] == low)
+            seen[order[hit]], first[order[hit]] = True, run_first[at[hit]]
+            # ids whose first hash is shared by the next key in the run: rare
+            shared = np.flatnonzero(
+                ~hit & (run_high[np.minimum(at + 1, len(run_high) - 1)] == high)
+            )
+            for row in shared:
+                right = np.searchsorted(run_high, high[row], side="right")
+                within = np.flatnonzero(run_low[at[row] : right] == low[row])
                 if len(within):
-                    seen[row], first[row] = True, run_first[left[row] + within[0]]
+                    seen[order[row]], first[order[row]] = True, run_first[at[row] + within[0]]
         return seen, first
 
 
