@@ -2,17 +2,21 @@
 
 The label model's confidence is its own posterior: right only as far as its model of the
 labeling functions is right, and a dependency it missed makes it overconfident. So the
-confidence of a weak label is mapped to the accuracy measured on items whose true label is
-known: an isotonic (monotone) step function of the model's confidence, fitted by pooling
-adjacent violators, where each step's value is an accuracy its reference items vouch for: the
-lower `RISK` quantile of the posterior of its accuracy (uniform prior, Beta(right + 1, wrong +
-1)), or a lower step's where that is higher (accuracy is taken as non-decreasing in the
-confidence, which is what the isotonic fit assumes). So a threshold c admits a weak label only where the reference items at that confidence
-make an accuracy below c unlikely (a posterior mean would put the admitted labels' accuracy
-just under c about half the time a step sits at c), and a step backed by few reference items
-is pulled well down: that is the honest fallback when the reference is small (18 of 18 right
-vouch for 0.85). With no reference items nothing is measured: the model's confidences are
-returned unchanged, and `Recalibrated.describe` says so.
+confidence of a weak label is mapped to an accuracy measured on items whose true label is
+known (reference items): an isotonic (monotone) step function of the model's confidence,
+fitted by pooling adjacent violators. Each step's value is the lesser of
+- its own accuracy, the posterior mean under a uniform prior, (right + 1) / (items + 2): a
+  label at that confidence is claimed no more accurate than its step's reference items were;
+- what the threshold promises: admitting every label at or above a step admits that step and
+  all above it, so the value is at most the lower `RISK` quantile of the posterior accuracy of
+  those pooled reference items (Beta(right + 1, wrong + 1)), or of a lower step's pool where
+  that is higher (a pool without its lowest steps is no less accurate, accuracy being taken
+  as non-decreasing in the confidence, which is what the isotonic fit assumes).
+So weak labels admitted at >= c are at least c accurate but for a `RISK` chance, and a
+confidence backed by few reference items is pulled well down: that is the honest fallback
+when the reference is small (18 of 18 right vouch for 0.85). With no reference items nothing
+is measured: the model's confidences are returned unchanged, and `Recalibrated.describe`
+says so.
 
 No reference item calibrates itself: the reference items' own confidences are cross-fitted,
 each fold's mapped by a calibration fitted on the other folds only (folds drawn from a hash of
@@ -29,7 +33,7 @@ from scipy.special import betaincinv
 
 from fsdl_data.core.labels.crossfit import DEFAULT_FOLDS, folds_of
 
-RISK = 0.05  # per step, the posterior chance that its accuracy is below the value it gives
+RISK = 0.05  # the posterior chance that labels admitted at a value are less accurate than it
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,10 @@ class Calibration:
 
 def fit_calibration(confidence: np.ndarray, right: np.ndarray) -> Calibration:
     """Isotonic regression of `right` (1 when the label was correct) on `confidence` (adjacent
-    violators pooled by their mean), each step then the accuracy its items vouch for
-    (`_vouched`) or the highest a lower step vouches for. Equal confidences are one point, so
-    they always share a step."""
+    violators pooled by their mean), each step's value as the module says: the lesser of its
+    posterior mean accuracy and the accuracy vouched for by it and the steps above it (or by a
+    lower step and those above it). Equal confidences are one point, so they always share a
+    step."""
     confidence = np.asarray(confidence, dtype=float)
     right = np.asarray(right, dtype=float)
     if len(confidence) == 0:
@@ -75,11 +80,17 @@ def fit_calibration(confidence: np.ndarray, right: np.ndarray) -> Calibration:
             firsts.pop()
     return Calibration(
         lower=values[firsts],
-        accuracy=np.maximum.accumulate(
-            [_vouched(r, n) for r, n in zip(rights, items, strict=True)]
-        ),
+        accuracy=_values(np.array(rights), np.array(items)),
         items=np.array(items, dtype=np.int64),
     )
+
+
+def _values(rights: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Per step (in increasing order): min(own posterior mean, best vouched-for pool above)."""
+    own = (rights + 1.0) / (items + 2.0)
+    above = [_vouched(r, n) for r, n in zip(np.cumsum(rights[::-1])[::-1],
+                                            np.cumsum(items[::-1])[::-1], strict=True)]  # fmt: skip
+    return np.minimum(own, np.maximum.accumulate(above))
 
 
 def _vouched(right: float, items: float) -> float:
