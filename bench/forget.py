@@ -120,8 +120,9 @@ def generate(root: Path, nights: int, photos: int, users: int, events: int, seed
             files = snap.TableFiles(name, lake_store, tuple(snap.table_files(lake, name)))
             snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name),
                                 files)  # fmt: skip
+    photos = objects.root / "photos"
     snap.take(snapshots, Manifest(name="photos", kind="folder", files=()),
-              list(snap.local_files(objects.root / "photos")), snap.read_local)  # fmt: skip
+              list(snap.local_files(photos)), snap.local_reader(photos))  # fmt: skip
     db.dispose()
 
 
