@@ -44,7 +44,7 @@ from fsdl_data.core.storage.appdb import users as users_table
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.versioning import snapshots as snap
-from fsdl_data.core.versioning.store import Manifest, SnapshotStore
+from fsdl_data.core.versioning.store import SnapshotStore
 from fsdl_data.core.world.spec import WorldSpec
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -117,12 +117,8 @@ def generate(root: Path, nights: int, photos: int, users: int, events: int, seed
                   "annotations": [{"ground_truth": True}]} for p in gold]  # fmt: skip
         objects.put(f"labels/gold/date={day}/tasks.json", json.dumps(tasks).encode())
         for name in GRAPH_TABLES:
-            files = snap.TableFiles(name, lake_store, tuple(snap.table_files(lake, name)))
-            snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name),
-                                files)  # fmt: skip
-    photos = objects.root / "photos"
-    snap.take(snapshots, Manifest(name="photos", kind="folder", files=()),
-              list(snap.local_files(photos)), snap.local_reader(photos))  # fmt: skip
+            snap.snapshot_lake_table(snapshots, lake, name)
+    snap.snapshot_folder(snapshots, "photos", objects.root / "photos")
     db.dispose()
 
 

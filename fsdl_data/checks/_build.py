@@ -1,6 +1,7 @@
 """Helpers that turn core quality Outcomes into Dagster asset checks."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -49,6 +50,28 @@ def table_contract_checks(
     ]
 
 
+def daily_check(
+    asset: str,
+    *,
+    description: str,
+    blocking: bool = True,
+    reads: Iterable[str] | Mapping[str, dg.AssetIn] = (),
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], dg.AssetChecksDefinition]:
+    """The decorator of a check on one day's partition of `asset` that also reads that day of
+    the assets in `reads` (their names, or name -> AssetIn where another day's is wanted);
+    named after the function unless `name` is given."""
+    ins = dict(reads) if isinstance(reads, Mapping) else {read: dg.AssetIn(read) for read in reads}
+    return dg.asset_check(
+        asset=asset,
+        name=name,
+        blocking=blocking,
+        partitions_def=daily,
+        additional_ins=ins or None,
+        description=description,
+    )
+
+
 def rule_check(
     asset: str,
     name: str,
@@ -58,9 +81,7 @@ def rule_check(
 ) -> dg.AssetChecksDefinition:
     """A one-asset check from rules on the partition's DataFrame: all must pass (`result`)."""
 
-    @dg.asset_check(
-        asset=asset, name=name, blocking=blocking, partitions_def=daily, description=description
-    )
+    @daily_check(asset, name=name, blocking=blocking, description=description)
     def _check(df: pl.DataFrame) -> dg.AssetCheckResult:
         return result(*(rule(df) for rule in rules))
 

@@ -124,12 +124,8 @@ def build(tmp_path: Path, rng: random.Random) -> World:
              "feature": ["views_7d"] * len(users), "value": ["1"] * len(users),
              "event_time": [stamp] * len(users), "known_at": [stamp] * len(users)}))  # fmt: skip
         for name in ("photo_metadata", "events", "human_labels"):
-            files = snap.TableFiles(name, lake_store, tuple(snap.table_files(lake, name)))
-            snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name),
-                                files)  # fmt: skip
-    photos = objects.root / "photos"
-    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()),
-              list(snap.local_files(photos)), snap.local_reader(photos))  # fmt: skip
+            snap.snapshot_lake_table(snapshots, lake, name)
+    snap.snapshot_folder(snapshots, "photo_folder", objects.root / "photos")
     _, full, manifest = snapshots.open_snapshot("human_labels")
     export = objects.root.parent / "lake" / "exports" / "gold"
     export_snapshot(snapshots, full, manifest, export)
@@ -397,10 +393,7 @@ def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
         lake.write("photo_metadata", pl.DataFrame(
             {"photo_id": mine, "user_id": [owner[p] for p in mine],
              "object_key": [photo_key(p, DAYS[0]) for p in mine]}), d)  # fmt: skip
-        files = snap.TableFiles("photo_metadata", object_store,
-                                tuple(snap.table_files(lake, "photo_metadata")))  # fmt: skip
-        snap.snapshot_table(snapshots, Manifest(name="photo_metadata", kind="table", files=(),
-                                                source="photo_metadata"), files)  # fmt: skip
+        snap.snapshot_lake_table(snapshots, lake, "photo_metadata")
     photos = {f"date={DAYS[0]}/{p}.jpg": rng.randbytes(rng.randint(100, 400)) for p in owner}
     sources = [
         Listed(path, str(len(data)), START, len(data)) for path, data in sorted(photos.items())
