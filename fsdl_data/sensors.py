@@ -4,7 +4,9 @@ Thin wiring: `core.ingestion.cursor` decides what is new; here we list, look up 
 ingested, and request runs. A day is requested when it has new objects (for logs: once its
 `_SUCCESS` marker is there), unless its latest ingest already recorded exactly these objects
 (`objects_digest` in the materialization's metadata): so the first tick on an existing bucket,
-or one after a lost cursor, re-runs nothing. Run keys are made from the day's keys and
+or one after a lost cursor, re-runs nothing. Nor is a day requested while a run for it waits in
+the queue: that run lists the day when it starts, so a burst of objects costs one run, not one
+per tick. Run keys are made from the day's keys and
 fingerprints (ETag on S3), so the same objects never start two runs.
 """
 
@@ -26,6 +28,7 @@ from fsdl_data.resources import ObjectStoreResource
 INGEST_TAG = "fsdl/ingest"  # the day, digest and ingest state a run was requested for
 MAX_ATTEMPTS = 3  # runs per (day, objects) before the sensor stops asking and says so
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+WAITING = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
 
 
 def latest_ingest(instance: dg.DagsterInstance, asset: str, day: str) -> tuple[str | None, int]:
@@ -38,6 +41,16 @@ def latest_ingest(instance: dg.DagsterInstance, asset: str, day: str) -> tuple[s
         return None, 0
     value = records[0].asset_materialization.metadata.get("objects_digest")
     return getattr(value, "value", None), records[0].storage_id
+
+
+def run_waiting(instance: dg.DagsterInstance, job_name: str, day: str) -> bool:
+    """Whether a run of `job_name` for `day` is queued and not yet started: it lists the day's
+    objects when it starts, so it will ingest whatever landed since it was requested, and a
+    second request now would only re-read the same objects after it."""
+    filters = dg.RunsFilter(
+        job_name=job_name, statuses=list(WAITING), tags={"dagster/partition": day}
+    )
+    return bool(instance.get_runs(filters=filters, limit=1))
 
 
 def next_attempt(instance: dg.DagsterInstance, base: str) -> str | None:
@@ -92,10 +105,13 @@ def _object_sensor(
             ingested[day] = latest_ingest(context.instance, asset, day)
             return ingested[day][0]
 
-        requests, outside, gave_up = [], [], []
+        requests, outside, gave_up, waiting = [], [], [], []
         for request in core.days_to_request(scan, ingested_digest, marker):
             if request.day not in valid:
                 outside.append(request.day)
+                continue
+            if run_waiting(context.instance, job.name, request.day):
+                waiting.append(request.day)  # still different when next listed: requested then
                 continue
             # The same objects on the same ingest state: the same key, so never two runs; an
             # ingest overwritten since (a new storage id) gets a new key.
@@ -119,6 +135,7 @@ def _object_sensor(
         context.log.info(
             f"listed {scan.listed_keys} keys in {scan.listed_days} day folders; "
             f"{sum(map(len, scan.new.values()))} new objects; {len(requests)} runs requested"
+            + (f"; days {waiting} left to their queued runs" if waiting else "")
         )
         return dg.SensorResult(run_requests=requests, cursor=scan.cursor.to_json())
 

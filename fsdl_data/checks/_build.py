@@ -6,8 +6,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality
 from fsdl_data.partitions import daily
+from fsdl_data.resources import ObjectStoreResource
 
 
 def result(*outcomes: quality.Outcome) -> dg.AssetCheckResult:
@@ -86,3 +88,40 @@ def rule_check(
         return result(*(rule(df) for rule in rules))
 
     return _check
+
+
+def streamed_contract_checks(
+    asset: str, schema: Mapping[str, pl.DataType], keys: list[str]
+) -> list[dg.AssetChecksDefinition]:
+    """`table_contract_checks` for a table too large to load whole: the schema is read from
+    the partition's Parquet footer, the keys row group by row group (`quality.unique_over`)."""
+
+    @daily_check(
+        asset,
+        name=f"{asset}_schema",
+        description=f"Columns and types of {asset} match its contract in core.tables.schemas "
+        "(read from the Parquet footer).",
+    )
+    def _schema(
+        context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
+    ) -> dg.AssetCheckResult:
+        found = Lake(lake.open()).schema(asset, context.partition_key)
+        return result(quality.schema_matches(pl.DataFrame(schema=found), schema))
+
+    @daily_check(
+        asset,
+        name=f"{asset}_keys",
+        description=f"{keys} of {asset} are never null and unique within the partition "
+        "(read row group by row group).",
+    )
+    def _keys(
+        context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
+    ) -> dg.AssetCheckResult:
+        the_lake, day = Lake(lake.open()), context.partition_key
+
+        def read() -> quality.Batches:
+            return the_lake.read_batches(asset, day, columns=keys)
+
+        return result(quality.no_nulls_over(read(), keys), quality.unique_over(read, keys))
+
+    return [_schema, _keys]

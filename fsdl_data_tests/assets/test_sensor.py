@@ -166,3 +166,26 @@ def test_a_day_outside_the_calendar_is_not_marked_seen(embedded_settings: Settin
     result = _tick(embedded_settings, sensor, None, dg.DagsterInstance.ephemeral())
     assert _days(result) == ["2026-01-01"]
     assert set(json.loads(result.cursor)["days"]) == {"2026-01-01"}
+
+
+def test_a_day_with_a_queued_run_is_left_to_that_run(embedded_settings: Settings) -> None:
+    """A queued ingest lists the day when it starts, so new objects that land while it waits
+    need no second run; once it is gone without ingesting them, the day is requested again."""
+    seed(embedded_settings, replace(SMALL, photos_per_day=10, events_per_day=300), days=1)
+    sensor = sensor_for(embedded_settings, "new_photo_objects")
+    instance = dg.DagsterInstance.ephemeral()
+    first = _tick(embedded_settings, sensor, None, instance)
+    assert _days(first) == ["2026-01-01"]
+    waiting = dg.DagsterRun(
+        job_name="ingest_photos",
+        run_id="0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        status=dg.DagsterRunStatus.NOT_STARTED,  # created, not yet started
+        tags={"dagster/partition": "2026-01-01"},
+    )
+    instance.add_run(waiting)
+    store, db, _ = stores(embedded_settings)
+    db.dispose()
+    store.put("photos/date=2026-01-01/999999.jpg", store.get(next(store.list("photos/date=2026-01-01/")).key))  # fmt: skip
+    assert _tick(embedded_settings, sensor, first.cursor, instance).run_requests == []
+    instance.delete_run(waiting.run_id)
+    assert _days(_tick(embedded_settings, sensor, first.cursor, instance)) == ["2026-01-01"]

@@ -104,11 +104,18 @@ class Lake:
                 f"table {table!r} {where} is not in the lake at {self.url}: materialize it first"
             ) from None
 
-    def read_batches(self, table: str, partition: str | None = None) -> Iterator[pl.DataFrame]:
-        """The partition's rows, one Parquet row group at a time, in order."""
+    def read_batches(
+        self, table: str, partition: str | None = None, columns: list[str] | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """The partition's rows (of `columns`, or all), one Parquet row group at a time, in
+        order."""
         parquet = self._parquet(table, partition)
         for group in range(parquet.num_row_groups):
-            yield pl.from_arrow(parquet.read_row_group(group))
+            yield pl.from_arrow(parquet.read_row_group(group, columns=columns))
+
+    def schema(self, table: str, partition: str | None = None) -> pl.Schema:
+        """The partition's columns and types, from the Parquet footer alone."""
+        return pl.from_arrow(self._parquet(table, partition).schema_arrow.empty_table()).schema
 
     def row_count(self, table: str, partition: str | None = None) -> int:
         """The partition's number of rows, from the Parquet footer alone."""

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -473,3 +474,28 @@ def test_the_common_timestamp_forms_are_read_in_bulk(texts: list[str]) -> None:
     bulk = _iso_timestamps(pl.Series(texts, dtype=pl.String)).to_list()
     # a moment past year 9999 once in UTC is no datetime: the plain reading says so too
     assert bulk == expected
+
+
+def test_seen_ids_answer_as_a_dict_of_first_deliveries_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The day's seen ids, kept as hashed sorted runs (small frozen runs here, so both the
+    merged and the frozen runs are looked up), say exactly what a dict of ids to first-line
+    hashes says, chunk after chunk."""
+    from fsdl_data.core.tables.events import SeenIds
+
+    monkeypatch.setattr(SeenIds, "FROZEN", 64)
+    rng = np.random.default_rng(7)
+    seen, reference = SeenIds(), {}
+    for _ in range(60):
+        ids = pl.Series([f"e{n}" for n in rng.integers(0, 3000, 40)], dtype=pl.String)
+        found, first = seen.find(ids)
+        assert found.tolist() == [i in reference for i in ids]
+        assert [int(f) for f, i in zip(first, ids, strict=True) if i in reference] == [
+            reference[i] for i in ids if i in reference
+        ]
+        new = ids.filter(pl.Series(~found)).unique(maintain_order=True)
+        hashes = rng.integers(0, 1 << 63, len(new)).astype(np.uint64)
+        seen.add(new, hashes)
+        reference.update(zip(new.to_list(), hashes.tolist(), strict=True))
+    assert len(seen) == len(reference) and len(seen._runs) > 3

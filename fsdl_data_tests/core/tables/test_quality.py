@@ -77,3 +77,57 @@ def test_strictly_before() -> None:
     equal = pl.DataFrame({"a": [datetime(2026, 1, 2)], "b": [datetime(2026, 1, 2)]})
     o = quality.strictly_before(equal, "a", "b")
     assert not o.passed and o.metadata["violations"] == 1
+
+
+def test_rules_over_row_groups_say_what_they_say_over_the_whole_partition() -> None:
+    """A partition read as batches (its row groups) passes or fails each rule exactly as the
+    whole frame does, with the same counts: duplicates and orphans split across batches
+    included, and an empty batch among them."""
+    from datetime import datetime
+
+    whole = pl.DataFrame(
+        {
+            "k": ["a", "b", "c", "a", "d", None, "c", "e"],
+            "user_id": [1, 2, 9, 9, 1, 2, 7, None],
+            "ts": [datetime(2026, 1, d) for d in (1, 2, 3, 9, 2, 1, 2, 4)],
+            "t": ["x", "y", "x", "q", "x", "x", "r", "x"],
+        }
+    )
+    batches = [whole.slice(0, 3), whole.head(0), whole.slice(3, 2), whole.slice(5, 3)]
+    parent = pl.DataFrame({"user_id": [1, 2]})
+    pairs = [
+        (quality.no_nulls(whole, ["k"]), quality.no_nulls_over(batches, ["k"])),
+        (quality.unique(whole, ["k"]), quality.unique_over(lambda: batches, ["k"])),
+        (quality.unique(whole, ["t", "k"]), quality.unique_over(lambda: batches, ["t", "k"])),
+        (
+            quality.references(whole, "user_id", parent, "user_id", "users"),
+            quality.references_over(batches, "user_id", parent, "user_id", "users"),
+        ),
+        (
+            quality.in_range(whole, "ts", datetime(2026, 1, 2), datetime(2026, 1, 4)),
+            quality.in_range_over(batches, "ts", datetime(2026, 1, 2), datetime(2026, 1, 4)),
+        ),
+        (
+            quality.values_in(whole, "t", {"x", "y"}),
+            quality.values_in_over(batches, "t", {"x", "y"}),
+        ),
+        (
+            quality.covers_until(whole, "ts", datetime(2026, 1, 9), "event"),
+            quality.covers_until_over(batches, "ts", datetime(2026, 1, 9), "event"),
+        ),
+    ]
+    for frame_outcome, batch_outcome in pairs:
+        assert batch_outcome.passed == frame_outcome.passed
+        assert batch_outcome.metadata == frame_outcome.metadata
+    assert quality.unique_over(lambda: batches, ["k"]).metadata == {"duplicates": 2}
+    assert quality.references_over(batches, "user_id", parent, "user_id", "u").metadata == {
+        "orphan_rows": 3,
+        "orphan_keys": 2,
+    }
+    assert not quality.in_range_over(
+        batches, "ts", datetime(2026, 1, 2), datetime(2026, 1, 4)
+    ).passed
+    assert quality.unique_over(lambda: [whole.slice(0, 3), whole.slice(4, 1)], ["k"]).passed
+    assert quality.covers_until_over([], "ts", datetime(2026, 1, 1), "event").metadata == {
+        "newest": "None"
+    }
