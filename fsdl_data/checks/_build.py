@@ -96,32 +96,45 @@ def streamed_contract_checks(
     """`table_contract_checks` for a table too large to load whole: the schema is read from
     the partition's Parquet footer, the keys row group by row group (`quality.unique_over`)."""
 
-    @daily_check(
-        asset,
-        name=f"{asset}_schema",
-        description=f"Columns and types of {asset} match its contract in core.tables.schemas "
-        "(read from the Parquet footer).",
-    )
-    def _schema(
+    def batches(lake: Lake, day: str) -> quality.Batches:
+        return lake.read_batches(asset, day, columns=keys)
+
+    return [
+        lake_check(
+            asset,
+            f"{asset}_schema",
+            f"Columns and types of {asset} match its contract in core.tables.schemas "
+            "(read from the Parquet footer).",
+            lambda lake, day: quality.schema_matches(
+                pl.DataFrame(schema=lake.schema(asset, day)), schema
+            ),
+        ),
+        lake_check(
+            asset,
+            f"{asset}_keys",
+            f"{keys} of {asset} are never null and unique within the partition "
+            "(read row group by row group).",
+            lambda lake, day: quality.no_nulls_over(batches(lake, day), keys),
+            lambda lake, day: quality.unique_over(lambda: batches(lake, day), keys),
+        ),
+    ]
+
+
+def lake_check(
+    asset: str,
+    name: str,
+    description: str,
+    *rules: Callable[[Lake, str], quality.Outcome],
+    blocking: bool = True,
+) -> dg.AssetChecksDefinition:
+    """A one-asset check from rules that read the day's partition from the lake themselves (a
+    table too large to load whole): all must pass (`result`)."""
+
+    @daily_check(asset, name=name, blocking=blocking, description=description)
+    def _check(
         context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
     ) -> dg.AssetCheckResult:
-        found = Lake(lake.open()).schema(asset, context.partition_key)
-        return result(quality.schema_matches(pl.DataFrame(schema=found), schema))
+        the_lake = Lake(lake.open())
+        return result(*(rule(the_lake, context.partition_key) for rule in rules))
 
-    @daily_check(
-        asset,
-        name=f"{asset}_keys",
-        description=f"{keys} of {asset} are never null and unique within the partition "
-        "(read row group by row group).",
-    )
-    def _keys(
-        context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
-    ) -> dg.AssetCheckResult:
-        the_lake, day = Lake(lake.open()), context.partition_key
-
-        def read() -> quality.Batches:
-            return the_lake.read_batches(asset, day, columns=keys)
-
-        return result(quality.no_nulls_over(read(), keys), quality.unique_over(read, keys))
-
-    return [_schema, _keys]
+    return _check
