@@ -353,14 +353,6 @@ def snapshot_table(
     )
 
 
-def snapshot_lake_table(snapshots: SnapshotStore, lake: Any, table: str) -> Taken | None:
-    """Snapshots every file of a lake table under the table's name (outside the graph: tools,
-    benches and tests; the graph's snapshot assets record data versions too)."""
-    files = TableFiles(table, lake.store, tuple(table_files(lake, table)))
-    template = Manifest(name=table, kind="table", files=(), source=table)
-    return snapshot_table(snapshots, template, files)
-
-
 # --- folders ---------------------------------------------------------------------------------
 Warn = Callable[[str], None]
 
@@ -384,13 +376,6 @@ def local_reader(root: Path) -> Callable[[Listed], bytes]:
     become a link or a special file since it was listed."""
     folder = str(root.resolve())
     return lambda source: read_path(os.path.join(folder, source.key))
-
-
-def snapshot_folder(snapshots: SnapshotStore, name: str, root: Path) -> Taken | None:
-    """Snapshots every file under a local folder as `name`, in a flat manifest (the general
-    path; `folder_index.take_folder` is the incremental tree one)."""
-    template = Manifest(name=name, kind="folder", files=())
-    return take(snapshots, template, list(local_files(root)), local_reader(root))
 
 
 def read_path(path: str) -> bytes:

@@ -368,6 +368,42 @@ def test_a_raw_object_manifest_holds_every_object_and_its_upstream(tmp_path: Pat
     assert f"photos/2.jpg\t20\t{'b' * 64}\te2\t-" in lines
 
 
+def test_a_tree_table_manifest_names_its_objects_by_listing_per_key_folder(
+    tmp_path: Path,
+) -> None:
+    """The graph's table snapshots are trees: the top names one listing of raw objects per
+    folder of their keys (inside its hash), read back as the same records; a tampered
+    listing is refused and named by verify."""
+    import json
+
+    from fsdl_data.core.versioning.describe import object_lines
+    from fsdl_data.core.versioning.manifests import TREE, listing_key
+    from fsdl_data.core.versioning.store import manifest_key
+
+    days = {"2026-01-01": ["a", "b"], "2026-01-02": ["c"]}
+    local = LocalObjectStore(tmp_path / "lake")
+    store, lake = SnapshotStore(local), Lake(local)
+    for day, names in days.items():
+        lake.write("t", pl.DataFrame({
+            "key": [f"photos/date={day}/{n}.jpg" for n in names], "etag": names,
+            "version_id": [None] * len(names), "size": [1] * len(names),
+            "sha256": [n * 64 for n in names]}, schema_overrides={"version_id": pl.String}), day)  # fmt: skip
+    files = snap.TableFiles("t", local, tuple(snap.table_files(lake, "t")))
+    template = Manifest(name="raw", kind="table", files=(), source="t", schema_version=TREE)
+    taken = snap.snapshot_table(store, template, files)
+    body = json.loads(local.get(manifest_key("raw", taken.snapshot_id)))
+    assert "objects" not in body and [g[0] for g in body["object_listings"]] == [
+        "photos/date=2026-01-01", "photos/date=2026-01-02"]  # fmt: skip
+    first = json.loads(local.get(listing_key(body["object_listings"][0][1])))
+    assert [r["etag"] for r in first["objects"]] == ["a", "b"]
+    back = SnapshotStore(local).read(taken.snapshot_id)
+    assert back.id == taken.snapshot_id and len(back.objects) == 3
+    assert list(back.objects) == list(taken.manifest.objects)
+    assert f"photos/date=2026-01-02/c.jpg\t1\t{'c' * 64}\tc\t-" in object_lines(back)
+    local.put(listing_key(body["object_listings"][1][1]), b'{"format": 1, "objects": []}')
+    assert [p.path for p in SnapshotStore(local).verify()] == ["(listing)"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     old_rows=st.dictionaries(
