@@ -10,7 +10,12 @@ from fsdl_data.core.features.definitions import USER_TTL_DAYS
 from fsdl_data.core.features.training_set import build_training_set
 from fsdl_data.core.versioning.describe import manifest_markdown
 from fsdl_data.core.versioning.snapshots import TableFiles, snapshot_table
-from fsdl_data.core.versioning.store import Manifest, SnapshotStore, manifest_key
+from fsdl_data.core.versioning.store import (
+    MANIFEST_SCHEMA_VERSION,
+    Manifest,
+    SnapshotStore,
+    manifest_key,
+)
 from fsdl_data.core.versions import produced_by
 from fsdl_data.partitions import PREVIOUS_DAY, daily, days_window
 from fsdl_data.resources import ObjectStoreResource
@@ -81,6 +86,7 @@ def _snapshot(
         key=key,
         code=produced_by(table.table),
         extra={"label_column": label_column} if label_column else {},
+        schema_version=MANIFEST_SCHEMA_VERSION,  # a tree: an erasure writes only what changed
     )
     taken = snapshot_table(SnapshotStore(lake.open()), template, table, skip_empty=skip_empty)
     if taken is None:

@@ -427,6 +427,7 @@ def forget(subject: Subject, places: Places, reason: str,
                    "digest": subject.digest}, "reason": reason, "started": started,
                    "state": "running", "footprint": footprint.as_dict(), "places": {}}  # fmt: skip
         places.lake.put(erasure_key(erasure_id), canonical_json(journal))
+    journal_bytes = len(canonical_json(journal))
     record = {"erasure": journal["erasure"], "at": journal["started"],
               "reason": journal["reason"], "subject": subject.digest}  # fmt: skip
     exports = _export_folders(places)
@@ -456,7 +457,9 @@ def forget(subject: Subject, places: Places, reason: str,
                 f"{journal['erasure']} stopped there, with {done} erased; start it (or set "
                 f"{PLACE_NAMES[place][1]}), then run the same command again: it resumes there"
             ) from None
-        places.lake.put(erasure_key(journal["erasure"]), canonical_json(journal))
+        body = canonical_json(journal)
+        places.lake.put(erasure_key(journal["erasure"]), body)
+        journal_bytes += len(body)
     erased = sum(p.get("rows", 0) for p in journal["places"].values())
     earlier = [r for r in reports(places.lake, subject) if r["state"] == "done"]
     if not erased and not pending:
@@ -471,7 +474,8 @@ def forget(subject: Subject, places: Places, reason: str,
     report = {**journal, "state": "done", "finished": now().isoformat(),
               "footprint": _digests(footprint), "rows": erased,
               "bytes_written": sum(p.get("bytes_written", 0) for p in journal["places"].values()),
-              "metadata_bytes": journal["places"]["snapshots"].get("metadata_bytes", 0),
+              "metadata_bytes": journal["places"]["snapshots"].get("metadata_bytes", 0)
+              + journal_bytes,  # new manifests, listings, tombstones, pack indexes, the journal
               "store_bytes": _store_bytes(places)}  # fmt: skip
     places.lake.put(erasure_key(journal["erasure"]), canonical_json(report))
     lake = places.lake

@@ -12,12 +12,14 @@ what the file becomes):
 3. a tombstone `snapshots/tombstones/<name>/<old id>.json` records the old id, the id that
    replaces it, and what was erased, when and why (counts, never the data); every read of the
    old id follows it (`Manifests.read`), so a model's lineage record still resolves;
-4. the name's ref and stat cache move to the new manifest; the old manifest is deleted;
+4. the name's ref moves to the new manifest, its stat cache (which lists the erased files) is
+   deleted, so its next snapshot reads the files again; the old manifest is deleted;
 5. once no manifest names them, the old blobs go: a loose one is deleted; a pack that holds one
-   loses it from its index (its range recorded among the index's `holes`) and, on a local
-   store, that range is zeroed in place, so only the erased bytes are written; on an object
-   store without in-place writes the pack is rewritten with its other files only (their bytes
-   unchanged), the new pack before the old one goes.
+   loses it by its holes file (`packs/<pack>.holes`, the range recorded there; the index is
+   left as it is) and, on a local store, that range is zeroed in place, so only the erased
+   bytes and that small file are written; on an object store without in-place writes the pack
+   is rewritten with its other files only (their bytes unchanged), the new pack before the old
+   one goes.
 
 Every step is one atomic put or delete, in this order, so a crash at any point leaves a store
 that verifies, and a rerun (with the same record) makes the same new manifests and finishes.
@@ -43,7 +45,14 @@ from fsdl_data.core.versioning.manifests import (
     ref_key,
     tombstone_key,
 )
-from fsdl_data.core.versioning.packs import PACKS, Packs, pack_key, read_index
+from fsdl_data.core.versioning.packs import (
+    PACK_FORMAT,
+    PACKS,
+    Packs,
+    holes_key,
+    pack_key,
+    read_index,
+)
 from fsdl_data.core.versioning.store import SnapshotStore, cache_key, listings_of
 
 # scrub(path, sha256, read) -> (new bytes, or None when the file goes whole; erased rows), or
@@ -207,37 +216,33 @@ def _replace_manifest(
     store.put(tombstone_key(name, old_id), tombstone)
     try:
         if json.loads(store.get(ref_key(name))).get("id") == old_id:
-            store.put(ref_key(name), canonical_json({"id": new_id}))
+            ref = canonical_json({"id": new_id})
+            store.put(ref_key(name), ref)
+            done.metadata_bytes += len(ref)
     except ObjectNotFound:
         pass
-    _move_cache(snapshots, name, old_id, new_id, {f.path for f in changed}, done)
+    _drop_cache(snapshots, name, old_id, done)
     _gone(snapshots, manifest_key(name, old_id), done)
     done.metadata_bytes += written + len(tombstone)
     done.rewritten.append({"name": name, "erased": old_id, "replaced_by": new_id,
                            "files": len(changed), "rows": erased["rows"]})  # fmt: skip
 
 
-def _move_cache(snapshots: SnapshotStore, name: str, old_id: str, new_id: str,
-                paths: set[str], done: SnapshotErasure) -> None:  # fmt: skip
-    """The stat cache of a rewritten newest snapshot: its rewritten files are forgotten (read
-    again next time), so an incremental snapshot never carries the old content over. Its
-    folder index (names, sizes, hashes of the old files) is dropped: status then takes the
-    general path until the next snapshot writes a new one."""
+def _drop_cache(snapshots: SnapshotStore, name: str, old_id: str, done: SnapshotErasure) -> None:
+    """The stat cache and folder index of a rewritten newest snapshot go: they list the erased
+    files (paths, hashes, a raw-object table's records), and writing them again without those
+    would cost as much as the whole listing. The next snapshot of the name reads its files
+    again (so it never carries the old content over) and writes them anew."""
     from fsdl_data.core.versioning import folder_index
 
     folder_index.drop(snapshots.store, name)
+    snapshots._caches.pop(name, None)
     try:
         cache = json.loads(snapshots.store.get(cache_key(name)))
     except ObjectNotFound:
         return
-    if cache.get("id") != old_id:
-        return
-    cache["id"] = new_id
-    cache["files"] = {p: e for p, e in cache.get("files", {}).items() if p not in paths}
-    snapshots.store.put(cache_key(name), canonical_json(cache))
-    snapshots._caches.pop(name, None)
-    if done.purge:  # the cache's old versions list the erased files' paths
-        done.versions_deleted += snapshots.store.purge_versions(cache_key(name))  # type: ignore[attr-defined]
+    if cache.get("id") == old_id:
+        _gone(snapshots, cache_key(name), done)
 
 
 def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: SnapshotErasure) -> None:
@@ -272,26 +277,25 @@ def _gone(snapshots: SnapshotStore, key: str, done: SnapshotErasure, delete: boo
 
 
 def _punch_holes(snapshots: SnapshotStore, gone: set[str], done: SnapshotErasure) -> None:
-    """On a local store, a pack loses an erased file without being rewritten: its index is
-    written again without the file and with the file's range among its `holes`, then that
-    range (and any hole an interrupted erasure left unfilled) is overwritten with zeros in
-    place. Only the erased bytes are written; every other file of the pack keeps its bytes and
-    offset (a pack is named by its offsets, not its bytes)."""
+    """On a local store, a pack loses an erased file without being rewritten: the file's range
+    is added to the pack's holes file (`packs.py`; the index, one entry a file, is left as it
+    is), then that range (and any hole an interrupted erasure left unfilled) is overwritten
+    with zeros in place. Only the holes file and the erased bytes are written; every other
+    file of the pack keeps its bytes and offset (a pack is named by its offsets, not its
+    bytes)."""
     store = snapshots.store
+    where = snapshots.packs.where()
     for pack, digests in sorted(snapshots.packs.members().items()):
-        key = pack_key(pack)
-        index = read_index(store.get(key), key)
-        holes = [tuple(h) for h in index.get("holes", ())]
+        holes = set(snapshots.packs.holes(pack))
         erased = digests & gone
         if erased:
-            files = {d: v for d, v in index["files"].items() if d not in erased}
-            holes += [tuple(index["files"][d]) for d in sorted(erased)]
-            body = canonical_json({**index, "files": files, "holes": sorted(holes)})
-            store.put(key, body)  # first: no reader looks at the range any more
+            holes |= {where[d][1:] for d in erased}
+            body = canonical_json({"format": PACK_FORMAT, "pack": pack, "holes": sorted(holes)})
+            store.put(holes_key(pack), body)  # first: no reader looks at the range any more
             done.packs_rewritten += 1
             done.metadata_bytes += len(body)
         if holes:
-            done.bytes_written += _zero(store.local_path(blob_key(pack)), holes)
+            done.bytes_written += _zero(store.local_path(blob_key(pack)), sorted(holes))
     snapshots.packs = Packs(snapshots.blobs)
 
 
@@ -315,10 +319,13 @@ def unfilled_holes(snapshots: SnapshotStore) -> int:
     """Bytes in the packs' holes that are not zero (an erasure interrupted while punching)."""
     found = 0
     for listed in snapshots.store.list(PACKS):
-        index = read_index(snapshots.store.get(listed.key), listed.key)
-        if not index.get("holes"):
+        if not listed.key.endswith(".json"):
+            continue
+        pack = read_index(snapshots.store.get(listed.key), listed.key)["pack"]
+        holes = snapshots.packs.holes(pack)
+        if not holes:
             continue
         with contextlib.suppress(ObjectNotFound):
-            data = snapshots.blobs.read(index["pack"])
-            found += sum(size - data[o : o + size].count(0) for o, size in index["holes"])
+            data = snapshots.blobs.read(pack)
+            found += sum(size - data[o : o + size].count(0) for o, size in holes)
     return found

@@ -8,10 +8,12 @@ snapshot of a name).
                                                    that replaces it, and what was erased
 
 Two layouts, both read: a flat manifest (schema version 1) lists every file in its own JSON; a
-tree manifest (version 2, what folder snapshots write) lists, per folder, the id (SHA-256) of a
-listing that holds that folder's files column by column. The tree's top names every listing by
-hash, so its id still covers every file (a Merkle tree), and a new snapshot of a folder where
-100 files changed writes only the listings of the folders that changed, and the top.
+tree manifest (version 2, what folder and table snapshots write) lists, per folder, the id
+(SHA-256) of a listing that holds that folder's files column by column, and, per folder of
+their keys, the id of a listing of the raw objects it records. The tree's top names every
+listing by hash, so its id still covers every file and object (a Merkle tree); a new snapshot
+of a folder where 100 files changed, or an erasure of one photo, writes only the listings of
+the folders that changed, and the top.
 
 Identical inputs give an identical manifest, hence the same id. A manifest is written last, in
 one atomic put, after everything it names (its blobs, its listings). Whatever the layout,
@@ -143,6 +145,78 @@ def tree_of(files: Iterable[FileEntry]) -> tuple[list[Folder], dict[str, bytes]]
     return folders, bodies
 
 
+ObjectGroup = tuple[str, str, int]  # raw objects of one key folder: (folder, listing, objects)
+
+
+def _record_key(record: dict[str, Any]) -> str:
+    return str(record.get("key"))
+
+
+def object_tree(objects: Iterable[dict[str, Any]]) -> tuple[list[ObjectGroup], dict[str, bytes]]:
+    """(groups, listing bodies by id) of raw-object records, one listing per folder of their
+    keys: an erasure of one photo then writes that folder's listing again, not every record."""
+    by_folder: dict[str, list[dict[str, Any]]] = {}
+    for record in objects:
+        by_folder.setdefault(folder_of(_record_key(record)), []).append(record)
+    groups, bodies = [], {}
+    for folder in sorted(by_folder):
+        records = sorted(by_folder[folder], key=_record_key)
+        body = canonical_json({"format": LISTING_FORMAT, "folder": folder, "objects": records})
+        listing = sha256(body)
+        bodies[listing] = body
+        groups.append((folder, listing, len(records)))
+    return groups, bodies
+
+
+class ObjectListings(Sequence[dict[str, Any]]):
+    """A tree manifest's raw-object records, held in listings by key folder: counted from the
+    groups without reading a listing, read (each checked against its id) when first iterated,
+    in key order (as a snapshot records them)."""
+
+    def __init__(
+        self, groups: Iterable[ObjectGroup], load: Callable[[str], bytes],
+        bodies: dict[str, bytes] | None = None,
+    ) -> None:  # fmt: skip
+        self.groups: tuple[ObjectGroup, ...] = tuple((g[0], g[1], g[2]) for g in groups)
+        self.load, self.bodies = load, bodies or {}
+        self._records: tuple[dict[str, Any], ...] | None = None
+
+    def _all(self) -> tuple[dict[str, Any], ...]:
+        if self._records is None:
+            found = []
+            for _, listing, _ in self.groups:
+                body = self.bodies.get(listing) or self.load(listing)
+                if sha256(body) != listing:
+                    raise CorruptSnapshot(
+                        f"listing {listing} does not match its hash: storage corrupted"
+                    )
+                d = json.loads(body)
+                if d.get("format") != LISTING_FORMAT or "objects" not in d:
+                    raise CorruptSnapshot(
+                        f"listing {listing} is not an object listing of format "
+                        f"{LISTING_FORMAT}: upgrade fsdl-data to read this store", "unreadable")  # fmt: skip
+                found.extend(d["objects"])
+            self._records = tuple(sorted(found, key=_record_key))
+        return self._records
+
+    def __len__(self) -> int:
+        return sum(g[2] for g in self.groups)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ObjectListings({len(self.groups)} folders, {len(self)} objects)"
+
+
 class TreeFiles(Sequence[FileEntry]):
     """A tree manifest's files: counted and summed from its folders without reading a listing;
     listed (every listing read, each checked against its id) when first iterated. `bodies`
@@ -228,18 +302,31 @@ class Manifest:
             return list(self.files.folders), self.files.bodies
         return tree_of(self.files)
 
-    def body(self) -> bytes:
-        return self._body(self.tree()[0] if self.schema_version == TREE else None)
+    def object_tree(self) -> tuple[list[ObjectGroup], dict[str, bytes]]:
+        """(groups, listing bodies not stored yet) of a tree manifest's raw objects."""
+        if isinstance(self.objects, ObjectListings):
+            return list(self.objects.groups), self.objects.bodies
+        return object_tree(self.objects)
 
-    def _body(self, folders: list[Folder] | None) -> bytes:
+    def body(self) -> bytes:
+        if self.schema_version != TREE:
+            return self._body(None)
+        return self._body(self.tree()[0], self.object_tree()[0])
+
+    def _body(self, folders: list[Folder] | None, groups: list[ObjectGroup] | None = None) -> bytes:
+        """A flat body holds its raw objects; a tree's top names their listings (when it has
+        any: a tree without objects keeps the body it always had)."""
         if folders is None:
             return self._flat_body()
+        described = self._described(objects=not groups)
+        if groups:
+            described["object_listings"] = [list(g) for g in groups]
         return canonical_json(
             {
                 "schema_version": TREE,
                 "folders": [list(f) for f in folders],
                 "file_count": sum(f[2] for f in folders),
-                **self._described(),
+                **described,
             }
         )
 
@@ -252,10 +339,11 @@ class Manifest:
             }
         )
 
-    def _described(self) -> dict[str, Any]:
+    def _described(self, objects: bool = True) -> dict[str, Any]:
         """The fields both layouts write the same way (canonical JSON sorts keys, so their
-        place in the body changes no id)."""
-        return {
+        place in the body changes no id); `objects` false leaves the raw objects out (a tree
+        names their listings instead)."""
+        described = {
             "name": self.name,
             "kind": self.kind,
             "source": self.source,
@@ -263,10 +351,12 @@ class Manifest:
             "schema": self.schema,
             "key": list(self.key),
             "upstream": dict(sorted(self.upstream.items())),
-            "objects": list(self.objects),
             "code": self.code,
             "extra": self.extra,
         }
+        if objects:
+            described["objects"] = list(self.objects)
+        return described
 
     @property
     def id(self) -> str:
@@ -284,8 +374,11 @@ class Manifest:
                 f"(this fsdl-data reads versions {FLAT} and {TREE})",
                 "unreadable",
             )
+        objects: Any = tuple(d.get("objects", ()))
         if version == TREE:
             files: Any = TreeFiles(d["folders"], load, rows=d.get("row_count"))  # type: ignore[arg-type]
+            if d.get("object_listings"):
+                objects = ObjectListings(d["object_listings"], load)  # type: ignore[arg-type]
         else:
             files = tuple(FileEntry(**f) for f in d["files"])
         return cls(
@@ -297,7 +390,7 @@ class Manifest:
             schema=d.get("schema", {}),
             key=tuple(d.get("key", ())),
             upstream=d.get("upstream", {}),
-            objects=tuple(d.get("objects", ())),
+            objects=objects,
             code=d.get("code", {}),
             extra=d.get("extra", {}),
         )
@@ -326,18 +419,20 @@ class Manifests:
         """Writes a manifest (a tree's new listings first; those it reuses must be stored) and
         returns (its id, the bytes written). The ref is left as it is."""
         written = 0
-        folders = None
+        folders, groups = None, None
         if manifest.schema_version == TREE:
             folders, bodies = manifest.tree()
-            for _, listing, _, _ in folders:
-                key = listing_key(listing)
-                if listing in bodies:
+            groups, object_bodies = manifest.object_tree()
+            listings = [f[1] for f in folders] + [g[1] for g in groups]
+            for listing in listings:
+                key, body = listing_key(listing), bodies.get(listing) or object_bodies.get(listing)
+                if body is not None:
                     if self.store.head(key) is None:
-                        self.store.put(key, bodies[listing])
-                        written += len(bodies[listing])
+                        self.store.put(key, body)
+                        written += len(body)
                 elif self.store.head(key) is None:
                     raise CorruptSnapshot(f"listing {listing} is not stored", "missing")
-        body = manifest._body(folders)
+        body = manifest._body(folders, groups)
         snapshot_id = sha256(body)
         self.store.put(manifest_key(check_name(manifest.name), snapshot_id), body)
         return snapshot_id, written + len(body)

@@ -4,6 +4,10 @@
     snapshots/packs/<pack>.json    its index: {"format": 1, "pack", "bytes", "files": {sha256:
                                    [offset, size]}}; the pack is named by the hash of its
                                    files' offsets, which name every file's hash (a Merkle node)
+    snapshots/packs/<pack>.holes   the ranges an erasure took out of the pack: {"format": 1,
+                                   "pack", "holes": [[offset, size], ...]}; the files at those
+                                   ranges are no longer in the pack (their bytes are zeros), so
+                                   an erasure writes this small file, not the whole index again
 
 Every index carries its format version; one this code does not know is refused with a message
 that says so (never misread). The index is written after its pack, so it never dangles.
@@ -11,9 +15,11 @@ that says so (never misread). The index is written after its pack, so it never d
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
+from fsdl_data.core.storage.objects import ObjectNotFound
 from fsdl_data.core.versioning.blobs import ROOT, Blobs, CorruptSnapshot
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
@@ -22,10 +28,15 @@ PACKS = f"{ROOT}/packs/"
 PACK_MIN_FILES = 64  # a snapshot that reads this many small files writes them as packs
 PACK_FILE_LIMIT = 1 << 20  # files up to 1 MiB go into packs; larger ones are loose blobs
 PACK_TARGET = 16 << 20  # a pack is closed at about this size (one is written, one fills)
+HOLES = ".holes"
 
 
 def pack_key(pack: str) -> str:
     return f"{PACKS}{pack}.json"
+
+
+def holes_key(pack: str) -> str:
+    return f"{PACKS}{pack}{HOLES}"
 
 
 def read_index(body: bytes, key: str) -> dict[str, Any]:
@@ -55,10 +66,32 @@ class Packs:
         if self._where is None:
             self._where = {}
             store = self.blobs.store
-            for key in (o.key for o in store.list(PACKS)):
+            keys = [o.key for o in store.list(PACKS)]
+            for key in keys:
                 if key.endswith(".json"):
                     self._index(read_index(store.get(key), key))
+            for key in keys:
+                if key.endswith(HOLES):
+                    with contextlib.suppress(ObjectNotFound):  # its pack removed meanwhile
+                        self._unhole(read_index(store.get(key), key))
         return self._where
+
+    def _unhole(self, found: dict[str, Any]) -> None:
+        """Leaves out the files an erasure took out of a pack (those at its holes' ranges)."""
+        assert self._where is not None
+        holes = {tuple(h) for h in found["holes"]}
+        for digest, (pack, offset, size) in list(self._where.items()):
+            if pack == found["pack"] and (offset, size) in holes:
+                del self._where[digest]
+
+    def holes(self, pack: str) -> list[tuple[int, int]]:
+        """The ranges erasures took out of a pack: in its holes file, or (written by earlier
+        versions) in its index."""
+        store, found = self.blobs.store, set()
+        for key in (pack_key(pack), holes_key(pack)):
+            with contextlib.suppress(ObjectNotFound):
+                found |= {tuple(h) for h in read_index(store.get(key), key).get("holes", ())}
+        return sorted(found)  # type: ignore[arg-type]
 
     def _index(self, index: dict[str, Any]) -> None:
         assert self._where is not None
@@ -112,6 +145,7 @@ class Packs:
         self.unindex(pack)
         self.blobs.store.delete(pack_key(pack))
         self.blobs.delete(pack)
+        self.blobs.store.delete(holes_key(pack))
         self.sizes.pop(pack, None)
         if self._open is not None and self._open[0] == pack:
             self._open = None

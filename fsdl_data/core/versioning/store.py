@@ -423,6 +423,7 @@ class SnapshotStore:
             manifest = self.read(snapshot_id)
             try:
                 files = list(manifest.files)  # a tree's listings are read (and checked) here
+                list(manifest.objects)  # and its object listings
             except CorruptSnapshot as e:
                 problems.append(Problem(snapshot_id, "(listing)", "", e.what))
                 continue
@@ -496,9 +497,11 @@ class SnapshotStore:
 
 
 def listings_of(manifest: Manifest) -> set[str]:
-    """The ids of the listings a tree manifest names (none for a flat one)."""
+    """The ids of the listings a tree manifest names, of files and of raw objects (none for a
+    flat one)."""
     folders = getattr(manifest.files, "folders", ())
-    return {listing for _, listing, _, _ in folders}
+    groups = getattr(manifest.objects, "groups", ())
+    return {f[1] for f in folders} | {g[1] for g in groups}
 
 
 def _plain(name: str) -> bool:

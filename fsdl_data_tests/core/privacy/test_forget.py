@@ -25,11 +25,12 @@ from fsdl_data.core.privacy.forget import (
     Places,
     PlaceUnreachable,
     erasure_key,
+    footprint_of,
     forget,
     reports,
     verify_forgotten,
 )
-from fsdl_data.core.privacy.subjects import Subject
+from fsdl_data.core.privacy.subjects import Subject, scrub
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.appdb import photos as photos_table
 from fsdl_data.core.storage.appdb import users as users_table
@@ -39,6 +40,8 @@ from fsdl_data.core.storage.objects import Listed
 from fsdl_data.core.versioning import snapshots as snap
 from fsdl_data.core.versioning.erasure import erasure_facts
 from fsdl_data.core.versioning.export import export_snapshot
+from fsdl_data.core.versioning.manifests import FLAT, LISTINGS, TREE, decode_listing
+from fsdl_data.core.versioning.packs import PACKS
 from fsdl_data.core.versioning.store import PACK_MIN_FILES, Manifest, SnapshotStore
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
@@ -123,13 +126,19 @@ def build(tmp_path: Path, rng: random.Random) -> World:
             {"entity": ["user"] * len(users), "entity_id": [str(u) for u in users],
              "feature": ["views_7d"] * len(users), "value": ["1"] * len(users),
              "event_time": [stamp] * len(users), "known_at": [stamp] * len(users)}))  # fmt: skip
-        for name in ("photo_metadata", "events", "human_labels"):
+        lake.write("raw_photos", pl.DataFrame(
+            {"key": [photo_key(p, d) for p in mine], "photo_id": mine, "etag": ["e"] * len(mine),
+             "version_id": [None] * len(mine), "size": [1] * len(mine),
+             "sha256": ["0" * 64] * len(mine)},
+            schema_overrides={"photo_id": pl.Int64, "version_id": pl.String}), d)  # fmt: skip
+        for name in ("photo_metadata", "events", "human_labels", "raw_photos"):
             files = snap.TableFiles(name, lake_store, tuple(snap.table_files(lake, name)))
-            snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name),
-                                files)  # fmt: skip
-    photo_files = list(snap.local_files(objects.root / "photos"))
-    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()), photo_files,
-              snap.read_local)  # fmt: skip
+            layout = FLAT if name == "events" else TREE  # the graph's, and an older store's
+            snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name,
+                                                    schema_version=layout), files)  # fmt: skip
+    photos = objects.root / "photos"
+    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()),
+              list(snap.local_files(photos)), snap.local_reader(photos))  # fmt: skip
     _, full, manifest = snapshots.open_snapshot("human_labels")
     export = objects.root.parent / "lake" / "exports" / "gold"
     export_snapshot(snapshots, full, manifest, export)
@@ -186,6 +195,7 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     old_ids = {i for _, i in world.snapshots.ids()}
     gold_before = {d: json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
                    for d in DAYS}  # fmt: skip
+    indexes = {o.key: o.fingerprint for o in world.places.lake.list(PACKS)}
 
     report = forget(Subject("user", user), world.places, "test")
 
@@ -206,6 +216,8 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     assert new_folder.id != folder_id
     assert {f.path: fresh.get_blob(f.sha256) for f in new_folder.files} == others_photos
     assert report["places"]["snapshots"]["packs_rewritten"] >= 1
+    now = {o.key: o.fingerprint for o in fresh.store.list(PACKS)}  # a holes file, not the index
+    assert {k: now[k] for k in indexes} == indexes and any(k.endswith(".holes") for k in now)
     for pack in fresh.packs.members():  # no byte of the subject's photos left in any pack
         stored = fresh.blobs.read(pack)
         assert not any(photo in stored for photo in theirs)
@@ -224,6 +236,34 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
     stored = world.places.lake.get(erasure_key(report["erasure"])).decode()
     assert f'"photo_id":{min(photos)}' not in stored and report["state"] == "done"
     assert str(Subject("user", user)) not in stored
+
+
+def test_an_erasure_writes_again_only_the_listings_that_hold_the_subject(world: World) -> None:
+    """A tree manifest's listings (its files by folder, its raw objects by key folder) that
+    hold none of the subject's rows or keys keep their bytes, untouched; those that do go."""
+    photo = world.lake.read("human_labels", DAYS[0])["photo_id"].to_list()[0]
+    footprint = footprint_of(Subject("photo", photo), world.places)
+    store = world.places.lake
+    before = {o.key: o.fingerprint for o in store.list(LISTINGS)}
+    holding, object_listings = set(), set()
+    for key in before:
+        body = store.get(key)
+        if "objects" in json.loads(body):
+            object_listings.add(key)
+            named = any(footprint.names_key(r["key"]) for r in json.loads(body)["objects"])
+        else:
+            named = any(scrub(e.path, world.snapshots.get_blob(e.sha256), footprint,
+                              write=False).erased for e in decode_listing(body, key))  # fmt: skip
+        if named:
+            holding.add(key)
+    assert holding & object_listings and object_listings - holding  # both kinds, in this world
+    forget(Subject("photo", photo), world.places, "test")
+    after = {o.key: o.fingerprint for o in store.list(LISTINGS)}
+    assert {k: v for k, v in after.items() if k in before} == {
+        k: before[k] for k in set(before) - holding
+    }
+    assert sum(verify_forgotten(Subject("photo", photo), world.places).values()) == 0
+    assert SnapshotStore(store).verify() == []
 
 
 def test_a_photo_goes_with_its_rows_but_not_its_owners_other_photos(world: World) -> None:
@@ -402,10 +442,11 @@ def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
         snap.snapshot_table(snapshots, Manifest(name="photo_metadata", kind="table", files=(),
                                                 source="photo_metadata"), files)  # fmt: skip
     photos = {f"date={DAYS[0]}/{p}.jpg": rng.randbytes(rng.randint(100, 400)) for p in owner}
-    sources = [snap.SourceFile(path, Listed(path, str(len(data)), START, len(data)))
-               for path, data in sorted(photos.items())]  # fmt: skip
+    sources = [
+        Listed(path, str(len(data)), START, len(data)) for path, data in sorted(photos.items())
+    ]
     snap.take(snapshots, Manifest(name="photos", kind="folder", files=()), sources,
-              lambda source: photos[source.listed.key])  # fmt: skip
+              lambda source: photos[source.key])  # fmt: skip
     objects = LocalObjectStore(tmp_path / "objects")
     for path, data in photos.items():
         objects.put(f"photos/{path}", data)
