@@ -61,13 +61,14 @@ def synthetic(seed: int) -> None:
               f"class balance {model.class_balance().round(3).tolist()}  fit {min(times):.2f} s")  # fmt: skip
 
 
-def structure_grid(matrices: int, items: int) -> None:
+def structure_grid(matrices: int, items: int, family: str | None = None) -> None:
     """Ours, majority vote, the exact oracle and (when importable, e.g. with
     PYTHONPATH=/tmp/labelmodel-snorkel) Snorkel 0.10's LabelModel with its defaults, on structures
     drawn at random (fsdl_data.core.labels.synthetic.random_structure): accuracy on covered
     items and expected calibration error (against the labels, and against the oracle's
     probability that the top class is right, which has no label noise), per family, median and
-    range over matrices, and how many matrices fall below majority vote by more than 0.5 point."""
+    range over matrices, and how many matrices fall below majority vote by more than 0.5 point.
+    With `family`, only the matrices of that family among the first `matrices`."""
     from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
     from fsdl_data.core.labels.synthetic import expected_calibration_error, random_structure
 
@@ -81,6 +82,8 @@ def structure_grid(matrices: int, items: int) -> None:
     cells: dict[str, list[dict[str, float]]] = {}
     for seed in range(matrices):
         structure = random_structure(seed)
+        if family is not None and structure.family != family:
+            continue
         L, y = structure.sample(items, seed)
         covered = (L != ABSTAIN).any(axis=1)
         truth = y[covered]
@@ -357,10 +360,11 @@ def main() -> int:
     p.add_argument("--matrices", type=int, default=200, help="random structures in the grid")
     p.add_argument("--items", type=int, default=5_000, help="items per random structure")
     p.add_argument("--repeats", type=int, default=5, help="fits timed per size")
+    p.add_argument("--family", default=None, help="only this family's matrices of the grid")
     p.add_argument("--unnamed", action="store_true", help="also structures the grid does not name")
     a = p.parse_args()
     synthetic(a.seed)
-    structure_grid(a.matrices, a.items)
+    structure_grid(a.matrices, a.items, a.family)
     if a.unnamed:
         unnamed_structures(10_000)
     fit_times(a.repeats)

@@ -2,9 +2,11 @@
 
 import dagster as dg
 
+INGESTED = dg.AssetSelection.groups("sources", "tables")  # what a day's ingest builds
+
 ingest_job = dg.define_asset_job(
     "ingest",
-    selection=dg.AssetSelection.groups("sources", "tables"),
+    selection=INGESTED,
     description="Source the day's photos, app-database rows and event logs; clean them into tables.",
 )
 
@@ -33,10 +35,7 @@ ingest_events_job = dg.define_asset_job(
     "ingest_events",
     # `users` too: the blocking check events_users_exist reads the day's users, which a job of
     # the logs alone would never build (every sensor run would fail on a missing partition)
-    selection=(
-        dg.AssetSelection.assets("raw_events").downstream(depth=1)
-        & dg.AssetSelection.groups("sources", "tables")
-    )
+    selection=(dg.AssetSelection.assets("raw_events").downstream(depth=1) & INGESTED)
     | dg.AssetSelection.assets("users"),
     description="Source the day's event logs and the users they name, and clean the events (run "
     "by the new_log_objects sensor).",

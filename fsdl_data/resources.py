@@ -25,11 +25,11 @@ from fsdl_data.core.features.online import OnlineStore, open_online_store
 from fsdl_data.core.features.versions import merge_versions
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.lake import Lake, TableNotFound
-from fsdl_data.core.storage.objects import ObjectStore, open_object_store
+from fsdl_data.core.storage.objects import Listed, ObjectStore, open_object_store
 from fsdl_data.core.storage.urls import redact_url
 from fsdl_data.core.tables import schemas
 from fsdl_data.core.tables.preview import markdown_preview
-from fsdl_data.core.versioning.snapshots import SourceFile, TableFiles, table_files
+from fsdl_data.core.versioning.snapshots import TableFiles, table_files
 from fsdl_data.core.vision.threads import (
     cores_busy_beside,
     thread_count,
@@ -230,7 +230,7 @@ class LakeFilesInput(dg.ConfigurableIOManager):
         wanted = set(context.asset_partition_keys) if context.has_asset_partitions else None
         instance, key = context.instance, context.asset_key
 
-        def data_version(source: SourceFile) -> str | None:
+        def data_version(source: Listed) -> str | None:
             record = instance.get_latest_data_version_record(key, partition_key=source.partition)
             tags = (
                 record.asset_materialization.tags if record and record.asset_materialization else {}

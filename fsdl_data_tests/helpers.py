@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from types import ModuleType
 
 import dagster as dg
 
@@ -66,3 +68,16 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckE
 
 def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def run_job_module(module: ModuleType, folder: Path) -> None:
+    """Runs a test job module's job (its `get_job`, reconstructable so that a multiprocess
+    executor can run the steps in subprocesses) with `run_config(folder)` on a test instance;
+    fails unless the run succeeds."""
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(
+            dg.reconstructable(module.get_job),
+            instance=instance,
+            run_config=module.run_config(folder),
+        )
+        assert result.success

@@ -29,13 +29,10 @@ OWNERS = ["team:data-platform"]
 # Sources talk to services that can blip (S3 and Postgres restarting): a failed step is retried
 # after 2, then 4 s, on top of botocore's own per-call retries.
 SOURCE_RETRIES = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
-DAILY_SOURCE = {
-    "partitions_def": daily,
-    "freshness_policy": DAILY_FRESHNESS,
-    "group_name": "sources",
-    "owners": OWNERS,
-    "retry_policy": SOURCE_RETRIES,
-}
+# Every source table (an asset, or an output of a multi-asset) and every source step, once.
+SOURCE_OUTPUT = {"owners": OWNERS, "freshness_policy": DAILY_FRESHNESS}
+SOURCE_STEP = {"partitions_def": daily, "group_name": "sources", "retry_policy": SOURCE_RETRIES}
+DAILY_SOURCE = {**SOURCE_STEP, **SOURCE_OUTPUT}
 
 
 def refuse_without_data(context: dg.AssetExecutionContext, store: ObjectStore) -> None:
@@ -55,24 +52,20 @@ def _version(*parts: object) -> dg.DataVersion:
     outs={
         "raw_photos": dg.AssetOut(
             kinds={"s3", "parquet"},
-            owners=OWNERS,
-            freshness_policy=DAILY_FRESHNESS,
+            **SOURCE_OUTPUT,
             description="One row per photo object uploaded that day: key, ETag, VersionId, size, "
             "SHA-256, decoded width/height, or why it could not be decoded.",
         ),
         "photo_pixels": dg.AssetOut(
             kinds={"numpy", "parquet"},
-            owners=OWNERS,
-            freshness_policy=DAILY_FRESHNESS,
+            **SOURCE_OUTPUT,
             metadata={MADE_WITH: "raw_photos"},
             description="Per decodable photo of the day: a model-sized RGB thumbnail (what the "
             "classifier sees) and pixel statistics for labeling functions. Made in the same "
             "read and decode as raw_photos, so nothing downstream decodes a JPEG again.",
         ),
     },
-    partitions_def=daily,
-    group_name="sources",
-    retry_policy=SOURCE_RETRIES,
+    **SOURCE_STEP,
 )
 def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     store = objects.open()
@@ -101,23 +94,19 @@ def raw_photos(context: dg.AssetExecutionContext, objects: ObjectStoreResource):
     outs={
         "photo_metadata": dg.AssetOut(
             kinds={"postgres", "parquet"},
-            owners=OWNERS,
-            freshness_policy=DAILY_FRESHNESS,
+            **SOURCE_OUTPUT,
             description="The photos posted that day, read from the app database in keyset pages; "
             "metadata records the watermark and row count that were read. Only rows that fit "
             "the schema: the others are in photo_metadata_quarantine.",
         ),
         "photo_metadata_quarantine": dg.AssetOut(
             kinds={"postgres", "parquet"},
-            owners=OWNERS,
-            freshness_policy=DAILY_FRESHNESS,
+            **SOURCE_OUTPUT,
             description="App-database photo rows of that day that break the schema (a NULL, "
             "text that is not UTF-8, a time that is not one), each with a reason and the row.",
         ),
     },
-    partitions_def=daily,
-    group_name="sources",
-    retry_policy=SOURCE_RETRIES,
+    **SOURCE_STEP,
 )
 def photo_metadata(
     context: dg.AssetExecutionContext, app_db: AppDatabaseResource, objects: ObjectStoreResource

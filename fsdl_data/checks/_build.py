@@ -1,6 +1,7 @@
 """Helpers that turn core quality Outcomes into Dagster asset checks."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -51,6 +52,28 @@ def table_contract_checks(
     ]
 
 
+def daily_check(
+    asset: str,
+    *,
+    description: str,
+    blocking: bool = True,
+    reads: Iterable[str] | Mapping[str, dg.AssetIn] = (),
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], dg.AssetChecksDefinition]:
+    """The decorator of a check on one day's partition of `asset` that also reads that day of
+    the assets in `reads` (their names, or name -> AssetIn where another day's is wanted);
+    named after the function unless `name` is given."""
+    ins = dict(reads) if isinstance(reads, Mapping) else {read: dg.AssetIn(read) for read in reads}
+    return dg.asset_check(
+        asset=asset,
+        name=name,
+        blocking=blocking,
+        partitions_def=daily,
+        additional_ins=ins or None,
+        description=description,
+    )
+
+
 def rule_check(
     asset: str,
     name: str,
@@ -60,9 +83,7 @@ def rule_check(
 ) -> dg.AssetChecksDefinition:
     """A one-asset check from rules on the partition's DataFrame: all must pass (`result`)."""
 
-    @dg.asset_check(
-        asset=asset, name=name, blocking=blocking, partitions_def=daily, description=description
-    )
+    @daily_check(asset, name=name, blocking=blocking, description=description)
     def _check(df: pl.DataFrame) -> dg.AssetCheckResult:
         return result(*(rule(df) for rule in rules))
 
@@ -75,36 +96,45 @@ def streamed_contract_checks(
     """`table_contract_checks` for a table too large to load whole: the schema is read from
     the partition's Parquet footer, the keys row group by row group (`quality.unique_over`)."""
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_schema",
-        blocking=True,
-        partitions_def=daily,
-        description=f"Columns and types of {asset} match its contract in core.tables.schemas "
-        "(read from the Parquet footer).",
-    )
-    def _schema(
+    def batches(lake: Lake, day: str) -> quality.Batches:
+        return lake.read_batches(asset, day, columns=keys)
+
+    return [
+        lake_check(
+            asset,
+            f"{asset}_schema",
+            f"Columns and types of {asset} match its contract in core.tables.schemas "
+            "(read from the Parquet footer).",
+            lambda lake, day: quality.schema_matches(
+                pl.DataFrame(schema=lake.schema(asset, day)), schema
+            ),
+        ),
+        lake_check(
+            asset,
+            f"{asset}_keys",
+            f"{keys} of {asset} are never null and unique within the partition "
+            "(read row group by row group).",
+            lambda lake, day: quality.no_nulls_over(batches(lake, day), keys),
+            lambda lake, day: quality.unique_over(lambda: batches(lake, day), keys),
+        ),
+    ]
+
+
+def lake_check(
+    asset: str,
+    name: str,
+    description: str,
+    *rules: Callable[[Lake, str], quality.Outcome],
+    blocking: bool = True,
+) -> dg.AssetChecksDefinition:
+    """A one-asset check from rules that read the day's partition from the lake themselves (a
+    table too large to load whole): all must pass (`result`)."""
+
+    @daily_check(asset, name=name, blocking=blocking, description=description)
+    def _check(
         context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
     ) -> dg.AssetCheckResult:
-        found = Lake(lake.open()).schema(asset, context.partition_key)
-        return result(quality.schema_matches(pl.DataFrame(schema=found), schema))
+        the_lake = Lake(lake.open())
+        return result(*(rule(the_lake, context.partition_key) for rule in rules))
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_keys",
-        blocking=True,
-        partitions_def=daily,
-        description=f"{keys} of {asset} are never null and unique within the partition "
-        "(read row group by row group).",
-    )
-    def _keys(
-        context: dg.AssetCheckExecutionContext, lake: ObjectStoreResource
-    ) -> dg.AssetCheckResult:
-        the_lake, day = Lake(lake.open()), context.partition_key
-
-        def read() -> quality.Batches:
-            return the_lake.read_batches(asset, day, columns=keys)
-
-        return result(quality.no_nulls_over(read(), keys), quality.unique_over(read, keys))
-
-    return [_schema, _keys]
+    return _check

@@ -3,16 +3,14 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result
+from fsdl_data.checks._build import daily_check, result
 from fsdl_data.core.features.training_set import leaky_rows
 from fsdl_data.core.tables import quality
-from fsdl_data.partitions import daily
 
 
-@dg.asset_check(
+@daily_check(
     asset="training_set",
     blocking=True,
-    partitions_def=daily,
     description="No leakage: for every row, the user features describe a moment before the photo was "
     "posted (as_of <= posted_at), were computed only from events before it (max event ts < "
     "posted_at) and, for a set built as at posting, were published before it (known_at <= "

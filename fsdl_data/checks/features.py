@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.checks._build import daily_check, result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
 from fsdl_data.core.features import definitions as f
 from fsdl_data.core.features import served
@@ -14,7 +14,7 @@ from fsdl_data.core.features.versions import as_known_at
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality
 from fsdl_data.core.tables.schemas import empty
-from fsdl_data.partitions import daily, days_window
+from fsdl_data.partitions import days_window
 from fsdl_data.publishing import PublicationClock, published_at
 from fsdl_data.resources import FeatureStoreResource, ObjectStoreResource
 
@@ -28,11 +28,10 @@ user_features_no_future_events = rule_check(
 )
 
 
-@dg.asset_check(
+@daily_check(
     asset="photo_features",
     blocking=True,
-    partitions_def=daily,
-    additional_ins={"photo_metadata": dg.AssetIn("photo_metadata")},
+    reads=("photo_metadata",),
     description="Every photo of the day has exactly one feature row (in its newest version).",
 )
 def photo_features_cover_photos(
@@ -48,11 +47,10 @@ def photo_features_cover_photos(
 WITHIN_TTL = days_window(-f.USER_TTL_DAYS, 0)
 
 
-@dg.asset_check(
+@daily_check(
     asset="online_features",
     blocking=True,
-    partitions_def=daily,
-    additional_ins={
+    reads={
         "user_features": dg.AssetIn("user_features", partition_mapping=WITHIN_TTL),
         "photo_features": dg.AssetIn("photo_features"),
     },
@@ -107,10 +105,9 @@ online_features_contract = table_contract_checks(
 SERVED_SAMPLE = 200  # logged requests (an entity at a moment) replayed per day
 
 
-@dg.asset_check(
+@daily_check(
     asset="served_features",
     blocking=True,
-    partitions_def=daily,
     description=f"Served = trained: up to {SERVED_SAMPLE} logged requests of the day are "
     "recomputed by point-in-time retrieval from the offline feature versions at the logged "
     "request time (each feature's TTL applied); any difference fails, naming entity, feature "

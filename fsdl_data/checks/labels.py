@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.checks._build import daily_check, result, rule_check, table_contract_checks
 from fsdl_data.core import catalog
 from fsdl_data.core.labels.agreement import (
     MIN_ALPHA,
@@ -16,7 +16,6 @@ from fsdl_data.core.labels.analysis import drifted
 from fsdl_data.core.labels.human import BOOKKEEPING_REASONS
 from fsdl_data.core.labels.issues import scoring_outcome
 from fsdl_data.core.tables import quality, schemas
-from fsdl_data.partitions import daily
 
 MAX_REJECTED_SHARE = 0.2
 LF_COVERAGE_DRIFT = 0.1  # absolute change in coverage from the trailing mean that warns
@@ -39,11 +38,10 @@ human_labels_rejections = rule_check(
 )  # fmt: skip
 
 
-@dg.asset_check(
+@daily_check(
     asset="label_issues",
     blocking=False,
-    partitions_def=daily,
-    additional_ins={"labeled_set": dg.AssetIn(), "photo_pixels": dg.AssetIn()},
+    reads=("labeled_set", "photo_pixels"),
     description="Every labeled photo of the day that has pixels is scored once (a label left "
     "unscored could be wrong unseen), each score a probability, and the issues ranked 1, 2, ... "
     "without a gap.",
@@ -64,10 +62,9 @@ popularity_labels_non_negative = rule_check(
 )
 
 
-@dg.asset_check(
+@daily_check(
     asset="lf_analysis",
     blocking=False,
-    partitions_def=daily,
     description="Drift: warns, naming the labeling function, when its coverage moves more than "
     f"{LF_COVERAGE_DRIFT} or its accuracy against the human consensus more than {LF_ACCURACY_DRIFT} "
     "from its trailing 7-day mean.",
@@ -97,10 +94,9 @@ def lf_analysis_drift(lf_analysis: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset="labeled_set",
     blocking=True,
-    partitions_def=daily,
     description="Every labeled row names a known class, a source in (gold, human, weak) and a "
     "confidence in (0, 1]; a row without a label has no source.",
 )
@@ -130,14 +126,13 @@ annotator_quality_gold = rule_check(
 )
 
 
-@dg.asset_check(
+@daily_check(
     asset="labeled_set",
     # not blocking: labeled_set has already held the day's human labels out (the same rule,
     # `agreement_outcome`), so what follows it is safe to run; blocking here stopped that
     # night's classifier and popularity model as well, which the gate is not for
     blocking=False,
-    partitions_def=daily,
-    additional_ins={"human_labels": dg.AssetIn(), "annotator_quality": dg.AssetIn()},
+    reads=("human_labels", "annotator_quality"),
     description="Agreement of the day's human labels (the annotations the consensus used: no gold, "
     "no rejected rows, no excluded annotators): pairwise agreement and Krippendorff's alpha "
     f"(nominal) over the content classes. Alpha confidently below {MIN_ALPHA} (its bootstrapped "

@@ -5,11 +5,10 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result, rule_check, table_contract_checks
+from fsdl_data.checks._build import daily_check, result, rule_check, table_contract_checks
 from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality, schemas
-from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource
 
 MAX_UNDECODABLE_SHARE = 0.05  # more than this and downstream steps are blocked
@@ -27,11 +26,10 @@ raw_photos_decodable = rule_check(
 )  # fmt: skip
 
 
-@dg.asset_check(
+@daily_check(
     asset="photo_metadata",
     blocking=True,
-    partitions_def=daily,
-    additional_ins={"users": dg.AssetIn("users")},
+    reads=("users",),
     description="Referential integrity: every photo's user_id exists in users as of that day.",
 )
 def photo_metadata_users_exist(
@@ -40,10 +38,9 @@ def photo_metadata_users_exist(
     return result(quality.references(photo_metadata, "user_id", users, "user_id", "users"))
 
 
-@dg.asset_check(
+@daily_check(
     asset="photo_metadata",
     blocking=True,
-    partitions_def=daily,
     description="Every photo's posted_at falls inside the partition's day (UTC).",
 )
 def photo_metadata_posted_in_day(
@@ -53,10 +50,9 @@ def photo_metadata_posted_in_day(
     return result(quality.in_range(photo_metadata, "posted_at", lo, hi))
 
 
-@dg.asset_check(
+@daily_check(
     asset="photo_metadata",
     blocking=False,
-    partitions_def=daily,
     description="Freshness: the app database holds photos posted within 6 hours of the day's end "
     "(a stale read replica warns here).",
 )
@@ -69,10 +65,9 @@ def photo_metadata_fresh(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset="raw_events",
     blocking=True,
-    partitions_def=daily,
     description="The day's event logs exist and hold lines (an empty day means the log shipper "
     "is down). Reads the row count from the Parquet footer, not the day's lines.",
 )

@@ -5,12 +5,16 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result, streamed_contract_checks, table_contract_checks
+from fsdl_data.checks._build import (
+    daily_check,
+    result,
+    streamed_contract_checks,
+    table_contract_checks,
+)
 from fsdl_data.core.calendar import day_bounds
 from fsdl_data.core.storage.lake import Lake
 from fsdl_data.core.tables import quality, schemas
 from fsdl_data.core.tables.events import ALLOWED_LATENESS, FUTURE_TOLERANCE
-from fsdl_data.partitions import daily
 from fsdl_data.resources import ObjectStoreResource
 
 MAX_QUARANTINE_SHARE = 0.05
@@ -21,11 +25,10 @@ def _events(lake: ObjectStoreResource, day: str, columns: list[str]) -> quality.
     return Lake(lake.open()).read_batches("events", day, columns=columns)
 
 
-@dg.asset_check(
+@daily_check(
     asset="events",
     blocking=True,
-    partitions_def=daily,
-    additional_ins={"users": dg.AssetIn("users")},
+    reads=("users",),
     description="Referential integrity: every event's user_id exists in users as of that day.",
 )
 def events_users_exist(
@@ -35,10 +38,9 @@ def events_users_exist(
     return result(quality.references_over(events, "user_id", users, "user_id", "users"))
 
 
-@dg.asset_check(
+@daily_check(
     asset="events",
     blocking=True,
-    partitions_def=daily,
     description="Event timestamps lie in the arrival day's accepted window "
     f"(up to {ALLOWED_LATENESS} late, {FUTURE_TOLERANCE} early), and event types are known.",
 )
@@ -57,10 +59,9 @@ def events_values_valid(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset="events_quarantine",
     blocking=False,
-    partitions_def=daily,
     description="Share of the day's raw lines that were quarantined: any warns (reasons are in the "
     f"table), more than {MAX_QUARANTINE_SHARE:.0%} fails.",
 )
@@ -85,10 +86,9 @@ def events_quarantine_rate(
 FRESHNESS_SLACK = timedelta(hours=2)
 
 
-@dg.asset_check(
+@daily_check(
     asset="events",
     blocking=False,
-    partitions_def=daily,
     description=f"Freshness: the day's events reach to within {FRESHNESS_SLACK} of its end "
     "(a log shipper that stopped mid-day warns here).",
 )

@@ -3,16 +3,14 @@
 import dagster as dg
 import polars as pl
 
-from fsdl_data.checks._build import result, table_contract_checks
+from fsdl_data.checks._build import daily_check, result, table_contract_checks
 from fsdl_data.core.tables import quality, schemas
-from fsdl_data.partitions import daily
 
 
-@dg.asset_check(
+@daily_check(
     asset="photo_classifications",
     blocking=True,
-    partitions_def=daily,
-    additional_ins={"raw_photos": dg.AssetIn("raw_photos")},
+    reads=("raw_photos",),
     description="Every decodable photo of the day is classified; probabilities sum to 1; style in [0, 1].",
 )
 def photo_classifications_valid(

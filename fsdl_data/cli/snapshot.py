@@ -58,13 +58,13 @@ def _source(path_or_url: str) -> tuple[Any, Any, int]:
         if supports(store, Capability.LOCAL_PATHS):  # a folder: walked without following links
             return _source(store.local_path(""))
         files = list(snapshots.object_files(store, "", warn))
-        return files, lambda s: store.get(s.listed.key), 8
+        return files, snapshots.object_reader(store, ""), 8
     root = Path(path_or_url)
     if not root.is_dir():
         raise FileNotFoundError(
             f"{path_or_url} is not a folder (give a folder, s3://bucket/prefix or file://path)"
         )
-    return list(snapshots.local_files(root, warn)), snapshots.read_local, 1
+    return list(snapshots.local_files(root, warn)), snapshots.local_reader(root), 1
 
 
 def _progress(label: str) -> Any:

@@ -7,7 +7,7 @@ from pydantic import ConfigDict
 
 from fsdl_data.core.storage.objects import open_object_store
 from fsdl_data.core.versioning.blobs import ROOT
-from fsdl_data.core.versioning.snapshots import object_files, take
+from fsdl_data.core.versioning.snapshots import object_files, object_reader, take
 from fsdl_data.core.versioning.store import Manifest, SnapshotStore
 
 
@@ -31,7 +31,7 @@ def snapshot_objects(objects_url: str, prefix: str, store_url: str, name: str):
         open_snapshot_store(store_url),
         template,
         object_files(objects, prefix),
-        read=lambda source: objects.get(source.listed.key),
+        read=object_reader(objects, prefix),
         read_threads=8,
     )
 

@@ -51,6 +51,7 @@ CODE = {
     "weak_labels": (
         "fsdl_data.core.labels.functions",
         "fsdl_data.core.labels.label_model",
+        "fsdl_data.core.labels.calibration",
         "fsdl_data.core.labels.labeled_set",
     ),
     "popularity_labels": ("fsdl_data.core.labels.popularity",),

@@ -49,11 +49,12 @@ def _matrix(day: dt.date, photos: list[int], rng: np.random.Generator) -> pl.Dat
 
 
 def _night(day: dt.date, human: pl.DataFrame, matrix: pl.DataFrame) -> dg.Output:
-    """labeled_set for `day`, invoked as Dagster would with its inputs."""
+    """labeled_set for `day`, invoked as Dagster would with its inputs (the consensus tagged
+    with its day, as its window input is)."""
     consensus = annotator_consensus(human, CONTENT_CLASSES)
     context = dg.build_asset_context(partition_key=day.isoformat())
     return labeled_set(context=context, config=LabeledSetConfig(), label_matrix=matrix,
-                       human_consensus=consensus.photos, human_labels=human,
+                       human_consensus=consensus.photos.with_columns(day=pl.lit(day)), human_labels=human,
                        annotator_quality=consensus.annotators)  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from fsdl_data.definitions import defs
 from fsdl_data.executors import GPU_POOL, GPU_TAG_KEY
 from fsdl_data.resources import build_resources
 from fsdl_data_tests.assets import gpu_overlap_job
+from fsdl_data_tests.helpers import run_job_module
 
 
 def _overlap(a: dict, b: dict) -> bool:
@@ -22,13 +23,7 @@ def _overlap(a: dict, b: dict) -> bool:
 
 
 def test_at_most_one_gpu_step_at_a_time(tmp_path: Path) -> None:
-    with dg.instance_for_test() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(gpu_overlap_job.get_job),
-            instance=instance,
-            run_config=gpu_overlap_job.run_config(tmp_path),
-        )
-        assert result.success
+    run_job_module(gpu_overlap_job, tmp_path)
     iv = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
     assert set(iv) == {"gpu_a", "gpu_b", "cpu_a", "cpu_b"}
     assert not _overlap(iv["gpu_a"], iv["gpu_b"])  # the limit holds

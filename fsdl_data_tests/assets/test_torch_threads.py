@@ -11,6 +11,7 @@ from fsdl_data import resources
 from fsdl_data.core.vision.threads import usable_cores
 from fsdl_data.resources import TorchResource
 from fsdl_data_tests.assets import torch_company_job
+from fsdl_data_tests.helpers import run_job_module
 
 
 def test_a_step_alone_gets_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,13 +28,7 @@ def test_a_step_alone_gets_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_sibling_step_executing_beside_is_counted(tmp_path: Path) -> None:
-    with dg.instance_for_test() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(torch_company_job.get_job),
-            instance=instance,
-            run_config=torch_company_job.run_config(tmp_path),
-        )
-        assert result.success
+    run_job_module(torch_company_job, tmp_path)
     choice = json.loads((tmp_path / "probe.json").read_text())
     assert choice["steps_beside"] == 1
     assert choice["threads"] == max(

@@ -26,7 +26,8 @@ def test_partitioned_roundtrip_and_listing(object_store: ObjectStore) -> None:
 def test_missing_partition_says_what_to_do(object_store: ObjectStore) -> None:
     with pytest.raises(TableNotFound, match="materialize it first"):
         Lake(object_store).read("nope", "2026-01-01")
-    for read in (Lake(object_store).row_count, Lake(object_store).read_batches):
+    lake = Lake(object_store)
+    for read in (lake.row_count, lake.read_batches, lake.schema):
         with pytest.raises(TableNotFound, match="materialize it first"):
             list(read("nope", "2026-01-01"))  # type: ignore[call-overload]
 
@@ -54,6 +55,11 @@ def test_a_partition_written_and_read_in_row_groups(object_store: ObjectStore) -
     lake.write_bytes("t", empty_data, "2026-01-02")
     assert none == 0 and lake.row_count("t", "2026-01-02") == 0
     assert dict(lake.read("t", "2026-01-02").schema) == schema
+    # what the events checks read: the footer's schema, and one column group by group
+    assert dict(lake.schema("t", "2026-01-01")) == dict(lake.schema("t", "2026-01-02")) == schema
+    columns = [b for b in lake.read_batches("t", "2026-01-01", columns=["s"]) if len(b)]
+    assert [b.columns for b in columns] == [["s"]] * 3
+    assert pl.concat(columns)["s"].to_list() == whole["s"].to_list()
 
 
 def test_sql_views_over_the_lake(object_store: ObjectStore) -> None:

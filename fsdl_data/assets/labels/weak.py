@@ -108,7 +108,7 @@ class LabeledSetConfig(dg.Config):
     kinds={"polars", "parquet"},
     ins={
         "label_matrix": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),
-        "human_consensus": dg.AssetIn(),
+        "human_consensus": tagged_days(-(LABEL_MODEL_WINDOW_DAYS - 1), 0),
         "human_labels": dg.AssetIn(),
         "annotator_quality": dg.AssetIn(),
     },
@@ -116,7 +116,9 @@ class LabeledSetConfig(dg.Config):
     "human consensus > weak (the label model, fitted on the trailing "
     f"{LABEL_MODEL_WINDOW_DAYS} days of votes), with provenance: annotators, the labeling "
     "functions that voted, and the label model, labeling functions and classifier versions. "
-    "When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
+    "A weak label's confidence is the accuracy measured at that confidence on the window's gold "
+    "and human-labeled photos (cross-fitted; metadata `weak_confidence` says what it rests on), "
+    "so weak labels admitted at >= c are about c accurate or better. When the annotators' agreement fails the gate (the labeled_set_agreement check's rule), "
     "the day's human consensus is held out (gold and weak labels remain) until a new export "
     "passes; metadata `human_labels` says which and why." + plots_at("label_sources"),
 )
@@ -131,13 +133,15 @@ def labeled_set(
     excluded = annotator_quality.filter(pl.col("excluded"))["annotator"].to_list()
     gate = agreement_outcome(agreement_report(human_labels, excluded))
     admitted = human_labels_admitted(gate)
-    held_out = 0 if admitted else int((human_consensus["annotators"].list.len() > 0).sum())
+    day = parse_day(context.partition_key)
+    today = human_consensus.filter(pl.col("day") == day)
+    held_out = 0 if admitted else int((today["annotators"].list.len() > 0).sum())
     if not admitted:
         context.log.warning(gate.description)
     result = labeled.label_day(
         label_matrix,
-        human_consensus,
-        parse_day(context.partition_key),
+        human_consensus,  # the window's: reference labels; today's rows also enter the labeled set
+        day,
         [lf.name for lf in functions.LABELING_FUNCTIONS],
         CONTENT_CLASSES,
         functions.labeling_functions_version(),
@@ -155,6 +159,7 @@ def labeled_set(
             plots.counts(list(counts), list(counts.values()), "labels by source")
         ),
         label_model_version=result.model_version or "none (no votes)",
+        weak_confidence=result.weak_confidence,
         label_model_structure=(result.model.chosen_structure or "") if result.model else "",
         estimated_class_balance=dg.MetadataValue.json(result.class_balance()),
         estimated_lf_accuracies=dg.MetadataValue.json(result.function_accuracies()),

@@ -295,9 +295,11 @@ class _Fitter:
         variant: str,
         base_measure: tuple[np.ndarray, np.ndarray] | None,
         fixed_prior: np.ndarray | None,
+        fixed_accuracy: float | None = None,
     ) -> None:
         self.structure = structure
         self.variant = variant
+        self.fixed_accuracy = fixed_accuracy  # "majority" only: the votes cannot identify it
         self.k = structure.k
         self.column_group = structure.column_group
         self.single = np.array([len(g) == 1 for g in structure.groups])
@@ -391,6 +393,8 @@ class _Fitter:
         coverage = (voted.sum(axis=1, keepdims=True) + JEFFREYS) / (per_class.sum() + 2 * JEFFREYS)
         coverage = np.repeat(coverage, k, axis=1)
         accuracy = (correct + JEFFREYS) / (attempts + 2 * JEFFREYS)
+        if self.fixed_accuracy is not None:
+            accuracy = np.full(len(index), self.fixed_accuracy)
         wrong = (1 - accuracy) / (k - 1)
         table = np.where(np.eye(k, dtype=bool)[None], accuracy[:, None, None], wrong[:, None, None])
         p_cells[columns] = coverage[:, None, :] * table  # (s, vote, class)
@@ -511,6 +515,7 @@ class LabelModel:
         self._parameters: _Parameters | None = None
         self._confusion: np.ndarray | None = None  # (m, k, k + 1): P(vote + 1 | class), marginal
         self._dependencies: list[Dependency] = []
+        self._unidentified_accuracy: float | None = None  # set by fit when no votes overlap
 
     # --- fitting -------------------------------------------------------------------------
     def fit(
@@ -561,6 +566,13 @@ class LabelModel:
             m = 1
         patterns, _, counts = _patterns(L, k)
         start = _majority_posterior(patterns, k)
+        # With no item voted on by two functions (one function, or functions that never
+        # overlap), no agreement exists to measure an accuracy by: EM would take every vote for
+        # the truth and claim certainty. The votes then rule out no accuracy from chance (1/k)
+        # to certain, and the midpoint of that range is the confidence whose worst calibration
+        # error over it is least; the majority model (one accuracy for all) keeps it.
+        unidentified = bool(((patterns != ABSTAIN).sum(axis=1) < 2).all())
+        self._unidentified_accuracy = (1 + 1 / k) / 2 if unidentified else None
 
         independent = _independent_structure(m, k)
         design = independent.design(patterns)
@@ -590,6 +602,8 @@ class LabelModel:
             names = [n for n in names if n in ("compact", "majority")] or ["majority"]
             if m < 2:
                 names = ["majority"]
+        if unidentified:
+            names = ["majority"]
         self.held_out = {}
         options: dict[str, tuple[_Structure, _Parameters | None]] = {}
         for name in names:
@@ -668,7 +682,8 @@ class LabelModel:
         posterior: np.ndarray,
         loosening: float = 1.0,
     ) -> tuple[_Parameters, np.ndarray]:
-        fitter = _Fitter(structure, variant, base_measure, fixed_prior)
+        fixed_accuracy = self._unidentified_accuracy if variant == "majority" else None
+        fitter = _Fitter(structure, variant, base_measure, fixed_prior, fixed_accuracy)
         parameters, posterior, iterations = fitter.run(
             design, counts, posterior, self.max_iter, self.tolerance * loosening
         )

@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from fsdl_data.core.labels.calibration import Recalibrated, recalibrate
 from fsdl_data.core.labels.functions import vote_matrix
 from fsdl_data.core.labels.label_model import LabelModel
 from fsdl_data.core.versioning.hashing import frame_digest
@@ -69,17 +70,41 @@ def weak_labels(
     function_names: list[str],
     classes: tuple[str, ...],
     seed: int = 0,
+    reference: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, LabelModel | None]:
     """Fits the label model on the votes of `fit_on` (e.g. a trailing week of label matrices: more
     items, better estimates) and labels the rows of `label`. A photo no function voted on gets no
-    weak label. Returns the labels and the fitted model (None when nothing was fitted)."""
+    weak label. With `reference` (photo_id, label: labels known to be right, see
+    `reference_labels`), each weak confidence is the accuracy measured on the reference photos
+    of `fit_on` at that confidence (core.labels.calibration; cross-fitted, so no reference photo
+    calibrates itself), not the model's own posterior. Returns the labels and the fitted model
+    (None when nothing was fitted)."""
+    table, model, _ = weak_labels_calibrated(
+        fit_on, label, function_names, classes, seed, reference
+    )
+    return table, model
+
+
+def weak_labels_calibrated(
+    fit_on: pl.DataFrame,
+    label: pl.DataFrame,
+    function_names: list[str],
+    classes: tuple[str, ...],
+    seed: int = 0,
+    reference: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, LabelModel | None, Recalibrated | None]:
+    """`weak_labels`, and what its confidences rest on (None when nothing was fitted)."""
     votes = vote_matrix(label, function_names)
     if len(fit_on) == 0 or len(label) == 0 or not function_names:
-        return _no_weak_labels(label), None
-    model = LabelModel(cardinality=len(classes), seed=seed).fit(vote_matrix(fit_on, function_names))
+        return _no_weak_labels(label), None, None
+    fit_votes = vote_matrix(fit_on, function_names)
+    model = LabelModel(cardinality=len(classes), seed=seed).fit(fit_votes)
     proba = model.predict_proba(votes)
     best = model.predict(votes)
     voted = votes >= 0
+    recalibrated = _recalibrated(
+        model, proba.max(axis=1), label, fit_on, fit_votes, classes, reference, seed
+    )
     names = np.array(function_names)
     table = pl.DataFrame(
         {
@@ -88,13 +113,64 @@ def weak_labels(
                 classes[b] if v.any() else None for b, v in zip(best, voted, strict=True)
             ],
             "weak_confidence": [
-                float(p.max()) if v.any() else None for p, v in zip(proba, voted, strict=True)
+                float(c) if v.any() else None
+                for c, v in zip(recalibrated.confidence, voted, strict=True)
             ],
             "labeling_functions": [names[v].tolist() for v in voted],
         },
         schema=WEAK_LABELS,
     )
-    return table, model
+    return table, model, recalibrated
+
+
+def _recalibrated(
+    model: LabelModel,
+    confidence: np.ndarray,
+    label: pl.DataFrame,
+    fit_on: pl.DataFrame,
+    fit_votes: np.ndarray,
+    classes: tuple[str, ...],
+    reference: pl.DataFrame | None,
+    seed: int,
+) -> Recalibrated:
+    """The confidences of `label`'s weak labels recalibrated on the reference photos among the
+    voted rows of `fit_on` (the model's own where there are none)."""
+    ids = label["photo_id"].to_list()
+    if reference is None or len(reference) == 0:
+        return recalibrate(confidence, ids, np.empty(0), [], np.empty(0))
+    truth = dict(zip(reference["photo_id"].to_list(), reference["label"].to_list(), strict=True))
+    fit_ids = fit_on["photo_id"].to_list()
+    rows = [r for r, i in enumerate(fit_ids) if i in truth and (fit_votes[r] >= 0).any()]
+    reference_votes = fit_votes[rows]
+    reference_ids = [fit_ids[r] for r in rows]
+    right = np.array(
+        [
+            classes[b] == truth[i]
+            for b, i in zip(model.predict(reference_votes), reference_ids, strict=True)
+        ]
+        if rows
+        else [],
+        dtype=float,
+    )
+    reference_confidence = model.predict_proba(reference_votes).max(axis=1) if rows else np.empty(0)
+    return recalibrate(confidence, ids, reference_confidence, reference_ids, right, seed=seed)
+
+
+def reference_labels(consensus: pl.DataFrame, human_admitted: bool = True) -> pl.DataFrame:
+    """The labels weak confidences are calibrated on (photo_id, label): the expert's gold where
+    there is one, else the annotators' consensus (only when `human_admitted`)."""
+    has_human = pl.col("label").is_not_null() & (pl.col("annotators").list.len() > 0)
+    label = (
+        pl.when(pl.col("gold_label").is_not_null())
+        .then("gold_label")
+        .when(has_human if human_admitted else pl.lit(False))
+        .then("label")
+    )
+    return (
+        consensus.select("photo_id", label.alias("label"))
+        .filter(pl.col("label").is_not_null())
+        .unique("photo_id", keep="last", maintain_order=True)
+    )
 
 
 def _no_weak_labels(label: pl.DataFrame) -> pl.DataFrame:
@@ -183,6 +259,7 @@ class DayLabels:
     model_version: str | None
     function_names: tuple[str, ...]
     classes: tuple[str, ...]
+    weak_confidence: str = "no weak labels"  # what the weak confidences rest on
 
     def source_counts(self) -> dict[str, int]:
         """Photos per label source; "unlabeled" for those no source labels."""
@@ -213,14 +290,20 @@ def label_day(
     functions_version: str,
     seed: int = 0,
     human_admitted: bool = True,
+    calibrate: bool = True,
 ) -> DayLabels:
     """The labeled set of `day`: the label model fitted on every row of `label_matrix` (a
     trailing window of days, tagged in its `day` column: more votes, better estimates) labels
     that day's photos, then gold > human consensus > weak (the consensus only where
-    `human_admitted`, as `build_labeled_set`). The classifier version recorded is the one behind
-    that day's classifier votes."""
+    `human_admitted`, as `build_labeled_set`). `consensus` may span the window too: its photos
+    of any day are the reference labels the weak confidences are recalibrated on, so that
+    admitting weak labels at >= c admits labels about c accurate or better. The classifier
+    version recorded is the one behind that day's classifier votes."""
     today = label_matrix.filter(pl.col("day") == day)
-    weak, model = weak_labels(label_matrix, today, function_names, classes, seed)
+    reference = reference_labels(consensus, human_admitted) if calibrate else None
+    weak, model, recalibrated = weak_labels_calibrated(
+        label_matrix, today, function_names, classes, seed, reference
+    )
     model_version = (
         label_model_version(label_matrix, function_names, functions_version, seed)
         if model
@@ -235,7 +318,14 @@ def label_day(
         classifier_version=classifiers[0] if classifiers else None,
         human_admitted=human_admitted,
     )
-    return DayLabels(table, model, model_version, tuple(function_names), classes)
+    return DayLabels(
+        table,
+        model,
+        model_version,
+        tuple(function_names),
+        classes,
+        recalibrated.describe() if recalibrated else "no weak labels",
+    )
 
 
 def training_labels(

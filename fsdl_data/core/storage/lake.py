@@ -34,9 +34,14 @@ class TableNotFound(LookupError):
     """A table partition that has not been written: materialize its asset first."""
 
 
+def table_folder(table: str) -> str:
+    """The prefix every key of a table's files starts with."""
+    return f"{TABLES}/{table}/"
+
+
 def table_key(table: str, partition: str | None) -> str:
     part = f"{DAY_FOLDER}{partition}" if partition else UNPARTITIONED
-    return f"{TABLES}/{table}/{part}/data.parquet"
+    return f"{table_folder(table)}{part}/data.parquet"
 
 
 def to_parquet_bytes(df: pl.DataFrame) -> bytes:
@@ -133,22 +138,23 @@ class Lake:
 
     def partitions(self, table: str) -> list[str]:
         out = []
-        for listed in self.store.list(f"{TABLES}/{table}/"):
+        for listed in self.store.list(table_folder(table)):
             day = folder_day(listed.key.split("/")[2])
             if day:
                 out.append(day)
         return sorted(out)
 
-    def files(self, table: str) -> Iterator[tuple[str | None, Listed]]:
-        """(partition or None, listing) of every file of a table, without reading any."""
-        for stat in self.store.list(f"{TABLES}/{table}/"):
+    def files(self, table: str) -> Iterator[Listed]:
+        """Every file of a table as listed, with its partition (None when unpartitioned),
+        without reading any."""
+        for stat in self.store.list(table_folder(table)):
             folder = stat.key.split("/")[2]
             day = folder_day(folder)
             if day or folder == UNPARTITIONED:
-                yield day, stat
+                yield stat._replace(partition=day)
 
     def local_glob(self, table: str) -> str | None:
         """A glob over the table's files when the lake is a local folder (for DuckDB views)."""
         if supports(self.store, Capability.LOCAL_PATHS):
-            return self.store.local_path(f"{TABLES}/{table}/*/data.parquet")
+            return self.store.local_path(f"{table_folder(table)}*/data.parquet")
         return None

@@ -21,14 +21,18 @@ class ObjectNotFound(KeyError):
 
 
 class Listed(NamedTuple):
-    """An object as a listing (or a read) shows it, the one record of a stored object. (A named
-    tuple: a sensor tick and `snapshot status` make ten thousand of them.)
+    """An object as a listing (or a read) shows it, the one record of a stored object, and of a
+    file a snapshot is taken of. (A named tuple: a sensor tick and `snapshot status` make ten
+    thousand of them.)
 
     `fingerprint` changes whenever the content may have: the ETag on S3; the size and the
     modification time in nanoseconds on a local folder, which a copy that keeps times (`cp -a`,
     rsync -t, a restore) keeps too, so a restored folder is not taken for a changed one.
     `etag` and `version_id` are what a read tells (`get(key, with_info=True)`, `head`); a local
-    listing leaves the ETag (an MD5 of the bytes) unset rather than read every file."""
+    listing leaves the ETag (an MD5 of the bytes) unset rather than read every file.
+    `key` is relative to what was listed: the store's root, or the folder or prefix a snapshot
+    lists (then it is the file's path in the snapshot). `partition` is the lake partition a
+    table's file belongs to (`Lake.files`), None for any other object."""
 
     key: str
     fingerprint: str
@@ -36,6 +40,7 @@ class Listed(NamedTuple):
     size: int = 0
     etag: str | None = None
     version_id: str | None = None
+    partition: str | None = None
 
     @property
     def token(self) -> str:

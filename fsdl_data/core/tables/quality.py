@@ -70,10 +70,12 @@ def unique_over(read: Callable[[], Batches], cols: list[str]) -> Outcome:
     of each row's key (8 bytes a row), the second only the rows whose hash came twice, among
     which the duplicates are found exactly."""
     hashes = [batch.select(pl.struct(cols).hash()).to_series().to_numpy() for batch in read()]
-    every = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
+    every = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    del hashes
+    every.sort()  # in place: the day's hashes are held once
     rows = len(every)
     repeated = np.unique(every[1:][every[1:] == every[:-1]])
-    del every, hashes
+    del every
     dups = pl.DataFrame({c: [] for c in cols})
     if len(repeated):
         wanted = pl.Series(repeated).implode()

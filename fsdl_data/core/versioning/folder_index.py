@@ -48,11 +48,9 @@ from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.manifests import TREE, FileEntry, Manifest, TreeFiles, listing_body
 from fsdl_data.core.versioning.snapshots import (
     PACK_MIN_FILES,
-    SourceFile,
     Status,
     Taken,
     _BlobWriter,
-    read_local,
     read_path,
 )
 from fsdl_data.core.versioning.store import SnapshotStore, cache_key
@@ -211,17 +209,9 @@ def _modified(path: str, size: int, time_ns: int, was: Recorded, i: int) -> bool
     return size != was.sizes[i] or _hash(path) != was.hashes[32 * i : 32 * i + 32]
 
 
-def _source(path: str) -> SourceFile:
-    from datetime import UTC, datetime
-
-    from fsdl_data.core.storage.objects import Listed
-
-    return SourceFile(path=path, listed=Listed(path, "", datetime.now(UTC)))
-
-
 def _hash(path: str) -> bytes:
     """The SHA-256 of a listed file, read as a snapshot reads it (never following a link)."""
-    return hashlib.sha256(read_local(_source(path))).digest()
+    return hashlib.sha256(read_path(path)).digest()
 
 
 # --- taking a snapshot, folder by folder -----------------------------------------------------

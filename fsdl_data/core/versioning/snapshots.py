@@ -4,6 +4,11 @@ A file whose fingerprint (S3 ETag, or a local file's size and mtime) is the one 
 previous snapshot of the same name recorded is not read again: its hash, size and row count
 are carried over, provided its blob is still in the store at that size. Only new or changed
 files are read, hashed and stored, so a night's snapshot costs what changed that night.
+
+A file to snapshot is the storage core's record of a listed object (`Listed`) whose key is its
+path in the snapshot: `local_files`, `object_files` and `table_files` list them relative to
+their folder, prefix or table, and `local_reader`, `object_reader` and `TableFiles.read` read
+them from there.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from fsdl_data.core.storage.backends.local import kind, listed, walk
 from fsdl_data.core.storage.objects import Listed, ObjectStore
@@ -29,19 +34,6 @@ from fsdl_data.core.versioning.store import (
     Manifest,
     SnapshotStore,
 )
-
-
-class SourceFile(NamedTuple):
-    """A listed object placed in a snapshot, before reading: its path there, and the storage
-    core's one record of the object as listed (`Listed`: where to read it, its fingerprint,
-    size, ETag and VersionId; for a folder's file, its key is the file's local path). A lake
-    table's file also has its partition and data version. (Named tuples: `snapshot status`
-    makes ten thousand of them and must answer in a blink.)"""
-
-    path: str  # its path inside the snapshot
-    listed: Listed
-    partition: str | None = None
-    data_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,13 +73,13 @@ READ_WINDOW = 64  # files in flight at most when reading with threads, to bound 
 
 
 def _read_ahead(
-    sources: list[SourceFile], read: Callable[[SourceFile], bytes], threads: int
+    sources: list[Listed], read: Callable[[Listed], bytes], threads: int
 ) -> Iterator[tuple[bytes, str]]:
     """(bytes, SHA-256) of each source in order; with `threads` > 1, read a window ahead by
     that many threads (an object store answers many requests at once faster than one by one;
     a local disk's small files are read fastest by one thread: measured, bench/snapshot_folder)."""
 
-    def fetch(source: SourceFile) -> tuple[bytes, str]:
+    def fetch(source: Listed) -> tuple[bytes, str]:
         data = read(source)
         return data, sha256(data)
 
@@ -174,11 +166,11 @@ class _BlobWriter:
 def take(
     snapshots: SnapshotStore,
     template: Manifest,
-    files: Iterable[SourceFile],
-    read: Callable[[SourceFile], bytes],
+    files: Iterable[Listed],
+    read: Callable[[Listed], bytes],
     describe: Callable[[bytes], dict[str, Any]] | None = None,
-    progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]] = lambda it: it,
-    data_version: Callable[[SourceFile], str | None] | None = None,
+    progress: Callable[[Iterable[Listed]], Iterable[Listed]] = lambda it: it,
+    data_version: Callable[[Listed], str | None] | None = None,
     keep: Callable[[FileEntry], bool] = lambda entry: True,
     read_threads: int = 1,
 ) -> Taken | None:
@@ -195,11 +187,11 @@ def take(
 def _take(
     snapshots: SnapshotStore,
     template: Manifest,
-    files: Iterable[SourceFile],
-    read: Callable[[SourceFile], bytes],
+    files: Iterable[Listed],
+    read: Callable[[Listed], bytes],
     describe: Callable[[bytes], dict[str, Any]] | None,
-    progress: Callable[[Iterable[SourceFile]], Iterable[SourceFile]],
-    data_version: Callable[[SourceFile], str | None] | None,
+    progress: Callable[[Iterable[Listed]], Iterable[Listed]],
+    data_version: Callable[[Listed], str | None] | None,
     keep: Callable[[FileEntry], bool],
     read_threads: int,
 ) -> Taken | None:
@@ -208,43 +200,40 @@ def _take(
     read_paths: set[str] = set()
     schema: dict[str, str] = dict(template.schema) or snapshots.cached_schema(template.name)
     sources = list(files)
-    to_read = [s for s in sources if (s.path, s.listed.fingerprint) not in reusable]
+    to_read = [s for s in sources if (s.key, s.fingerprint) not in reusable]
     blobs = _BlobWriter(snapshots, pack=len(to_read) >= PACK_MIN_FILES)
     fetched = _read_ahead(to_read, read, read_threads)
     for source in progress(sources):
-        known = reusable.get((source.path, source.listed.fingerprint))
+        known = reusable.get((source.key, source.fingerprint))
         if known is not None:
             entries.append(  # the same bytes; an object rewritten alike has a new VersionId
                 known._replace(
                     partition=source.partition,
-                    data_version=source.data_version or known.data_version,
-                    etag=source.listed.etag or known.etag,
-                    version_id=source.listed.version_id or known.version_id,
+                    etag=source.etag or known.etag,
+                    version_id=source.version_id or known.version_id,
                 )
             )
             continue
         data, digest = next(fetched)
-        if data_version is not None and source.data_version is None:
-            source = source._replace(data_version=data_version(source))
         blobs.put(data, digest)
         facts = describe(data) if describe else {}
         schema = facts.pop("schema", schema)
         rows = facts.pop("rows", None)
         entries.append(
             FileEntry(
-                path=source.path,
+                path=source.key,
                 sha256=digest,
                 bytes=len(data),
                 rows=rows,
                 facts=facts or None,
                 partition=source.partition,
-                data_version=source.data_version,
-                fingerprint=source.listed.fingerprint,
-                etag=source.listed.etag,
-                version_id=source.listed.version_id,
+                data_version=data_version(source) if data_version is not None else None,
+                fingerprint=source.fingerprint,
+                etag=source.etag,
+                version_id=source.version_id,
             )
         )
-        read_paths.add(source.path)
+        read_paths.add(source.key)
     blobs.finish()
     kept = tuple(sorted((e for e in entries if keep(e)), key=lambda e: e.path))
     if not kept:
@@ -326,19 +315,25 @@ class TableFiles:
 
     table: str
     store: ObjectStore
-    files: tuple[SourceFile, ...]
-    data_version: Callable[[SourceFile], str | None] = field(default=lambda source: None)
+    files: tuple[Listed, ...]
+    data_version: Callable[[Listed], str | None] = field(default=lambda source: None)
 
-    def read(self, source: SourceFile) -> bytes:
-        return self.store.get(source.listed.key)
+    def read(self, source: Listed) -> bytes:
+        from fsdl_data.core.storage.lake import table_folder  # here: folder snapshots start fast
+
+        return self.store.get(table_folder(self.table) + source.key)
 
 
-def table_files(lake: Any, table: str, partitions: set[str] | None = None) -> list[SourceFile]:
-    """The files of `table` in `lake` (those of `partitions` only, when given)."""
+def table_files(lake: Any, table: str, partitions: set[str] | None = None) -> list[Listed]:
+    """The files of `table` in `lake` (those of `partitions` only, when given), keyed by their
+    path in the table's folder."""
+    from fsdl_data.core.storage.lake import table_folder
+
+    start = len(table_folder(table))
     return [  # a table file's entry records its fingerprint only, not the listed ETag
-        SourceFile(stat.key.split("/", 2)[2], stat._replace(etag=None), partition)
-        for partition, stat in lake.files(table)
-        if partitions is None or partition in partitions
+        stat._replace(key=stat.key[start:], etag=None)
+        for stat in lake.files(table)
+        if partitions is None or stat.partition in partitions
     ]
 
 
@@ -366,20 +361,21 @@ def _ignore(message: str) -> None:
     """The default for warnings nobody asked to hear."""
 
 
-def local_files(root: Path, warn: Warn = _ignore) -> Iterator[SourceFile]:
-    """Every regular file under `root` with its fingerprint (size and mtime: the storage
-    walker's, kept by a copy that keeps times), not read, in path order. Symbolic links are
-    never followed (one could lead out of the folder); special files (FIFOs, sockets, devices)
-    are never opened: reading one could block forever or never end. Both are skipped with a
-    warning."""
-    for path, location, info in walk(str(root.resolve()), file_links=False, warn=warn):
-        yield SourceFile(path=path, listed=listed(location, info))
+def local_files(root: Path, warn: Warn = _ignore) -> Iterator[Listed]:
+    """Every regular file under `root`, keyed by its path there, with its fingerprint (size
+    and mtime: the storage walker's, kept by a copy that keeps times), not read, in path
+    order. Symbolic links are never followed (one could lead out of the folder); special files
+    (FIFOs, sockets, devices) are never opened: reading one could block forever or never end.
+    Both are skipped with a warning."""
+    for path, _, info in walk(str(root.resolve()), file_links=False, warn=warn):
+        yield listed(path, info)
 
 
-def read_local(source: SourceFile) -> bytes:
-    """A listed file's bytes; refused (never blocking) when it has become a link or a special
-    file since it was listed."""
-    return read_path(source.listed.key)
+def local_reader(root: Path) -> Callable[[Listed], bytes]:
+    """Reads what `local_files(root)` lists; refused (never blocking) for a file that has
+    become a link or a special file since it was listed."""
+    folder = str(root.resolve())
+    return lambda source: read_path(os.path.join(folder, source.key))
 
 
 def read_path(path: str) -> bytes:
@@ -415,7 +411,7 @@ def usable_key(path: str) -> bool:
     )
 
 
-def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Iterator[SourceFile]:
+def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Iterator[Listed]:
     """Every object under `prefix` with its ETag as fingerprint and, on a versioned bucket, its
     current VersionId, not read. A key that cannot be a path (with a '..', '.' or empty
     segment) is skipped with a warning."""
@@ -431,7 +427,12 @@ def object_files(store: ObjectStore, prefix: str, warn: Warn = _ignore) -> Itera
         if not usable_key(path) or not usable_key(info.key):
             warn(f"skipped object {info.key!r}: a key with an empty, '.' or '..' part")
             continue
-        yield SourceFile(path=path, listed=info)
+        yield info._replace(key=path)
+
+
+def object_reader(store: ObjectStore, prefix: str) -> Callable[[Listed], bytes]:
+    """Reads what `object_files(store, prefix)` lists."""
+    return lambda source: store.get(prefix + source.key)
 
 
 @dataclass(frozen=True)
@@ -446,21 +447,18 @@ class Status:
 
 
 def status(
-    before: dict[str, FileEntry], files: Iterable[SourceFile], read: Callable[[SourceFile], bytes]
+    before: dict[str, FileEntry], files: Iterable[Listed], read: Callable[[Listed], bytes]
 ) -> Status:
     """Added, removed and modified files against a snapshot's entries with the fingerprints
     they were listed with (SnapshotStore.cached_files). A file whose fingerprint matches is
     unchanged without being read; one whose fingerprint changed is read and hashed, so touching
     a file without changing it is not a modification."""
-    now = {f.path: f for f in files}
+    now = {f.key: f for f in files}
     modified = []
     for path in sorted(set(now) & set(before)):
-        if now[path].listed.fingerprint == before[path].fingerprint:
+        if now[path].fingerprint == before[path].fingerprint:
             continue
-        if (
-            now[path].listed.size != before[path].bytes
-            or sha256(read(now[path])) != before[path].sha256
-        ):
+        if now[path].size != before[path].bytes or sha256(read(now[path])) != before[path].sha256:
             modified.append(path)
     return Status(sorted(set(now) - set(before)), sorted(set(before) - set(now)), modified)
 
@@ -521,7 +519,7 @@ def snapshots_models_name(lake: Any) -> set[str]:
 def retake(
     lake: Any,
     manifest: Manifest,
-    data_version: Callable[[SourceFile], str | None],
+    data_version: Callable[[Listed], str | None],
     code: dict[str, str],
 ) -> Taken | None:
     """A table snapshot taken again from the lake's files of the partitions it recorded (not

@@ -4,6 +4,7 @@ oracle that knows the true parameters (fsdl_data/core/labels/synthetic.py)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,6 +13,17 @@ from hypothesis import strategies as st
 
 from fsdl_data.core.labels.label_model import ABSTAIN, LabelModel, majority_vote
 from fsdl_data.core.labels.synthetic import generate, oracle_proba
+
+
+def random_shapes(
+    rows: int, functions: int
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Thirty random vote-matrix shapes for a test taking `rows` (up to the given), `functions`
+    (up to the given), `k` classes (2 to 4) and a `seed`."""
+    return lambda test: settings(max_examples=30, deadline=None)(
+        given(rows=st.integers(1, rows), functions=st.integers(1, functions),
+              k=st.integers(2, 4), seed=st.integers(0, 10_000))(test)
+    )  # fmt: skip
 
 
 def _parameters(m: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,13 +171,7 @@ def test_functions_that_vote_for_one_class_only_are_modelled_exactly() -> None:
     assert np.abs(model.class_balance() - [0.5, 0.3, 0.2]).max() < 0.03
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    rows=st.integers(1, 60),
-    functions=st.integers(1, 6),
-    k=st.integers(2, 4),
-    seed=st.integers(0, 10_000),
-)
+@random_shapes(rows=60, functions=6)
 def test_any_vote_matrix_gives_probabilities(rows: int, functions: int, k: int, seed: int) -> None:
     L = np.random.default_rng(seed).integers(-1, k, size=(rows, functions))
     model = LabelModel(cardinality=k, seed=seed).fit(L)
@@ -250,13 +256,7 @@ def test_save_and_load_round_trip(tmp_path) -> None:
         LabelModel.load(tmp_path / "missing.json")
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    rows=st.integers(1, 40),
-    functions=st.integers(1, 5),
-    k=st.integers(2, 4),
-    seed=st.integers(0, 10_000),
-)
+@random_shapes(rows=40, functions=5)
 def test_lf_summary_matches_a_row_by_row_reference(rows, functions, k, seed) -> None:
     from fsdl_data.core.labels.analysis import lf_summary
 

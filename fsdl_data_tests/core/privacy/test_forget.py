@@ -136,9 +136,9 @@ def build(tmp_path: Path, rng: random.Random) -> World:
             layout = FLAT if name == "events" else TREE  # the graph's, and an older store's
             snap.snapshot_table(snapshots, Manifest(name=name, kind="table", files=(), source=name,
                                                     schema_version=layout), files)  # fmt: skip
-    photo_files = list(snap.local_files(objects.root / "photos"))
-    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()), photo_files,
-              snap.read_local)  # fmt: skip
+    photos = objects.root / "photos"
+    snap.take(snapshots, Manifest(name="photo_folder", kind="folder", files=()),
+              list(snap.local_files(photos)), snap.local_reader(photos))  # fmt: skip
     _, full, manifest = snapshots.open_snapshot("human_labels")
     export = objects.root.parent / "lake" / "exports" / "gold"
     export_snapshot(snapshots, full, manifest, export)
@@ -442,10 +442,11 @@ def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
         snap.snapshot_table(snapshots, Manifest(name="photo_metadata", kind="table", files=(),
                                                 source="photo_metadata"), files)  # fmt: skip
     photos = {f"date={DAYS[0]}/{p}.jpg": rng.randbytes(rng.randint(100, 400)) for p in owner}
-    sources = [snap.SourceFile(path, Listed(path, str(len(data)), START, len(data)))
-               for path, data in sorted(photos.items())]  # fmt: skip
+    sources = [
+        Listed(path, str(len(data)), START, len(data)) for path, data in sorted(photos.items())
+    ]
     snap.take(snapshots, Manifest(name="photos", kind="folder", files=()), sources,
-              lambda source: photos[source.listed.key])  # fmt: skip
+              lambda source: photos[source.key])  # fmt: skip
     objects = LocalObjectStore(tmp_path / "objects")
     for path, data in photos.items():
         objects.put(f"photos/{path}", data)

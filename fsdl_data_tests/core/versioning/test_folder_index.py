@@ -100,7 +100,9 @@ def test_every_change_kind_is_found_as_the_general_status_finds_it(
     assert found.added == sorted(set(after) - set(before))
     assert found.removed == sorted(set(before) - set(after))
     assert found.modified == sorted(p for p in set(before) & set(after) if before[p] != after[p])
-    general = snap.status(store.cached_files("photos"), snap.local_files(root), snap.read_local)
+    general = snap.status(
+        store.cached_files("photos"), snap.local_files(root), snap.local_reader(root)
+    )
     assert (found.added, found.removed, found.modified) == (
         general.added,
         general.removed,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,14 +38,21 @@ def _many(root: Path, rng: random.Random) -> None:
         (folder / f"f{i}.bin").write_bytes(rng.randbytes(rng.randrange(1, 64)))
 
 
+def _photos(
+    tmp_path: Path, seed: int, fill: Callable[[Path, random.Random], None] = _many
+) -> tuple[random.Random, Path, SnapshotStore]:
+    """A folder of files `fill` draws from `seed`, and an empty snapshot store beside it."""
+    rng = random.Random(seed)
+    root = tmp_path / "photos"
+    fill(root, rng)
+    return rng, root, SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_new_snapshot_after_changes_is_the_one_taken_from_scratch(
     tmp_path: Path, seed: int
 ) -> None:
-    rng = random.Random(seed)
-    root = tmp_path / "photos"
-    (_many if seed % 2 else _tree)(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    rng, root, store = _photos(tmp_path, seed, _many if seed % 2 else _tree)
     first = folder_index.take_folder(store, _template(), root)
     assert first.read == len(first.manifest.files) and first.reused == 0
     for kind in rng.choices(KINDS, k=rng.randrange(1, 4)):
@@ -72,10 +80,7 @@ def test_a_new_snapshot_after_changes_is_the_one_taken_from_scratch(
 
 
 def test_only_changed_folders_are_read_and_rewritten(tmp_path: Path) -> None:
-    rng = random.Random(11)
-    root = tmp_path / "photos"
-    _many(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    rng, root, store = _photos(tmp_path, 11)
     first = folder_index.take_folder(store, _template(), root)
     edited = sorted(root.glob("d1/*.bin"))[:3]
     for path in edited:
@@ -90,10 +95,7 @@ def test_only_changed_folders_are_read_and_rewritten(tmp_path: Path) -> None:
 
 
 def test_a_damaged_or_deleted_pack_is_repaired_by_the_next_snapshot(tmp_path: Path) -> None:
-    rng = random.Random(5)
-    root = tmp_path / "photos"
-    _many(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    _, root, store = _photos(tmp_path, 5)
     first = folder_index.take_folder(store, _template(), root)
     packs = sorted(store.packs.sizes)
     assert packs, "the files should have gone into a pack"
@@ -107,10 +109,7 @@ def test_a_damaged_or_deleted_pack_is_repaired_by_the_next_snapshot(tmp_path: Pa
 
 
 def test_gc_drops_the_listings_of_dropped_snapshots_only(tmp_path: Path) -> None:
-    rng = random.Random(8)
-    root = tmp_path / "photos"
-    _many(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    rng, root, store = _photos(tmp_path, 8)
     folder_index.take_folder(store, _template(), root)
     for path in sorted(root.rglob("*.bin"))[:2]:
         path.write_bytes(rng.randbytes(99))
@@ -127,10 +126,7 @@ def test_gc_drops_the_listings_of_dropped_snapshots_only(tmp_path: Path) -> None
 
 
 def test_an_erasure_rewrites_a_tree_manifest_and_its_old_listing_goes(tmp_path: Path) -> None:
-    rng = random.Random(2)
-    root = tmp_path / "photos"
-    _many(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    rng, root, store = _photos(tmp_path, 2)
     taken = folder_index.take_folder(store, _template(), root)
     victim = sorted(taken.manifest.files, key=lambda f: f.path)[rng.randrange(10)]
 
@@ -151,12 +147,9 @@ def test_an_erasure_rewrites_a_tree_manifest_and_its_old_listing_goes(tmp_path: 
 
 
 def test_an_old_flat_folder_snapshot_still_reads_and_is_carried_forward(tmp_path: Path) -> None:
-    rng = random.Random(4)
-    root = tmp_path / "photos"
-    _tree(root, rng)
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    _, root, store = _photos(tmp_path, 4, _tree)
     files = list(snap.local_files(root))
-    old = snap.take(store, _template(), files, snap.read_local)  # as earlier versions wrote
+    old = snap.take(store, _template(), files, snap.local_reader(root))  # as earlier versions wrote
     assert old is not None and old.manifest.schema_version == 1
     assert not list(store.store.list(LISTINGS))
     back = store.read(old.snapshot_id)

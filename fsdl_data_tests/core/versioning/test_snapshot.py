@@ -73,9 +73,9 @@ def test_an_unchanged_partition_is_not_read(
     snap.snapshot_table(store, TABLE, table(lake))
     lake.write("t", B.with_columns(pl.lit(9.5).alias("x")), "2026-01-03")
     reads: list[str] = []
-    files = table(lake)
+    files, read = table(lake), snap.TableFiles.read
     monkeypatch.setattr(
-        snap.TableFiles, "read", lambda self, s: reads.append(s.path) or local.get(s.listed.key)
+        snap.TableFiles, "read", lambda self, s: reads.append(s.key) or read(self, s)
     )
     taken = snap.snapshot_table(store, TABLE, files)
     assert reads == ["date=2026-01-03/data.parquet"] and taken.reused == 2
@@ -124,7 +124,7 @@ def test_folder_snapshot_status_and_checkout_byte_identical(tmp_path: Path) -> N
         (folder / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
         (folder / f"d{i % 3}" / f"{i}.jpg").write_bytes(os.urandom(100 + i))
     store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
-    read = lambda s: Path(s.listed.key).read_bytes()  # noqa: E731
+    read = lambda s: (folder / s.key).read_bytes()  # noqa: E731
     first = snap.take(
         store, Manifest(name="photos", kind="folder", files=()), snap.local_files(folder), read
     )
@@ -169,17 +169,16 @@ def test_many_small_files_go_into_packs_that_verify_checkout_and_gc_handle(
     store = SnapshotStore(object_store)
     contents = {f"d/{i:03d}.jpg": os.urandom(50 + i) for i in range(snap.PACK_MIN_FILES + 6)}
     sources = lambda: [  # noqa: E731
-        snap.SourceFile(p, Listed(p, sha256(d), LISTED_AT, len(d)))
-        for p, d in sorted(contents.items())
+        Listed(p, sha256(d), LISTED_AT, len(d)) for p, d in sorted(contents.items())
     ]
     template = Manifest(name="photos", kind="folder", files=())
-    first = snap.take(store, template, sources(), lambda s: contents[s.listed.key])
+    first = snap.take(store, template, sources(), lambda s: contents[s.key])
     assert len(store.packed()) == len(contents)  # every file packed ...
     assert len(list(object_store.list("snapshots/blobs/"))) == 1  # ... into one blob
     assert all(store.get_blob(f.sha256) == contents[f.path] for f in first.manifest.files)
     contents["d/000.jpg"] = b"changed"
     time.sleep(1.1)  # S3's LastModified has one-second resolution: history orders by it
-    second = snap.take(store, template, sources(), lambda s: contents[s.listed.key])
+    second = snap.take(store, template, sources(), lambda s: contents[s.key])
     assert second.read == 1 and store.verify() == []
     (pack,) = {p for p, _, _ in store.packed().values()}
     body = bytearray(object_store.get(blob_key(pack)))
@@ -225,11 +224,11 @@ def test_gc_never_deletes_a_blob_a_kept_snapshot_names(
 ) -> None:
     store = SnapshotStore(LocalObjectStore(tmp_path_factory.mktemp("gc")))
     for i, files in enumerate(contents):
-        sources = [snap.SourceFile(f"f{j}", Listed(data.hex(), data.hex(), LISTED_AT, len(data)))
-                   for j, data in enumerate(files)]  # fmt: skip
+        named = {f"f{j}": data for j, data in enumerate(files)}
+        sources = [Listed(name, data.hex(), LISTED_AT, len(data)) for name, data in named.items()]
         template = Manifest(name=names[i], kind="folder", files=(), extra={"n": i})
         with mock.patch.object(snap, "PACK_MIN_FILES", 1 if packed else 10**9):
-            snap.take(store, template, sources, lambda s: bytes.fromhex(s.listed.key))
+            snap.take(store, template, sources, lambda s: named[s.key])  # noqa: B023 (read now)
         time.sleep(0.002)  # distinct write times order the history
     kept_ids = {ref.id for name in ("a", "b") for ref in store.history(name)[-keep:]}
     dropped, _ = store.gc(keep)
@@ -501,7 +500,7 @@ def test_an_s3_folder_snapshot_records_each_objects_current_version_id(
 
     def taken() -> Manifest:
         found = snap.take(store, template, snap.object_files(objects, ""),
-                          lambda s: objects.get(s.listed.key))  # fmt: skip
+                          snap.object_reader(objects, ""))  # fmt: skip
         assert found is not None
         return found.manifest
 

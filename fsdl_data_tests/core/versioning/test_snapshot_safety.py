@@ -38,7 +38,22 @@ FOLDER = Manifest(name="f", kind="folder", files=())
 def add(store: SnapshotStore, root: Path, name: str = "f", warn=lambda m: None) -> snap.Taken:
     template = Manifest(name=name, kind="folder", files=(), source=str(root))
     files = list(snap.local_files(root, warn))
-    return snap.take(store, template, files, snap.read_local)
+    return snap.take(store, template, files, snap.local_reader(root))
+
+
+def versions(
+    tmp_path: Path, count: int, size: int, name: str = "f"
+) -> tuple[SnapshotStore, list[snap.Taken]]:
+    """A store with `count` snapshots named `name` of a folder whose one file (`size` bytes)
+    changes between each."""
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
+    root = tmp_path / "f"
+    root.mkdir()
+    taken = []
+    for i in range(count):
+        (root / "x.bin").write_bytes(bytes([i]) * size)
+        taken.append(add(store, root, name=name))
+    return store, taken
 
 
 def test_special_files_and_links_are_skipped_never_opened(tmp_path: Path) -> None:
@@ -61,9 +76,9 @@ def test_special_files_and_links_are_skipped_never_opened(tmp_path: Path) -> Non
     assert sorted(w.split(":")[0] for w in warnings) == [
         "skipped d/pipe", "skipped out", "skipped sock", "skipped zero"]  # fmt: skip
     assert any("FIFO" in w for w in warnings) and any("socket" in w for w in warnings)
-    fifo = snap.SourceFile("p", Listed(str(root / "d" / "pipe"), "x", datetime.now(UTC)))
+    fifo = Listed("d/pipe", "x", datetime.now(UTC))
     with pytest.raises(ValueError, match="FIFO"):  # became special after listing: refused
-        snap.read_local(fifo)
+        snap.local_reader(root)(fifo)
 
 
 def test_one_unusable_object_key_is_skipped_not_fatal(s3_env: str, s3_bucket: str) -> None:
@@ -77,9 +92,9 @@ def test_one_unusable_object_key_is_skipped_not_fatal(s3_env: str, s3_bucket: st
     objects = S3ObjectStore(client, s3_bucket)
     warnings: list[str] = []
     files = list(snap.object_files(objects, "p/", warnings.append))
-    assert [f.path for f in files] == ["ok/1.bin"] and len(warnings) == 4
+    assert [f.key for f in files] == ["ok/1.bin"] and len(warnings) == 4
     store = SnapshotStore(LocalObjectStore(Path(os.environ.get("TMPDIR", "/tmp")) / s3_bucket))
-    taken = snap.take(store, FOLDER, files, lambda s: objects.get(s.listed.key))
+    taken = snap.take(store, FOLDER, files, snap.object_reader(objects, "p/"))
     (entry,) = taken.manifest.files
     assert entry.etag and entry.etag == client.head_object(Bucket=s3_bucket, Key="p/ok/1.bin")[
         "ETag"].strip('"')  # fmt: skip
@@ -124,13 +139,8 @@ def test_graph_snapshot_names_are_reserved() -> None:
 
 
 def test_gc_keeps_pinned_snapshots_and_removes_dead_writers_leftovers(tmp_path: Path) -> None:
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
-    root = tmp_path / "f"
-    root.mkdir()
-    ids = []
-    for i in range(3):
-        (root / "x.bin").write_bytes(bytes([i]) * 100)
-        ids.append(add(store, root).snapshot_id)
+    store, taken = versions(tmp_path, 3, size=100)
+    ids = [t.snapshot_id for t in taken]
     leftover = tmp_path / "lake" / "snapshots" / "blobs" / ".tmp-0123-deadbeef"
     leftover.write_bytes(b"half a pack")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -209,13 +219,7 @@ def test_open_snapshot_by_id_prefix_name_or_latest_and_models_pin_theirs(tmp_pat
     from fsdl_data.core.storage.lake import Lake
     from fsdl_data.core.versioning.store import SnapshotNotFound
 
-    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))
-    root = tmp_path / "f"
-    root.mkdir()
-    taken = []
-    for i in range(2):
-        (root / "x.bin").write_bytes(bytes([i]) * 10)
-        taken.append(add(store, root, name="training_set"))
+    store, taken = versions(tmp_path, 2, size=10, name="training_set")
     newest = taken[-1].snapshot_id
     for ref in ("latest", "training_set", newest, newest[:8]):
         assert store.open_snapshot(ref)[:2] == ("training_set", newest)
