@@ -109,13 +109,11 @@ def world_run(seed: int, days: int, photos: int, label_errors: float, venv: Path
     """One world: the nightly graph for `days` days, then ours and cleanlab on the same
     cross-fitted probabilities, and the asset's own flags; precision and recall against truth."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import fresh_embedded_home
+    from _common import fresh_embedded_home, nights_up_to
 
     fresh_embedded_home()
-    import dagster as dg
     import polars as pl
 
-    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
     from fsdl_data.core.labels.issues import cross_fit_labels
     from fsdl_data.core.storage.appdb import AppDatabase
@@ -124,7 +122,6 @@ def world_run(seed: int, days: int, photos: int, label_errors: float, venv: Path
     from fsdl_data.core.tables.schemas import CONTENT_CLASSES
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
-    from fsdl_data.definitions import defs
 
     settings = Settings.from_env()
     spec = WorldSpec(seed=seed, photos_per_day=photos, users=max(200, photos),
@@ -132,17 +129,7 @@ def world_run(seed: int, days: int, photos: int, label_errors: float, venv: Path
     reports = seed_world(spec, days, open_object_store(settings.object_store_url),
                          AppDatabase(settings.app_db_url), settings.truth_dir)  # fmt: skip
     day_keys = [r.day for r in reports]
-    # the nightly graph's part that label_issues needs: its upstream, the classifier that the
-    # next night's labeling functions use, and the users the blocking integrity check reads
-    job = dg.define_asset_job("label_issues_upstream",
-                              selection=dg.AssetSelection.assets("label_issues").upstream()
-                              | dg.AssetSelection.assets("photo_classifier", "users", "raw_photos",
-                                                          "photo_metadata_quarantine"))  # fmt: skip
-    bench_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-    for run in materialize_days(bench_defs, job.name, day_keys, dg.DagsterInstance.ephemeral(),
-                                world_clock=True):  # fmt: skip
-        if not run.success:
-            print(f"seed {seed}: night {run.day} failed: {run.failed_checks}", file=sys.stderr)
+    nights_up_to("label_issues", day_keys, seed)
     lake = Lake(open_object_store(settings.lake_url))
     labeled = pl.concat([lake.read("labeled_set", d) for d in day_keys])
     pixels = pl.concat([lake.read("photo_pixels", d) for d in day_keys])

@@ -33,13 +33,11 @@ WINDOW_DAYS = 7  # as the labeled_set asset (LABEL_MODEL_WINDOW_DAYS)
 def world_run(seed: int, days: int) -> dict:
     """One world: the graph up to labeled_set for `days` nights, then each day's weak labels
     before and after recalibration, scored against the hidden content."""
-    from _common import fresh_embedded_home
+    from _common import fresh_embedded_home, nights_up_to
 
     fresh_embedded_home()
-    import dagster as dg
     import polars as pl
 
-    from fsdl_data.cli.runner import materialize_days
     from fsdl_data.config import Settings
     from fsdl_data.core.calendar import parse_day
     from fsdl_data.core.labels import functions
@@ -50,21 +48,12 @@ def world_run(seed: int, days: int) -> dict:
     from fsdl_data.core.tables.schemas import CONTENT_CLASSES
     from fsdl_data.core.world.generator import seed_world
     from fsdl_data.core.world.spec import WorldSpec
-    from fsdl_data.definitions import defs
 
     settings = Settings.from_env()
     reports = seed_world(WorldSpec(seed=seed), days, open_object_store(settings.object_store_url),
                          AppDatabase(settings.app_db_url), settings.truth_dir)  # fmt: skip
     day_keys = [r.day for r in reports]
-    job = dg.define_asset_job("labeled_set_upstream",
-                              selection=dg.AssetSelection.assets("labeled_set").upstream()
-                              | dg.AssetSelection.assets("photo_classifier", "users", "raw_photos",
-                                                          "photo_metadata_quarantine"))  # fmt: skip
-    bench_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-    for run in materialize_days(bench_defs, job.name, day_keys, dg.DagsterInstance.ephemeral(),
-                                world_clock=True):  # fmt: skip
-        if not run.success:
-            print(f"seed {seed}: night {run.day} failed: {run.failed_checks}", file=sys.stderr)
+    nights_up_to("labeled_set", day_keys, seed)
     lake = Lake(open_object_store(settings.lake_url))
     tag = [pl.lit(parse_day(d)).alias("day") for d in day_keys]
     matrices = [
