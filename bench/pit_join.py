@@ -8,8 +8,8 @@ retrieves the features for every label, TTL 7 days, with:
   - ours, event time only + TTL, on one version per key
   - a plain polars join_asof on event time (no TTL), on one version per key: the speed reference
   - the naive reference: DuckDB SQL that ranks every candidate (the correctness reference)
-Each method runs in its own process; prints its time (best of 3) and peak memory above the
-loaded data, and how many rows differ from the reference. Run: `make bench-pit`.
+Each method runs in its own process; prints its time (median and range of 3) and peak memory
+above the loaded data, and how many rows differ from the reference. Run: `make bench-pit`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,7 +125,8 @@ def run(method: str, folder: Path) -> dict:
         del out
     out = _retrieve(method, labels, features)
     out.select("label_id", "as_of", "known_at", "views").write_parquet(folder / f"{method}.parquet")
-    return {"seconds": min(times), "peak_mb": max(peaks), "rows": len(out)}
+    return {"seconds": statistics.median(times), "low": min(times), "high": max(times),
+            "peak_mb": max(peaks), "rows": len(out)}  # fmt: skip
 
 
 def _retrieve(method: str, labels: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
@@ -172,10 +174,11 @@ def main() -> int:
             (~out.select(pl.all().exclude("label_id")).to_struct().eq_missing(
                 reference.select(pl.all().exclude("label_id")).to_struct())).sum()
         )  # fmt: skip
-        print(f"  {method:18s} {r['seconds']:6.3f} s  peak +{r['peak_mb']:6.0f} MB  {r['rows']:,} rows, "
+        print(f"  {method:18s} {r['seconds']:6.3f} s [{r['low']:.3f}, {r['high']:.3f}]  "
+              f"peak +{r['peak_mb']:6.0f} MB  {r['rows']:,} rows, "
               f"{differ:,} differ from the reference")  # fmt: skip
     speed = results["polars_join_asof"]["seconds"]
-    print(f"  ours / polars join_asof: bitemporal {results['ours_bitemporal']['seconds'] / speed:.2f}x, "
+    print(f"  ours / polars join_asof (medians): bitemporal {results['ours_bitemporal']['seconds'] / speed:.2f}x, "
           f"event time only {results['ours_event_time']['seconds'] / speed:.2f}x")  # fmt: skip
     return 0
 
