@@ -32,7 +32,7 @@ def weak_labels(
     fsdl_data's labeled_set, on one table."""
     functions = [c for c in votes.columns if c != id_column]
     items = votes.rename({id_column: "photo_id"})
-    labels, _ = labeled.weak_labels(items, items, functions, tuple(classes), seed)
+    labels = labeled.weak_labels(items, items, functions, tuple(classes), seed).table
     return labels.rename({"photo_id": id_column})
 
 

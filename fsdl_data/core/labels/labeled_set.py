@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -64,6 +65,12 @@ def labeled_set_version(labeled_set: pl.DataFrame) -> str:
     )
 
 
+class WeakLabels(NamedTuple):
+    table: pl.DataFrame  # photo_id, weak_label, weak_confidence, labeling_functions
+    model: LabelModel | None
+    recalibrated: Recalibrated | None  # what the confidences rest on
+
+
 def weak_labels(
     fit_on: pl.DataFrame,
     label: pl.DataFrame,
@@ -71,32 +78,17 @@ def weak_labels(
     classes: tuple[str, ...],
     seed: int = 0,
     reference: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, LabelModel | None]:
+) -> WeakLabels:
     """Fits the label model on the votes of `fit_on` (e.g. a trailing week of label matrices: more
     items, better estimates) and labels the rows of `label`. A photo no function voted on gets no
     weak label. With `reference` (photo_id, label: labels known to be right, see
     `reference_labels`), each weak confidence is the accuracy measured on the reference photos
     of `fit_on` at that confidence (core.labels.calibration; cross-fitted, so no reference photo
-    calibrates itself), not the model's own posterior. Returns the labels and the fitted model
-    (None when nothing was fitted)."""
-    table, model, _ = weak_labels_calibrated(
-        fit_on, label, function_names, classes, seed, reference
-    )
-    return table, model
-
-
-def weak_labels_calibrated(
-    fit_on: pl.DataFrame,
-    label: pl.DataFrame,
-    function_names: list[str],
-    classes: tuple[str, ...],
-    seed: int = 0,
-    reference: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, LabelModel | None, Recalibrated | None]:
-    """`weak_labels`, and what its confidences rest on (None when nothing was fitted)."""
+    calibrates itself), not the model's own posterior. Returns the labels, the fitted model and
+    what the confidences rest on (both None when nothing was fitted)."""
     votes = vote_matrix(label, function_names)
     if len(fit_on) == 0 or len(label) == 0 or not function_names:
-        return _no_weak_labels(label), None, None
+        return WeakLabels(_no_weak_labels(label), None, None)
     fit_votes = vote_matrix(fit_on, function_names)
     model = LabelModel(cardinality=len(classes), seed=seed).fit(fit_votes)
     proba = model.predict_proba(votes)
@@ -120,7 +112,7 @@ def weak_labels_calibrated(
         },
         schema=WEAK_LABELS,
     )
-    return table, model, recalibrated
+    return WeakLabels(table, model, recalibrated)
 
 
 def _recalibrated(
@@ -301,7 +293,7 @@ def label_day(
     version recorded is the one behind that day's classifier votes."""
     today = label_matrix.filter(pl.col("day") == day)
     reference = reference_labels(consensus, human_admitted) if calibrate else None
-    weak, model, recalibrated = weak_labels_calibrated(
+    weak, model, recalibrated = weak_labels(
         label_matrix, today, function_names, classes, seed, reference
     )
     model_version = (

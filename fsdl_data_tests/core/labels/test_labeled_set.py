@@ -89,7 +89,7 @@ def test_weak_labels_and_their_version() -> None:
     matrix = pl.DataFrame(
         {"photo_id": np.arange(400), **{k: v.astype(np.int8) for k, v in votes.items()}}
     )
-    labels, model = weak_labels(matrix, matrix.head(50), ["f", "g", "h"], CLASSES)
+    labels, model, _ = weak_labels(matrix, matrix.head(50), ["f", "g", "h"], CLASSES)
     assert model is not None and len(labels) == 50
     voted = labels.filter(pl.col("weak_label").is_not_null())
     assert (voted["labeling_functions"].list.len() > 0).all()
@@ -103,7 +103,7 @@ def test_weak_labels_and_their_version() -> None:
     assert v1 != label_model_version(
         matrix.with_columns(pl.lit(-1, pl.Int8).alias("h")), ["f", "g", "h"], "lf1", 0
     )
-    none, no_model = weak_labels(matrix.head(0), matrix.head(3), ["f"], CLASSES)
+    none, no_model, _ = weak_labels(matrix.head(0), matrix.head(3), ["f"], CLASSES)
     assert no_model is None and none["weak_label"].null_count() == 3
 
 
@@ -239,7 +239,7 @@ def test_a_day_is_labeled_by_a_model_fitted_on_the_whole_window(seed: int) -> No
     # the model saw the whole window: fitting on the day alone gives another version
     if len(matrix) > len(today):
         assert result.model_version != label_model_version(today, names, "lf1", seed)
-    expected, _ = weak_labels(matrix, today, names, CLASSES, seed)
+    expected = weak_labels(matrix, today, names, CLASSES, seed).table
     weak_rows = table.filter(pl.col("source") == "weak")
     assert weak_rows.select("photo_id", "weak_label").equals(
         expected.filter(pl.col("photo_id").is_in(weak_rows["photo_id"].implode())).select(
