@@ -33,10 +33,9 @@ class ClassifierTraining(dg.Config):
     lr: float = 3e-3
     seed: int = 0
     use_weak_labels: bool = True  # measured: see bench/label_model.py and README
-    # A weak label's confidence is its measured accuracy (core/labels/calibration.py), vouched
-    # for by the window's ~140 reference labels: on the default world 0.8 admits about what 0.95
-    # did before recalibration, as accurate (0.977), and 0.95 admits none (bench/weak_confidence.py)
-    weak_min_confidence: float = 0.8
+    # the label model's confidence, or its accuracy on reference labels where labeled_set runs
+    # with `recalibrate_weak` (then 0.8 admits about what 0.95 does without: docs/labels.md)
+    weak_min_confidence: float = 0.95
 
 
 class InferenceConfig(dg.Config):
