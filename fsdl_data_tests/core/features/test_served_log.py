@@ -5,6 +5,7 @@ the lake and on /health), and a dead writer costs the log, never a request."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
 from datetime import datetime, timedelta
@@ -176,3 +177,19 @@ def test_log_records_decode_to_every_value_as_served(seed: int) -> None:
     frame = served_frame([log_record(served) for served in answers])
     assert frame.schema == pl.Schema(SERVED_SCHEMA)
     assert frame.rows() == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_the_writer_only_takes_idle_cores(tmp_path: Path) -> None:
+    """Every thread of the writer process runs under SCHED_IDLE, also the polars threads its
+    first flush starts: its burst of work each second never preempts the server."""
+    log = ServedLog(LocalObjectStore(tmp_path / "lake").url, interval=3600).start()
+    try:
+        served = answer(MemoryStore([], {}), parse_request(requests(random.Random(1), 1)[0]), T0)
+        log.append(served)
+        log.flush()  # the writer has decoded and written: its worker threads exist
+        threads = os.listdir(f"/proc/{log._process.pid}/task")
+        assert len(threads) > 1
+        assert {os.sched_getscheduler(int(t)) for t in threads} == {os.SCHED_IDLE}
+    finally:
+        log.close()
