@@ -224,7 +224,7 @@ def test_postgres_reads_look_ids_up_after_a_large_push(pg_database: str) -> None
         ids = [str(i) for i in random.sample(range(users), 50)]
         assert len(store.records("user", ids)) == 50 * len(USER_FEATURES)
         cursor = store._reader()  # type: ignore[attr-defined]  # the serving read's own plan
-        cursor.execute("EXPLAIN " + online._PG_EXECUTE, ("user", ids))
+        cursor.execute("EXPLAIN " + online._PG_EXECUTE, ("user", online._PG_SEPARATOR.join(ids)))
         plan = "\n".join(row[0] for row in cursor.fetchall())
         index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
         assert "entity_id" in index_condition, plan
@@ -262,3 +262,17 @@ def test_reads_survive_a_dropped_connection(store_url: tuple[str, str]) -> None:
             assert store.records("user", ["7"], ["views_7d"]) == before
     finally:
         store.close()
+
+
+def test_any_id_reads_back(store: online.OnlineStore) -> None:
+    """Ids are text of any shape: empty, with spaces, separators or control characters (the
+    Postgres read sends the ids as one text where it can), and each reads back alone or with
+    others."""
+    ids = ["", "a b", "a\x1fb", "a,b", "7", "é"]
+    store.upsert([online.Record(i, "views_7d", str(n), T0, T0) for n, i in enumerate(ids)], "user")
+    for entity_id in ids:
+        assert [(r.entity_id, r.value) for r in store.records("user", [entity_id])] == [
+            (entity_id, str(ids.index(entity_id)))
+        ]
+    got = {r.entity_id: r.value for r in store.records("user", [*ids, "absent"], ["views_7d"])}
+    assert got == {i: str(n) for n, i in enumerate(ids)}
