@@ -209,8 +209,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 f.with_columns(pl.lit(k).str.to_date().alias(day_column))
                 for f, k in zip(frames, found, strict=True)
             ]
-        if frames:
-            return pl.concat(frames, how="vertical_relaxed")
+        if frames:  # a column added since older partitions were written is null in them
+            return pl.concat(frames, how="diagonal_relaxed")
         empty = schemas.empty(TABLE_SCHEMAS.get(name, {}))
         return empty.with_columns(pl.lit(None, pl.Date).alias(day_column)) if day_column else empty
 

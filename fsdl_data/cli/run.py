@@ -59,7 +59,7 @@ def print_run(r: Any) -> None:
             print(f"      check failed ({check.severity}): {check.check}: {check.description}",
                   flush=True)  # fmt: skip
     for step in r.crashed_steps:
-        print(f"      step failed: {step[:200]}", flush=True)
+        print(f"      step failed: {step}", flush=True)  # its first error line, whole
 
 
 def check_days(days: list[str], store: Any) -> None:

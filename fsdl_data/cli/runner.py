@@ -1,5 +1,7 @@
 """Materializing the graph from the CLI, on the same Dagster instance `make dev` shows."""
 
+import logging
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,48 @@ def cli_instance(settings: Settings) -> dg.DagsterInstance:
     if Path("dagster.yaml").is_file():
         return dg.DagsterInstance.from_config(str(Path.cwd()))
     return dg.DagsterInstance.ephemeral()
+
+
+# What the CLI's summary after each run already says: the failed steps (one line each, the
+# first line of their error) and so the run's failure and the steps it then did not run.
+SUMMARIZED = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+NOT_RUN = "Dependencies for step "  # Dagster's line for each step left out after a failure
+
+
+class _OneLine(logging.Formatter):
+    """A run's log record as a CLI user reads it: its level and the first line of what was
+    logged (a step's own message, not Dagster's job, run and step prefix)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        meta = getattr(record, "dagster_meta", None) or {}
+        text = str(meta.get("orig_message") or record.getMessage())
+        step = meta.get("step_key")
+        lines = text.strip().splitlines() or [""]
+        return f"{record.levelname.lower()}: {f'{step}: ' if step else ''}{lines[0]}"
+
+
+class _NotSummarized(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        if getattr(event, "event_type", None) in SUMMARIZED:
+            return False
+        return not str(meta.get("orig_message") or "").startswith(NOT_RUN)
+
+
+@dg.logger(
+    {"log_level": dg.Field(str, is_required=False, default_value="WARNING")},
+    description="The CLI's console: one line per record at or above log_level; a failed step "
+    "or run is left to the summary the CLI prints after each run (its first error line), and "
+    "the whole record, stack trace included, to the run's logs in the UI.",
+)
+def cli_console(init_context: dg.InitLoggerContext) -> logging.Logger:
+    console = logging.Logger("fsdl_data.cli", init_context.logger_config["log_level"])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    handler.addFilter(_NotSummarized())
+    console.addHandler(handler)
+    return console
 
 
 @dataclass(frozen=True)
@@ -87,7 +131,7 @@ def materialize_days(
     features are known in the order they would have been. An unknown job is a ValueError naming
     the ones there are. `on_run` sees each day's result as soon as its run ends (the CLI prints
     progress with it)."""
-    job = resolve_job(defs, job_name)
+    job = resolve_job(defs, job_name).with_logger_defs({"console": cli_console})
     specs = defs.resolve_asset_graph()
     out = []
     for day in days:

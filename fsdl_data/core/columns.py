@@ -81,6 +81,8 @@ COLUMNS: dict[str, str] = {
     "rejected_reason": "Why the row is not used (a code); null when it is used.",
     "rejected_detail": "What exactly was wrong, e.g. the JSON parser's message.",
     "ignored": "Regions of the annotation not taken as the label (other controls, non-choices), and why.",
+    "review": "True when the annotation was made on a task that sent the photo back for review; "
+    "it then replaces the photo's earlier (non-gold) annotations, kept as `reviewed_again`.",
     # consensus and annotators
     "confidence": "Posterior probability of the label.",
     "annotations": "How many annotations.",

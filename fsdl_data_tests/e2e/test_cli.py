@@ -356,3 +356,20 @@ def test_a_nights_line_names_each_failed_checks_severity(
         "      check failed (WARN): labeled_set:labeled_set_agreement: low",
         "      check failed (ERROR): events:events_keys: duplicated",
     ]
+
+
+def test_a_failed_materialize_says_why_in_one_line_per_step_and_no_stack_trace(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Features asked for before their day was ingested (a user's mistake): each failed step
+    is one line naming what is missing and what to do; Dagster's own error records (a stack
+    trace each, then a line per step left out) stay in the run's logs, off the console."""
+    _, env = one_day_home(tmp_path, env, "unfed", "--photos-per-day", "20", "--users", "20",
+                          "--events-per-day", "200")  # fmt: skip
+    r = fsdl(["materialize", "--job", "features"], tmp_path, env)
+    output = r.stdout + r.stderr
+    assert r.returncode == 2, output  # a run failed
+    assert "Stack Trace" not in output and "Traceback" not in output, output
+    assert "Not executing" not in output, output
+    failed = [line.strip() for line in output.splitlines() if "step failed:" in line]
+    assert len(failed) == 2 and all("materialize it first" in line for line in failed), output

@@ -4,6 +4,7 @@ under a new attempt key; the day ends ingested exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -34,6 +35,25 @@ def wait_for(condition, log: Path, within_s: float = 300):
         assert time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.2)
     return found
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL `pid` and every process below it, each stopped first so that none starts a new
+    child while the tree is collected from /proc."""
+    os.kill(pid, signal.SIGSTOP)
+    tree, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            found = [int(child) for child in children.read_text().split()]
+            for child in found:
+                with contextlib.suppress(ProcessLookupError):  # it may have just exited
+                    os.kill(child, signal.SIGSTOP)
+            tree += found
+            frontier += found
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
 
 
 @pytest.mark.daemon
@@ -76,7 +96,11 @@ def test_a_killed_run_worker_fails_its_run_and_the_day_is_ingested_once_on_a_new
                 return None
 
             first, pid = wait_for(worker, log)
-            os.kill(pid, signal.SIGKILL)  # the run worker dies mid-run, the daemon lives on
+            # The run worker dies mid-run with its step processes (a lost machine or
+            # container). Killed alone, a step process it had already started finishes the
+            # ingest by itself: the day is complete and rightly never requested again, and the
+            # retry path goes untested (CI at 776d9bf: no second run came within 300 s).
+            kill_process_tree(pid)  # the daemon lives on
 
             def settled() -> list[dg.DagsterRun] | None:
                 runs = instance.get_runs()

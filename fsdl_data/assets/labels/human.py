@@ -8,6 +8,7 @@ from fsdl_data.assets._outputs import table
 from fsdl_data.assets.labels._windows import DAILY_LABELS, OWNERS, trailing
 from fsdl_data.core.labels.consensus import annotator_consensus, exclusions_by_gold
 from fsdl_data.core.labels.human import (
+    apply_reviews,
     deduplicate,
     import_files,
     import_for_day,
@@ -33,7 +34,8 @@ CONSENSUS_WINDOW_DAYS = 30  # annotators' confusion matrices are estimated over 
     "the `content` control; other controls' and non-choice regions are listed in `ignored`. "
     "Unusable rows are kept with a `rejected_reason` and `rejected_detail` (unknown photo or "
     "class, cancelled, not one choice, no annotator, unreadable file); an annotation (per Label "
-    "Studio project) exported twice counts once, its newest version.",
+    "Studio project) exported twice counts once, its newest version. A photo sent back for review "
+    "is judged by its review: its earlier non-gold annotations are kept as `reviewed_again`.",
 )
 def human_labels(
     context: dg.AssetExecutionContext, objects: ObjectStoreResource, photo_metadata: pl.DataFrame
@@ -49,7 +51,7 @@ def human_labels(
     if not keys and imported.rows.is_empty():
         context.log.warning(f"no Label Studio export for {day}")
     exports = read_label_studio(store, keys, photo_ids, CONTENT_CLASSES, photo_keys=photo_keys)
-    df = deduplicate(pl.concat([exports, imported.rows]))
+    df = apply_reviews(deduplicate(pl.concat([exports, imported.rows])))
     files = sorted(set(df["source_file"].drop_nulls().to_list()))
     return table(
         df,

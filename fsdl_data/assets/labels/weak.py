@@ -101,11 +101,9 @@ def _function_table(df: pl.DataFrame) -> dg.TableMetadataValue:
 
 class LabeledSetConfig(dg.Config):
     seed: int = 0
-    # Off by default: a window holds few reference labels (about 140 on the default world), and
-    # few vouch for little, so on a small world almost no weak label reached the classifier's
-    # threshold: on `fsdl-data check`'s world the popularity gate then failed (docs/labels.md).
-    # On: a weak label's confidence is its measured accuracy.
-    recalibrate_weak: bool = False
+    # On: a weak label's confidence is its measured accuracy. Off by default (the core's
+    # default): on `fsdl-data check`'s small world the popularity gate failed with it on.
+    recalibrate_weak: bool = labeled.RECALIBRATE_BY_DEFAULT
 
 
 @dg.asset(

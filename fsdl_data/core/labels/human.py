@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import polars as pl
 
 from fsdl_data.core.calendar import day_folder
-from fsdl_data.core.labels.studio import FROM_NAME
+from fsdl_data.core.labels.studio import FROM_NAME, REVIEW_FIELD
 from fsdl_data.core.storage.objects import Listed, ObjectStore, listing_digest
 
 HUMAN_LABELS = {
@@ -42,6 +42,7 @@ HUMAN_LABELS = {
     "rejected_reason": pl.String,
     "rejected_detail": pl.String,
     "ignored": pl.String,  # regions of the annotation that are not the content choice, and why
+    "review": pl.Boolean,  # made on a task that sent the photo back for review (review_reason)
 }
 
 EXPORT_PREFIXES = ("labels/seed", "labels/gold")  # each with its day folders
@@ -49,7 +50,7 @@ IMPORT_PREFIX = "labels/import/"  # Label Studio exports dropped by people: any 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a bigger file is quarantined, not read into memory
 
 # reasons that are bookkeeping, not bad data: the annotation itself is counted once
-BOOKKEEPING_REASONS = ("duplicate", "superseded")
+BOOKKEEPING_REASONS = ("duplicate", "superseded", "reviewed_again")
 
 
 def label_studio_keys(store: ObjectStore, day: str) -> list[str]:
@@ -354,6 +355,7 @@ def _row(
         "rejected_reason": reason,
         "rejected_detail": None,
         "ignored": None,
+        "review": False,
     }
 
 
@@ -381,6 +383,7 @@ def _task_rows(
         )
         return pl.DataFrame(rows, schema=HUMAN_LABELS)
     pid = _task_photo(data, photo_keys)
+    review = bool(data.get(REVIEW_FIELD))  # our queue names why a photo is back; else ""
     for ann in annotations or []:
         found = _choices(ann, from_name) if isinstance(ann, dict) else None
         if found is None:
@@ -401,6 +404,7 @@ def _task_rows(
         else:
             reason = None
         row = _row(task, ann, pid, label, reason, source)
+        row["review"] = review
         if ignored:
             row["ignored"] = "; ".join(ignored)
         if reason == "not_exactly_one_choice":
@@ -474,6 +478,33 @@ def deduplicate(rows: pl.DataFrame) -> pl.DataFrame:
         .alias("rejected_detail"),
     )
     return marked.sort("_order").select(list(HUMAN_LABELS))
+
+
+def apply_reviews(rows: pl.DataFrame) -> pl.DataFrame:
+    """A photo sent back for review (a likely label error: label_issues, then labeling_queue)
+    is judged again by its review: once it has a usable review annotation, its earlier
+    annotations are kept as `reviewed_again` and leave the consensus, so a review can overturn
+    the label it was asked to check rather than add one vote beside it. Gold (an expert's
+    answer) is never replaced; rows without a `review` value (older tables) are not reviews."""
+    if rows.is_empty():
+        return rows
+    review = pl.col("review").fill_null(False)
+    usable = pl.col("rejected_reason").is_null()
+    reviewed = rows.filter(usable & review & pl.col("photo_id").is_not_null())
+    if reviewed.is_empty():
+        return rows
+    firsts = reviewed.group_by("photo_id").agg(pl.col("annotation_id").sort().alias("_by"))
+    marked = rows.join(firsts, on="photo_id", how="left")
+    replaced = usable & ~review & ~pl.col("ground_truth") & pl.col("_by").is_not_null()
+    return marked.with_columns(
+        pl.when(replaced).then(pl.lit("reviewed_again")).otherwise(pl.col("rejected_reason"))
+        .alias("rejected_reason"),
+        pl.when(replaced)
+        .then(pl.format("the photo was sent back for review; its review annotations {} "
+                        "replace this one", pl.col("_by").cast(pl.List(pl.String)).list.join(", ")))
+        .otherwise(pl.col("rejected_detail"))
+        .alias("rejected_detail"),
+    ).select(list(HUMAN_LABELS))  # fmt: skip
 
 
 def rejection_counts(rows: pl.DataFrame) -> dict[str, int]:

@@ -273,6 +273,13 @@ class DayLabels:
         return {n: round(float(a), 3) for n, a in zip(self.function_names, accuracies, strict=True)}
 
 
+# Off by default, on every path (the asset's `recalibrate_weak` takes this value): a window
+# holds few reference labels (about 140 on the default world), and few vouch for little, so on
+# a small world almost no recalibrated weak label reaches the classifier's threshold
+# (docs/labels.md says what recalibration measured and how to turn it on).
+RECALIBRATE_BY_DEFAULT = False
+
+
 def label_day(
     label_matrix: pl.DataFrame,
     consensus: pl.DataFrame,
@@ -282,7 +289,7 @@ def label_day(
     functions_version: str,
     seed: int = 0,
     human_admitted: bool = True,
-    calibrate: bool = True,
+    calibrate: bool = RECALIBRATE_BY_DEFAULT,
 ) -> DayLabels:
     """The labeled set of `day`: the label model fitted on every row of `label_matrix` (a
     trailing window of days, tagged in its `day` column: more votes, better estimates) labels

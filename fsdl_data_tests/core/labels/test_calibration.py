@@ -117,7 +117,7 @@ def test_label_day_admits_weak_labels_as_accurate_as_the_threshold() -> None:
         schema=CONSENSUS,
     )  # fmt: skip
     day = date(2026, 1, 6)
-    calibrated = label_day(matrix, reference, day, names, classes, "lf1")
+    calibrated = label_day(matrix, reference, day, names, classes, "lf1", calibrate=True)
     own = label_day(matrix, reference, day, names, classes, "lf1", calibrate=False)
     assert "recalibrated on" in calibrated.weak_confidence
     truth = pl.DataFrame({"photo_id": np.arange(len(y)), "truth": [classes[c] for c in y]})

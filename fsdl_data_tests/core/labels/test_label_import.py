@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from fsdl_data.core.labels.human import (
+    apply_reviews,
     changed_exports_by_day,
     deduplicate,
     import_files,
@@ -336,3 +337,88 @@ def test_a_task_with_only_its_image_is_matched_to_the_photo(url: str, tmp_path: 
     assert routed.rows["photo_id"].to_list() == [2] and routed.other_days == 0
     unmatched = parse_label_studio(export, PHOTOS, CLASSES, "x.json", photo_keys={})
     assert unmatched["rejected_reason"].to_list() == ["unknown_photo_id"]
+
+
+def test_a_review_replaces_the_photos_earlier_annotations_but_never_gold() -> None:
+    from fsdl_data.core.labels.consensus import annotator_consensus
+
+    seed_export = [
+        task(1, 1, [annotation(1, ["city"]), annotation(2, ["city"], completed_by=8)]),
+        task(2, 2, [annotation(3, ["food"]), annotation(4, ["food"], ground_truth=True)]),
+        task(3, 3, [annotation(5, ["landscape"])]),
+    ]
+    why = {"review_reason": "a likely label error: the classifier says food"}
+    review_export = [
+        task(1, 1, [annotation(11, ["food"], completed_by=9)], **why),
+        task(2, 2, [annotation(12, ["city"], completed_by=9)], **why),
+        task(3, 3, [annotation(13, ["city"], completed_by=9, was_cancelled=True)], **why),
+    ]
+    rows = apply_reviews(
+        deduplicate(
+            pl.concat(
+                [
+                    parse_label_studio(json.dumps(seed_export).encode(), PHOTOS, CLASSES, "labels/seed/a.json"),
+                    parse_label_studio(json.dumps(review_export).encode(), PHOTOS, CLASSES, "labels/import/r.json"),
+                ]
+            )
+        )
+    )  # fmt: skip
+    reasons = dict(zip(rows["annotation_id"], rows["rejected_reason"], strict=True))
+    assert reasons == {
+        1: "reviewed_again", 2: "reviewed_again", 11: None,  # two agreeing votes, overturned
+        3: "reviewed_again", 4: None, 12: None,  # the expert's gold stays
+        5: None, 13: "cancelled",  # a cancelled review replaces nothing
+    }  # fmt: skip
+    assert rows.filter(pl.col("annotation_id") == 11)["review"].item() is True
+    detail = rows.filter(pl.col("annotation_id") == 1)["rejected_detail"].item()
+    assert "review annotations 11 replace" in detail
+    accepted = rows.filter(pl.col("rejected_reason").is_null())
+    labels = dict(annotator_consensus(accepted, CLASSES).photos.select("photo_id", "label").rows())
+    assert labels[1] == "food"  # one reviewer over two agreeing votes
+    # the rejection check does not count what the review replaced as rejected
+    assert rejection_counts(rows) == {"reviewed_again": 3, "cancelled": 1}
+
+
+def test_reviews_on_random_crowds_replace_exactly_the_earlier_non_gold_votes() -> None:
+    import random
+
+    rng = random.Random(20261202)
+    for _ in range(40):
+        photos = set(range(1, rng.randint(2, 12)))
+        seed_tasks, review_tasks, expected, next_id = [], [], {}, 1
+        for photo in sorted(photos):
+            anns = []
+            for _ in range(rng.randint(1, 3)):
+                gold = rng.random() < 0.2
+                cancelled = rng.random() < 0.15
+                anns.append(annotation(next_id, [rng.choice(CLASSES)], completed_by=rng.randint(1, 5),
+                                       ground_truth=gold, was_cancelled=cancelled))  # fmt: skip
+                expected[next_id] = ("cancelled" if cancelled else None, gold)
+                next_id += 1
+            seed_tasks.append(task(photo, photo, anns))
+            if rng.random() < 0.5:
+                usable = rng.random() < 0.8
+                review = annotation(next_id, [rng.choice(CLASSES)], completed_by=9,
+                                    was_cancelled=not usable)  # fmt: skip
+                review_tasks.append(task(1000 + photo, photo, [review], review_reason="check"))
+                expected[next_id] = (None if usable else "cancelled", False)
+                if usable:
+                    for aid in [a["id"] for a in anns]:
+                        reason, gold = expected[aid]
+                        if reason is None and not gold:
+                            expected[aid] = ("reviewed_again", gold)
+                next_id += 1
+        exports = [
+            parse_label_studio(json.dumps(tasks).encode(), photos, CLASSES, f"labels/{name}.json")
+            for name, tasks in (("seed/a", seed_tasks), ("import/r", review_tasks))
+        ]
+        rows = apply_reviews(deduplicate(pl.concat(exports)))
+        got = dict(zip(rows["annotation_id"], rows["rejected_reason"], strict=True))
+        assert got == {aid: reason for aid, (reason, _) in expected.items()}
+
+
+def test_tables_written_before_the_review_column_are_not_reviews() -> None:
+    export = [task(1, 1, [annotation(1, ["city"]), annotation(2, ["food"], completed_by=8)])]
+    rows = parse_label_studio(json.dumps(export).encode(), PHOTOS, CLASSES, "labels/seed/a.json")
+    older = rows.with_columns(review=pl.lit(None, pl.Boolean))
+    assert apply_reviews(older)["rejected_reason"].to_list() == [None, None]
