@@ -208,9 +208,11 @@ def test_concurrent_writer_processes_lose_no_upsert(store_url: tuple[str, str]) 
 
 def test_postgres_reads_look_ids_up_after_a_large_push(pg_database: str) -> None:
     """After a push of many users the serving read uses the key for the ids (fresh planner
-    statistics), not a filter over every user row."""
+    statistics, and its plan made again with them), not a filter over every user row; also
+    when it was first planned on the empty table, as a server started before the push is."""
     store = online.open_online_store(pg_database)
     try:
+        assert store.records("user", ["1", "2"]) == []  # prepared and planned: an empty table
         users = random.randint(12_000, 16_000)  # a table the planner would not scan whole
         table = pl.DataFrame(
             {"user_id": list(range(users)), "as_of": [T0] * users, "known_at": [T0] * users,
@@ -220,11 +222,43 @@ def test_postgres_reads_look_ids_up_after_a_large_push(pg_database: str) -> None
         )  # fmt: skip
         online.upsert(store, online.online_rows(table, "user"))
         ids = [str(i) for i in random.sample(range(users), 50)]
-        sql = online._select("%s", len(ids), len(USER_FEATURES))
-        cursor = store._reader().cursor()  # type: ignore[attr-defined]
-        cursor.execute("EXPLAIN " + sql, ["user", *ids, *USER_FEATURES])
+        assert len(store.records("user", ids)) == 50 * len(USER_FEATURES)
+        cursor = store._reader()  # type: ignore[attr-defined]  # the serving read's own plan
+        cursor.execute("EXPLAIN " + online._PG_EXECUTE, ("user", ids))
         plan = "\n".join(row[0] for row in cursor.fetchall())
         index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
         assert "entity_id" in index_condition, plan
+    finally:
+        store.close()
+
+
+def test_reads_survive_a_dropped_connection(store_url: tuple[str, str]) -> None:
+    """The serving read holds its connection (and on Redis its script, on Postgres its prepared
+    statement): when the server drops the connection, or Redis forgets its scripts (a restart,
+    SCRIPT FLUSH), the next read reconnects and answers the same."""
+    url, prefix = store_url
+    if url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to drop the connection")
+    store = open_store(url, prefix)
+    try:
+        online.upsert(store, user_rows(7, T0, T0, views=3))
+        before = store.records("user", ["7"], ["views_7d"])
+        assert [r.value for r in before] == ["3"]
+        for _ in range(2):
+            if isinstance(store, online.RedisOnlineStore):
+                store.client.script_flush()
+                assert store.records("user", ["7"], ["views_7d"]) == before
+                store.client.client_kill_filter(skipme=True)  # every other connection: the held one
+            else:
+                import psycopg2
+
+                admin = psycopg2.connect(url)
+                admin.autocommit = True
+                admin.cursor().execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                admin.close()
+            assert store.records("user", ["7"], ["views_7d"]) == before
     finally:
         store.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -183,10 +184,11 @@ class SqlOnlineStore:
     def records(
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
     ) -> list[Record]:
-        """One indexed query on one held connection (the serving path: no pool checkout, no
-        statement compilation per call); a dropped connection is replaced once. On Postgres the
-        query is a statement prepared once per connection (parsed and planned once, whatever
-        the number of ids: `entity_id = ANY($2)`), reading times as integer microseconds
+        """One indexed query on one held connection and cursor (the serving path: no pool
+        checkout, no statement compilation per call); a dropped connection is replaced once. On
+        Postgres the query is a statement prepared once per connection with one generic plan
+        (parsed and planned once, whatever the ids: `entity_id = ANY($2)`; a custom plan per
+        call cost more than the read at one id), reading times as integer microseconds
         (decoding timestamps cost more than the query); every feature of the ids is read, in
         one index range per id, and those not asked for are left out here."""
         self._ensure()
@@ -201,49 +203,55 @@ class SqlOnlineStore:
             params = (entity, *ids, *(features or ()))
         for attempt in range(2):
             try:
-                cursor = self._reader().cursor()
+                cursor = self._reader()
                 cursor.execute(sql, params)
                 found = cursor.fetchall()
-                cursor.close()
                 break
             except Exception as error:  # a driver error: the held connection may be gone
                 self._drop_reader()
                 if attempt or not isinstance(error, self._driver_errors()):
                     raise
-        if postgres:
-            moment = _moments()
-            wanted = None if features is None else set(features)
-            return [Record(i, f, v, moment(e), moment(k)) for i, f, v, e, k in found
-                    if wanted is None or f in wanted]  # fmt: skip
-        times: dict[datetime | str, datetime] = {}  # a push shares its times: convert once
+        made: dict[int | str | datetime, datetime] = {}  # a push shares its times: convert once
+        convert = _moment if postgres else _utc
+        out = []
+        wanted = None if features is None or not postgres else set(features)
+        for entity_id, feature, value, event, known in found:
+            if wanted is not None and feature not in wanted:
+                continue
+            event_time = made.get(event)
+            if event_time is None:
+                event_time = made[event] = convert(event)
+            known_at = made.get(known)
+            if known_at is None:
+                known_at = made[known] = convert(known)
+            out.append(Record(entity_id, feature, value, event_time, known_at))
+        return out
 
-        def utc(moment: datetime | str) -> datetime:
-            converted = times.get(moment)
-            if converted is None:
-                converted = times[moment] = _utc(moment)
-            return converted
-
-        return [Record(i, f, v, utc(e), utc(k)) for i, f, v, e, k in found]
-
-    _held: Any = None
+    _held: Any = None  # the held connection, for reads
+    _cursor: Any = None  # its cursor
 
     def _reader(self) -> Any:
+        """The held connection's cursor. On Postgres the connection is detached from the pool
+        (its session settings, the generic plan and autocommit, stay with it and are never
+        handed to another user of the pool)."""
         if self._held is None:
             held = self.db.engine.raw_connection()
             if self.db.engine.dialect.name == "postgresql":
                 held.driver_connection.autocommit = True  # each read sees the latest commit
                 cursor = held.cursor()
                 cursor.execute(_PG_PREPARE)
+                cursor.execute("SET plan_cache_mode = force_generic_plan")
                 cursor.close()
-            self._held = held
-        return self._held
+                held.detach()
+            self._held, self._cursor = held, held.cursor()
+        return self._cursor
 
     def _drop_reader(self) -> None:
         if self._held is not None:
             try:
                 self._held.invalidate()
             finally:
-                self._held = None
+                self._held = self._cursor = None
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (self.db.engine.dialect.loaded_dbapi.OperationalError,
@@ -270,7 +278,7 @@ class SqlOnlineStore:
     def close(self) -> None:
         if self._held is not None:
             self._held.close()
-            self._held = None
+            self._held = self._cursor = None
         self.db.dispose()
 
 
@@ -334,6 +342,15 @@ return table.concat(out, '\\0')
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _command(*args: str) -> bytes:
+    """A Redis command in the protocol's own framing (RESP: an array of bulk strings)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 def _micros(moment: datetime) -> int:
     return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
 
@@ -368,6 +385,10 @@ class RedisOnlineStore:
         self.prefix = prefix
         self._upsert = self.client.register_script(_REDIS_UPSERT)
         self._read = self.client.register_script(_REDIS_READ)
+        self._no_script = redis.exceptions.NoScriptError
+        self._gone = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        self._held: Any = None  # a connection held for reads (the serving path)
+        self._lock = threading.Lock()
 
     def _key(self, entity: str, entity_id: str) -> str:
         return f"{self.prefix}:{entity}:{entity_id}"
@@ -385,23 +406,30 @@ class RedisOnlineStore:
     def records(
         self, entity: str, entity_ids: Sequence[str], features: Sequence[str] | None = None
     ) -> list[Record]:
-        """Named features: one script call (_REDIS_READ); every feature: one HGETALL per id,
-        pipelined."""
+        """Named features: one script call (_REDIS_READ) on a held connection; every feature:
+        one HGETALL per id, pipelined."""
         ids = list(entity_ids)
         if not ids:
             return []
-        moment = _moments()
+        made: dict[bytes, datetime] = {}  # a push shares its times: convert once
         out = []
         if features is not None:
             names = list(features)
-            reply = self._read(keys=[self._key(entity, i) for i in ids], args=names)
+            reply = self._read_fields([self._key(entity, i) for i in ids], names)
             for position, stored in enumerate(reply.split(b"\0")):
                 if stored:
                     event, known, value = stored.split(b" ", 2)
+                    event_time = made.get(event)
+                    if event_time is None:
+                        event_time = made[event] = _moment(int(event))
+                    known_at = made.get(known)
+                    if known_at is None:
+                        known_at = made[known] = _moment(int(known))
                     out.append(Record(ids[position // len(names)], names[position % len(names)],
                                       None if value == b"null" else value.decode(),
-                                      moment(event), moment(known)))  # fmt: skip
+                                      event_time, known_at))  # fmt: skip
             return out
+        moment = _moments()
         pipe = self.client.pipeline(transaction=False)
         for entity_id in ids:
             pipe.hgetall(self._key(entity, entity_id))
@@ -412,6 +440,29 @@ class RedisOnlineStore:
                                   None if value == b"null" else value.decode(),
                                   moment(event), moment(known)))  # fmt: skip
         return out
+
+    def _read_fields(self, keys: list[str], names: list[str]) -> bytes:
+        """_REDIS_READ's reply for these keys and fields: the command packed here and sent on a
+        connection held for reads (the client's command path, pool checkout and general packer
+        cost more than Redis takes to answer at one id). A dropped connection is reconnected
+        and a script Redis no longer holds (a restart, SCRIPT FLUSH) is loaded, once each."""
+        command = _command("EVALSHA", self._read.sha, str(len(keys)), *keys, *names)
+        with self._lock:
+            for attempt in range(3):
+                if self._held is None:
+                    self._held = self.client.connection_pool.get_connection()
+                try:
+                    self._held.send_packed_command([command], check_health=False)
+                    return self._held.read_response()
+                except self._no_script:
+                    if attempt == 2:
+                        raise
+                    self.client.script_load(_REDIS_READ)
+                except self._gone:
+                    self._held.disconnect()  # the next send connects again
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     def forget(self, entity: str, entity_ids: Sequence[str]) -> int:
         keys = [self._key(entity, entity_id) for entity_id in entity_ids]
@@ -430,6 +481,9 @@ class RedisOnlineStore:
             self.client.delete(*keys[start : start + 1000])
 
     def close(self) -> None:
+        if self._held is not None:
+            self.client.connection_pool.release(self._held)
+            self._held = None
         self.client.close()
 
 

@@ -23,6 +23,7 @@ feature.
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import json
 import multiprocessing
@@ -46,7 +47,7 @@ from fsdl_data.core.features.serving import FEAST_STATUS, Answer
 from fsdl_data.core.storage.lake import to_parquet_bytes
 
 SERVED_PREFIX = "served_log"
-WRITER_NICENESS = 10  # added to the writer process's niceness: it runs when the server waits
+WRITER_NICENESS = 10  # where SCHED_IDLE is not offered: added to the writer's niceness
 TS = pl.Datetime("us", "UTC")
 SERVED_SCHEMA: dict[str, pl.DataType] = {
     "request_time": TS,
@@ -155,6 +156,22 @@ def write_served(store: Any, records: Sequence[bytes], dropped: Mapping[str, int
     return keys
 
 
+def _yield_cores(idle: bool) -> None:
+    """Runs every thread of this process (the writer) only on cores the server and everything
+    else leave idle (Linux's SCHED_IDLE), or back at normal priority; threads started later
+    inherit it. A flush is a burst of polars work each second: at a mere lower niceness it still
+    took a core from the server for milliseconds at every flush, in the tail of the latencies.
+    Where SCHED_IDLE is not offered, a higher niceness; a change refused is left as it is."""
+    if not hasattr(os, "sched_setscheduler"):
+        if idle and hasattr(os, "nice"):
+            os.nice(WRITER_NICENESS)
+        return
+    policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
+    for thread in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile, or not permitted
+            os.sched_setscheduler(int(thread), policy, os.sched_param(0))
+
+
 def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interval: float) -> None:
     """The writer process: collects frames, writes them every `interval` seconds, on a flush
     marker (then acknowledges it) and at the end of the stream (the server closing its end, or
@@ -166,8 +183,7 @@ def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interva
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if hasattr(os, "nice"):  # the writer yields the cores to the server: a flush (a burst of
-        os.nice(WRITER_NICENESS)  # polars work each second) must not delay requests
+    _yield_cores(True)
     store = open_object_store(lake_url, options)
     records: list[memoryview] = []
     dropped: dict[str, int] = {}
@@ -193,6 +209,8 @@ def _writer_process(frames: Any, acks: Any, lake_url: str, options: Any, interva
                     dropped[day] = dropped.get(day, 0) + length
                 else:
                     marker = length
+        if ended:  # the server is stopping and serves no more: write the rest at full speed
+            _yield_cores(False)
         if ended or marker is not None or time.monotonic() - last >= interval:
             write_served(store, records, dropped)  # type: ignore[arg-type]
             records, dropped, last = [], {}, time.monotonic()

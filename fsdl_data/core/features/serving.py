@@ -53,6 +53,7 @@ FEAST_STATUS = {
     EXPIRED: "OUTSIDE_MAX_AGE",
     NOT_YET_KNOWN: "NOT_YET_KNOWN",
 }
+PRESENT = FEAST_STATUS[OK]
 NO_TIME = "1970-01-01T00:00:00Z"  # Feast's timestamp for entity keys and absent values
 KEY_ENTITY = {key: entity for entity, key in ENTITY_KEY.items()}
 KEY_TYPE = {"user_id": USER_FEATURE_TABLE["user_id"], "photo_id": PHOTO_FEATURE_TABLE["photo_id"]}
@@ -191,36 +192,57 @@ def answer(
     by_entity: dict[str, list[str]] = {}
     for entity, feature in request.features:
         by_entity.setdefault(entity, []).append(feature.name)
-    found: dict[tuple[str, str], dict[str, Record]] = {}  # (entity, feature) -> id -> record
+    found: dict[str, dict[str, dict[str, Record]]] = {}  # entity -> feature -> id -> record
     read: list[Record] = []
     for entity, names in by_entity.items():
-        records = store.records(entity, sorted(set(request.ids[ENTITY_KEY[entity]])), names)
+        ids = request.ids[ENTITY_KEY[entity]]
+        records = store.records(entity, sorted(set(ids)) if len(ids) > 1 else ids, names)
         read += records
-        for name in names:
-            found[(entity, name)] = {}
+        by_feature: dict[str, dict[str, Record]] = {name: {} for name in names}
         for record in records:
-            found[(entity, record.feature)][record.entity_id] = record
+            by_feature[record.feature][record.entity_id] = record
+        found[entity] = by_feature
     at = request.at or read_moment(read, world_day, now)
     times: dict[datetime, str] = {}  # values of a push share their times: format once
+    columns = []
+    for entity, feature in request.features:
+        ids, by_id = request.ids[ENTITY_KEY[entity]], found[entity][feature.name]
+        # A value's status and times follow from its (event time, known-at) alone, which the
+        # values of one push share: judged once per distinct pair, then one lookup per value.
+        judged: dict[tuple[datetime, datetime], tuple[str, str, str]] = {}
+        served = []
+        for record in map(by_id.get, ids):
+            if record is None:
+                served.append(_ABSENT)
+                continue
+            times_of = (record.event_time, record.known_at)
+            verdict = judged.get(times_of)
+            if verdict is None:
+                verdict = judged[times_of] = _judge(feature, record, at, times)
+            value = record.value if verdict[0] == PRESENT and record.value is not None else "null"
+            served.append((value, *verdict))
+        values, statuses, events, known = (
+            map(list, zip(*served, strict=True)) if served else ([], [], [], [])
+        )
+        columns.append(FeatureColumn(entity, feature.name, ids, values, statuses, events, known))
+    return Answer(request, at, columns)
 
-    def iso(moment: datetime) -> str:
+
+_ABSENT = ("null", FEAST_STATUS[MISSING], NO_TIME, NO_TIME)  # what an id with no record is served
+
+
+def _judge(
+    feature: FeatureDefinition, record: Record, at: datetime, times: dict[datetime, str]
+) -> tuple[str, str, str]:
+    """A stored value's Feast status at `at` and its times in ISO 8601 (each time formatted once
+    per request, in `times`)."""
+    formatted = []
+    for moment in (record.event_time, record.known_at):
         text = times.get(moment)
         if text is None:
             text = times[moment] = _iso(moment)
-        return text
-
-    columns = []
-    for entity, feature in request.features:  # list comprehensions: a step per value is costly
-        ids, by_id = request.ids[ENTITY_KEY[entity]], found[(entity, feature.name)]
-        rows = [by_id.get(entity_id) for entity_id in ids]
-        statuses = [status_of(feature, record, at) for record in rows]
-        values = ["null" if status != OK or record.value is None else record.value  # type: ignore[union-attr]
-                  for record, status in zip(rows, statuses, strict=True)]  # fmt: skip
-        events = [NO_TIME if record is None else iso(record.event_time) for record in rows]
-        known = [NO_TIME if record is None else iso(record.known_at) for record in rows]
-        feast = [FEAST_STATUS[status] for status in statuses]
-        columns.append(FeatureColumn(entity, feature.name, ids, values, feast, events, known))
-    return Answer(request, at, columns)
+        formatted.append(text)
+    return FEAST_STATUS[status_of(feature, record, at)], formatted[0], formatted[1]
 
 
 def response(served: Answer) -> dict[str, Any]:
