@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 
 from fsdl_data.cli._lineage import Tracer, _record_with_version
-from fsdl_data.cli.runner import crashed_steps
+from fsdl_data.cli.runner import cli_console, crashed_steps
 from fsdl_data.config import Settings
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.lake import Lake
@@ -163,6 +163,7 @@ class Rebuilder:
         together = dg.AssetSelection.assets(*(s.node.asset for s in batch))
         selection = sorted(together.required_multi_asset_neighbors().resolve(self.home.graph))
         job = self.home.job.get_subset(asset_selection=set(selection), asset_check_selection=set())
+        job = job.with_logger_defs({"console": cli_console})  # failures: one line, in NotObtainable
         result = job.execute_in_process(  # no checks: what is rebuilt passed them when made
             partition_key=partition, instance=self.home.instance, raise_on_error=False,
             run_config=self.run_config(batch, selection),

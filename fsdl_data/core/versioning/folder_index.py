@@ -40,8 +40,9 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from fsdl_data.core.storage.backends.local import walk_folders
+from fsdl_data.core.storage.backends.local import cpus, walk_folders
 from fsdl_data.core.storage.objects import ObjectNotFound, ObjectStore
 from fsdl_data.core.versioning.blobs import ROOT
 from fsdl_data.core.versioning.digests import sha256
@@ -57,7 +58,7 @@ from fsdl_data.core.versioning.store import SnapshotStore, cache_key
 
 FORMAT = 2  # 1 had no listing ids nor blob fingerprints: not used (a snapshot reads all again)
 MAGIC = b"FSDLFIDX"
-LIST_THREADS = 4  # folders listed at once: a stat waits in the kernel without the GIL
+LIST_PROCESSES = min(4, cpus())  # processes that list a folder at once (see walk_folders)
 Warn = Callable[[str], None]
 
 
@@ -171,9 +172,9 @@ Listing = tuple[str, str, list[str], list[int], list[int]]
 def _folders(root: str, warn: Warn) -> Iterator[Listing]:
     """(key, path, names sorted, sizes, times) of every folder's regular files under `root`, by
     the storage core's walker (links and special files skipped with a warning)."""
-    for key, path, files in walk_folders(root, file_links=False, warn=warn, threads=LIST_THREADS):
-        rows = sorted((name, info.st_size, info.st_mtime_ns) for name, _, info in files)
-        yield key, path, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    walked = walk_folders(root, file_links=False, warn=warn, processes=LIST_PROCESSES)
+    for key, path, files in walked:  # each folder's files sorted by name
+        yield key, path, [f[0] for f in files], [f[1] for f in files], [f[2] for f in files]
 
 
 def changes(root: str, recorded: dict[str, Recorded], warn: Warn) -> Status:
@@ -215,6 +216,47 @@ def _hash(path: str) -> bytes:
 
 
 # --- taking a snapshot, folder by folder -----------------------------------------------------
+READ_THREADS = min(4, cpus())  # threads that read and hash files (a read and a hash of 2 KiB
+READ_BATCH = 64  # or more release the GIL); each takes this many files at a time, so that the
+# cost of handing work to a thread is paid once per batch, not once per 12 KB photo
+
+
+def _read(paths: Iterable[str]) -> Iterator[tuple[bytes, str]]:
+    """(bytes, SHA-256) of each file, in order, read ahead in batches by READ_THREADS threads,
+    at most two batches a thread in flight (memory stays bounded)."""
+
+    def batch(chunk: list[str]) -> list[tuple[bytes, str]]:
+        return [(data, sha256(data)) for data in map(read_path, chunk)]
+
+    chunks = _batches(paths, READ_BATCH)
+    if READ_THREADS <= 1:
+        for chunk in chunks:
+            yield from batch(chunk)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor  # here: `status` never needs threads
+
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        in_flight: deque[Any] = deque()
+        for chunk in chunks:
+            in_flight.append(pool.submit(batch, chunk))
+            if len(in_flight) >= 2 * READ_THREADS:
+                yield from in_flight.popleft().result()
+        while in_flight:
+            yield from in_flight.popleft().result()
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _intact(snapshots: SnapshotStore, index: Index | None) -> Callable[[str, int], bool] | None:
     """None when every blob the index recorded lists as it was (the common case: one listing
     of the store's blobs, no pack index read); else whether one file (hash, size) is still
@@ -295,9 +337,7 @@ def _take_folder(
     was = [recorded[key] for key, *_ in changed if key in recorded]
     known = {r.digest(i) for r in was for i in range(len(r.names))} if fast else None
     blobs = _BlobWriter(snapshots, pack=len(to_read) >= PACK_MIN_FILES, known=known)
-    for path, (hashes, at) in zip(progress(to_read), slots, strict=True):
-        data = read_path(path)
-        digest = sha256(data)
+    for (data, digest), (hashes, at) in zip(_read(progress(to_read)), slots, strict=True):
         blobs.put(data, digest)
         hashes[at] = digest
     blobs.finish()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fsdl_data.core.storage.backends.local import kind, listed, walk
+from fsdl_data.core.storage.backends.local import kind, listed_file, walk
 from fsdl_data.core.storage.objects import Listed, ObjectStore
 from fsdl_data.core.versioning.digests import sha256
 from fsdl_data.core.versioning.store import (
@@ -105,6 +105,8 @@ class _BlobWriter:
 
     def __init__(self, snapshots: SnapshotStore, pack: bool, known: set[str] | None = None) -> None:
         self.snapshots, self.pack, self.known = snapshots, pack, known
+        # the loose blobs, listed once (this writer holds its lease: no gc deletes one meanwhile)
+        self.loose = set(snapshots.blob_listing()) if pack and known is None else None
         self.pending: dict[str, bytes] = {}
         self.pending_bytes = 0
         self.holders: dict[str, str] = {}
@@ -137,7 +139,7 @@ class _BlobWriter:
         assert self.writer is not None
         if len(self.in_flight) >= PACK_WRITERS:
             self._done(*self.in_flight.pop(0))  # packs in flight bound memory; raises their error
-        future = self.writer.submit(self.snapshots.put_pack, self.pending, self.known)
+        future = self.writer.submit(self.snapshots.put_pack, self.pending, self.known, self.loose)
         self.in_flight.append((future, list(self.pending)))
         self.pending, self.pending_bytes = {}, 0
 
@@ -367,8 +369,8 @@ def local_files(root: Path, warn: Warn = _ignore) -> Iterator[Listed]:
     order. Symbolic links are never followed (one could lead out of the folder); special files
     (FIFOs, sockets, devices) are never opened: reading one could block forever or never end.
     Both are skipped with a warning."""
-    for path, _, info in walk(str(root.resolve()), file_links=False, warn=warn):
-        yield listed(path, info)
+    for path, size, time_ns in walk(str(root.resolve()), file_links=False, warn=warn):
+        yield listed_file(path, size, time_ns)
 
 
 def local_reader(root: Path) -> Callable[[Listed], bytes]:

@@ -156,11 +156,16 @@ class SnapshotStore:
         self._stored.add(digest)
         return digest
 
-    def put_pack(self, files: dict[str, bytes], known: set[str] | None = None) -> str | None:
+    def put_pack(
+        self, files: dict[str, bytes], known: set[str] | None = None,
+        loose: set[str] | None = None,
+    ) -> str | None:  # fmt: skip
         """Stores small files (by hash) as one pack blob, then its index; files already stored
         are left out: those in `known` (stored and checked by the caller) when given, without
-        reading the store's pack indexes, else every stored one. Returns the pack's hash (None
-        when nothing was new)."""
+        reading the store's pack indexes, else every stored one (loose ones looked up in
+        `loose`, the loose blobs one listing found while the caller held its writer's lease,
+        when given: a look-up per file costs more than reading and hashing it). Returns the
+        pack's hash (None when nothing was new)."""
         new = {}
         for digest, data in files.items():
             if known is not None:
@@ -168,13 +173,20 @@ class SnapshotStore:
                     new[digest] = data
             elif digest in self.packed() and not self._intact(digest):
                 self.blobs.write(digest, data)  # a damaged packed file: repaired loose
-            elif not self.has_blob(digest):
+            elif not self._present(digest, loose):
                 new[digest] = data
         if not new:
             return None
         pack = self.packs.write(new)
         self._stored |= set(new)
         return pack
+
+    def _present(self, digest: str, loose: set[str] | None) -> bool:
+        """Whether a file is stored: written or checked here, packed, or a loose blob (in
+        `loose` when given, else looked up)."""
+        if loose is None:
+            return self.has_blob(digest)
+        return digest in self._stored or digest in self.packed() or digest in loose
 
     def blob_listing(self) -> dict[str, Listed]:
         return self.blobs.listing()

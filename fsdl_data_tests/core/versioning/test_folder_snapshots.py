@@ -161,3 +161,32 @@ def test_an_old_flat_folder_snapshot_still_reads_and_is_carried_forward(tmp_path
     assert _contents(target) == _contents(root)
     shutil.rmtree(target)
     assert store.verify() == []
+
+
+def test_files_read_by_threads_make_the_snapshot_one_thread_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, root, _ = _photos(tmp_path, 13)
+    taken = {}
+    monkeypatch.setattr(folder_index, "READ_BATCH", 3)  # many batches, in flight at once
+    for threads in (1, 3):
+        monkeypatch.setattr(folder_index, "READ_THREADS", threads)
+        store = SnapshotStore(LocalObjectStore(tmp_path / f"lake{threads}"))
+        taken[threads] = folder_index.take_folder(store, _template(), root)
+        assert store.verify() == []
+        target = tmp_path / f"out{threads}"
+        snap.checkout(store, store.read(taken[threads].snapshot_id), target)
+        assert _contents(target) == _contents(root)
+    assert taken[1].snapshot_id == taken[3].snapshot_id
+
+
+def test_a_file_already_stored_loose_is_not_packed_again(tmp_path: Path) -> None:
+    _, root, store = _photos(tmp_path, 17)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    loose = store.put_blob(files[0].read_bytes())  # e.g. from another snapshot, not packed
+    store = SnapshotStore(LocalObjectStore(tmp_path / "lake"))  # it knows of no blob yet
+    taken = folder_index.take_folder(store, _template(), root)
+    assert taken.read == len(files)
+    fresh = SnapshotStore(LocalObjectStore(tmp_path / "lake"))  # the pack indexes read anew
+    assert loose not in fresh.packed() and len(fresh.packed()) == len(files) - 1
+    assert fresh.verify() == []
