@@ -232,13 +232,12 @@ def test_postgres_reads_look_ids_up_after_a_large_push(pg_database: str) -> None
         store.close()
 
 
+@pytest.mark.parametrize("store_url", ["postgres", "redis"], indirect=True)  # SQLite: no server
 def test_reads_survive_a_dropped_connection(store_url: tuple[str, str]) -> None:
     """The serving read holds its connection (and on Redis its script, on Postgres its prepared
     statement): when the server drops the connection, or Redis forgets its scripts (a restart,
     SCRIPT FLUSH), the next read reconnects and answers the same."""
     url, prefix = store_url
-    if url.startswith("sqlite"):
-        pytest.skip("SQLite has no server to drop the connection")
     store = open_store(url, prefix)
     try:
         online.upsert(store, user_rows(7, T0, T0, views=3))
