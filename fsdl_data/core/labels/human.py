@@ -493,8 +493,8 @@ def apply_reviews(rows: pl.DataFrame) -> pl.DataFrame:
     reviewed = rows.filter(usable & review & pl.col("photo_id").is_not_null())
     if reviewed.is_empty():
         return rows
-    firsts = reviewed.group_by("photo_id").agg(pl.col("annotation_id").sort().alias("_by"))
-    marked = rows.join(firsts, on="photo_id", how="left")
+    review_ids = reviewed.group_by("photo_id").agg(pl.col("annotation_id").sort().alias("_by"))
+    marked = rows.join(review_ids, on="photo_id", how="left")
     replaced = usable & ~review & ~pl.col("ground_truth") & pl.col("_by").is_not_null()
     return marked.with_columns(
         pl.when(replaced).then(pl.lit("reviewed_again")).otherwise(pl.col("rejected_reason"))
