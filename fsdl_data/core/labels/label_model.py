@@ -312,6 +312,8 @@ class _Fitter:
         self.alpha_base = np.full((len(structure.groups), self.k), JEFFREYS)
         self.alpha_total = JEFFREYS * (self.k + 1)
         self.base_measure = base_measure
+        self._states: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> its mixture
+        self._one_hot: dict[int, np.ndarray] = {}  # group -> (cells, members * values)
         self.groups_of_columns = sparse.csr_matrix(
             (
                 np.ones(len(self.column_group)),
@@ -369,12 +371,59 @@ class _Fitter:
             counts = np.vstack([base[g], cells[columns]])  # (values, class)
             q = np.vstack([q_base[g], q_cells[columns]])
             q = q / q.sum(axis=0)
+            q = self._together(g, counts, q, per_class, empirical)
             if empirical:
                 beta = _evidence_concentration(counts, q, per_class)  # (class,)
             else:
                 beta = np.full(self.k, self.alpha_total)
             table = (counts + beta * q) / (per_class + beta)
             p_base[g], p_cells[columns] = table[0], table[1:]
+
+    def _together(
+        self, g: int, counts: np.ndarray, q: np.ndarray, per_class: np.ndarray, final: bool
+    ) -> np.ndarray:
+        """The group's base measure: per class, a mixture of two ways its members vote, each
+        with the members conditionally independent (a latent state of the group: acting alone,
+        or acting together, as functions that share a cause or copy each other do). Fitted by
+        EM on the group's expected counts, warm-started from the last M-step; the first start
+        is the members' independent tables for one state and their unanimous votes for the
+        other. Few parameters (2 (k + 1) per member and class), so where the data are too thin
+        for the free table, joint votes seen rarely borrow from a dependent model rather than
+        an independent one. Returns (values, class), the "other" cell keeping its own share."""
+        assert self.structure.tables is not None
+        k, group = self.k, self.structure.groups[g]
+        size = len(group)
+        seen = counts[:-1]  # (cells, class): the "other" cell's patterns are not at hand
+        if g not in self._one_hot:
+            codes = self.structure.codes[g]
+            votes = np.vstack([np.full((1, size), ABSTAIN), _decode(codes, size, k)])
+            one_hot = np.zeros((len(votes), size, k + 1))
+            one_hot[np.arange(len(votes))[:, None], np.arange(size), votes + 1] = 1.0
+            self._one_hot[g] = one_hot.reshape(len(votes), size * (k + 1))
+            unanimous = ((votes == votes[:, :1]) & (votes != ABSTAIN)).all(axis=1)
+            alone = np.transpose(self.structure.tables[group], (2, 0, 1))  # (class, member, value)
+            shared = (seen[unanimous].T @ self._one_hot[g][unanimous]).reshape(k, size, k + 1)
+            shared = (shared + JEFFREYS) / (shared + JEFFREYS).sum(axis=2, keepdims=True)
+            self._states[g] = np.tile([0.5, 0.5], (k, 1)), np.stack([alone, shared], axis=1)
+        one_hot = self._one_hot[g]  # (cells, members * values)
+        weights, tables = self._states[g]  # (class, state), (class, state, member, value)
+        for _ in range(30 if final else 1):
+            log_cell = (np.log(tables).reshape(2 * k, -1) @ one_hot.T).reshape(k, 2, -1)
+            log_cell += np.log(weights)[:, :, None]
+            share = np.exp(log_cell - log_cell.max(axis=1, keepdims=True))
+            share /= share.sum(axis=1, keepdims=True)
+            mass = share * seen.T[:, None, :]  # (class, state, cells)
+            weights = mass.sum(axis=2) + JEFFREYS
+            weights /= weights.sum(axis=1, keepdims=True)
+            tables = (mass.reshape(2 * k, -1) @ one_hot).reshape(k, 2, size, k + 1)
+            tables += JEFFREYS / (k + 1)
+            tables /= tables.sum(axis=3, keepdims=True)
+        self._states[g] = weights, tables
+        log_cell = (np.log(tables).reshape(2 * k, -1) @ one_hot.T).reshape(k, 2, -1)
+        mixture = (np.exp(log_cell) * weights[:, :, None]).sum(axis=1).T  # (cells, class)
+        other = (counts[-1] + q[-1] * JEFFREYS) / (per_class + JEFFREYS)
+        mixture *= (1 - other) / np.maximum(mixture.sum(axis=0), 1e-300)
+        return np.vstack([mixture, other])
 
     def _tie(
         self, cells: np.ndarray, per_class: np.ndarray, p_cells: np.ndarray, p_base: np.ndarray
@@ -638,7 +687,17 @@ class LabelModel:
                         reference, held_out, agreed,
                     )
                 )  # fmt: skip
-            grouped, searched, dependent, score = max(searches, key=lambda found: found[3])
+            grouped, searched, dependent, score = _simplest_search(
+                searches,
+                [
+                    evidence.get((id(found[0]), "groups"))
+                    if len(found[0].groups) < m
+                    else evidence.get((id(independent), "independent"))
+                    for found in searches
+                ],
+                split[1],
+                [_names_its_classes(found[1], start, counts) for found in searches],
+            )
             if len(grouped.groups) < m:
                 parameters, _ = self._run(
                     grouped, "full", _base_measure(grouped, *singles), fixed_prior,
@@ -1001,6 +1060,33 @@ def _one_standard_error(
             keep = name
     rest = sorted((n for n in names if n != keep), key=lambda n: -mean.get(n, -np.inf))
     return [keep, *rest]
+
+
+def _simplest_search(
+    searches: list[tuple[_Structure, np.ndarray, list[Dependency], float]],
+    evidence: list[np.ndarray | None],
+    weights: np.ndarray,
+    named: list[bool],
+) -> tuple[_Structure, np.ndarray, list[Dependency], float]:
+    """Of the structures the searches ended in whose fit names its classes (_names_its_classes:
+    the others are refused later anyway), the one with the fewest table cells among those whose
+    held-out log-likelihood is within one standard error (of the paired per-item difference) of
+    the best's: Breiman's rule again. Searches from different starts can end in structures that
+    explain the votes about equally well, and a larger group, whose two-state table can act as a
+    second latent class, then wins by noise alone."""
+    eligible = [i for i in range(len(searches)) if named[i]] or list(range(len(searches)))
+    best = max(eligible, key=lambda i: searches[i][3])
+    if any(evidence[i] is None for i in eligible):
+        return searches[best]
+    total = max(weights.sum(), 1.0)
+    within = []
+    for i in eligible:
+        difference = evidence[best] - evidence[i]
+        mean = float(weights @ difference) / total
+        spread = float(weights @ (difference - mean) ** 2) / total
+        if mean <= np.sqrt(spread / total):
+            within.append(i)
+    return searches[min(within, key=lambda i: (int(searches[i][0].sizes.sum()), -searches[i][3]))]
 
 
 def _names_its_classes(posterior: np.ndarray, majority: np.ndarray, counts: np.ndarray) -> bool:
