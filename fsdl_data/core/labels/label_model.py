@@ -29,8 +29,9 @@ compared by the log-likelihood of the other half's votes; the best is refitted o
 
 Smoothing is a prior, not a tuning knob: each table row carries the Jeffreys prior of one
 function, Dirichlet((k + 1) / 2 in total), spread uniformly over a function's k + 1 values and,
-for a group, by the independent model of its members (so a group with little data behaves as
-independent functions). Fitting works on the distinct rows of L weighted by their counts.
+for a group, by a two-state model of its members (acting alone or together, independently within
+each state: few parameters, so a group with little data behaves as that model rather than as a
+free table). Fitting works on the distinct rows of L weighted by their counts.
 """
 
 from __future__ import annotations
@@ -356,13 +357,14 @@ class _Fitter:
         p_base: np.ndarray,
         empirical: bool,
     ) -> None:
-        """A group's table per class: the Dirichlet(beta * q) posterior mean, q its members'
-        independent tables. While EM runs, beta is one function's Jeffreys mass, (k + 1) / 2,
-        so the table is free to move away from independence (a stronger pull keeps the class
+        """A group's table per class: the Dirichlet(beta * q) posterior mean, q the group's
+        two-state model (_together). While EM runs, beta is one function's Jeffreys mass,
+        (k + 1) / 2, so the table is free to move away from q (a stronger pull keeps the class
         where the independent fit misplaced it); once it has converged, beta is chosen by the
         data (empirical Bayes: the beta that maximizes the Dirichlet-multinomial evidence of the
         expected counts), which decides how much joint votes seen rarely or never borrow from
-        the independent model: independent members give a large beta, copies a small one."""
+        the two-state model: a group it describes gives a large beta, one it does not a small
+        one."""
         assert self.base_measure is not None
         q_cells, q_base = self.base_measure
         offsets, sizes = self.structure.offsets, self.structure.sizes
