@@ -31,7 +31,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,11 +229,23 @@ class Tally:
     bytes_written: int = 0
     scanned: int = 0
     versions: int = 0  # old object versions deleted (versioned S3 buckets)
+    by_folder: dict[str, list[int]] = field(default_factory=dict)  # folder -> [files, bytes]
 
-    def as_dict(self) -> dict[str, int]:
+    def wrote(self, key: str, written: int) -> None:
+        """Counts a file rewritten, and its bytes, under its folder (a table, a log prefix;
+        partition folders left out): where an erasure's cost goes."""
+        self.bytes_written += written
+        folder = "/".join(part for part in key.split("/")[:-1] if "=" not in part) or "."
+        counted = self.by_folder.setdefault(folder, [0, 0])
+        counted[0] += 1
+        counted[1] += written
+
+    def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "removed": self.removed, "rows": self.rows,
                 "bytes_written": self.bytes_written, "scanned": self.scanned,
-                "versions_deleted": self.versions}  # fmt: skip
+                "versions_deleted": self.versions,
+                "bytes_by_folder": {k: {"files": files, "bytes": written} for k, (files, written)
+                                    in sorted(self.by_folder.items())}}  # fmt: skip
 
 
 def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, ...],
@@ -270,7 +282,7 @@ def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, .
             tally.removed += 1
         else:
             store.put(key, found.data)
-            tally.bytes_written += len(found.data)
+            tally.wrote(key, len(found.data))
         if purge:  # a versioned bucket keeps what was overwritten or deleted: not this
             tally.versions += store.purge_versions(key, keep_current=not found.removed)  # type: ignore[attr-defined]
     return tally, held
