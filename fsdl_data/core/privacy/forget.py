@@ -610,7 +610,27 @@ def _count_snapshots(snapshots: Any, footprint: Footprint) -> int:
     for name, snapshot_id in snapshots.ids():
         manifest = snapshots.read(snapshot_id, name)
         found += sum(footprint.names_key(str(o.get("key", ""))) for o in manifest.objects)
-    return found + (unfilled_holes(snapshots) > 0)
+    return found + (unfilled_holes(snapshots) > 0) + _stale_caches(snapshots)
+
+
+def _stale_caches(snapshots: Any) -> int:
+    """Stat caches and folder indexes that describe a snapshot an erasure replaced: they list
+    its files (paths, hashes, a raw-object table's keys), so the erasure deletes them."""
+    from fsdl_data.core.versioning import folder_index
+    from fsdl_data.core.versioning.store import ROOT
+
+    live = {snapshot_id for _, snapshot_id in snapshots.ids()}
+    stale = 0
+    for listed in snapshots.store.list(f"{ROOT}/cache/"):
+        with contextlib.suppress(ObjectNotFound, ValueError):
+            body = snapshots.store.get(listed.key)
+            if listed.key.endswith(".json"):
+                described = json.loads(body).get("id")
+            else:
+                index = folder_index.decode(body)
+                described = index.snapshot if index is not None else None
+            stale += described is not None and described not in live
+    return stale
 
 
 def _count_online(places: Places, footprint: Footprint) -> int:

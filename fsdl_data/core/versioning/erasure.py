@@ -246,13 +246,10 @@ def _drop_cache(snapshots: SnapshotStore, name: str, old_id: str, done: Snapshot
     from fsdl_data.core.versioning import folder_index
 
     folder_index.drop(snapshots.store, name)
-    snapshots._caches.pop(name, None)
-    try:
-        cache = json.loads(snapshots.store.get(cache_key(name)))
-    except ObjectNotFound:
-        return
+    cache = snapshots._cache_body(name)  # read once for all of the name's rewritten manifests
     if cache.get("id") == old_id:
         _gone(snapshots, cache_key(name), done)
+        snapshots._caches[name] = {}
 
 
 def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: SnapshotErasure) -> None:

@@ -224,6 +224,10 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
         stored = fresh.blobs.read(pack)
         assert not any(photo in stored for photo in theirs)
     assert erasure_facts(folder_id, new_folder)["now"] == new_folder.id[:12]
+    keys = [photo_key(p, world.day[p]).encode() for p in photos]  # nor in any record beside
+    for listed in fresh.store.list("snapshots/"):  # (stat caches, manifests, tombstones...)
+        if not listed.key.startswith("snapshots/blobs/"):
+            assert not any(k in fresh.store.get(listed.key) for k in keys), listed.key
     # gold labels: the subject's tasks gone, every other task as it was
     for d in DAYS:
         now = json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
