@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from fsdl_data.core.features.serving import (
 )
 
 WORLD_REFRESH_S = 30.0
+_log = logging.getLogger("uvicorn.error")  # shown at the server's log level (warning)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -88,6 +90,7 @@ class FeatureServer:
         self.ready = False
         self._world_day = world_day  # where the world's last day is read from (None: no world)
         self.world_day: str | None = None  # the last day read
+        self.world_error: str | None = None  # why the last re-read failed, while it fails
         self._watch: asyncio.Task | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,6 +128,8 @@ class FeatureServer:
 
     async def health(self, send: Send) -> None:
         state: dict[str, Any] = {"status": "ok" if self.ready else "starting"}
+        if self.world_error is not None:
+            state["world_read_error"] = self.world_error
         if self.log is not None:
             state["served_log"] = {"dropped_requests": self.log.dropped,
                                    "buffered_bytes": self.log.pending}  # fmt: skip
@@ -160,13 +165,23 @@ class FeatureServer:
                 return
 
     async def _watch_world(self) -> None:
-        """Re-reads the world's last day every WORLD_REFRESH_S seconds, in a thread; a failed
-        read keeps the last one."""
+        """Re-reads the world's last day every WORLD_REFRESH_S seconds, in a thread. A failed
+        read keeps the last day; it is said once in the server's log (and then once when a read
+        works again) and shown by /health while it lasts, so a stale world is never silent."""
         assert self._world_day is not None
         while True:
             await asyncio.sleep(WORLD_REFRESH_S)
-            with contextlib.suppress(Exception):
+            try:
                 self.world_day = await asyncio.to_thread(self._world_day)
+            except Exception as error:
+                if self.world_error is None:
+                    _log.warning("cannot re-read the world's last day (%s); serving as of %s "
+                                 "until a read works", error, self.world_day)  # fmt: skip
+                self.world_error = f"{type(error).__name__}: {error}"
+                continue
+            if self.world_error is not None:
+                _log.warning("the world's last day reads again: %s", self.world_day)
+                self.world_error = None
 
 
 def build_app(store: OnlineStore, log: ServedLog | None = None,

@@ -114,3 +114,47 @@ def test_without_at_a_generated_world_is_served_at_its_latest_time(
     assert set(read_served(lake, moment.date().isoformat())["request_time"]) == {moment}
     with TestClient(build_app(store, None)) as client:  # no world: the wall clock
         assert ask(client, None, [1])["results"][1]["statuses"] == ["OUTSIDE_MAX_AGE"]
+
+
+def test_a_failed_world_re_read_keeps_the_last_day_and_says_so(
+    store: online.OnlineStore,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`world append` may add a day while the server runs: a re-read that fails (the world's
+    folder unreadable for a while) keeps serving the last day read, and is said once in the
+    log and in /health until a read works again."""
+    import threading
+    import time
+
+    import fsdl_data.feature_server as server
+
+    monkeypatch.setattr(server, "WORLD_REFRESH_S", 0.01)
+    reads, failed, release = [], threading.Event(), threading.Event()
+
+    def world_day() -> str:
+        reads.append(1)
+        if len(reads) == 1:
+            return "2026-01-02"
+        if not release.is_set():
+            if len(reads) >= 3:  # failed twice: said once, not twice
+                failed.set()
+            raise OSError("world folder unreadable")
+        return "2026-01-03"
+
+    caplog.set_level("WARNING", logger="uvicorn.error")
+    app = build_app(store, None, world_day)
+    with TestClient(app) as client:
+        assert failed.wait(10)
+        assert app.world_day == "2026-01-02"  # the last day read is kept
+        assert "world folder unreadable" in client.get("/health").json()["world_read_error"]
+        release.set()
+        deadline = time.monotonic() + 10
+        while app.world_day != "2026-01-03" or app.world_error is not None:
+            assert time.monotonic() < deadline, "the world was never read again"
+            client.get("/health")
+        assert "world_read_error" not in client.get("/health").json()
+    said = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error"]
+    assert sum("cannot re-read the world's last day" in m for m in said) == 1  # once a streak
+    assert any("reads again: 2026-01-03" in m for m in said)

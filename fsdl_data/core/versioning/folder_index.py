@@ -359,7 +359,10 @@ def _take_folder(
         held |= {snapshots.holder(d) for d in carried}  # (every file read is in `holders`)
     listing = snapshots.blob_fingerprints()
     holders = {b: listing[b] for b in sorted(held) if b in listing}
-    snapshot_id = snapshots.manifests.put(manifest)  # after every blob and listing it names
+    # after every blob and listing it names; the fast path's reused listings are named by the
+    # newest manifest, which the index proves stored, and the writing lease keeps them
+    stored = {r.listing for r in recorded.values()} if fast else frozenset()
+    snapshot_id = snapshots.manifests.put(manifest, stored)
     store.put(index_key(name), encode(Index(snapshot_id, folders, holders)))
     store.delete(cache_key(name))  # a JSON stat cache of an older fsdl-data: no longer true
     return Taken(snapshot_id, manifest, len(to_read), reused + len(carried))

@@ -54,14 +54,15 @@ def _factors(n: int, spread: float, generator: torch.Generator) -> torch.Tensor:
 
 
 def _random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image shifted by its own random offset inside its reflect-padded copy. One slice a
+    image: a gather over the whole batch (advanced indexing) gives the same pixels at about six
+    times the cost, a tenth of a training step's time on a batch of 32."""
     n, _, h, w = x.shape
     padded = nn.functional.pad(x, (padding,) * 4, mode="reflect")
-    top = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    left = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    rows = (top[:, None] + torch.arange(h))[:, :, None]  # n x h x 1
-    cols = (left[:, None] + torch.arange(w))[:, None, :]  # n x 1 x w
-    images = torch.arange(n)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[images, rows, cols].permute(0, 3, 1, 2).contiguous()
+    tops = torch.randint(0, 2 * padding + 1, (n,), generator=generator).tolist()
+    lefts = torch.randint(0, 2 * padding + 1, (n,), generator=generator).tolist()
+    return torch.stack([padded[i, :, top : top + h, left : left + w]
+                        for i, (top, left) in enumerate(zip(tops, lefts, strict=True))])  # fmt: skip
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 from fsdl_data.core.storage.backends.local import LocalObjectStore
 from fsdl_data.core.storage.objects import ObjectNotFound
 from fsdl_data.core.tables.sources import photo_objects
+from fsdl_data.core.vision.pixels import pixel_stats, thumbnails_from_bytes
 
 DAY = "2026-01-02"
 
@@ -32,7 +33,7 @@ def _image(rng: random.Random, form: str) -> bytes:
 def _random_day(store: LocalObjectStore, rng: random.Random) -> None:
     """Photos of random count, sizes and kinds: good JPEGs and PNGs, truncated, empty, garbage,
     keys naming no photo id."""
-    for index in range(rng.randint(1, 60)):
+    for index in range(rng.randint(1, 100)):  # up to a few batches of statistics
         kind = rng.choice(["jpeg", "jpeg", "png", "truncated", "empty", "garbage", "no id"])
         name = f"cover-{index}.jpg" if kind == "no id" else f"{rng.randint(0, 10**6)}{index}.jpg"
         data = {
@@ -57,6 +58,12 @@ def test_parallel_reads_give_the_tables_of_one_read_at_a_time(tmp_path: Path, se
         assert_frame_equal(alone, together)
     keys = parallel[0]["key"].to_list()
     assert keys == sorted(keys)  # listing order, whatever finished first
+    # the statistics, computed a batch of thumbnails at a time, are each row's own
+    pixels = parallel[1]
+    thumbnails = thumbnails_from_bytes(pixels["thumbnail"].to_list())
+    for row, thumb in zip(pixels.drop("photo_id", "key", "thumbnail").iter_rows(named=True),
+                          thumbnails, strict=True):  # fmt: skip
+        assert row == pixel_stats(thumb).as_dict()
 
 
 class _CountingStore:

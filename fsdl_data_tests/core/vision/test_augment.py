@@ -39,3 +39,24 @@ def test_policy_and_seed_are_in_the_version_and_a_rerun_gives_the_same_weights()
     two, _ = train_classifier(_images(), labels, CLASSES, "v", base)
     for p, q in zip(one.net.state_dict().values(), two.net.state_dict().values(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_each_cropped_image_is_a_window_of_its_own_reflect_padded_image() -> None:
+    # an oracle: every offset of the padded image, tried by hand; the crop must be one of them,
+    # of the same image, and the offsets must vary (not one shift for the whole batch)
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        n, side, padding = int(rng.integers(2, 12)), int(rng.integers(8, 20)), int(rng.integers(1, 5))
+        x = torch.from_numpy(rng.standard_normal((n, 3, side, side)).astype(np.float32))
+        policy = Augmentation(flip=False, crop_padding=padding, brightness=0.0, contrast=0.0,
+                              saturation=0.0)  # fmt: skip
+        out = policy(x, torch.Generator().manual_seed(int(rng.integers(1 << 30))))
+        padded = np.pad(x.numpy(), ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2), "reflect")
+        offsets = set()
+        for i in range(n):
+            shifts = range(2 * padding + 1)
+            found = [(top, left) for top in shifts for left in shifts if np.array_equal(
+                padded[i, :, top : top + side, left : left + side], out[i].numpy())]  # fmt: skip
+            assert found, f"image {i} is no window of its padded image"
+            offsets.add(found[0])
+        assert n < 6 or len(offsets) > 1

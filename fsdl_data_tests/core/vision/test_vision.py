@@ -105,3 +105,18 @@ def test_too_few_labels_is_a_clear_error() -> None:
             [np.zeros((64, 64, 3), np.uint8)], ["food"], CONTENT_CLASSES, "v", TrainConfig()
         )
     assert vividness(np.zeros((8, 8, 3), np.uint8)) == 0.0
+
+
+def test_vividness_is_half_mean_chroma_and_half_luma_spread_of_each_image() -> None:
+    # a per-image reference in plain numpy, from the definition in core.vision.style
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        side = int(rng.integers(2, 24))
+        image = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+        if rng.random() < 0.3:  # flat or grey images too
+            image[..., 1] = image[..., 0] if rng.random() < 0.5 else 128
+        unit = image.astype(np.float64) / 255
+        chroma = (unit.max(axis=2) - unit.min(axis=2)).mean()
+        luma = unit @ np.array([0.299, 0.587, 0.114])
+        expected = min(1.0, max(0.0, 0.5 * chroma / 0.6 + 0.5 * min(1.0, luma.std() / 0.35)))
+        assert vividness(image) == pytest.approx(expected, abs=1e-5)
