@@ -191,6 +191,13 @@ def main() -> None:
             print("    bytes rewritten by place: " + ", ".join(
                 f"{place} {done.get('bytes_written', 0):,}"
                 for place, done in report["places"].items()))  # fmt: skip
+            folders = sorted(((f"{place}:{folder}", counted)
+                              for place, done in report["places"].items()
+                              for folder, counted in done.get("bytes_by_folder", {}).items()),
+                             key=lambda item: -item[1]["bytes"])  # fmt: skip
+            print("    by folder: " + ", ".join(
+                f"{name} {c['bytes'] / 1e6:.2f} MB ({c['files']} files)"
+                for name, c in folders))  # fmt: skip
             shutil.rmtree(copy)
         print(f"forget user (median of {args.runs}, range): {spread(times)}; "
               f"reference (read + SHA-256 of the whole store): {spread(references)}")  # fmt: skip

@@ -31,7 +31,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,11 +229,23 @@ class Tally:
     bytes_written: int = 0
     scanned: int = 0
     versions: int = 0  # old object versions deleted (versioned S3 buckets)
+    by_folder: dict[str, list[int]] = field(default_factory=dict)  # folder -> [files, bytes]
 
-    def as_dict(self) -> dict[str, int]:
+    def wrote(self, key: str, written: int) -> None:
+        """Counts a file rewritten, and its bytes, under its folder (a table, a log prefix;
+        partition folders left out): where an erasure's cost goes."""
+        self.bytes_written += written
+        folder = "/".join(part for part in key.split("/")[:-1] if "=" not in part) or "."
+        counted = self.by_folder.setdefault(folder, [0, 0])
+        counted[0] += 1
+        counted[1] += written
+
+    def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "removed": self.removed, "rows": self.rows,
                 "bytes_written": self.bytes_written, "scanned": self.scanned,
-                "versions_deleted": self.versions}  # fmt: skip
+                "versions_deleted": self.versions,
+                "bytes_by_folder": {k: {"files": files, "bytes": written} for k, (files, written)
+                                    in sorted(self.by_folder.items())}}  # fmt: skip
 
 
 def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, ...],
@@ -270,7 +282,7 @@ def _erase_store(store: ObjectStore, footprint: Footprint, skipped: tuple[str, .
             tally.removed += 1
         else:
             store.put(key, found.data)
-            tally.bytes_written += len(found.data)
+            tally.wrote(key, len(found.data))
         if purge:  # a versioned bucket keeps what was overwritten or deleted: not this
             tally.versions += store.purge_versions(key, keep_current=not found.removed)  # type: ignore[attr-defined]
     return tally, held
@@ -598,7 +610,27 @@ def _count_snapshots(snapshots: Any, footprint: Footprint) -> int:
     for name, snapshot_id in snapshots.ids():
         manifest = snapshots.read(snapshot_id, name)
         found += sum(footprint.names_key(str(o.get("key", ""))) for o in manifest.objects)
-    return found + (unfilled_holes(snapshots) > 0)
+    return found + (unfilled_holes(snapshots) > 0) + _stale_caches(snapshots)
+
+
+def _stale_caches(snapshots: Any) -> int:
+    """Stat caches and folder indexes that describe a snapshot an erasure replaced: they list
+    its files (paths, hashes, a raw-object table's keys), so the erasure deletes them."""
+    from fsdl_data.core.versioning import folder_index
+    from fsdl_data.core.versioning.store import ROOT
+
+    live = {snapshot_id for _, snapshot_id in snapshots.ids()}
+    stale = 0
+    for listed in snapshots.store.list(f"{ROOT}/cache/"):
+        with contextlib.suppress(ObjectNotFound, ValueError):
+            body = snapshots.store.get(listed.key)
+            if listed.key.endswith(".json"):
+                described = json.loads(body).get("id")
+            else:
+                index = folder_index.decode(body)
+                described = index.snapshot if index is not None else None
+            stale += described is not None and described not in live
+    return stale
 
 
 def _count_online(places: Places, footprint: Footprint) -> int:

@@ -81,8 +81,21 @@ class Footprint:
         return bool(self.users or self.photos or self.keys)
 
     def names_key(self, key: str) -> bool:
-        """Whether an object key (or a snapshot path, or a URL) is one of the subject's photos."""
-        return any(key == k or key.endswith("/" + k) for k in self.keys)
+        """Whether an object key (or a snapshot path, or a URL) is one of the subject's photos:
+        it is one of their keys, or ends with "/" and one. Looked up suffix by suffix (as many
+        as the key has folders), not key by key: an erasure asks this of every object record of
+        every snapshot."""
+        keys = self.keys
+        if not keys:
+            return False
+        if key in keys:
+            return True
+        slash = key.find("/")
+        while slash >= 0:
+            if key[slash + 1 :] in keys:
+                return True
+            slash = key.find("/", slash + 1)
+        return False
 
     # --- rows -------------------------------------------------------------------------------
     def row_filter(self, schema: dict[str, Any]) -> Any:
@@ -196,7 +209,7 @@ def scrub(path: str, data: bytes, footprint: Footprint, write: bool = True) -> S
     if lower.endswith(".json"):
         return _scrub_json(data, footprint)
     if lower.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return _scrub_lines(data, footprint, lower.endswith(".gz"))
+        return _scrub_lines(data, footprint, lower.endswith(".gz"), write)
     return Scrubbed(data, 0)
 
 
@@ -236,18 +249,28 @@ def _scrub_json(data: bytes, footprint: Footprint) -> Scrubbed:
     return Scrubbed(json.dumps(kept, indent=1).encode(), dropped)
 
 
-def _scrub_lines(data: bytes, footprint: Footprint, zipped: bool) -> Scrubbed:
+def _scrub_lines(data: bytes, footprint: Footprint, zipped: bool, write: bool) -> Scrubbed:
     text = gzip.decompress(data) if zipped else data
     pattern = footprint._json_pattern()
     if pattern is None:
         return Scrubbed(data, 0)
-    matcher = re.compile(pattern.encode())
-    if not matcher.search(text):
+    matcher = re.compile(pattern.replace(r"\s", r"[^\S\n]").encode())  # within one line
+    starts = sorted({_line_start(text, m.start()) for m in matcher.finditer(text)})
+    if not starts:
         return Scrubbed(data, 0)
-    lines = text.splitlines(keepends=True)
-    kept = [line for line in lines if not matcher.search(line)]
-    if len(kept) == len(lines):
-        return Scrubbed(data, 0)
+    if not write:
+        return Scrubbed(data, len(starts))
+    kept, position = [], 0  # one scan of the whole text finds the lines: a log has many
+    for start in starts:
+        kept.append(text[position:start])
+        end = text.find(b"\n", start)
+        position = len(text) if end < 0 else end + 1
+    kept.append(text[position:])
     body = b"".join(kept)
     packed = gzip.compress(body, compresslevel=LOG_COMPRESSION, mtime=0) if zipped else body
-    return Scrubbed(packed, len(lines) - len(kept))
+    return Scrubbed(packed, len(starts))
+
+
+def _line_start(text: bytes, position: int) -> int:
+    """Where the line holding `position` starts (lines end with a newline)."""
+    return text.rfind(b"\n", 0, position) + 1

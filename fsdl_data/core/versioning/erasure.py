@@ -75,6 +75,14 @@ class SnapshotErasure:
     files_scanned: int = 0
     versions_deleted: int = 0  # old versions purged (versioned S3 buckets)
     purge: bool = False  # whether deleted keys' old versions are purged too
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [files, data bytes]
+
+    def wrote(self, kind: str, written: int, files: int = 1) -> None:
+        """Counts data bytes written, by kind (new blobs, pack ranges zeroed, packs rewritten)."""
+        self.bytes_written += written
+        counted = self.by_kind.setdefault(kind, [0, 0])
+        counted[0] += files
+        counted[1] += written
 
     def as_dict(self) -> dict[str, Any]:
         return {"rewritten": self.rewritten, "blobs_written": self.blobs_written,
@@ -82,7 +90,9 @@ class SnapshotErasure:
                 "blobs_removed": self.blobs_removed,
                 "packs_rewritten": self.packs_rewritten,
                 "files_scanned": self.files_scanned,
-                "versions_deleted": self.versions_deleted}  # fmt: skip
+                "versions_deleted": self.versions_deleted,
+                "bytes_by_folder": {k: {"files": files, "bytes": written} for k, (files, written)
+                                    in sorted(self.by_kind.items())}}  # fmt: skip
 
 
 def erasure_facts(snapshot_id: str, manifest: Manifest) -> dict[str, str]:
@@ -169,7 +179,7 @@ def _scrub_blobs(
             continue
         new_digest = snapshots.put_blob(data)
         done.blobs_written += 1
-        done.bytes_written += len(data)
+        done.wrote("blobs (new files)", len(data))
         facts = parquet_facts(data) if entry.path.endswith(".parquet") else {}
         facts.pop("schema", None)
         facts.pop("object_records", None)
@@ -236,13 +246,10 @@ def _drop_cache(snapshots: SnapshotStore, name: str, old_id: str, done: Snapshot
     from fsdl_data.core.versioning import folder_index
 
     folder_index.drop(snapshots.store, name)
-    snapshots._caches.pop(name, None)
-    try:
-        cache = json.loads(snapshots.store.get(cache_key(name)))
-    except ObjectNotFound:
-        return
+    cache = snapshots._cache_body(name)  # read once for all of the name's rewritten manifests
     if cache.get("id") == old_id:
         _gone(snapshots, cache_key(name), done)
+        snapshots._caches[name] = {}
 
 
 def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: SnapshotErasure) -> None:
@@ -258,7 +265,9 @@ def _drop_old_blobs(snapshots: SnapshotStore, replaced: set[str], done: Snapshot
             if digests & gone:
                 rewritten.append(pack)
                 done.packs_rewritten += 1
-                done.bytes_written += sum(snapshots.packs.where()[d][2] for d in digests - gone)
+                done.wrote(
+                    "packs (rewritten)", sum(snapshots.packs.where()[d][2] for d in digests - gone)
+                )
         snapshots._drop_from_packs(gone)
         for pack in rewritten:  # deleted by the rewrite; their old versions go too
             for key in (pack_key(pack), blob_key(pack)):
@@ -295,7 +304,9 @@ def _punch_holes(snapshots: SnapshotStore, gone: set[str], done: SnapshotErasure
             done.packs_rewritten += 1
             done.metadata_bytes += len(body)
         if holes:
-            done.bytes_written += _zero(store.local_path(blob_key(pack)), sorted(holes))
+            zeroed = _zero(store.local_path(blob_key(pack)), sorted(holes))
+            if zeroed:
+                done.wrote("packs (zeroed in place)", zeroed)
     snapshots.packs = Packs(snapshots.blobs)
 
 

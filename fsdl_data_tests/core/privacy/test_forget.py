@@ -18,6 +18,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fsdl_data.core.features import online
 from fsdl_data.core.privacy.forget import (
@@ -30,7 +32,7 @@ from fsdl_data.core.privacy.forget import (
     reports,
     verify_forgotten,
 )
-from fsdl_data.core.privacy.subjects import Subject, scrub
+from fsdl_data.core.privacy.subjects import Footprint, Subject, scrub
 from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.core.storage.appdb import photos as photos_table
 from fsdl_data.core.storage.appdb import users as users_table
@@ -222,6 +224,10 @@ def test_a_user_is_erased_everywhere_and_others_are_untouched(world: World) -> N
         stored = fresh.blobs.read(pack)
         assert not any(photo in stored for photo in theirs)
     assert erasure_facts(folder_id, new_folder)["now"] == new_folder.id[:12]
+    keys = [photo_key(p, world.day[p]).encode() for p in photos]  # nor in any record beside
+    for listed in fresh.store.list("snapshots/"):  # (stat caches, manifests, tombstones...)
+        if not listed.key.startswith("snapshots/blobs/"):
+            assert not any(k in fresh.store.get(listed.key) for k in keys), listed.key
     # gold labels: the subject's tasks gone, every other task as it was
     for d in DAYS:
         now = json.loads(world.places.objects.get(f"labels/gold/date={d}/tasks.json"))
@@ -475,3 +481,65 @@ def test_snapshots_on_every_backend_lose_the_subject_and_keep_the_rest(
                 if "user_id" in rows.columns:
                     assert user not in rows["user_id"].to_list(), version["Key"]
             assert f'"photo_id":{min(p for p, u in owner.items() if u == user)}' not in str(data)
+
+
+LINE_KINDS = ("named", "other", "key at the end", "a bare value")
+
+
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from(("user_id", "photo_id", "other")),
+            st.integers(0, 12),
+            st.sampled_from(("", " ", '"')),
+            st.sampled_from(LINE_KINDS),
+        ),
+        max_size=40,
+    ),
+    users=st.frozensets(st.integers(0, 12), max_size=3),
+    photos=st.frozensets(st.integers(0, 12), max_size=3),
+    zipped=st.booleans(),
+    final_newline=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_log_loses_exactly_the_lines_that_name_the_subject(
+    lines: list[tuple[str, int, str, str]], users: frozenset[int], photos: frozenset[int],
+    zipped: bool, final_newline: bool,
+) -> None:  # fmt: skip
+    """Each line is checked on its own, as a naive reference does: a line goes when it names
+    a user or photo of the footprint (quoted or not, with or without spaces), whatever its
+    neighbours say (a broken line ending in a key never joins the next one's value); every
+    other line keeps its bytes and order."""
+    footprint = Footprint(users, photos)
+    texts = []
+    for i, (field, value, quote, kind) in enumerate(lines):
+        space = " " * (i % 2)
+        texts.append({"named": f'{{"{field}":{space}{quote}{value}{quote}, "n": {i}}}',
+                      "other": f'{{"n": {i}, "note": "{field} {value}"}}',
+                      "key at the end": f'{{"n": {i}, "{field}":{space}',
+                      "a bare value": f"{quote}{value}{quote}}}"}[kind])  # fmt: skip
+    text = "\n".join(texts).encode() + (b"\n" if final_newline and texts else b"")
+    data = gzip.compress(text, mtime=0) if zipped else text
+    pattern = footprint._json_pattern()
+    reference = text.splitlines(keepends=True)
+    kept = [line for line in reference if pattern is None or not re.search(pattern.encode(), line)]
+    found = scrub("log.jsonl.gz" if zipped else "log.jsonl", data, footprint)
+    assert found.erased == len(reference) - len(kept)
+    if found.erased:
+        body = gzip.decompress(found.data) if zipped else found.data
+        assert body == b"".join(kept)
+    else:
+        assert found.data == data
+
+
+SUBJECT_KEYS = ("a.jpg", "p/a.jpg", "p/q/a.jpg", "b.jpg", "q/b.jpg")
+PATHS = ("a.jpg", "p/a.jpg", "x/p/a.jpg", "xp/a.jpg", "pa.jpg", "p/q/a.jpg",
+         "s3://bucket/p/q/a.jpg", "/data/?d=q/b.jpg", "b.jpg/", "")  # fmt: skip
+
+
+@given(keys=st.frozensets(st.sampled_from(SUBJECT_KEYS), max_size=3), path=st.sampled_from(PATHS))
+def test_a_key_names_the_subject_when_it_is_theirs_or_ends_with_a_folder_and_theirs(
+    keys: frozenset[str], path: str
+) -> None:
+    expected = any(path == key or path.endswith("/" + key) for key in keys)
+    assert Footprint(keys=keys).names_key(path) == expected
