@@ -348,6 +348,60 @@ def test_same_as_reference_on_random_lines(lines: list[bytes], files: int) -> No
     assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
 
 
+_edge_texts = st.one_of(  # printable ASCII and DEL, quotes and backslashes included; any text
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7F), max_size=14),
+    st.text(max_size=4),
+)
+_edge_integers = st.one_of(
+    st.integers(-5, 5),
+    st.integers(-(10**18), 10**18),  # 18 and 19 digits: the in-order path takes 18 at most
+    st.integers(-(2**64), 2**64),
+    st.integers(1_767_000_000_000, 1_767_600_000_000),
+)
+
+
+@st.composite
+def _in_order_lines(draw: st.DrawFn) -> tuple[bytes, bool]:
+    """A line in the app's field order, values drawn near the in-order path's edges; and
+    whether that path may read it (no escape, no control character, integers of at most 18
+    digits)."""
+    record = {
+        "event_id": draw(_edge_texts),
+        "event_type": draw(st.sampled_from(["login", "post", "view", "like", "lik", "views"])),
+        "user_id": draw(_edge_integers),
+        "photo_id": draw(st.one_of(st.none(), _edge_integers)),
+        "ts": draw(st.one_of(_edge_integers, _near_day, _timestamps, _any_date, _edge_texts)),
+        "client": draw(st.one_of(st.none(), _edge_texts, st.sampled_from(["ios", "android"]))),
+    }
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    data = json.dumps(record, separators=separators, ensure_ascii=False).encode()
+
+    def plain(value: object) -> bool:
+        if isinstance(value, str):
+            return all(ord(c) >= 0x20 and c not in '"\\' for c in value)
+        return value is None or len(str(abs(value))) <= 18
+
+    return data, all(plain(value) for value in record.values())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_in_order_lines(), min_size=1, max_size=12))
+def test_the_in_order_path_is_the_reference_on_lines_near_its_edges(
+    drawn: list[tuple[bytes, bool]],
+) -> None:
+    """Lines in the app's field order are read by the in-order bulk path exactly as the
+    reference reads them; one step outside what that path may read (an escape, a control
+    character, a 19-digit integer) is left to the other readings, with the same result."""
+    from fsdl_data.core.tables.events import _IN_ORDER
+
+    lines = [line for line, _ in drawn]
+    raw = _lines_frame(lines)
+    taken = raw["raw"].cast(pl.String).str.extract_groups(_IN_ORDER).struct.field("event_id")
+    assert taken.is_not_null().to_list() == [plain for _, plain in drawn]
+    assert_same_as_reference(raw, "2026-01-02")
+    assert_same_as_reference(raw, "2026-01-02", per_file_chunks(raw, "2026-01-02"))
+
+
 _COMPACT = '{"event_id":"a","event_type":"view","user_id":1,"photo_id":2,'
 _TRICKY_COMPACT = [  # one step away from the compact form, schema order, no spaces
     _COMPACT + '"ts":"2026-01-02T01:00:00Z","client":"x","client":7}',

@@ -46,7 +46,11 @@ def test_each_cropped_image_is_a_window_of_its_own_reflect_padded_image() -> Non
     # of the same image, and the offsets must vary (not one shift for the whole batch)
     rng = np.random.default_rng(7)
     for _ in range(5):
-        n, side, padding = int(rng.integers(2, 12)), int(rng.integers(8, 20)), int(rng.integers(1, 5))
+        n, side, padding = (
+            int(rng.integers(2, 12)),
+            int(rng.integers(8, 20)),
+            int(rng.integers(1, 5)),
+        )
         x = torch.from_numpy(rng.standard_normal((n, 3, side, side)).astype(np.float32))
         policy = Augmentation(flip=False, crop_padding=padding, brightness=0.0, contrast=0.0,
                               saturation=0.0)  # fmt: skip
