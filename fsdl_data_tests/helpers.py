@@ -62,6 +62,20 @@ def materialize_day(
     )
 
 
+def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """Each failed step's error, first line and the frame that raised, so that an assertion on
+    `result.success` says why (a run with raise_on_error=False keeps its errors in events)."""
+    failures = {}
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            cause = error.cause or error
+            failures[event.step_key] = f"{error.message.strip()} | {cause.message.strip()} | " + (
+                (cause.stack or ["?"])[-1].strip()
+            )
+    return failures
+
+
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 

@@ -23,7 +23,14 @@ from fsdl_data.core.storage.appdb import AppDatabase
 from fsdl_data.definitions import all_assets, all_checks
 from fsdl_data.publishing import world_clock_config
 from fsdl_data.resources import build_resources
-from fsdl_data_tests.helpers import SMALL, check_results, materialize_day, seed, stores
+from fsdl_data_tests.helpers import (
+    SMALL,
+    check_results,
+    materialize_day,
+    seed,
+    step_failures,
+    stores,
+)
 
 WORLD = replace(SMALL, photos_per_day=80, users=60, events_per_day=2500)
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
@@ -57,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     )
     for day in DAYS:  # a world this small cannot train a model that passes its own gate
         result = materialize_day(settings, day, selection=everything_but_the_model, run_config=FAST)
-        assert result.success, day
+        assert result.success, (day, step_failures(result))
     yield settings
     mp.undo()
 

@@ -14,6 +14,7 @@ from fsdl_data_tests.helpers import (
     materialize_day,
     materialized,
     seed,
+    step_failures,
     stores,
 )
 
@@ -23,7 +24,7 @@ def _ingest_and_verify(settings: Settings) -> None:
     _, db, lake = stores(settings)
     for report in reports:
         result = materialize_day(settings, report.day)
-        assert result.success, report.day
+        assert result.success, (report.day, step_failures(result))
         assert materialized(result) == ASSETS
         checks = check_results(result)
         assert len(checks) == 21

@@ -20,7 +20,14 @@ from fsdl_data.core.versions import code_version
 from fsdl_data.core.world.spec import WorldSpec
 from fsdl_data.definitions import all_assets, all_checks
 from fsdl_data.resources import build_resources
-from fsdl_data_tests.helpers import check_results, materialize_day, materialized, seed, stores
+from fsdl_data_tests.helpers import (
+    check_results,
+    materialize_day,
+    materialized,
+    seed,
+    step_failures,
+    stores,
+)
 
 WORLD = WorldSpec(seed=3, start_date=date(2026, 1, 1), photos_per_day=250, users=150, events_per_day=8000,
                   seed_label_fraction=0.1)  # fmt: skip
@@ -47,7 +54,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory):
 def test_every_night_succeeds_and_every_check_passes(nights) -> None:
     _, _, results = nights
     for day, r in results.items():
-        assert r.success, day
+        assert r.success, (day, step_failures(r))
         failed = {n: e.description for n, e in check_results(r).items() if not e.passed}
         assert failed == {}, (day, failed)
     first, last = results[DAYS[0]], results[DAYS[-1]]

@@ -9,7 +9,14 @@ import pytest
 
 from fsdl_data.config import Settings
 from fsdl_data_tests.assets.test_worked_example import WORLD
-from fsdl_data_tests.helpers import check_results, materialize_day, materialized, seed, stores
+from fsdl_data_tests.helpers import (
+    check_results,
+    materialize_day,
+    materialized,
+    seed,
+    step_failures,
+    stores,
+)
 
 
 @pytest.mark.s3
@@ -19,7 +26,7 @@ def test_three_nights_on_s3_and_postgres(production_settings: Settings) -> None:
     days = [r.day for r in seed(production_settings, world, days=3)]
     for day in days:
         result = materialize_day(production_settings, day, selection=None)
-        assert result.success, day
+        assert result.success, (day, step_failures(result))
         assert [n for n, e in check_results(result).items() if not e.passed] == [], day
     assert "popularity_model" in materialized(result)
     _, _, lake = stores(production_settings)
