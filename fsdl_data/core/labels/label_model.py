@@ -1122,8 +1122,9 @@ def _agreement_starts(
     exceeds a_i * a_j by more than the Bonferroni-corrected one-sided normal quantile of its
     standard error is dependent. Each connected set of dependent pairs is one start (the
     others left alone; its pairs merged the most significant first, as long as the grouping
-    stays admissible), and all of them together another. Starts need not be right: the
-    held-out likelihood of where each search ends chooses."""
+    stays admissible), all of them together another, and each component whole that has a
+    member dependent on all the others. Starts need not be right: the held-out likelihood of where each search
+    ends chooses."""
     m = together.shape[0]
     group_of = np.arange(m)
     if m < 4:
@@ -1175,6 +1176,29 @@ def _agreement_starts(
             whole = merged
     if len(starts) > 1 and not any(np.array_equal(whole, s) for s in starts):
         starts.append(whole)
+    # Each component whole, too, where one member depends on every other: a large group of
+    # loose copies (each copying the same original: a star around it) has more distinct joint
+    # votes than the cell rule lets a merge create, and a search started with one copy outside
+    # takes the class from the group and merges the independent functions instead. (A chain
+    # of dependent pairs is no such group: among many weak functions it is what chance links.)
+    # A start is only a start: the held-out likelihood of where it ends still chooses (a group
+    # a start holds is kept as it is).
+    k = together.shape[2]
+    dependent = np.zeros((m, m), dtype=bool)
+    dependent[first, second] = dependent[second, first] = True
+    for label in np.unique(components):
+        members = np.nonzero(components == label)[0]
+        complete = np.where(components == label, label, group_of)
+        hub = (dependent[np.ix_(members, members)].sum(axis=1) == len(members) - 1).any()
+        if (
+            len(members) < 2
+            or not hub
+            or len(np.unique(complete)) < IDENTIFIABLE
+            or not _fits_in_code(len(members), k)
+            or any(np.array_equal(complete, s) for s in starts)
+        ):
+            continue
+        starts.append(complete)
     return starts
 
 
