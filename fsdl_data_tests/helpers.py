@@ -70,9 +70,9 @@ def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
         if event.is_step_failure and event.step_failure_data.error is not None:
             error = event.step_failure_data.error
             cause = error.cause or error
-            failures[event.step_key] = f"{error.message.strip()} | {cause.message.strip()} | " + (
-                (cause.stack or ["?"])[-1].strip()
-            )
+            first_lines = [(e.message.strip().splitlines() or [""])[0] for e in (error, cause)]
+            raising = (cause.stack or ["?"])[-1].strip()
+            failures[event.step_key] = " | ".join([*first_lines, raising])
     return failures
 
 

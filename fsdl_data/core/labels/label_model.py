@@ -1123,8 +1123,8 @@ def _agreement_starts(
     standard error is dependent. Each connected set of dependent pairs is one start (the
     others left alone; its pairs merged the most significant first, as long as the grouping
     stays admissible), all of them together another, and each component whole that has a
-    member dependent on all the others. Starts need not be right: the held-out likelihood of where each search
-    ends chooses."""
+    member dependent on all the others. Starts need not be right: the held-out likelihood of
+    where each search ends chooses."""
     m = together.shape[0]
     group_of = np.arange(m)
     if m < 4:
@@ -1188,11 +1188,12 @@ def _agreement_starts(
     dependent[first, second] = dependent[second, first] = True
     for label in np.unique(components):
         members = np.nonzero(components == label)[0]
+        if len(members) < 2:
+            continue
         complete = np.where(components == label, label, group_of)
         hub = (dependent[np.ix_(members, members)].sum(axis=1) == len(members) - 1).any()
         if (
-            len(members) < 2
-            or not hub
+            not hub
             or len(np.unique(complete)) < IDENTIFIABLE
             or not _fits_in_code(len(members), k)
             or any(np.array_equal(complete, s) for s in starts)
