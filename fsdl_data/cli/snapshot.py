@@ -32,13 +32,12 @@ def _folder(path_or_url: str) -> Path | None:
     """The local folder a source names (a path, file:// or a local store), else None."""
     if "://" not in path_or_url:
         return Path(path_or_url)
-    from fsdl_data.core.storage.objects import Capability, supports
+    from fsdl_data.core.storage.objects import local_root
     from fsdl_data.core.storage.urls import parse_location
 
     if parse_location(path_or_url).scheme == "file":
         return Path(parse_location(path_or_url).path)
-    store = _common.open_store(path_or_url)
-    return Path(store.local_path("")) if supports(store, Capability.LOCAL_PATHS) else None
+    return local_root(_common.open_store(path_or_url))
 
 
 def _source(path_or_url: str) -> tuple[Any, Any, int]:

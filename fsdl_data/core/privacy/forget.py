@@ -37,7 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from fsdl_data.core.privacy.subjects import PHOTO_SUFFIXES, Footprint, Subject, scrub
-from fsdl_data.core.storage.objects import Capability, ObjectNotFound, ObjectStore, supports
+from fsdl_data.core.storage.objects import (
+    Capability,
+    ObjectNotFound,
+    ObjectStore,
+    local_root,
+    supports,
+)
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 
 ERASURES = "erasures/"
@@ -294,10 +300,7 @@ def _export_folders(places: Places) -> list[Path]:
     from fsdl_data.core.versioning.export import CARD_MARK
 
     roots = [*places.export_roots]
-    for store in (places.lake, places.objects):
-        root = getattr(store, "root", None)
-        if isinstance(root, Path):
-            roots.append(root)
+    roots += [root for root in map(local_root, (places.lake, places.objects)) if root]
     found = []
     for root in roots:
         for card in sorted(Path(root).rglob(CARD)):
@@ -308,8 +311,8 @@ def _export_folders(places: Places) -> list[Path]:
 
 def _under(store: ObjectStore, folders: Iterable[Path]) -> tuple[str, ...]:
     """The key prefixes of `folders` inside a local store (so the store's walk skips them)."""
-    root = getattr(store, "root", None)
-    if not isinstance(root, Path):
+    root = local_root(store)
+    if root is None:
         return ()
     prefixes = []
     for folder in folders:

@@ -11,6 +11,7 @@ import enum
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, overload
 
 TMP_PREFIX = ".tmp-"
@@ -98,6 +99,13 @@ class ObjectStore(Protocol):
 
 def supports(store: ObjectStore, capability: Capability) -> bool:
     return capability in store.capabilities
+
+
+def local_root(store: ObjectStore) -> Path | None:
+    """The folder on this machine that holds the store's objects (LOCAL_PATHS), else None: for
+    the work only a file system allows (temporary files a killed writer left, exports beside
+    the objects)."""
+    return Path(store.local_path("")) if supports(store, Capability.LOCAL_PATHS) else None
 
 
 def check_key(key: str) -> str:

@@ -29,7 +29,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fsdl_data.core.storage.objects import TMP_PREFIX, Listed, ObjectNotFound, ObjectStore
+from fsdl_data.core.storage.objects import (
+    TMP_PREFIX,
+    Listed,
+    ObjectNotFound,
+    ObjectStore,
+    local_root,
+)
 from fsdl_data.core.versioning.blobs import ROOT, Blobs, CorruptSnapshot, blob_key
 from fsdl_data.core.versioning.digests import canonical_json, sha256
 from fsdl_data.core.versioning.manifests import (
@@ -416,8 +422,8 @@ class SnapshotStore:
         being written is not one: a writer writes its lease before it holds one, so a gc that
         sees no writer may still see that lease's temporary file; those are left alone until
         they are older than LEASE_TMP_GRACE (then their writer is surely gone)."""
-        root = getattr(self.store, "root", None)
-        if not isinstance(root, Path) or not (root / ROOT).is_dir():
+        root = local_root(self.store)
+        if root is None or not (root / ROOT).is_dir():
             return []
         leases, oldest = root / LEASES.rstrip("/"), time.time() - LEASE_TMP_GRACE.total_seconds()
         return [
