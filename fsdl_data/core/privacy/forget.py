@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from fsdl_data.core.privacy.subjects import PHOTO_SUFFIXES, Footprint, Subject, scrub
+from fsdl_data.core.storage.backends.local import walk_folders
 from fsdl_data.core.storage.objects import (
     Capability,
     ObjectNotFound,
@@ -303,9 +304,11 @@ def _export_folders(places: Places) -> list[Path]:
     roots += [root for root in map(local_root, (places.lake, places.objects)) if root]
     found = []
     for root in roots:
-        for card in sorted(Path(root).rglob(CARD)):
-            if (card.parent / "data").is_dir() and CARD_MARK in card.read_text(errors="replace"):
-                found.append(card.parent)
+        for _, path, files in walk_folders(str(root), file_links=False):
+            folder = Path(path)
+            card = any(name == CARD for name, _, _ in files) and (folder / "data").is_dir()
+            if card and CARD_MARK in (folder / CARD).read_text(errors="replace"):
+                found.append(folder)
     return sorted(set(found))
 
 
