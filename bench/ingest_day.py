@@ -14,7 +14,8 @@ The measured day is the world's second: the first has no views of earlier days' 
 Run: `make bench`, or `python bench/ingest_day.py --scale 10 --skip-materialize`.
 The 100x day of docs/scaling.md (20M lines, 100,000 photos; check free disk with `df` first:
 the world, its logs and the lake take several GB under a fresh FSDL_HOME in /tmp, removed by hand
-after): `python bench/ingest_day.py --scale 100 --by-stage --runs 1`.
+after): `python bench/ingest_day.py --scale 100 --by-stage --runs 1`; the stages again, 3 times, on
+that world: `python bench/ingest_day.py --reuse-home /tmp/fsdl-bench-XXXX --runs 3`.
 """
 
 from __future__ import annotations
@@ -118,23 +119,39 @@ def _materialize_stage(assets: str, day: str) -> dict:
             "input_rss_mb": start_rss}  # fmt: skip
 
 
-def _measure_stages(day: str) -> bool:
-    """Each stage in its own process, so each peak RSS is that stage's alone."""
-    print("ingest by stage, once each, each in a fresh process (time, peak RSS):")
-    for label, assets in STAGES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--stage", "materialize", "--folder", ",".join(assets),
-             "--day", day],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if out.returncode:
-            print(f"  {label}: the stage's process failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-            return False
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"  {label:13} {r['seconds']:7.2f} s, peak RSS {r['peak_rss_mb']:,.0f} MB "
-              f"(imports {r['input_rss_mb']:,.0f} MB){'' if r['success'] else ' FAILED'}")  # fmt: skip
-        if not r["success"]:
-            return False
+def _measure_stages(day: str, runs: int = 1) -> bool:
+    """Each stage in its own process, so each peak RSS is that stage's alone; `runs` rounds of
+    the four stages in order, then each stage's median and range."""
+    print(f"ingest by stage, {runs} run(s), each stage in a fresh process (time, peak RSS); "
+          f"load average {os.getloadavg()[0]:.2f}:")  # fmt: skip
+    results: dict[str, list[dict]] = {label: [] for label, _ in STAGES}
+    for _ in range(runs):
+        for label, assets in STAGES:
+            out = subprocess.run(
+                [sys.executable, __file__, "--stage", "materialize", "--folder", ",".join(assets),
+                 "--day", day],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if out.returncode:
+                print(
+                    f"  {label}: the stage's process failed:\n{out.stderr[-2000:]}", file=sys.stderr
+                )
+                return False
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"  {label:13} {r['seconds']:7.2f} s, peak RSS {r['peak_rss_mb']:,.0f} MB "
+                  f"(imports {r['input_rss_mb']:,.0f} MB){'' if r['success'] else ' FAILED'}",
+                  flush=True)  # fmt: skip
+            if not r["success"]:
+                return False
+            results[label].append(r)
+    if runs > 1:
+        print("median (range) per stage:")
+        for label, rs in results.items():
+            seconds = [r["seconds"] for r in rs]
+            peaks = [r["peak_rss_mb"] for r in rs]
+            print(f"  {label:13} {statistics.median(seconds):.2f} s ({min(seconds):.2f}-"
+                  f"{max(seconds):.2f}), peak RSS {_summary(peaks)} MB")  # fmt: skip
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
     return True
 
 
@@ -194,9 +211,14 @@ def main() -> int:
         help="materialize the ingest job's stages one by one, each in a fresh process, printing "
         "each one's time and peak RSS (instead of the whole job in this process)",
     )  # fmt: skip
+    p.add_argument(
+        "--reuse-home", metavar="FSDL_HOME",
+        help="measure the stages (as --by-stage, --runs times) on the world of an earlier run's "
+        "FSDL_HOME (its day 2026-01-02, or --day) instead of generating one",
+    )  # fmt: skip
     p.add_argument("--stage", choices=["clean", "duckdb", "materialize"], help=argparse.SUPPRESS)
     p.add_argument("--folder", help=argparse.SUPPRESS)
-    p.add_argument("--day", help=argparse.SUPPRESS)
+    p.add_argument("--day", help="with --reuse-home: the day to ingest (default 2026-01-02)")
     a = p.parse_args()
     if a.stage == "materialize":
         print(json.dumps(_materialize_stage(a.folder, a.day)))
@@ -209,6 +231,11 @@ def main() -> int:
     if a.reuse_logs:
         _measure_cleaning(Path(a.reuse_logs), "2026-01-02", a.runs)
         return 0
+    if a.reuse_home:  # the stages again, `--runs` times, over a world an earlier run made
+        os.environ["FSDL_HOME"] = a.reuse_home
+        for var in ("FSDL_OBJECT_STORE_URL", "FSDL_LAKE_URL", "FSDL_APP_DB_URL"):
+            os.environ.pop(var, None)
+        return 0 if _measure_stages(a.day or "2026-01-02", a.runs) else 1
     fresh_embedded_home()
 
     from fsdl_data.config import Settings
